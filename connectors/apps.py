@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConnectorsConfig(AppConfig):
+    """Per-department normalisation of uploads (数据接入)."""
+
+    name = "connectors"
+    verbose_name = _("数据接入")

@@ -1,0 +1,146 @@
+"""Admin pages of the catalog (数据目录), Chinese first."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import CodeItem, CodeList, DataResource, Department, FieldSpec, Record, UploadBatch
+from permissions.admin_mixins import RestrictedAdminMixin
+from permissions.selectors import VIEW_RECORDS
+
+admin.site.site_header = _("城市数据中枢 · 一网统管")
+admin.site.site_title = _("城市数据中枢")
+admin.site.index_title = _("管理首页")
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "short_name", "is_active")
+    search_fields = ("code", "name", "short_name")
+    list_filter = ("is_active",)
+
+
+class CodeItemInline(admin.TabularInline):
+    model = CodeItem
+    extra = 0
+
+
+@admin.register(CodeList)
+class CodeListAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "version", "standard")
+    search_fields = ("code", "name")
+    inlines = [CodeItemInline]
+
+
+class FieldSpecInline(admin.TabularInline):
+    model = FieldSpec
+    extra = 0
+    fields = (
+        "order",
+        "name",
+        "label",
+        "field_type",
+        "unit",
+        "required",
+        "min_value",
+        "max_value",
+        "pattern",
+        "enum",
+        "code_list",
+        "grade",
+        "masking",
+    )
+
+
+@admin.register(DataResource)
+class DataResourceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "provider",
+        "domain",
+        "sharing_type",
+        "update_cycle",
+        "grade",
+        "status",
+        "last_loaded_at",
+    )
+    list_filter = ("sharing_type", "domain", "status", "update_cycle", "grade", "provider")
+    search_fields = ("code", "name", "summary")
+    readonly_fields = ("grade", "last_loaded_at", "created_at", "updated_at")
+    list_select_related = ("provider",)
+    inlines = [FieldSpecInline]
+    fieldsets = (
+        (None, {"fields": ("code", "name", "summary", "provider", "domain", "keywords")}),
+        (
+            _("共享与开放"),
+            {"fields": ("sharing_type", "sharing_conditions", "legal_basis", "open_type")},
+        ),
+        (
+            _("更新与发布"),
+            {"fields": ("format", "update_cycle", "status", "published_at", "last_loaded_at")},
+        ),
+        (
+            _("结构"),
+            {
+                "fields": (
+                    "key_fields",
+                    "time_field",
+                    "district_field",
+                    "latitude_field",
+                    "longitude_field",
+                    "grade",
+                )
+            },
+        ),
+    )
+
+
+@admin.register(UploadBatch)
+class UploadBatchAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "resource",
+        "department",
+        "source",
+        "status",
+        "rows_read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "created_at",
+    )
+    list_filter = ("status", "source", "department")
+    search_fields = ("resource__code", "original_filename", "sha256")
+    list_select_related = ("resource", "department")
+    restrict_action = VIEW_RECORDS
+
+    def get_queryset(self, request):
+        # Batches are visible to those who may read the resource's records.
+        from permissions.selectors import resource_filter
+
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        return queryset.filter(resource_filter(request.user, VIEW_RECORDS, prefix="resource__"))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Record)
+class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    list_display = ("resource", "key", "observed_at", "district_code", "batch", "source_row")
+    list_filter = ("resource",)
+    search_fields = ("key",)
+    list_select_related = ("resource",)
+    restrict_action = VIEW_RECORDS
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

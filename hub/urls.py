@@ -1,0 +1,23 @@
+"""Top-level URLs: admin, REST API v1 (one module per app), OpenAPI, operations dashboard."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("hub.api.urls")),
+    path("", include("connectors.api.urls")),
+    path("", include("permissions.api.urls")),
+    path("ops/", include("operations.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("ops/", include("operations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("hub.urls_site")),
+]

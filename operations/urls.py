@@ -1,0 +1,3 @@
+"""Pages of the operations view (mounted under /ops/)."""
+
+urlpatterns: list = []

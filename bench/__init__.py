@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` (python -m bench). Each ``bench_*.py`` module has ``run()``."""

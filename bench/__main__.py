@@ -1,0 +1,60 @@
+"""Run the benchmarks: ``python -m bench [name ...]``.
+
+Every module ``bench/bench_<name>.py`` exposes ``run(args: argparse.Namespace) -> str``,
+which measures its floor in the same run and returns a Markdown section of the report.
+Benchmarks need PostgreSQL (DATABASE_URL); the report goes to stdout and bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def available() -> list[str]:
+    return sorted(
+        m.name.removeprefix("bench_")
+        for m in pkgutil.iter_modules([str(HERE)])
+        if m.name.startswith("bench_")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {available()}")
+    parser.add_argument("--rows", type=int, default=None, help="override the row count")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub_bench")
+    sys.path.insert(0, str(HERE.parent))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    names = args.names or available()
+    sections = []
+    for name in names:
+        module = importlib.import_module(f"bench.bench_{name}")
+        started = time.perf_counter()
+        sections.append(module.run(args))
+        print(f"[bench] {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    report = "\n\n".join(sections)
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    (out / "report.md").write_text(report + "\n", encoding="utf-8")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

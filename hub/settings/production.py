@@ -32,3 +32,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# One JSON object per log line, with batch ids and other context (hub.logs).
+LOGGING["handlers"]["console"]["formatter"] = os.environ.get("HUB_LOG_FORMAT", "json")  # noqa: F405

@@ -52,7 +52,10 @@ class RuleAdmin(ResourceScopedAdmin):
     raw_id_fields = ("point",)
     fieldsets = (
         (None, {"fields": ("name", "kind", "hazard", "resource", "point", "metric", "is_active")}),
-        (_("分级阈值"), {"fields": ("direction", "blue", "yellow", "orange", "red", "consecutive_n")}),
+        (
+            _("分级阈值"),
+            {"fields": ("direction", "blue", "yellow", "orange", "red", "consecutive_n")},
+        ),
         (_("数据中断与复合规则"), {"fields": ("stale_after_minutes", "level", "threshold")}),
         (_("关联事件"), {"fields": ("event_resource", "event_type", "event_min_level")}),
         (_("处置"), {"fields": ("department",)}),
@@ -60,12 +63,21 @@ class RuleAdmin(ResourceScopedAdmin):
 
     @admin.display(description=_("阈值（蓝/黄/橙/红）"))
     def level_summary(self, rule: Rule) -> str:
-        return " / ".join("-" if v is None else f"{v:g}" for v in (rule.blue, rule.yellow, rule.orange, rule.red))
+        return " / ".join(
+            "-" if v is None else f"{v:g}" for v in (rule.blue, rule.yellow, rule.orange, rule.red)
+        )
 
 
 @admin.register(MonitoringPoint)
 class MonitoringPointAdmin(ResourceScopedAdmin):
-    list_display = ("external_id", "name", "resource", "domain", "district_code", "last_observed_at")
+    list_display = (
+        "external_id",
+        "name",
+        "resource",
+        "domain",
+        "district_code",
+        "last_observed_at",
+    )
     list_filter = ("domain", "district_code")
     search_fields = ("external_id", "name")
     readonly_fields = [f.name for f in MonitoringPoint._meta.fields]

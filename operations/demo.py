@@ -234,7 +234,9 @@ def load(stdout: TextIO) -> None:
         load_rows(resource=resources["gas-pipeline-pressure"], rows=rows["gas"], label="demo"),
         load_rows(resource=resources["road-ponding"], rows=rows["ponding"], label="demo"),
         load_rows(resource=resources["water-supply-pressure"], rows=rows["water"], label="demo"),
-        load_rows(resource=resources["bridge-structural-health"], rows=rows["bridge"], label="demo"),
+        load_rows(
+            resource=resources["bridge-structural-health"], rows=rows["bridge"], label="demo"
+        ),
     ]
     for batch in batches:
         sync_batch(batch_id=batch.pk)

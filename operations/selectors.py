@@ -28,10 +28,11 @@ from permissions.selectors import (
 
 def _alert_visibility(user: UserLike, prefix: str = "") -> Q:
     main = resource_filter(user, VIEW_RECORDS, prefix=f"{prefix}resource__")
-    other = Q(**{f"{prefix}other_resource__isnull": True}) | resource_filter(
-        user, VIEW_RECORDS, prefix=f"{prefix}other_resource__"
-    )
-    return main & other
+    other = resource_filter(user, VIEW_RECORDS, prefix=f"{prefix}other_resource__")
+    if not other:
+        # An empty Q (superuser) would vanish from the OR below and drop compound alerts.
+        return main
+    return main & (Q(**{f"{prefix}other_resource__isnull": True}) | other)
 
 
 def point_list(

@@ -12,7 +12,10 @@ class MonitoringPoint(models.Model):
     """An asset or sensor site, identified by (resource, value of the point id field)."""
 
     resource = models.ForeignKey(
-        DataResource, on_delete=models.CASCADE, related_name="ops_points", verbose_name=_("数据资源")
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="ops_points",
+        verbose_name=_("数据资源"),
     )
     external_id = models.CharField(_("监测点编号"), max_length=128)
     name = models.CharField(_("名称"), max_length=200, blank=True)
@@ -79,7 +82,10 @@ class Event(models.Model):
     """An incident or warning record (事件), e.g. a 暴雨预警 or a 119 fire incident."""
 
     resource = models.ForeignKey(
-        DataResource, on_delete=models.CASCADE, related_name="ops_events", verbose_name=_("数据资源")
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="ops_events",
+        verbose_name=_("数据资源"),
     )
     record_key = models.CharField(_("记录主键"), max_length=255)
     event_type = models.CharField(_("事件类型"), max_length=64)
@@ -98,7 +104,9 @@ class Event(models.Model):
         verbose_name_plural = _("事件")
         ordering = ["-occurred_at"]
         constraints = [
-            models.UniqueConstraint(fields=["resource", "record_key"], name="ops_event_source_unique")
+            models.UniqueConstraint(
+                fields=["resource", "record_key"], name="ops_event_source_unique"
+            )
         ]
         indexes = [models.Index(fields=["resource", "district_code", "occurred_at"])]
 

@@ -70,7 +70,9 @@ class ResourceMapping(models.Model):
             ]
             unknown = sorted({name for name in used if name and name not in known})
             if known and unknown:
-                errors["metrics"] = _("引用了不存在的字段：%(names)s") % {"names": ", ".join(unknown)}
+                errors["metrics"] = _("引用了不存在的字段：%(names)s") % {
+                    "names": ", ".join(unknown)
+                }
         if errors:
             raise ValidationError(errors)
 

@@ -35,7 +35,10 @@ class WorkOrder(models.Model):
 
     code = models.CharField(_("工单编号"), max_length=32, unique=True)
     alert = models.OneToOneField(
-        "operations.Alert", on_delete=models.CASCADE, related_name="work_order", verbose_name=_("预警")
+        "operations.Alert",
+        on_delete=models.CASCADE,
+        related_name="work_order",
+        verbose_name=_("预警"),
     )
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("处置部门")

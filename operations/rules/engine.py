@@ -79,9 +79,7 @@ def latest_series(
     series: dict[tuple[int, str], list[tuple[int, datetime, float]]] = defaultdict(list)
     for point_id, metric, observed_at, value, rn in rows:
         series[(point_id, metric)].append((rn, observed_at, value))
-    return {
-        key: [(at, value) for _, at, value in sorted(items)] for key, items in series.items()
-    }
+    return {key: [(at, value) for _, at, value in sorted(items)] for key, items in series.items()}
 
 
 def _point_rules(points: list[MonitoringPoint]) -> list[Rule]:

@@ -17,8 +17,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from hub.models import FieldSpec, Record, UploadBatch
-from operations.models import EntityKind, Event, MonitoringPoint, Reading, ResourceMapping
-from operations.models import SyncRun, SyncState
+from operations.models import (
+    EntityKind,
+    Event,
+    MonitoringPoint,
+    Reading,
+    ResourceMapping,
+    SyncRun,
+    SyncState,
+)
 from operations.rules.engine import evaluate_compound, evaluate_points
 from operations.services.alerts import reconcile
 
@@ -69,7 +76,7 @@ def upsert_points(*, batch: UploadBatch, mapping: ResourceMapping) -> list[int]:
     }
     name_sql = _json_text("nf") if mapping.point_name_field else "''"
     source = (
-        f"SELECT {_json_text('pf')} AS ext, COALESCE({name_sql}, '') AS name, "
+        f"SELECT {_json_text('pf')} AS ext, COALESCE({name_sql}, '') AS name, "  # noqa: S608 - only table names and fixed SQL are interpolated
         "r.district_code, r.latitude, r.longitude, r.observed_at "
         f"FROM {Record._meta.db_table} r "
         "WHERE r.batch_id = %(batch)s AND r.resource_id = %(resource)s"
@@ -77,18 +84,18 @@ def upsert_points(*, batch: UploadBatch, mapping: ResourceMapping) -> list[int]:
     if connection.vendor == "postgresql":
         # One row per point (its newest record), in key order to avoid deadlocks.
         newest = (
-            f"SELECT DISTINCT ON (ext) * FROM ({source}) s WHERE ext IS NOT NULL AND ext <> '' "
+            f"SELECT DISTINCT ON (ext) * FROM ({source}) s WHERE ext IS NOT NULL AND ext <> '' "  # noqa: S608 - only table names and fixed SQL are interpolated
             "ORDER BY ext, observed_at DESC NULLS LAST"
         )
     else:
         # SQLite returns the bare columns of the row holding max(observed_at).
         newest = (
-            "SELECT ext, name, district_code, latitude, longitude, max(observed_at) AS observed_at "
+            "SELECT ext, name, district_code, latitude, longitude, max(observed_at) AS observed_at "  # noqa: S608 - only table names and fixed SQL are interpolated
             f"FROM ({source}) s WHERE ext IS NOT NULL AND ext <> '' GROUP BY ext ORDER BY ext"
         )
     newer = "(p.last_observed_at IS NULL OR EXCLUDED.last_observed_at >= p.last_observed_at)"
     sql = (
-        f"INSERT INTO {point} AS p (resource_id, external_id, name, domain, department_id, "
+        f"INSERT INTO {point} AS p (resource_id, external_id, name, domain, department_id, "  # noqa: S608 - only table names and fixed SQL are interpolated
         "district_code, latitude, longitude, last_observed_at, created_at, updated_at) "
         "SELECT %(resource)s, ext, name, %(domain)s, %(department)s, COALESCE(district_code, ''), "
         f"latitude, longitude, observed_at, %(now)s, %(now)s FROM ({newest}) n WHERE true "
@@ -127,7 +134,7 @@ def upsert_readings(*, batch: UploadBatch, mapping: ResourceMapping) -> int:
         }
         value = _json_number("mf")
         sql = (
-            f"INSERT INTO {Reading._meta.db_table} AS x (resource_id, record_key, metric, "
+            f"INSERT INTO {Reading._meta.db_table} AS x (resource_id, record_key, metric, "  # noqa: S608 - only table names and fixed SQL are interpolated
             "point_id, value, unit, observed_at, batch_id) "
             f"SELECT r.resource_id, r.key, %(metric)s, p.id, {value}, %(unit)s, r.observed_at, "
             f"r.batch_id FROM {Record._meta.db_table} r "

@@ -47,7 +47,8 @@ def test_dashboard_shows_map_and_alerts(live_server, catalog, make_user):
             expect(page.locator("#map canvas")).to_have_count(1)
             districts = page.evaluate(
                 """() => {
-                  const option = echarts.getInstanceByDom(document.getElementById('map')).getOption();
+                  const map = echarts.getInstanceByDom(document.getElementById('map'));
+                  const option = map.getOption();
                   return option.series[0].data.map(d => [d.name, d.value]);
                 }"""
             )

@@ -12,6 +12,7 @@ SCHEDULE: list[tuple[str, int, str]] = [
     ("operations.tasks.check_freshness", 300, "数据新鲜度检查"),
     ("operations.tasks.check_staleness", 300, "监测点数据中断检查"),
     ("operations.tasks.mark_overdue_work_orders", 300, "工单超时检查"),
+    ("operations.tasks.sweep_syncs", 600, "运行视图同步补偿"),
     ("permissions.tasks.revoke_expired_grants", 3600, "过期授权回收"),
     ("permissions.tasks.escalate_overdue_requests", 3600, "逾期申请催办"),
 ]

@@ -41,3 +41,12 @@ def check_staleness() -> dict[str, int]:
 def mark_overdue_work_orders() -> int:
     """Flag work orders past their deadlines."""
     return workorders.mark_overdue()
+
+
+@shared_task(name="operations.tasks.sweep_syncs", acks_late=True)
+def sweep_syncs() -> list[int]:
+    """Re-enqueue syncs that are stuck or were never started (idempotent)."""
+    batch_ids = periodic.sweep_syncs()
+    for batch_id in batch_ids:
+        sync_batch.delay(batch_id)
+    return batch_ids

@@ -46,10 +46,20 @@ class MonitoringPoint(models.Model):
 
 
 class Reading(models.Model):
-    """One metric value of one record: unique by source identity (resource, key, metric)."""
+    """One metric value of one record: unique by source identity (resource, key, metric).
+
+    ``resource`` (denormalised from the point, which is constrained) and ``batch`` (a
+    lineage pointer) carry no database constraint: PostgreSQL checks Django's deferred
+    foreign keys at commit, row by row, and for 100k readings that was most of the
+    commit. Django's collector still applies their on_delete.
+    """
 
     resource = models.ForeignKey(
-        DataResource, on_delete=models.CASCADE, related_name="+", verbose_name=_("数据资源")
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("数据资源"),
     )
     record_key = models.CharField(_("记录主键"), max_length=255)
     metric = models.CharField(_("指标"), max_length=64)
@@ -60,7 +70,12 @@ class Reading(models.Model):
     unit = models.CharField(_("单位"), max_length=32, blank=True)
     observed_at = models.DateTimeField(_("观测时间"))
     batch = models.ForeignKey(
-        UploadBatch, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("批次")
+        UploadBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("批次"),
     )
 
     class Meta:

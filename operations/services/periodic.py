@@ -1,14 +1,22 @@
-"""Periodic checks: resource freshness (governance alerts) and point staleness."""
+"""Periodic checks: resource freshness (governance alerts), point staleness, stuck syncs."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from hub.models import DataResource, Domain, ResourceStatus
+from hub.models import BatchStatus, DataResource, Domain, ResourceStatus, UploadBatch
 from hub.models.resources import UPDATE_CYCLE_SECONDS
-from operations.models import Alert, AlertState, MonitoringPoint, Rule, RuleKind
+from operations.models import (
+    Alert,
+    AlertState,
+    MonitoringPoint,
+    Rule,
+    RuleKind,
+    SyncRun,
+    SyncState,
+)
 from operations.rules.engine import Outcome, evaluate_points
 from operations.services.alerts import reconcile
 
@@ -76,3 +84,30 @@ def check_staleness(*, now: datetime | None = None) -> dict[str, int]:
         if o.rule is not None and o.rule.kind == RuleKind.STALENESS
     ]
     return reconcile(outcomes=outcomes)
+
+
+def sweep_syncs(
+    *,
+    now: datetime | None = None,
+    stuck_after: timedelta = timedelta(minutes=30),
+    lost_after: timedelta = timedelta(minutes=5),
+    window: timedelta = timedelta(days=1),
+) -> list[int]:
+    """Outbox-style sweeper: ids of loaded batches whose sync is stuck or never started.
+
+    A sync "running" for longer than ``stuck_after`` lost its worker beyond what broker
+    redelivery covers; a batch loaded more than ``lost_after`` ago (within ``window``)
+    without a SyncRun lost its signal or message. Re-running a sync is idempotent.
+    """
+    now = now or timezone.now()
+    stuck = SyncRun.objects.filter(state=SyncState.RUNNING, started_at__lt=now - stuck_after)
+    lost = UploadBatch.objects.filter(
+        status=BatchStatus.LOADED,
+        finished_at__lt=now - lost_after,
+        finished_at__gte=now - window,
+        resource__ops_mapping__is_active=True,
+        ops_sync__isnull=True,
+    )
+    return sorted(
+        set(stuck.values_list("batch_id", flat=True)) | set(lost.values_list("pk", flat=True))
+    )

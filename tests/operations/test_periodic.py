@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hub.models import DataResource
+from hub.models import DataResource, UploadBatch
 from operations.models import Alert, AlertState
 from operations.services.periodic import check_freshness
 
@@ -53,3 +53,25 @@ def test_periodic_tasks_run_in_process(ops):
     assert tasks.check_freshness.delay().get()["opened"] == 0
     assert tasks.mark_overdue_work_orders.delay().get() == 0
     assert tasks.check_staleness.delay().get()["opened"] == 0
+
+
+def test_sweeper_finds_stuck_and_lost_syncs(ops):
+    from operations.models import SyncRun
+    from operations.services.periodic import sweep_syncs
+    from tests.operations.conftest import gas
+
+    done, _ = ops.load("gas-pipeline-pressure", [gas("GP000001", 0, 0.3)])
+    lost, _ = ops.load("gas-pipeline-pressure", [gas("GP000001", 5, 0.3)], sync=False)
+    stuck, _ = ops.load("gas-pipeline-pressure", [gas("GP000001", 10, 0.3)], sync=False)
+    now = timezone.now()
+    SyncRun.objects.create(batch=stuck, state="running", attempts=1, started_at=now)
+    assert sweep_syncs(now=now) == []  # too recent for either
+    later = now + timedelta(minutes=31)
+    assert sweep_syncs(now=later) == [lost.pk, stuck.pk]
+    assert done.pk not in sweep_syncs(now=later)
+    from operations.tasks import sweep_syncs as sweep_task
+
+    SyncRun.objects.filter(batch=stuck).update(started_at=now - timedelta(hours=1))
+    UploadBatch.objects.filter(pk=lost.pk).update(finished_at=now - timedelta(minutes=10))
+    assert sweep_task.delay().get() == [lost.pk, stuck.pk]
+    assert set(SyncRun.objects.values_list("state", flat=True)) == {"done"}

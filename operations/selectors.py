@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from hub.models import DataResource, ResourceStatus
+from hub.models import DataResource, FieldSpec, ResourceStatus
 from hub.models.resources import UPDATE_CYCLE_SECONDS
 from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkOrder, WorkOrderState
 from permissions.selectors import (
@@ -63,6 +63,11 @@ def point_readings(
     if metric:
         queryset = queryset.filter(metric=metric)
     return list(reversed(queryset.order_by("-observed_at", "-id")[:limit]))
+
+
+def metric_labels(*, resource_ids: set[int]) -> dict[str, str]:
+    """Chinese labels of metric fields (FieldSpec.label) by field name."""
+    return dict(FieldSpec.objects.filter(resource_id__in=resource_ids).values_list("name", "label"))
 
 
 def alert_list(

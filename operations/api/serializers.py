@@ -31,11 +31,16 @@ class PointSerializer(serializers.ModelSerializer):
 
 
 class ReadingSerializer(serializers.ModelSerializer):
-    """One reading of a point."""
+    """One reading of a point, with the metric's label (信息项中文名称)."""
+
+    label = serializers.SerializerMethodField()
 
     class Meta:
         model = Reading
-        fields = ["metric", "value", "unit", "observed_at"]
+        fields = ["metric", "label", "value", "unit", "observed_at"]
+
+    def get_label(self, reading: Reading) -> str:
+        return self.context.get("labels", {}).get(reading.metric, reading.metric)
 
 
 class TransitionSerializer(serializers.ModelSerializer):
@@ -53,6 +58,7 @@ class AlertSerializer(serializers.ModelSerializer):
     level_display = serializers.CharField(source="get_level_display", read_only=True)
     domain_display = serializers.CharField(source="get_domain_display", read_only=True)
     point_name = serializers.SerializerMethodField()
+    metric = serializers.SerializerMethodField()
     work_order = serializers.SerializerMethodField()
 
     class Meta:
@@ -68,6 +74,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "resource",
             "point",
             "point_name",
+            "metric",
             "district_code",
             "scope",
             "value",
@@ -82,6 +89,9 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_point_name(self, alert: Alert) -> str:
         point = alert.point
         return (point.name or point.external_id) if point else ""
+
+    def get_metric(self, alert: Alert) -> str:
+        return alert.rule.metric if alert.rule else ""
 
     def get_work_order(self, alert: Alert) -> dict | None:
         order = getattr(alert, "work_order", None)

@@ -72,7 +72,8 @@ class PointViewSet(viewsets.ReadOnlyModelViewSet):
             )
         except MonitoringPoint.DoesNotExist as exc:
             raise Http404 from exc
-        return Response(ReadingSerializer(rows, many=True).data)
+        labels = selectors.metric_labels(resource_ids={r.resource_id for r in rows})
+        return Response(ReadingSerializer(rows, many=True, context={"labels": labels}).data)
 
 
 ALERT_FILTERS = [

@@ -62,6 +62,8 @@ def test_dashboard_shows_map_and_alerts(live_server, catalog, make_user):
             expect(page.locator("#alerts")).to_contain_text("燃气管网超压")
             expect(page.locator("#alerts")).to_contain_text("城市内涝")
             expect(page.locator("#orders")).to_contain_text("GD")
+            # The first alert with a point shows its time series.
+            expect(page.locator("#series[data-point] canvas")).to_have_count(1)
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()

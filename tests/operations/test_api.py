@@ -101,7 +101,7 @@ def test_provider_department_sees_its_conditional_resource(api_client, world, ma
     assert bridge_alert.pk in ids(api_client.get("/api/v1/ops/alerts/"))
     point = bridge_alert.point
     series = api_client.get(f"/api/v1/ops/points/{point.pk}/readings/?metric=deflection").json()
-    assert [r["value"] for r in series] == [130]
+    assert [(r["value"], r["label"], r["unit"]) for r in series] == [(130, "挠度", "mm")]
     assert api_client.get("/api/v1/ops/summary/").json()["districts"]["310101"] == 3
 
 

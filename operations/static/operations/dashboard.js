@@ -8,7 +8,11 @@
   var selectedPoint = null;
 
   function chart(id) {
-    if (!charts[id]) { charts[id] = echarts.init(document.getElementById(id), "dark"); }
+    if (!charts[id]) {
+      charts[id] = echarts.init(document.getElementById(id), "dark");
+      // Redrawn every refresh: animating each redraw would only distract.
+      charts[id].setOption({ animation: false });
+    }
     return charts[id];
   }
   function getJSON(url) {
@@ -75,15 +79,16 @@
     if (!rows.length) { body.innerHTML = '<tr><td colspan="8">' + esc(L.noAlerts) + "</td></tr>"; return; }
     body.innerHTML = rows.map(function (a) {
       var order = a.work_order ? esc(a.work_order.code) + " " + esc(L.orderStates[a.work_order.state]) : "";
-      return '<tr class="alert-row" data-point="' + (a.point || "") + '" data-name="' + esc(a.point_name) + '">' +
+      return '<tr class="alert-row" data-point="' + (a.point || "") + '" data-name="' + esc(a.point_name) +
+        '" data-metric="' + esc(a.metric) + '">' +
         "<td>" + badge(a.level) + "</td><td>" + esc(a.hazard) + "</td><td>" + esc(a.domain_display) +
-        "</td><td>" + esc(DISTRICTS[a.district_code] || a.district_code) + "</td><td>" + esc(a.point_name || a.scope) +
+        "</td><td>" + esc(DISTRICTS[a.district_code] || a.district_code) + "</td><td>" + esc(a.point_name || DISTRICTS[a.district_code] || a.scope) +
         "</td><td>" + (a.value == null ? "" : esc(Math.round(a.value * 1000) / 1000)) + "</td><td>" + time(a.opened_at) +
         "</td><td>" + order + "</td></tr>";
     }).join("");
     if (selectedPoint === null) {
       var first = rows.filter(function (a) { return a.point; })[0];
-      if (first) { selectPoint(first.point, first.point_name); }
+      if (first) { selectPoint(first.point, first.point_name, first.metric); }
     }
   }
 
@@ -97,26 +102,32 @@
     }).join("");
   }
 
-  function selectPoint(id, name) {
+  function selectPoint(id, name, metric) {
     selectedPoint = id;
     document.getElementById("series-title").textContent = name || "";
-    getJSON(OPS.points + id + "/readings/?limit=300").then(function (rows) {
+    var query = "/readings/?limit=300" + (metric ? "&metric=" + encodeURIComponent(metric) : "");
+    getJSON(OPS.points + id + query).then(function (rows) {
       var metrics = {};
-      rows.forEach(function (r) { (metrics[r.metric] = metrics[r.metric] || []).push([r.observed_at, r.value]); });
+      rows.forEach(function (r) {
+        var name = r.label + (r.unit ? " (" + r.unit + ")" : "");
+        (metrics[name] = metrics[name] || []).push([r.observed_at, r.value]);
+      });
       chart("series").setOption({
         backgroundColor: "transparent", tooltip: { trigger: "axis" }, legend: { top: 0 },
         grid: { left: 50, right: 20, top: 30, bottom: 30 },
         xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
         series: Object.keys(metrics).map(function (m) {
           return { name: m, type: "line", showSymbol: false, data: metrics[m] };
-        })
+        }),
+        animation: false
       }, true);
+      document.getElementById("series").dataset.point = id;
     });
   }
 
   document.querySelector("#alerts tbody").addEventListener("click", function (event) {
     var row = event.target.closest("tr.alert-row");
-    if (row && row.dataset.point) { selectPoint(row.dataset.point, row.dataset.name); }
+    if (row && row.dataset.point) { selectPoint(row.dataset.point, row.dataset.name, row.dataset.metric); }
   });
 
   function refresh() {

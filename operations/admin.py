@@ -19,7 +19,13 @@ from operations.models import (
     WorkOrderState,
 )
 from operations.services.workorders import transition_work_order
-from permissions.selectors import MANAGE_RESOURCE, VIEW_RECORDS, resource_filter
+from permissions.selectors import (
+    MANAGE_RESOURCE,
+    VIEW_RECORDS,
+    can,
+    resource_filter,
+    user_department_ids,
+)
 
 
 class ResourceScopedAdmin(admin.ModelAdmin):
@@ -33,9 +39,28 @@ class ResourceScopedAdmin(admin.ModelAdmin):
         return queryset.filter(resource_filter(request.user, self.action_name, self.resource_path))
 
 
+class ProviderEditableAdmin(ResourceScopedAdmin):
+    """Rules and mappings: listed with the records; edited by the provider department
+    (or whoever may manage the resource)."""
+
+    def _may_edit(self, request: HttpRequest, obj) -> bool:
+        user = request.user
+        if obj is None or user.is_superuser:
+            return True
+        resource = obj.resource
+        return resource.provider_id in user_department_ids(user) or can(
+            user, MANAGE_RESOURCE, resource
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+
 @admin.register(ResourceMapping)
-class ResourceMappingAdmin(ResourceScopedAdmin):
-    action_name = MANAGE_RESOURCE
+class ResourceMappingAdmin(ProviderEditableAdmin):
     list_display = ("resource", "entity", "point_field", "metrics", "is_active", "updated_at")
     list_filter = ("entity", "is_active")
     search_fields = ("resource__code", "resource__name")
@@ -44,8 +69,7 @@ class ResourceMappingAdmin(ResourceScopedAdmin):
 
 
 @admin.register(Rule)
-class RuleAdmin(ResourceScopedAdmin):
-    action_name = MANAGE_RESOURCE
+class RuleAdmin(ProviderEditableAdmin):
     list_display = ("name", "kind", "resource", "point", "metric", "level_summary", "is_active")
     list_filter = ("kind", "is_active", "resource")
     search_fields = ("name", "hazard", "metric")
@@ -120,7 +144,11 @@ class WorkOrderAdmin(ResourceScopedAdmin):
 
     def _move(self, request: HttpRequest, queryset, to_state: str) -> None:
         moved = 0
+        departments = user_department_ids(request.user)
         for order in queryset:
+            if not request.user.is_superuser and order.department_id not in departments:
+                self.message_user(request, f"{order.code}: {_('非本部门工单')}", messages.WARNING)
+                continue
             try:
                 transition_work_order(
                     work_order_id=order.pk, to_state=to_state, actor=request.user.get_username()

@@ -13,6 +13,7 @@ import random
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -209,10 +210,51 @@ def ensure_rules() -> int:
     return len(RULES)
 
 
+# Model permissions of the operations view for the hub's demo role groups; which rows
+# a user sees is still decided per resource by the permission chokepoint.
+ROLE_PERMISSIONS = {
+    "role:staff": [
+        "view_monitoringpoint",
+        "view_event",
+        "view_alert",
+        "view_workorder",
+        "change_workorder",
+        "view_rule",
+        "view_resourcemapping",
+    ],
+    "role:steward": [
+        "view_monitoringpoint",
+        "view_event",
+        "view_alert",
+        "view_workorder",
+        "change_workorder",
+        "view_rule",
+        "add_rule",
+        "change_rule",
+        "view_resourcemapping",
+        "change_resourcemapping",
+        "view_syncrun",
+    ],
+}
+
+
+def grant_role_permissions() -> None:
+    """Add the operations model permissions to the demo role groups (idempotently)."""
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is not None:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label="operations", codename__in=codenames
+                )
+            )
+
+
 @transaction.atomic
 def load(stdout: TextIO) -> None:
     """The operations demo step (runs after the hub's catalog)."""
     ensure_default_mappings()
+    grant_role_permissions()
     rules = ensure_rules()
     timeline = _timeline()
     rows = sample_rows(timeline)

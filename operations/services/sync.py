@@ -233,7 +233,13 @@ def _begin(batch_id: int) -> SyncRun:
 
 
 def sync_batch(*, batch_id: int) -> dict[str, int]:
-    """Sync one loaded batch and evaluate rules for what it touched; idempotent."""
+    """Sync one loaded batch and evaluate rules for what it touched; idempotent.
+
+    A batch id that does not exist (deleted since) is bad input: logged, not retried.
+    """
+    if not UploadBatch.objects.filter(pk=batch_id).exists():
+        logger.warning("sync of batch %s skipped: no such batch", batch_id)
+        return {}
     run = _begin(batch_id)
     with transaction.atomic():
         _relaxed_commit()

@@ -272,7 +272,7 @@ def _upload(client, resource, rows) -> float:
     """POST the rows as a CSV file to the ingest endpoint; returns the start time."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    lines = ["point_id,observed_at,district,pressure"] + [
+    lines = ["point_id,observed_at,district,管网压力(MPa)"] + [
         f"{r['point_id']},{r['observed_at']:%Y-%m-%d %H:%M:%S},{r['district']},{r['pressure']}"
         for r in rows
     ]

@@ -103,7 +103,8 @@ def test_rest_upload_over_threshold_raises_alert(ops_live, api_client, make_user
         orange=25,
         resource=resources["road-ponding"],
     )
-    csv = "point_id,observed_at,district,road_name,depth,latitude,longitude\n" + "".join(
+    # Units in the header, as stewards write them (the connector converts to the field's cm).
+    csv = "point_id,observed_at,district,road_name,积水深度(cm),latitude,longitude\n" + "".join(
         f"PD{i:02d},2025-07-01 08:{i:02d}:00,浦东新区,张杨路,{30 if i == 7 else 4},31.22,121.55\n"
         for i in range(20)
     )

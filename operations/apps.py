@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,13 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = _("城市运行")
+
+    def ready(self) -> None:
+        from hub.signals import batch_loaded
+        from operations.beat import register_periodic_tasks
+        from operations.receivers import enqueue_sync
+
+        batch_loaded.connect(enqueue_sync, dispatch_uid="operations.enqueue_sync")
+        post_migrate.connect(
+            register_periodic_tasks, sender=self, dispatch_uid="operations.periodic_tasks"
+        )

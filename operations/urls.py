@@ -1,3 +1,8 @@
 """Pages of the operations view (mounted under /ops/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from operations import views
+
+app_name = "operations"
+urlpatterns = [path("", views.dashboard, name="dashboard")]

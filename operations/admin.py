@@ -1,0 +1,187 @@
+"""Admin of the operations view: mappings and rules are data that staff edit here."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from operations.models import (
+    Alert,
+    AlertTransition,
+    Event,
+    MonitoringPoint,
+    ResourceMapping,
+    Rule,
+    SyncRun,
+    WorkOrder,
+    WorkOrderState,
+)
+from operations.services.workorders import transition_work_order
+from permissions.selectors import (
+    MANAGE_RESOURCE,
+    VIEW_RECORDS,
+    can,
+    resource_filter,
+    user_department_ids,
+)
+
+
+class ResourceScopedAdmin(admin.ModelAdmin):
+    """Lists only rows of resources the user may act on (``resource_path`` to the resource)."""
+
+    resource_path = "resource__"
+    action_name = VIEW_RECORDS
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request)
+        return queryset.filter(resource_filter(request.user, self.action_name, self.resource_path))
+
+
+class ProviderEditableAdmin(ResourceScopedAdmin):
+    """Rules and mappings: listed with the records; edited by the provider department
+    (or whoever may manage the resource)."""
+
+    def _may_edit(self, request: HttpRequest, obj) -> bool:
+        user = request.user
+        if obj is None or user.is_superuser:
+            return True
+        resource = obj.resource
+        return resource.provider_id in user_department_ids(user) or can(
+            user, MANAGE_RESOURCE, resource
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+
+@admin.register(ResourceMapping)
+class ResourceMappingAdmin(ProviderEditableAdmin):
+    list_display = ("resource", "entity", "point_field", "metrics", "is_active", "updated_at")
+    list_filter = ("entity", "is_active")
+    search_fields = ("resource__code", "resource__name")
+    autocomplete_fields = ()
+    raw_id_fields = ("resource",)
+
+
+@admin.register(Rule)
+class RuleAdmin(ProviderEditableAdmin):
+    list_display = ("name", "kind", "resource", "point", "metric", "level_summary", "is_active")
+    list_filter = ("kind", "is_active", "resource")
+    search_fields = ("name", "hazard", "metric")
+    raw_id_fields = ("point",)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "hazard", "resource", "point", "metric", "is_active")}),
+        (
+            _("分级阈值"),
+            {"fields": ("direction", "blue", "yellow", "orange", "red", "consecutive_n")},
+        ),
+        (_("数据中断与复合规则"), {"fields": ("stale_after_minutes", "level", "threshold")}),
+        (_("关联事件"), {"fields": ("event_resource", "event_type", "event_min_level")}),
+        (_("处置"), {"fields": ("department",)}),
+    )
+
+    @admin.display(description=_("阈值（蓝/黄/橙/红）"))
+    def level_summary(self, rule: Rule) -> str:
+        return " / ".join(
+            "-" if v is None else f"{v:g}" for v in (rule.blue, rule.yellow, rule.orange, rule.red)
+        )
+
+
+@admin.register(MonitoringPoint)
+class MonitoringPointAdmin(ResourceScopedAdmin):
+    list_display = (
+        "external_id",
+        "name",
+        "resource",
+        "domain",
+        "district_code",
+        "last_observed_at",
+    )
+    list_filter = ("domain", "district_code")
+    search_fields = ("external_id", "name")
+    readonly_fields = [f.name for f in MonitoringPoint._meta.fields]
+
+
+@admin.register(Event)
+class EventAdmin(ResourceScopedAdmin):
+    list_display = ("event_type", "level", "district_code", "occurred_at", "ended_at", "resource")
+    list_filter = ("event_type", "district_code")
+    readonly_fields = [f.name for f in Event._meta.fields]
+
+
+class AlertTransitionInline(admin.TabularInline):
+    model = AlertTransition
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "from_level", "to_level", "value", "at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ResourceScopedAdmin):
+    list_display = ("hazard", "level", "state", "domain", "district_code", "scope", "opened_at")
+    list_filter = ("state", "level", "domain", "district_code")
+    search_fields = ("hazard", "scope", "message")
+    readonly_fields = [f.name for f in Alert._meta.fields]
+    inlines = [AlertTransitionInline]
+
+
+@admin.register(WorkOrder)
+class WorkOrderAdmin(ResourceScopedAdmin):
+    resource_path = "alert__resource__"
+    list_display = ("code", "department", "state", "overdue", "dispatched_at", "resolve_by")
+    list_filter = ("state", "overdue", "department")
+    search_fields = ("code", "feedback")
+    readonly_fields = [f.name for f in WorkOrder._meta.fields if f.name != "feedback"]
+    actions = ["accept", "start", "resolve", "verify", "close"]
+
+    def _move(self, request: HttpRequest, queryset, to_state: str) -> None:
+        moved = 0
+        departments = user_department_ids(request.user)
+        for order in queryset:
+            if not request.user.is_superuser and order.department_id not in departments:
+                self.message_user(request, f"{order.code}: {_('非本部门工单')}", messages.WARNING)
+                continue
+            try:
+                transition_work_order(
+                    work_order_id=order.pk, to_state=to_state, actor=request.user.get_username()
+                )
+                moved += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{order.code}: {exc.messages[0]}", messages.WARNING)
+        self.message_user(request, _("已处理 %(n)d 张工单。") % {"n": moved})
+
+    @admin.action(description=_("签收"))
+    def accept(self, request, queryset):
+        self._move(request, queryset, WorkOrderState.ACCEPTED)
+
+    @admin.action(description=_("开始处置"))
+    def start(self, request, queryset):
+        self._move(request, queryset, WorkOrderState.IN_PROGRESS)
+
+    @admin.action(description=_("办结"))
+    def resolve(self, request, queryset):
+        self._move(request, queryset, WorkOrderState.RESOLVED)
+
+    @admin.action(description=_("核查通过"))
+    def verify(self, request, queryset):
+        self._move(request, queryset, WorkOrderState.VERIFIED)
+
+    @admin.action(description=_("归档"))
+    def close(self, request, queryset):
+        self._move(request, queryset, WorkOrderState.CLOSED)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ResourceScopedAdmin):
+    resource_path = "batch__resource__"
+    list_display = ("batch", "state", "attempts", "started_at", "finished_at")
+    list_filter = ("state",)
+    readonly_fields = [f.name for f in SyncRun._meta.fields]

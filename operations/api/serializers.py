@@ -1,0 +1,155 @@
+"""Serializers of the operations API (read-mostly, for big screens)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from operations.models import Alert, AlertTransition, MonitoringPoint, Reading, WorkOrder
+from operations.models.workorders import TRANSITIONS
+
+
+class PointSerializer(serializers.ModelSerializer):
+    """A monitoring point."""
+
+    resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = MonitoringPoint
+        fields = [
+            "id",
+            "resource",
+            "external_id",
+            "name",
+            "domain",
+            "department",
+            "district_code",
+            "latitude",
+            "longitude",
+            "last_observed_at",
+        ]
+
+
+class ReadingSerializer(serializers.ModelSerializer):
+    """One reading of a point, with the metric's label (信息项中文名称)."""
+
+    label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reading
+        fields = ["metric", "label", "value", "unit", "observed_at"]
+
+    def get_label(self, reading: Reading) -> str:
+        return self.context.get("labels", {}).get(reading.metric, reading.metric)
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    """One step of an alert's history."""
+
+    class Meta:
+        model = AlertTransition
+        fields = ["kind", "from_level", "to_level", "value", "at"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """An alert with its work order's code and state."""
+
+    resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+    domain_display = serializers.CharField(source="get_domain_display", read_only=True)
+    point_name = serializers.SerializerMethodField()
+    metric = serializers.SerializerMethodField()
+    work_order = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "hazard",
+            "level",
+            "level_display",
+            "state",
+            "domain",
+            "domain_display",
+            "resource",
+            "point",
+            "point_name",
+            "metric",
+            "district_code",
+            "scope",
+            "value",
+            "message",
+            "opened_at",
+            "escalated_at",
+            "deescalated_at",
+            "closed_at",
+            "work_order",
+        ]
+
+    def get_point_name(self, alert: Alert) -> str:
+        point = alert.point
+        return (point.name or point.external_id) if point else ""
+
+    def get_metric(self, alert: Alert) -> str:
+        return alert.rule.metric if alert.rule else ""
+
+    def get_work_order(self, alert: Alert) -> dict | None:
+        order = getattr(alert, "work_order", None)
+        return {"id": order.pk, "code": order.code, "state": order.state} if order else None
+
+
+class AlertDetailSerializer(AlertSerializer):
+    """An alert with its full history."""
+
+    transitions = TransitionSerializer(many=True, read_only=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "transitions"]
+
+
+class WorkOrderSerializer(serializers.ModelSerializer):
+    """A work order with its timeliness."""
+
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department_name = serializers.CharField(source="department.short_name", read_only=True)
+    hazard = serializers.CharField(source="alert.hazard", read_only=True)
+    level = serializers.IntegerField(source="alert.level", read_only=True)
+    district_code = serializers.CharField(source="alert.district_code", read_only=True)
+    timeliness = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkOrder
+        fields = [
+            "id",
+            "code",
+            "alert",
+            "hazard",
+            "level",
+            "district_code",
+            "department",
+            "department_name",
+            "state",
+            "dispatched_at",
+            "accept_by",
+            "resolve_by",
+            "accepted_at",
+            "resolved_at",
+            "verified_at",
+            "closed_at",
+            "overdue",
+            "timeliness",
+            "feedback",
+            "history",
+        ]
+
+    def get_timeliness(self, order: WorkOrder) -> str:
+        from operations.selectors import timeliness
+
+        return timeliness(order, self.context["now"])
+
+
+class TransitionRequestSerializer(serializers.Serializer):
+    """Move a work order: target state and optional feedback."""
+
+    to = serializers.ChoiceField(choices=sorted({s for v in TRANSITIONS.values() for s in v}))
+    feedback = serializers.CharField(required=False, allow_blank=True, default="")

@@ -1,0 +1,129 @@
+"""Monitoring points (监测点), their readings (读数) and events (事件)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import DataResource, Department, Domain, UploadBatch
+
+
+class MonitoringPoint(models.Model):
+    """An asset or sensor site, identified by (resource, value of the point id field)."""
+
+    resource = models.ForeignKey(
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="ops_points",
+        verbose_name=_("数据资源"),
+    )
+    external_id = models.CharField(_("监测点编号"), max_length=128)
+    name = models.CharField(_("名称"), max_length=200, blank=True)
+    domain = models.CharField(_("领域"), max_length=32, choices=Domain.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="ops_points", verbose_name=_("责任部门")
+    )
+    district_code = models.CharField(_("区划代码"), max_length=12, blank=True, default="")
+    latitude = models.FloatField(_("纬度 (WGS-84)"), null=True, blank=True)
+    longitude = models.FloatField(_("经度 (WGS-84)"), null=True, blank=True)
+    last_observed_at = models.DateTimeField(_("最近观测时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("监测点")
+        verbose_name_plural = _("监测点")
+        ordering = ["resource_id", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "external_id"], name="ops_point_resource_external_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["district_code"])]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class Reading(models.Model):
+    """One metric value of one record: unique by source identity (resource, key, metric).
+
+    ``resource`` (denormalised from the point, which is constrained) and ``batch`` (a
+    lineage pointer) carry no database constraint: PostgreSQL checks Django's deferred
+    foreign keys at commit, row by row, and for 100k readings that was most of the
+    commit. Django's collector still applies their on_delete.
+    """
+
+    resource = models.ForeignKey(
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("数据资源"),
+    )
+    record_key = models.CharField(_("记录主键"), max_length=255)
+    metric = models.CharField(_("指标"), max_length=64)
+    point = models.ForeignKey(
+        MonitoringPoint, on_delete=models.CASCADE, related_name="readings", verbose_name=_("监测点")
+    )
+    value = models.FloatField(_("数值"))
+    unit = models.CharField(_("单位"), max_length=32, blank=True)
+    observed_at = models.DateTimeField(_("观测时间"))
+    batch = models.ForeignKey(
+        UploadBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("批次"),
+    )
+
+    class Meta:
+        verbose_name = _("监测读数")
+        verbose_name_plural = _("监测读数")
+        ordering = ["point_id", "metric", "observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "record_key", "metric"], name="ops_reading_source_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["point", "metric", "observed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.point_id} {self.metric}={self.value}"
+
+
+class Event(models.Model):
+    """An incident or warning record (事件), e.g. a 暴雨预警 or a 119 fire incident."""
+
+    resource = models.ForeignKey(
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="ops_events",
+        verbose_name=_("数据资源"),
+    )
+    record_key = models.CharField(_("记录主键"), max_length=255)
+    event_type = models.CharField(_("事件类型"), max_length=64)
+    level = models.PositiveSmallIntegerField(_("级别"), default=0)
+    district_code = models.CharField(_("区划代码"), max_length=12, blank=True, default="")
+    latitude = models.FloatField(_("纬度 (WGS-84)"), null=True, blank=True)
+    longitude = models.FloatField(_("经度 (WGS-84)"), null=True, blank=True)
+    occurred_at = models.DateTimeField(_("发生时间"))
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    batch = models.ForeignKey(
+        UploadBatch, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("批次")
+    )
+
+    class Meta:
+        verbose_name = _("事件")
+        verbose_name_plural = _("事件")
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "record_key"], name="ops_event_source_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["resource", "district_code", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.district_code}"

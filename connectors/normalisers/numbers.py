@@ -16,6 +16,9 @@ _NUMBER_WITH_UNIT = (
 )
 
 
+_PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
 def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Parse number cells; return (float64 values, cell unit text, missing, bad).
 
@@ -23,7 +26,10 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
     regular expression for separators and trailing units ("1,234.5", "350kPa", "85%").
     """
     text, missing = clean(series)
-    values = pd.to_numeric(text.where(~missing, None), errors="coerce").astype("float64")
+    arrow = pa.array(text, type=pa.string())
+    plain = pc.match_substring_regex(arrow, _PLAIN)
+    fast = pc.cast(pc.if_else(plain, arrow, pa.scalar(None, pa.string())), pa.float64())
+    values = pd.Series(fast.to_numpy(zero_copy_only=False), index=series.index, dtype="float64")
     units = pd.Series("", index=series.index, dtype=object)
     slow = values.isna() & ~missing
     if slow.any():

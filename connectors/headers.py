@@ -16,6 +16,7 @@ from connectors.normalisers.units import canonical_unit
 
 _BRACKETED = re.compile(r"^(?P<base>.*?)[(\[{<](?:单位[:：]?)?(?P<unit>[^()\[\]]+)[)\]}>]$")
 _SLASHED = re.compile(r"^(?P<base>[^/]+?)/(?P<unit>[^/]+(?:/[^/]+)?)$")
+_NOTE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 _GLUED = re.compile(r"^(?P<base>.*?[^\d\s])(?P<unit>℃|°C|%|‰|mm|cm|MPa|kPa|m³/h)$")
 
 
@@ -71,7 +72,13 @@ class HeaderIndex:
             field = self._index.get(fold_header(base))
             if field is not None:
                 return field, unit
-        return self._index.get(fold_header(header)), None
+        field = self._index.get(fold_header(header))
+        if field is None:
+            # A bracketed note that is not a unit: "所属区（区县）".
+            stripped = _NOTE.sub("", halfwidth(str(header)))
+            if stripped and stripped != str(header):
+                field = self._index.get(fold_header(stripped))
+        return field, None
 
     def score(self, row: list[object]) -> int:
         """How many distinct fields a candidate header row names."""

@@ -178,10 +178,19 @@ def open_table(
     if kind == "xlsx":
         from connectors.xlsx import open_xlsx
 
-        return open_xlsx(path=path, scorer=scorer, chunk_rows=chunk_rows, sheet=sheet)
-    if kind == "json":
-        return open_json(path=path, scorer=scorer, chunk_rows=chunk_rows)
-    return open_csv(path=path, head=head, scorer=scorer, chunk_rows=chunk_rows)
+        table = open_xlsx(path=path, scorer=scorer, chunk_rows=chunk_rows, sheet=sheet)
+    elif kind == "json":
+        table = open_json(path=path, scorer=scorer, chunk_rows=chunk_rows)
+    else:
+        table = open_csv(path=path, head=head, scorer=scorer, chunk_rows=chunk_rows)
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    expected = {"xlsx": ("xlsx", "xlsm"), "csv": ("csv", "txt", "tsv"), "json": ("json",)}
+    if suffix and suffix not in expected[kind]:
+        table.warnings.append(
+            _("文件扩展名为 .%(suffix)s，但内容是 %(kind)s，已按 %(kind)s 读取。")
+            % {"suffix": suffix, "kind": kind.upper()}
+        )
+    return table
 
 
 def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Table:

@@ -217,9 +217,10 @@ def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int |
             try:
                 return _open_sheet(workbook, name, parts.get(name, ""), archive, scorer, chunk_rows)
             except InputError as exc:
-                last_error = exc
-                if len(choices) == 1 or "未找到表头" not in exc.message:
+                # Without an explicit choice, skip cover and notes sheets.
+                if len(choices) == 1:
                     raise
+                last_error = last_error or exc
         assert last_error is not None
         raise last_error
     finally:

@@ -103,6 +103,8 @@ def test_zip_that_is_not_a_workbook(resources, write):
 def test_wrong_extension_is_decided_by_content(resources, write):
     csv_as_xlsx = run(resources, write("data.xlsx", f"{GAS_HEADER}\n{GAS_ROW}\n"))
     xlsx_as_csv = run(resources, write("data.csv", gas_xlsx()))
+    assert csv_as_xlsx[0].warnings == ["文件扩展名为 .xlsx，但内容是 CSV，已按 CSV 读取。"]
+    assert xlsx_as_csv[0].warnings == ["文件扩展名为 .csv，但内容是 XLSX，已按 XLSX 读取。"]
     for chunks in (csv_as_xlsx, xlsx_as_csv):
         frame = chunks[0].frame
         assert frame.loc[0, "point_id"] == "GP000001"

@@ -39,6 +39,19 @@ def split_unit(header: str) -> tuple[str, str | None]:
     return text, None
 
 
+_CRS = re.compile(r"(WGS-?84|GCJ-?02|BD-?09|CGCS-?2000|国测局|百度)", re.IGNORECASE)
+_CRS_NAMES = {"国测局": "gcj02", "百度": "bd09"}
+
+
+def header_crs(header: object) -> str | None:
+    """The coordinate system a header names ("经度(BD-09)" -> "bd09"), else None."""
+    found = _CRS.search(halfwidth(str(header)))
+    if not found:
+        return None
+    token = found.group(1)
+    return _CRS_NAMES.get(token) or token.lower().replace("-", "")
+
+
 @dataclass(frozen=True)
 class ColumnMatch:
     """One source column mapped to a field."""
@@ -47,6 +60,7 @@ class ColumnMatch:
     header: str
     field: str
     unit: str | None  # unit stated in the header (canonical), if any
+    crs: str | None = None  # coordinate system stated in the header, e.g. "纬度(GCJ02)"
 
 
 class HeaderIndex:
@@ -96,5 +110,5 @@ class HeaderIndex:
                     ignored.append(str(header))
                 continue
             seen.add(field)
-            matches.append(ColumnMatch(position, str(header), field, unit))
+            matches.append(ColumnMatch(position, str(header), field, unit, header_crs(header)))
         return matches, ignored

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.headers import split_unit
+from connectors.headers import header_crs, split_unit
 from connectors.normalisers import coordinates, dates, numbers, units
 from connectors.normalisers.codes import CodeMatcher
 from connectors.normalisers.districts import DistrictMatcher
@@ -281,3 +281,18 @@ def test_normalisers_are_vectorised_enough():
     times = pd.Series(rng.choice(["2025-07-01 14:30:00", "2025年7月1日 14时30分", "45839.6"], n))
     numbers.split_numbers(values)
     dates.parse_datetimes(times)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("纬度(GCJ02)", "gcj02"),
+        ("经度（BD-09）", "bd09"),
+        ("百度经度", "bd09"),
+        ("纬度(WGS84)", "wgs84"),
+        ("纬度 CGCS2000", "cgcs2000"),
+        ("纬度", None),
+    ],
+)
+def test_header_crs(header, expected):
+    assert header_crs(header) == expected

@@ -75,7 +75,7 @@ def test_template_describes_fields_and_round_trips(resources, tmp_path):
     headers = [cell.value for cell in sheet[1]]
     assert headers == [
         "监测点编号*", "监测时间*", "所属区*", "管网压力(MPa)*", "介质温度(°C)", "压力级制",
-        "纬度", "经度",
+        "纬度(WGS84)", "经度(WGS84)",
     ]  # fmt: skip
     assert "范围：0 ~ 1.6" in sheet["D1"].comment.text
     assert "单位：MPa" in sheet["D1"].comment.text
@@ -108,3 +108,6 @@ def test_template_describes_fields_and_round_trips(resources, tmp_path):
     assert chunk.errors == []
     assert chunk.frame.loc[0, "district"] == "310101"
     assert chunk.frame.loc[0, "pressure"] == pytest.approx(0.35)
+    # The housing connector expects GCJ-02, but the template says WGS84: no shift.
+    assert chunk.frame.loc[0, "latitude"] == pytest.approx(31.23)
+    assert chunk.frame.loc[0, "longitude"] == pytest.approx(121.47)

@@ -116,3 +116,22 @@ def test_chunks_keep_row_numbers(resources, write):
     assert chunks[1].source_rows.tolist() == list(range(13, 23))
     assert chunks[2].frame.loc[0, "point_id"] == "GP000020"
     assert chunks[0].warnings == [] and chunks[1].warnings == []
+
+
+def test_admin_shows_only_aliases_of_uploadable_resources(resources, make_user, rf):
+    from django.contrib.admin.sites import site
+
+    from connectors.admin import HeaderAliasAdmin
+
+    gas = HeaderAlias.objects.create(
+        resource=resources["gas-pipeline-pressure"], field_name="pressure", alias="管压"
+    )
+    HeaderAlias.objects.create(resource=resources["road-ponding"], field_name="depth", alias="水深")
+    admin_page = HeaderAliasAdmin(HeaderAlias, site)
+    request = rf.get("/")
+    request.user = make_user("housing", steward=True)
+    assert list(admin_page.get_queryset(request)) == [gas]
+    field = admin_page.formfield_for_foreignkey(HeaderAlias._meta.get_field("resource"), request)
+    assert set(field.queryset.values_list("provider__code", flat=True)) == {"housing"}
+    request.user = make_user(superuser=True, username="root")
+    assert admin_page.get_queryset(request).count() == 2

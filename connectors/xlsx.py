@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
 from connectors.headers import fold_header
+from connectors.normalisers.units import canonical_unit
 from connectors.readers import (
     HEADER_SEARCH_ROWS,
     RawChunk,
@@ -184,6 +185,15 @@ def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple
     return candidates
 
 
+def _is_unit_row(row: list[str]) -> bool:
+    """Whether a row looks like the unit line of a two-row header: "(MPa)", "/cm"."""
+    cells = [cell for cell in row if cell]
+    return bool(cells) and all(
+        cell[:1] in "(（[/" and canonical_unit(cell.strip("()（）[]/ ")) is not None
+        for cell in cells
+    )
+
+
 def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int | None) -> Table:
     """Open a workbook sheet: pick the sheet, find the (possibly two-row) header."""
     import python_calamine
@@ -249,7 +259,14 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
         for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])
     ]
     candidates = _header_candidates(head[:HEADER_SEARCH_ROWS], merged)
-    best = find_header([texts for _index, texts in candidates], scorer)
+    find_header([texts for _index, texts in candidates], scorer)  # raises when none fits
+    # Most fields named wins; on a tie a two-row header whose lower row holds units
+    # ("(MPa)") beats the top row alone, so the unit row is not read as data.
+    ranked = [
+        (scorer(texts) + (0.5 if index > 0 and _is_unit_row(head[index]) else 0.0), -position)
+        for position, (index, texts) in enumerate(candidates)
+    ]
+    best = max(range(len(candidates)), key=ranked.__getitem__)
     header_index, headers = candidates[best]
     formulas = formula_cells_without_value(archive, part) if part else {}
     header_row = first_row + header_index + 1

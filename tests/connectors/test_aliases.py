@@ -135,3 +135,24 @@ def test_admin_shows_only_aliases_of_uploadable_resources(resources, make_user, 
     assert set(field.queryset.values_list("provider__code", flat=True)) == {"housing"}
     request.user = make_user(superuser=True, username="root")
     assert admin_page.get_queryset(request).count() == 2
+
+
+def test_unit_row_under_a_complete_header(resources, write):
+    # The top row alone already names every field; the row below only carries units.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["监测点编号", "监测时间", "所属区", "管网压力"])
+    sheet.append([None, None, None, "(kPa)"])
+    sheet.append(["GP000001", "2025-07-01 14:30", "黄浦", 300])
+    out = io.BytesIO()
+    book.save(out)
+    (chunk,) = parse_file(
+        path=write("u.xlsx", out.getvalue()),
+        filename="u.xlsx",
+        resource=resources["gas-pipeline-pressure"],
+        connector=GenericConnector(),
+    )
+    assert chunk.source_rows.tolist() == [3]
+    assert chunk.raw.columns[3] == "管网压力(kPa)"
+    assert chunk.frame.loc[0, "pressure"] == pytest.approx(0.3)
+    assert chunk.errors == []

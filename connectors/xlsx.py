@@ -146,15 +146,6 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple[int, list[str]]]:
     """(last header row index, header texts) for single rows and two-row headers.
 
@@ -244,7 +235,10 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
         raise InputError(
             _("Excel 工作表“%(name)s”无法读取：%(detail)s") % {"name": name, "detail": exc}
         ) from exc
-    check_columns(sheet.width)
+    # Excel often "uses" every column of a formatted row; only an absurd sheet is refused
+    # before reading, the header's real width is checked once it is found.
+    if sheet.width > 16384:
+        check_columns(sheet.width)
     first_row, first_col = sheet.start if sheet.start else (0, 0)
     iterator = iter(sheet.iter_rows())
     head: list[list[str]] = []
@@ -270,6 +264,9 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
     header_index, headers = candidates[best]
     formulas = formula_cells_without_value(archive, part) if part else {}
     header_row = first_row + header_index + 1
+    while headers and not headers[-1]:
+        headers = headers[:-1]  # trailing empty header cells (formatting only)
+    check_columns(len(headers))
     width = len(headers)
 
     def chunks() -> Iterator[RawChunk]:
@@ -286,8 +283,12 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
                     errors.append(
                         RowError(
                             int(numbers[offset]),
-                            _column_letters(width),
-                            _("该行比表头多出内容（表头共 %(width)d 列）。") % {"width": width},
+                            _("第%(n)d列") % {"n": width + 1},
+                            _("该行比表头多出 %(extra)d 个单元格（表头共 %(width)d 列）。")
+                            % {
+                                "extra": max(i for i, v in enumerate(row) if v) + 1 - width,
+                                "width": width,
+                            },
                         )
                     )
                 for letters in formulas.get(int(numbers[offset]), []):

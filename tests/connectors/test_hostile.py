@@ -205,3 +205,11 @@ def test_json_too_large(resources, write, settings):
     settings.HUB_MAX_JSON_BYTES = 10
     error = failure(resources, write("x.json", '[{"point_id": "GP000001"}]'))
     assert error.message == "JSON 文件过大：最大允许 0 MB，请改用 CSV。"
+
+
+def test_xlsx_content_beyond_the_header(resources, write):
+    row = [*GAS_ROW.split(","), None, "stray"]
+    chunk = run(resources, write("x.xlsx", gas_xlsx([GAS_ROW.split(","), row])))[0]
+    assert chunk.errors == [RowError(3, "第9列", "该行比表头多出 2 个单元格（表头共 8 列）。")]
+    assert chunk.valid.tolist() == [True, False]
+    assert chunk.raw.columns.tolist() == GAS_HEADER.split(",")

@@ -52,10 +52,34 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
     return values, units, missing, bad
 
 
+# Chinese measure words that may follow a count without changing its meaning.
+COUNT_WORDS = frozenset(
+    {
+        "人",
+        "人次",
+        "次",
+        "个",
+        "台",
+        "张",
+        "床",
+        "辆",
+        "起",
+        "座",
+        "处",
+        "家",
+        "户",
+        "件",
+        "名",
+        "例",
+    }
+)
+
+
 def parse_integers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Integer cells ("1,234", "１２", "12.0"); return (Int64 values, missing, bad)."""
     values, units, missing, bad = split_numbers(series)
-    bad = bad | (units != "") | (values.notna() & (values != np.floor(values)))
+    counted = units.isin(COUNT_WORDS)  # "2人", "1,200张": a count with its measure word
+    bad = bad | ((units != "") & ~counted) | (values.notna() & (values != np.floor(values)))
     bad |= values.abs() > 2**53
     values = values.where(~bad)
     return values.round().astype("Int64"), missing, bad

@@ -296,3 +296,14 @@ def test_normalisers_are_vectorised_enough():
 )
 def test_header_crs(header, expected):
     assert header_crs(header) == expected
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.sampled_from(["人", "人次", "张", "台", ""]))
+def test_integers_with_measure_words(value, word):
+    ints, _missing, bad = numbers.parse_integers(pd.Series([f"{value:,}{word}"]))
+    assert not bad.iat[0] and ints.iat[0] == value
+
+
+def test_integers_reject_other_units():
+    _ints, _missing, bad = numbers.parse_integers(pd.Series(["12kg", "3.5人", "2人3"]))
+    assert bad.tolist() == [True, True, True]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -43,40 +44,72 @@ _NS = {
 }
 
 
+def _too_large(part: str, size: int, compressed: int) -> InputError:
+    return InputError(
+        _("Excel 文件解压后过大（%(part)s：%(size)d MB，压缩比 %(ratio)d），已拒绝。")
+        % {"part": part, "size": size // 2**20, "ratio": int(size / max(compressed, 1))}
+    )
+
+
+def _prolog_declares_entities(prolog: bytes) -> bool:
+    """DOCTYPE/ENTITY before the root element (comments cannot hide it: we look up to the
+    first element start, and a prolog with no element in the first 64 KiB is suspect)."""
+    root = re.search(rb"<[A-Za-z]", prolog)
+    head = prolog[: root.start()] if root else prolog
+    upper = head.upper()
+    endless = root is None and len(prolog) >= 64 * 1024
+    return b"<!DOCTYPE" in upper or b"<!ENTITY" in upper or endless
+
+
 def check_archive(path: Path) -> zipfile.ZipFile:
-    """Open the zip and reject bombs, entity declarations and non-workbooks."""
+    """Open the zip and reject bombs, entity declarations and non-workbooks.
+
+    The central directory's sizes are checked first (cheap), then every XML part is
+    stream-decompressed once and its real size counted, since a hostile archive can
+    declare sizes it does not have; a lying or corrupt part fails its CRC check.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(_("Excel 文件已损坏或不完整，请重新导出后上传。")) from exc
-    names = set(archive.namelist())
-    if "xl/workbook.xml" not in names:
-        archive.close()
-        raise InputError(_("压缩包不是 Excel 工作簿（缺少 xl/workbook.xml），请上传 .xlsx 文件。"))
-    total = 0
-    for info in archive.infolist():
-        if not info.filename.endswith((".xml", ".rels")):
-            continue
-        total += info.file_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        if total > MAX_UNCOMPRESSED or (info.file_size > RATIO_CHECK_FROM and ratio > MAX_RATIO):
-            archive.close()
+    try:
+        if "xl/workbook.xml" not in set(archive.namelist()):
             raise InputError(
-                _("Excel 文件解压后过大（%(part)s：%(size)d MB，压缩比 %(ratio)d），已拒绝。")
-                % {"part": info.filename, "size": info.file_size // 2**20, "ratio": int(ratio)}
+                _("压缩包不是 Excel 工作簿（缺少 xl/workbook.xml），请上传 .xlsx 文件。")
             )
-        try:
+        parts = [i for i in archive.infolist() if i.filename.endswith((".xml", ".rels"))]
+        declared = 0
+        for info in parts:
+            declared += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if declared > MAX_UNCOMPRESSED or (
+                info.file_size > RATIO_CHECK_FROM and ratio > MAX_RATIO
+            ):
+                raise _too_large(info.filename, info.file_size, info.compress_size)
+        actual = 0
+        for info in parts:
+            size = 0
             with archive.open(info) as part:
-                prolog = part.read(4096)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            archive.close()
-            raise InputError(_("Excel 文件已损坏或不完整，请重新导出后上传。")) from exc
-        if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
-            archive.close()
-            raise InputError(
-                _("Excel 文件含有不允许的 XML 实体声明（%(part)s），已拒绝。")
-                % {"part": info.filename}
-            )
+                prolog = part.read(64 * 1024)
+                if _prolog_declares_entities(prolog):
+                    raise InputError(
+                        _("Excel 文件含有不允许的 XML 实体声明（%(part)s），已拒绝。")
+                        % {"part": info.filename}
+                    )
+                size = len(prolog)
+                while block := part.read(1 << 20):
+                    size += len(block)
+                    if actual + size > MAX_UNCOMPRESSED or (
+                        size > RATIO_CHECK_FROM and size / max(info.compress_size, 1) > MAX_RATIO
+                    ):
+                        raise _too_large(info.filename, size, info.compress_size)
+            actual += size
+    except InputError:
+        archive.close()
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        archive.close()
+        raise InputError(_("Excel 文件已损坏或不完整，请重新导出后上传。")) from exc
     return archive
 
 

@@ -213,3 +213,15 @@ def test_xlsx_content_beyond_the_header(resources, write):
     assert chunk.errors == [RowError(3, "第9列", "该行比表头多出 2 个单元格（表头共 8 列）。")]
     assert chunk.valid.tolist() == [True, False]
     assert chunk.raw.columns.tolist() == GAS_HEADER.split(",")
+
+
+def test_entity_declaration_hidden_behind_a_long_comment(resources, write):
+    sheet = (
+        b'<?xml version="1.0"?><!--' + b"x" * 20000 + b"-->"
+        b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">]><worksheet><sheetData/></worksheet>'
+    )
+    data = replace_part(gas_xlsx(), "xl/worksheets/sheet1.xml", sheet)
+    error = failure(resources, write("hidden.xlsx", data))
+    assert (
+        error.message == "Excel 文件含有不允许的 XML 实体声明（xl/worksheets/sheet1.xml），已拒绝。"
+    )

@@ -225,3 +225,20 @@ def test_entity_declaration_hidden_behind_a_long_comment(resources, write):
     assert (
         error.message == "Excel 文件含有不允许的 XML 实体声明（xl/worksheets/sheet1.xml），已拒绝。"
     )
+
+
+def test_zip_that_lies_about_its_sizes(resources, write):
+    """A part declaring 1 kB that inflates to 8 MB never reaches calamine."""
+    sheet = b'<?xml version="1.0"?><worksheet>' + b" " * (8 * 2**20) + b"</worksheet>"
+    data = bytearray(replace_part(gas_xlsx(), "xl/worksheets/sheet1.xml", sheet))
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            if data[start + name_at : start + name_at + len(name)] == name:
+                data[start + size_at : start + size_at + 4] = (1000).to_bytes(4, "little")
+            start += 4
+    declared = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(name.decode())
+    assert declared.file_size == 1000
+    error = failure(resources, write("liar.xlsx", bytes(data)))
+    assert error.message == "Excel 文件已损坏或不完整，请重新导出后上传。"

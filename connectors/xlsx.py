@@ -151,13 +151,26 @@ def formula_cells_without_value(archive: zipfile.ZipFile, part: str) -> dict[int
             tail = block[-2:]
     if not has_formula:
         return found
-    # Bounded by the size checks above; formulas are rare in data exports.
-    data = archive.read(info)
+    # Stream again, 1 MiB at a time; a cell cut by a block boundary is carried over.
+    with archive.open(info) as stream:
+        pending = b""
+        while True:
+            block = stream.read(1 << 20)
+            pending += block
+            cut = pending.rfind(b"<c ") if block else len(pending)
+            if cut > 0:
+                _collect_formulas(pending[:cut], found)
+                pending = pending[cut:]
+            if not block:
+                break
+    return found
+
+
+def _collect_formulas(data: bytes, found: dict[int, list[str]]) -> None:
     for match in _CELL.finditer(data):
         body = match.group(3) or b""
         if b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
             found.setdefault(int(match.group(2)), []).append(match.group(1).decode())
-    return found
 
 
 def cell_text(value: object) -> str:

@@ -14,7 +14,6 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from defusedxml import ElementTree as SafeTree
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
+from connectors.cells import cell_text, column_text
 from connectors.headers import fold_header
 from connectors.normalisers.units import canonical_unit
 from connectors.readers import (
@@ -32,6 +32,7 @@ from connectors.readers import (
     Table,
     check_columns,
     find_header,
+    long_row_errors,
 )
 
 MAX_UNCOMPRESSED = 500 * 1024 * 1024
@@ -173,25 +174,6 @@ def _collect_formulas(data: bytes, found: dict[int, list[str]]) -> None:
             found.setdefault(int(match.group(2)), []).append(match.group(1).decode())
 
 
-def cell_text(value: object) -> str:
-    """A calamine cell value as the string a user would have typed."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value.total_seconds())
-    return str(value).strip()
-
-
 def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple[int, list[str]]]:
     """(last header row index, header texts) for single rows and two-row headers.
 
@@ -287,13 +269,14 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
         check_columns(sheet.width)
     first_row, first_col = sheet.start if sheet.start else (0, 0)
     iterator = iter(sheet.iter_rows())
-    head: list[list[str]] = []
+    head_raw: list[list[object]] = []
     for row in iterator:
-        head.append([cell_text(value) for value in row])
-        if len(head) >= HEADER_SEARCH_ROWS + 1:
+        head_raw.append(row)
+        if len(head_raw) >= HEADER_SEARCH_ROWS + 1:
             break
-    if not head:
+    if not head_raw:
         raise InputError(_("工作表“%(name)s”是空的。") % {"name": name})
+    head = [[cell_text(value) for value in row] for row in head_raw]
     merged = [
         ((r0 - first_row, c0 - first_col), (r1 - first_row, c1 - first_col))
         for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])
@@ -310,57 +293,40 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
     header_index, headers = candidates[best]
     formulas = formula_cells_without_value(archive, part) if part else {}
     header_row = first_row + header_index + 1
+    headers = [header.strip() for header in headers]
     while headers and not headers[-1]:
         headers = headers[:-1]  # trailing empty header cells (formatting only)
     check_columns(len(headers))
     width = len(headers)
 
+    def emit(rows: list[list[object]], start: int) -> RawChunk:
+        frame = pd.DataFrame(rows, dtype=object)
+        for missing in range(frame.shape[1], width):
+            frame[missing] = ""
+        numbers = np.arange(start, start + len(rows), dtype="int64")
+        frame, errors = long_row_errors(frame.fillna(""), width, numbers)
+        for row_number in sorted(r for r in formulas if start <= r < start + len(rows)):
+            for letters in formulas[row_number]:
+                column = _column_index(letters) - first_col
+                label = headers[column] if 0 <= column < width else letters
+                message = _(
+                    "单元格 %(cell)s 是公式但没有计算结果，请在 Excel 中重新计算并保存后上传。"
+                ) % {"cell": f"{letters}{row_number}"}
+                errors.append(RowError(row_number, label, message))
+        text = pd.DataFrame(
+            {column: column_text(frame[column].to_numpy()) for column in range(width)},
+            dtype="str",
+        )
+        keep = ~(text == "").all(axis=1).to_numpy()
+        return RawChunk(
+            frame=text[keep].reset_index(drop=True), source_rows=numbers[keep], errors=errors
+        )
+
     def chunks() -> Iterator[RawChunk]:
-        pending = head[header_index + 1 :]
+        batch: list[list[object]] = list(head_raw[header_index + 1 :])
         next_row = header_row + 1
-
-        def emit(rows: list[list[str]], start: int) -> RawChunk:
-            padded = [(row + [""] * width)[:width] for row in rows]
-            frame = pd.DataFrame(padded, columns=list(range(width)), dtype=object)
-            numbers = np.arange(start, start + len(rows), dtype="int64")
-            errors: list[RowError] = []
-            for offset, row in enumerate(rows):
-                if len(row) > width and any(row[width:]):
-                    errors.append(
-                        RowError(
-                            int(numbers[offset]),
-                            _("第%(n)d列") % {"n": width + 1},
-                            _("该行比表头多出 %(extra)d 个单元格（表头共 %(width)d 列）。")
-                            % {
-                                "extra": max(i for i, v in enumerate(row) if v) + 1 - width,
-                                "width": width,
-                            },
-                        )
-                    )
-                for letters in formulas.get(int(numbers[offset]), []):
-                    column = _column_index(letters) - first_col
-                    label = headers[column] if column < width else letters
-                    errors.append(
-                        RowError(
-                            int(numbers[offset]),
-                            label,
-                            _(
-                                "单元格 %(cell)s 是公式但没有计算结果，"
-                                "请在 Excel 中重新计算并保存后上传。"
-                            )
-                            % {"cell": f"{letters}{numbers[offset]}"},
-                        )
-                    )
-            blank = (frame == "").all(axis=1).to_numpy()
-            keep = ~blank
-            frame = frame[keep].reset_index(drop=True)
-            return RawChunk(frame=frame.astype("str"), source_rows=numbers[keep], errors=errors)
-
-        batch: list[list[str]] = []
-        for row in pending:
-            batch.append(row)
         for row in iterator:
-            batch.append([cell_text(value) for value in row])
+            batch.append(row)
             if len(batch) >= chunk_rows:
                 yield emit(batch, next_row)
                 next_row += len(batch)

@@ -174,8 +174,12 @@ def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, co
         source = (match.unit if match else None) or units.canonical_unit(
             connector.source_units.get(info.name, "")
         )
-        if not target or not source:
-            source = source if source and not target else target
+        if not source:
+            source = target
+        elif not target and units.UNITS[source].dimension != "ratio":
+            # A unit in the header of a field without one (or with one the registry does
+            # not know) cannot be converted: take the numbers as they are.
+            source = ""
         values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
         unit_bad &= ~bad & ~missing
         return values.astype("float64"), missing, bad, unit_bad

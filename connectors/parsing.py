@@ -110,8 +110,8 @@ def normalise_chunk(
     columns: dict[str, pd.Series] = {}
     errors: list[RowError] = list(raw.errors)
     invalid = np.zeros(n, dtype=bool)
-    for position in {error.row for error in raw.errors}:
-        invalid |= rows == position
+    if raw.errors:
+        invalid |= np.isin(rows, [error.row for error in raw.errors])
     coordinate_state: dict[str, tuple] = {}
     for info in schema.fields:
         match = by_field.get(info.name)

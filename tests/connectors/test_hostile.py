@@ -20,7 +20,7 @@ def gas_xlsx(rows: list[list[object]] | None = None) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(GAS_HEADER.split(","))
-    for row in rows or [GAS_ROW.split(",")]:
+    for row in [GAS_ROW.split(",")] if rows is None else rows:
         sheet.append(row)
     out = io.BytesIO()
     book.save(out)
@@ -242,3 +242,11 @@ def test_zip_that_lies_about_its_sizes(resources, write):
     assert declared.file_size == 1000
     error = failure(resources, write("liar.xlsx", bytes(data)))
     assert error.message == "Excel 文件已损坏或不完整，请重新导出后上传。"
+
+
+def test_header_only_files_yield_no_rows(resources, write):
+    csv_chunks = run(resources, write("h.csv", f"{GAS_HEADER}\n"))
+    xlsx_chunks = run(resources, write("h.xlsx", gas_xlsx([])))
+    for chunks in (csv_chunks, xlsx_chunks):
+        assert sum(len(chunk.frame) for chunk in chunks) == 0
+        assert all(chunk.errors == [] for chunk in chunks)

@@ -44,6 +44,10 @@ ROLE_PERMISSIONS = {
         "hub.view_codelist",
         "hub.view_codeitem",
         "hub.upload_records",
+        "connectors.view_headeralias",
+        "connectors.add_headeralias",
+        "connectors.change_headeralias",
+        "connectors.delete_headeralias",
     ],
 }
 

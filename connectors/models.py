@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource
 
@@ -33,7 +34,7 @@ class HeaderAlias(models.Model):
 
     class Meta:
         verbose_name = _("表头别名")
-        verbose_name_plural = _("表头别名")
+        verbose_name_plural = pgettext_lazy("plural", "表头别名")
         ordering = ["resource", "field_name", "alias"]
         constraints = [
             models.UniqueConstraint(

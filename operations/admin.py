@@ -147,7 +147,8 @@ class WorkOrderAdmin(ResourceScopedAdmin):
         departments = user_department_ids(request.user)
         for order in queryset:
             if not request.user.is_superuser and order.department_id not in departments:
-                self.message_user(request, f"{order.code}: {_('非本部门工单')}", messages.WARNING)
+                not_ours = _("非本部门工单")
+                self.message_user(request, f"{order.code}: {not_ours}", messages.WARNING)
                 continue
             try:
                 transition_work_order(

@@ -31,6 +31,7 @@ def _labels() -> dict:
         "noOrders": _("暂无工单"),
         "pickAlert": _("点击预警查看监测点时间序列"),
         "updated": _("更新于"),
+        "colon": _("："),
         "mapError": _("地图资源未安装：请运行 make assets（npm ci）"),
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from hub.models import DataResource
@@ -18,7 +19,7 @@ class ResourceUserPermission(UserObjectPermissionBase):
 
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("用户资源权限")
-        verbose_name_plural = _("用户资源权限")
+        verbose_name_plural = pgettext_lazy("plural", "用户资源权限")
 
 
 class ResourceGroupPermission(GroupObjectPermissionBase):
@@ -30,4 +31,4 @@ class ResourceGroupPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         verbose_name = _("部门资源权限")
-        verbose_name_plural = _("部门资源权限")
+        verbose_name_plural = pgettext_lazy("plural", "部门资源权限")

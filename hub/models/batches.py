@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models.departments import Department
 from hub.models.resources import DataResource
@@ -85,7 +86,7 @@ class UploadBatch(models.Model):
 
     class Meta:
         verbose_name = _("上传批次")
-        verbose_name_plural = _("上传批次")
+        verbose_name_plural = pgettext_lazy("plural", "上传批次")
         ordering = ["-created_at", "-id"]
         constraints = [
             # The same content loads once per resource; failed or rejected ones may be retried.
@@ -132,7 +133,7 @@ class Record(models.Model):
 
     class Meta:
         verbose_name = _("数据记录")
-        verbose_name_plural = _("数据记录")
+        verbose_name_plural = pgettext_lazy("plural", "数据记录")
         ordering = ["resource", "key"]
         constraints = [
             models.UniqueConstraint(fields=["resource", "key"], name="record_resource_key_unique")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CodeList(models.Model):
@@ -17,7 +18,7 @@ class CodeList(models.Model):
 
     class Meta:
         verbose_name = _("代码表")
-        verbose_name_plural = _("代码表")
+        verbose_name_plural = pgettext_lazy("plural", "代码表")
         ordering = ["code", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["code", "version"], name="codelist_code_version_unique")
@@ -41,7 +42,7 @@ class CodeItem(models.Model):
 
     class Meta:
         verbose_name = _("代码项")
-        verbose_name_plural = _("代码项")
+        verbose_name_plural = pgettext_lazy("plural", "代码项")
         ordering = ["code_list", "order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["code_list", "code"], name="codeitem_list_code_unique")

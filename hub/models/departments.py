@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Department(models.Model):
@@ -21,7 +22,7 @@ class Department(models.Model):
 
     class Meta:
         verbose_name = _("部门")
-        verbose_name_plural = _("部门")
+        verbose_name_plural = pgettext_lazy("plural", "部门")
         ordering = ["code"]
 
     def __str__(self) -> str:

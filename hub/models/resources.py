@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models.codelists import CodeList
 from hub.models.departments import Department
@@ -136,7 +137,7 @@ class DataResource(models.Model):
 
     class Meta:
         verbose_name = _("数据资源")
-        verbose_name_plural = _("数据资源")
+        verbose_name_plural = pgettext_lazy("plural", "数据资源")
         ordering = ["code"]
         permissions = [
             ("view_metadata", _("查看资源目录信息")),
@@ -194,7 +195,7 @@ class FieldType(models.TextChoices):
 
     STRING = "string", _("字符串")
     INTEGER = "integer", _("整数")
-    NUMBER = "number", _("数值")
+    NUMBER = "number", pgettext_lazy("data type", "数值")
     BOOLEAN = "boolean", _("布尔")
     DATE = "date", _("日期")
     DATETIME = "datetime", _("日期时间")
@@ -251,7 +252,7 @@ class FieldSpec(models.Model):
 
     class Meta:
         verbose_name = _("信息项")
-        verbose_name_plural = _("信息项")
+        verbose_name_plural = pgettext_lazy("plural", "信息项")
         ordering = ["resource", "order", "id"]
         constraints = [
             models.UniqueConstraint(

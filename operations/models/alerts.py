@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, Domain
 
@@ -86,7 +87,7 @@ class Alert(models.Model):
 
     class Meta:
         verbose_name = _("预警")
-        verbose_name_plural = _("预警")
+        verbose_name_plural = pgettext_lazy("plural", "预警")
         ordering = ["state", "-level", "-opened_at"]
         constraints = [
             models.UniqueConstraint(
@@ -123,7 +124,7 @@ class AlertTransition(models.Model):
 
     class Meta:
         verbose_name = _("预警变化")
-        verbose_name_plural = _("预警变化")
+        verbose_name_plural = pgettext_lazy("plural", "预警变化")
         ordering = ["alert_id", "at", "id"]
 
     def __str__(self) -> str:

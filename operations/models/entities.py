@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, Department, Domain, UploadBatch
 
@@ -32,7 +33,7 @@ class MonitoringPoint(models.Model):
 
     class Meta:
         verbose_name = _("监测点")
-        verbose_name_plural = _("监测点")
+        verbose_name_plural = pgettext_lazy("plural", "监测点")
         ordering = ["resource_id", "external_id"]
         constraints = [
             models.UniqueConstraint(
@@ -80,7 +81,7 @@ class Reading(models.Model):
 
     class Meta:
         verbose_name = _("监测读数")
-        verbose_name_plural = _("监测读数")
+        verbose_name_plural = pgettext_lazy("plural", "监测读数")
         ordering = ["point_id", "metric", "observed_at"]
         constraints = [
             models.UniqueConstraint(
@@ -116,7 +117,7 @@ class Event(models.Model):
 
     class Meta:
         verbose_name = _("事件")
-        verbose_name_plural = _("事件")
+        verbose_name_plural = pgettext_lazy("plural", "事件")
         ordering = ["-occurred_at"]
         constraints = [
             models.UniqueConstraint(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, UploadBatch
 
@@ -42,7 +43,7 @@ class ResourceMapping(models.Model):
 
     class Meta:
         verbose_name = _("资源映射")
-        verbose_name_plural = _("资源映射")
+        verbose_name_plural = pgettext_lazy("plural", "资源映射")
         ordering = ["resource__code"]
 
     def __str__(self) -> str:
@@ -104,7 +105,7 @@ class SyncRun(models.Model):
 
     class Meta:
         verbose_name = _("同步记录")
-        verbose_name_plural = _("同步记录")
+        verbose_name_plural = pgettext_lazy("plural", "同步记录")
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, Department
 
@@ -92,7 +93,7 @@ class Rule(models.Model):
 
     class Meta:
         verbose_name = _("研判规则")
-        verbose_name_plural = _("研判规则")
+        verbose_name_plural = pgettext_lazy("plural", "研判规则")
         ordering = ["resource_id", "name", "id"]
         indexes = [models.Index(fields=["resource", "is_active", "kind"])]
 

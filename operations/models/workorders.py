@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from hub.models import Department
 
@@ -63,7 +64,7 @@ class WorkOrder(models.Model):
 
     class Meta:
         verbose_name = _("工单")
-        verbose_name_plural = _("工单")
+        verbose_name_plural = pgettext_lazy("plural", "工单")
         ordering = ["-dispatched_at", "-id"]
         indexes = [models.Index(fields=["state", "resolve_by"])]
 

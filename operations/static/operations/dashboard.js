@@ -36,7 +36,7 @@
     });
     chart("map").setOption({
       backgroundColor: "transparent",
-      tooltip: { formatter: function (p) { return p.name + "：" + (p.value ? L.levels[p.value] : L.none); } },
+      tooltip: { formatter: function (p) { return p.name + L.colon + (p.value ? L.levels[p.value] : L.none); } },
       series: [{
         type: "map", map: "shanghai", roam: true, data: data,
         label: { show: true, color: "#e5edf5", fontSize: 11 },

@@ -1,20 +1,30 @@
 """The one permission chokepoint: every read of resources and records goes through here.
 
 ``restrict(queryset, user, action)`` narrows a queryset of resources or records to what
-the caller may see; ``visible_fields(user, resource)`` lists the fields they may see.
+the caller may see; ``visible_fields(user, resource)`` lists the fields they may see and
+``record_access(user, resource)`` adds the row scope and masking of record values.
 Filtering uses EXISTS over guardian's direct-FK tables and the caller's groups rather
 than ``get_objects_for_user``, which ORs subqueries and casts ``object_pk``.
+
+Grants of records live in ``AccessGrant``; approval mirrors them into guardian's group
+table (``view_records``) and ``restrict`` only honours such a group permission while an
+active grant backs it, so an expired or revoked grant stops working on the very next
+request even before the periodic task tidies guardian's table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from hub.models import DataResource, FieldSpec, Record, ResourceStatus, SharingType
-from permissions.models import ResourceGroupPermission, ResourceUserPermission
+from permissions.masking import masker_for
+from permissions.models import AccessGrant, ResourceGroupPermission, ResourceUserPermission
 
 # Actions map to DataResource permission codenames.
 VIEW_METADATA = "view_metadata"
@@ -42,17 +52,31 @@ def user_department_ids(user: UserLike) -> list[int]:
     return cached
 
 
-def _granted(user: UserLike, action: str, resource_ref: str) -> Exists | Q:
+def active_grants() -> QuerySet[AccessGrant]:
+    """Grants neither revoked nor expired, as of now."""
+    return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def _granted(user: UserLike, action: str, resource_ref: str) -> Q:
     """EXISTS over the direct-FK permission tables for the user and the user's groups."""
     group_perm = ResourceGroupPermission.objects.filter(
         content_object=OuterRef(resource_ref),
         permission__codename=action,
         group__user=user,
     )
+    if action == VIEW_RECORDS:
+        # A department's record permission counts only while an active grant backs it.
+        group_perm = group_perm.filter(
+            Exists(
+                active_grants().filter(
+                    resource=OuterRef("content_object"), department__group=OuterRef("group")
+                )
+            )
+        )
     user_perm = ResourceUserPermission.objects.filter(
         content_object=OuterRef(resource_ref), permission__codename=action, user=user
     )
-    return Exists(group_perm) | Exists(user_perm)
+    return Q(Exists(group_perm)) | Q(Exists(user_perm))
 
 
 def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
@@ -88,13 +112,15 @@ def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
 
 
 def restrict(queryset: Q_T, user: UserLike, action: str) -> Q_T:
-    """Narrow a queryset of DataResource or Record to what ``user`` may ``action``."""
+    """Narrow a queryset of DataResource, Record or FieldSpec to what ``user`` may ``action``.
+
+    Record querysets restricted for VIEW_RECORDS are not narrowed to a row scope here, as
+    the scope depends on the resource: use ``scope_records`` with ``record_access``.
+    """
     model = queryset.model
     if issubclass(model, DataResource):
         return queryset.filter(resource_filter(user, action))
-    if issubclass(model, Record):
-        return queryset.filter(resource_filter(user, action, prefix="resource__"))
-    if issubclass(model, FieldSpec):
+    if issubclass(model, Record | FieldSpec):
         return queryset.filter(resource_filter(user, action, prefix="resource__"))
     raise TypeError(f"restrict() does not know how to restrict {model.__name__}")
 
@@ -104,8 +130,98 @@ def can(user: UserLike, action: str, resource: DataResource) -> bool:
     return restrict(DataResource.objects.filter(pk=resource.pk), user, action).exists()
 
 
-def visible_fields(user: UserLike, resource: DataResource) -> list[FieldSpec]:
-    """The fields of ``resource`` the user may see, in schema order."""
+@dataclass
+class RecordAccess:
+    """What one caller receives of one resource's records.
+
+    ``fields`` are the visible fields in schema order, ``maskers`` maps the names of
+    fields served masked to their masking function, ``districts`` is the row scope
+    (None: every row).
+    """
+
+    fields: list[FieldSpec]
+    maskers: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    districts: list[str] | None = None
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+def _all_fields(resource: DataResource) -> list[FieldSpec]:
+    return list(resource.fields.all())
+
+
+def record_access(user: UserLike, resource: DataResource) -> RecordAccess | None:
+    """The fields, masking and row scope of ``resource``'s records for ``user``, or None.
+
+    Sources combine by union per dimension: the provider department and superusers read
+    everything in clear; 无条件共享 gives every row and field, masked; each active grant of
+    one of the user's departments adds its fields (empty: all), districts (empty: all)
+    and clear fields. Costs at most two queries (department ids are cached on the user).
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    fields = _all_fields(resource)
+    if user.is_superuser or resource.provider_id in user_department_ids(user):
+        return RecordAccess(fields=fields)
+    all_rows = all_fields = False
+    districts: set[str] = set()
+    names: set[str] = set()
+    clear: set[str] = set()
+    readable = False
+    published = resource.status == ResourceStatus.PUBLISHED
+    if published and resource.sharing_type == SharingType.UNCONDITIONAL:
+        readable = all_rows = all_fields = True
+    grants = (
+        active_grants()
+        .filter(resource=resource, department_id__in=user_department_ids(user))
+        .values_list("fields", "districts", "clear_fields")
+    )
+    for grant_fields, grant_districts, grant_clear in grants:
+        readable = True
+        all_fields = all_fields or not grant_fields
+        all_rows = all_rows or not grant_districts
+        names.update(grant_fields)
+        districts.update(grant_districts)
+        clear.update(grant_clear)
+    if not readable:
+        # A permission given to this user directly (not through a grant) reads all, masked.
+        if not ResourceUserPermission.objects.filter(
+            content_object=resource, permission__codename=VIEW_RECORDS, user=user
+        ).exists():
+            return None
+        all_rows = all_fields = True
+    visible = [f for f in fields if all_fields or f.name in names]
+    maskers = {}
+    for spec in visible:
+        masker = masker_for(spec)
+        if masker is not None and spec.name not in clear:
+            maskers[spec.name] = masker
+    return RecordAccess(
+        fields=visible, maskers=maskers, districts=None if all_rows else sorted(districts)
+    )
+
+
+def scope_records(queryset: QuerySet[Record], access: RecordAccess) -> QuerySet[Record]:
+    """Apply a caller's row scope (districts) to a queryset of one resource's records."""
+    if access.districts is None:
+        return queryset
+    return queryset.filter(district_code__in=access.districts)
+
+
+def visible_fields(
+    user: UserLike, resource: DataResource, action: str = VIEW_METADATA
+) -> list[FieldSpec]:
+    """The fields of ``resource`` the user may see, in schema order.
+
+    For VIEW_METADATA (schema, catalog) every field of a resource whose metadata is
+    visible, so that a department can choose what to request; for VIEW_RECORDS only the
+    fields the caller receives values of.
+    """
+    if action == VIEW_RECORDS:
+        access = record_access(user, resource)
+        return access.fields if access else []
     if not can(user, VIEW_METADATA, resource):
         return []
-    return list(resource.fields.all())
+    return _all_fields(resource)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest
 
 from permissions.selectors import MANAGE_RESOURCE, VIEW_METADATA, can, restrict
 
@@ -15,6 +16,23 @@ class RestrictedAdminMixin:
     """
 
     restrict_action = VIEW_METADATA
+
+    def _visible_or_404(self, request: HttpRequest, object_id: str) -> None:
+        # Django's admin redirects to the index for unknown objects; hidden ones are 404.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)

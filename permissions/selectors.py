@@ -31,7 +31,9 @@ VIEW_METADATA = "view_metadata"
 VIEW_RECORDS = "view_records"
 UPLOAD_RECORDS = "upload_records"
 MANAGE_RESOURCE = "manage_resource"
-ACTIONS = (VIEW_METADATA, VIEW_RECORDS, UPLOAD_RECORDS, MANAGE_RESOURCE)
+# Not a codename: records served unmasked and without row scope (provider, admin pages).
+VIEW_RECORDS_CLEAR = "view_records_clear"
+ACTIONS = (VIEW_METADATA, VIEW_RECORDS, UPLOAD_RECORDS, MANAGE_RESOURCE, VIEW_RECORDS_CLEAR)
 
 Q_T = TypeVar("Q_T", bound=QuerySet)
 UserLike = AbstractBaseUser | AnonymousUser
@@ -93,16 +95,20 @@ def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
     departments = user_department_ids(user)
     own = Q(**{f"{prefix}provider_id__in": departments})
     resource_ref = f"{prefix}pk" if prefix else "pk"
+    if action == VIEW_RECORDS_CLEAR:
+        return own | _granted(user, MANAGE_RESOURCE, resource_ref)
     granted = _granted(user, action, resource_ref)
     published = Q(**{f"{prefix}status": ResourceStatus.PUBLISHED})
+    # 不予共享 is provider only: no grant opens it to another department.
+    shareable = ~Q(**{f"{prefix}sharing_type": SharingType.NONE})
     if action == VIEW_METADATA:
         shared = published & Q(
             **{f"{prefix}sharing_type__in": [SharingType.UNCONDITIONAL, SharingType.CONDITIONAL]}
         )
-        return own | shared | granted
+        return own | shared | (granted & shareable)
     if action == VIEW_RECORDS:
         shared = published & Q(**{f"{prefix}sharing_type": SharingType.UNCONDITIONAL})
-        return own | shared | granted
+        return own | shared | (granted & shareable)
     if action == UPLOAD_RECORDS:
         # Uploading needs the steward role (model permission) within the provider department.
         if user.has_perm("hub.upload_records"):
@@ -165,6 +171,8 @@ def record_access(user: UserLike, resource: DataResource) -> RecordAccess | None
     fields = _all_fields(resource)
     if user.is_superuser or resource.provider_id in user_department_ids(user):
         return RecordAccess(fields=fields)
+    if resource.sharing_type == SharingType.NONE:
+        return None
     all_rows = all_fields = False
     districts: set[str] = set()
     names: set[str] = set()

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from hub.models import DataResource, Department
+from hub.models import DataResource, Department, SharingType
 from permissions.audit import log_event
 from permissions.models import (
     AccessGrant,
@@ -65,6 +65,7 @@ def request_access(
         raise PermissionDenied(_("只能以本部门名义申请。"))
     if not can(user, VIEW_METADATA, resource):
         raise DataResource.DoesNotExist
+    _check_shareable(resource)
     if not purpose.strip():
         raise ValidationError({"purpose": _("请填写用途。")})
     if not 1 <= duration_days <= 3 * 365:
@@ -90,6 +91,11 @@ def request_access(
         detail={"request": access_request.pk, "requester": requester.code},
     )
     return access_request
+
+
+def _check_shareable(resource: DataResource) -> None:
+    if resource.sharing_type == SharingType.NONE:
+        raise ValidationError({"resource": _("不予共享的资源不能申请或授权。")})
 
 
 def _check_provider(user: UserLike, access_request: AccessRequest) -> None:
@@ -172,6 +178,7 @@ def grant_access(
     access_request: AccessRequest | None = None,
 ) -> AccessGrant:
     """Create a grant of ``resource``'s records to ``department`` and sync guardian."""
+    _check_shareable(resource)
     grant = AccessGrant(
         resource=resource,
         department=department,

@@ -18,6 +18,12 @@ FIRE_ROWS = [
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Test users need no slow password hashing (PBKDF2 dominates setup otherwise)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_throttle_cache():
     """Throttle counters live in the cache; every test starts from zero."""
     cache.clear()

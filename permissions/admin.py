@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from permissions import services
+from permissions.admin_mixins import HiddenIs404Mixin
 from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
 from permissions.selectors import user_department_ids
 
@@ -24,7 +25,7 @@ def _own_or_provider(request, queryset, requester_field: str):
 
 
 @admin.register(AccessRequest)
-class AccessRequestAdmin(admin.ModelAdmin):
+class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     """Access requests; the provider approves or refuses (a reason is required)."""
 
     list_display = ("id", "resource", "requester", "status", "due_at", "overdue", "created_at")
@@ -69,7 +70,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(admin.ModelAdmin):
+class AccessGrantAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     """Grants; revocation (audited) is the only change."""
 
     list_display = ("id", "resource", "department", "expires_at", "revoked_at", "created_at")
@@ -101,7 +102,7 @@ class AccessGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerApiKey)
-class PartnerApiKeyAdmin(APIKeyModelAdmin):
+class PartnerApiKeyAdmin(HiddenIs404Mixin, APIKeyModelAdmin):
     """API keys: created with ``create_api_key``; revocable here."""
 
     list_display = (*APIKeyModelAdmin.list_display, "department")
@@ -121,7 +122,7 @@ class PartnerApiKeyAdmin(APIKeyModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     """The audit log, read-only."""
 
     list_display = ("sequence", "created_at", "actor", "api_key_prefix", "action", "resource_code")

@@ -8,14 +8,9 @@ from django.http import Http404, HttpRequest
 from permissions.selectors import MANAGE_RESOURCE, VIEW_METADATA, can, restrict
 
 
-class RestrictedAdminMixin:
-    """Admin mixin: list and detail pages only show what ``restrict()`` lets the user see.
-
-    Objects outside the restricted queryset are 404 on their change page, as Django's
-    admin looks them up through ``get_queryset``.
-    """
-
-    restrict_action = VIEW_METADATA
+class HiddenIs404Mixin:
+    """Objects outside ``get_queryset`` are 404 on their change, history and delete pages
+    (Django's admin would redirect to the index instead)."""
 
     def _visible_or_404(self, request: HttpRequest, object_id: str) -> None:
         # Django's admin redirects to the index for unknown objects; hidden ones are 404.
@@ -33,6 +28,12 @@ class RestrictedAdminMixin:
     def delete_view(self, request: HttpRequest, object_id, extra_context=None):
         self._visible_or_404(request, object_id)
         return super().delete_view(request, object_id, extra_context)
+
+
+class RestrictedAdminMixin(HiddenIs404Mixin):
+    """Admin mixin: list and detail pages only show what ``restrict()`` lets the user see."""
+
+    restrict_action = VIEW_METADATA
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)

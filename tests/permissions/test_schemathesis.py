@@ -43,6 +43,7 @@ def exercise(operation, headers: dict, failures: list[str], statuses: set[int]) 
         max_examples=EXAMPLES,
         deadline=None,
         database=None,
+        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy())

@@ -16,7 +16,21 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = 15
 
 
-def test_no_server_errors(records, key_client, grant):
+@pytest.fixture
+def keep_connection():
+    """Like Django's test client: the WSGI handler must not close the test transaction's
+    connection at the end of each request (PostgreSQL would lose the test data)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_no_server_errors(records, key_client, grant, keep_connection):
     grant(records["fire-incidents"], "bigdata", districts=["310101"], fields=["incident_id"])
     _client, api_key = key_client("bigdata")
     from permissions.services import create_api_key

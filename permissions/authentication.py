@@ -32,8 +32,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             api_key = PartnerApiKey.objects.get_from_key(key)
         except PartnerApiKey.DoesNotExist as exc:
             raise exceptions.AuthenticationFailed(_("接口密钥无效、已过期或已吊销。")) from exc
-        if api_key.has_expired or not api_key.user.is_active:
+        department = api_key.department
+        if api_key.has_expired or not api_key.user.is_active or not department.is_active:
             raise exceptions.AuthenticationFailed(_("接口密钥无效、已过期或已吊销。"))
+        # A key acts for its own department only (and saves the department lookup).
+        api_key.user._hub_department_ids = [department.pk]
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -163,10 +163,10 @@ class AccessGrant(models.Model):
 
 
 class PartnerApiKeyManager(APIKeyManager):
-    """Looks keys up with their service user in the same query."""
+    """Looks keys up with their service user and department in the same query."""
 
     def get_usable_keys(self):
-        return super().get_usable_keys().select_related("user")
+        return super().get_usable_keys().select_related("user", "department")
 
 
 class PartnerApiKey(AbstractAPIKey):

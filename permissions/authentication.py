@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from permissions.models import PartnerApiKey
+from permissions.selectors import set_memberships
 
 KEYWORD = "Api-Key"
 
@@ -36,7 +37,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key.has_expired or not api_key.user.is_active or not department.is_active:
             raise exceptions.AuthenticationFailed(_("接口密钥无效、已过期或已吊销。"))
         # A key acts for its own department only (and saves the department lookup).
-        api_key.user._hub_department_ids = [department.pk]
+        set_memberships(
+            api_key.user, group_ids=[department.group_id], department_ids=[department.pk]
+        )
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

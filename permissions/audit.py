@@ -144,13 +144,22 @@ def _append_postgres(**values: Any) -> AuditEvent:
         "detail": json.dumps(values["detail"], ensure_ascii=False),
         "prefix": prefix,
     }
-    relaxed = values["action"] in RELAXED_ACTIONS and values["outcome"] == "ok"
-    with transaction.atomic(), connection.cursor() as cursor:
-        if relaxed and not getattr(settings, "HUB_AUDIT_SYNC_READS", True):
-            # Opt-in: skip the WAL flush wait for high-volume read events only.
+    relaxed = (
+        values["action"] in RELAXED_ACTIONS
+        and values["outcome"] == "ok"
+        and not getattr(settings, "HUB_AUDIT_SYNC_READS", True)
+    )
+    if relaxed:
+        # Opt-in: skip the WAL flush wait for high-volume read events only.
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO off")
-        cursor.execute(APPEND_SQL, params)
-        row = cursor.fetchone()
+            cursor.execute(APPEND_SQL, params)
+            row = cursor.fetchone()
+    else:
+        # One statement: atomic on its own in autocommit, or part of the caller's transaction.
+        with connection.cursor() as cursor:
+            cursor.execute(APPEND_SQL, params)
+            row = cursor.fetchone()
     if row is None:  # Head row missing (e.g. a flushed test database): create it, retry.
         AuditChainHead.objects.get_or_create(pk=1)
         return _append_postgres(**values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
@@ -56,10 +57,11 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     def refuse(self, request, queryset):
         reason = request.POST.get("reason", "").strip()
         if not reason:
-            self.message_user(
-                request, _("拒绝必须说明理由：请在请求中提供 reason。"), messages.ERROR
-            )
-            return
+            # Intermediate page asking for the reason; it posts back to this action.
+            if "confirm" in request.POST:
+                self.message_user(request, _("拒绝必须说明理由。"), messages.ERROR)
+            context = {**self.admin_site.each_context(request), "queryset": queryset}
+            return TemplateResponse(request, "admin/permissions/refuse.html", context)
         for access_request in queryset:
             try:
                 services.refuse_request(

@@ -50,6 +50,22 @@ def build(rows: int, resources: int) -> None:
     ]
     view_records = Permission.objects.get(codename="view_records")
     with transaction.atomic(), connection.cursor() as cursor:
+        # Foreign keys cascade in Django, not in the database: remove dependents first.
+        dependents = [
+            ("hub_record", "resource_id"),
+            ("hub_fieldspec", "resource_id"),
+            ("hub_uploadbatch", "resource_id"),
+            ("permissions_accessgrant", "resource_id"),
+            ("permissions_accessrequest", "resource_id"),
+            ("permissions_resourcegrouppermission", "content_object_id"),
+            ("permissions_resourceuserpermission", "content_object_id"),
+        ]
+        for table, column in dependents:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {column} IN "
+                "(SELECT id FROM hub_dataresource WHERE code LIKE %s)",
+                [RESOURCE_PREFIX + "%"],
+            )
         cursor.execute("DELETE FROM hub_dataresource WHERE code LIKE %s", [RESOURCE_PREFIX + "%"])
         cursor.execute(
             """

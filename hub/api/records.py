@@ -43,7 +43,7 @@ class RecordCursorPagination(CursorPagination):
 def readable_resource(user, code: str) -> DataResource:
     """The resource if the caller may read its records; Http404 otherwise."""
     queryset = restrict(DataResource.objects.all(), user, VIEW_RECORDS)
-    resource = queryset.select_related("provider").prefetch_related("fields").filter(code=code)
+    resource = queryset.prefetch_related("fields").filter(code=code)
     found = next(iter(resource), None)
     if found is None:
         raise Http404

@@ -26,7 +26,15 @@ from hub.models import DataResource, Record
 from permissions.audit import log_event
 from permissions.authentication import request_key_prefix
 from permissions.masking import apply_mask
-from permissions.selectors import VIEW_RECORDS, RecordAccess, record_access, restrict, scope_records
+from permissions.selectors import (
+    VIEW_RECORDS,
+    RecordAccess,
+    load_annotated_grants,
+    record_access,
+    restrict,
+    scope_records,
+    with_active_grants,
+)
 
 EXPORT_FORMATS = ("csv", "xlsx", "json")
 
@@ -43,10 +51,11 @@ class RecordCursorPagination(CursorPagination):
 def readable_resource(user, code: str) -> DataResource:
     """The resource if the caller may read its records; Http404 otherwise."""
     queryset = restrict(DataResource.objects.all(), user, VIEW_RECORDS)
-    resource = queryset.prefetch_related("fields").filter(code=code)
+    resource = with_active_grants(queryset.prefetch_related("fields").filter(code=code), user)
     found = next(iter(resource), None)
     if found is None:
         raise Http404
+    load_annotated_grants(found)
     return found
 
 

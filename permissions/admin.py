@@ -9,10 +9,11 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from hub.models import DataResource, Department, SharingType
 from permissions import services
 from permissions.admin_mixins import HiddenIs404Mixin
 from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
-from permissions.selectors import user_department_ids
+from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
 
 def _own_or_provider(request, queryset, requester_field: str):
@@ -33,7 +34,30 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     list_filter = ("status", "overdue")
     list_select_related = ("resource", "requester")
     search_fields = ("resource__code", "requester__code", "purpose")
-    readonly_fields = ("status", "due_at", "overdue", "escalated_at", "decided_by", "decided_at")
+    fields = (
+        "resource",
+        "requester",
+        "purpose",
+        "fields",
+        "districts",
+        "duration_days",
+        "status",
+        "due_at",
+        "overdue",
+        "escalated_at",
+        "decided_by",
+        "decided_at",
+        "refusal_reason",
+    )
+    readonly_fields = (
+        "status",
+        "due_at",
+        "overdue",
+        "escalated_at",
+        "decided_by",
+        "decided_at",
+        "refusal_reason",
+    )
     actions = ["approve", "refuse"]
 
     def get_queryset(self, request):
@@ -42,6 +66,30 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         # Decisions go through the actions (audited); the form is read-only.
         return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only resources the user may see and request, only the user's own departments.
+        if db_field.name == "resource":
+            visible = restrict(DataResource.objects.all(), request.user, VIEW_METADATA)
+            kwargs["queryset"] = visible.exclude(sharing_type=SharingType.NONE)
+        elif db_field.name == "requester" and not request.user.is_superuser:
+            kwargs["queryset"] = Department.objects.filter(pk__in=user_department_ids(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """New requests go through the service (deadline, checks, audit)."""
+        if change:
+            return
+        created = services.request_access(
+            user=request.user,
+            requester=obj.requester,
+            resource=obj.resource,
+            purpose=obj.purpose,
+            fields=obj.fields,
+            districts=obj.districts,
+            duration_days=obj.duration_days,
+        )
+        obj.pk, obj.due_at, obj.status = created.pk, created.due_at, created.status
 
     @admin.action(description=_("批准所选申请"))
     def approve(self, request, queryset):

@@ -67,3 +67,31 @@ def test_audit_admin_is_read_only(db, make_user, client):
     response = client.post(f"/admin/permissions/auditevent/{event.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert AuditEvent.objects.count() == 1
+
+
+def test_request_filed_in_admin_goes_through_service(catalog, make_user, client):
+    from django.contrib.auth.models import Permission
+
+    staff = make_user("cityops")
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_accessrequest", "view_accessrequest"])
+    )
+    client.force_login(staff)
+    form = client.get("/admin/permissions/accessrequest/add/").content.decode()
+    assert "fire-incidents" in form
+    assert "public-security-incidents" not in form  # 不予共享: not even listed
+    response = client.post(
+        "/admin/permissions/accessrequest/add/",
+        {
+            "resource": catalog["resources"]["fire-incidents"].pk,
+            "requester": catalog["departments"]["cityops"].pk,
+            "purpose": "联动",
+            "fields": '["incident_id"]',
+            "districts": "[]",
+            "duration_days": 30,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    created = AccessRequest.objects.get()
+    assert created.status == RequestStatus.PENDING and created.due_at is not None
+    assert AuditEvent.objects.filter(action="request").count() == 1

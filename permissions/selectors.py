@@ -125,24 +125,29 @@ def _granted_sql(user: UserLike, action: str, params: list) -> str:
 def _resource_ids_sql(user: UserLike, action: str) -> tuple[str, list]:
     """SQL selecting the ids of the resources ``user`` may ``action`` (not superuser)."""
     params: list = []
-    own = _in("r.provider_id", user_department_ids(user), params)
+
+    # Built only where used: its parameters must match the placeholders of the SQL.
+    def own() -> str:
+        return _in("r.provider_id", user_department_ids(user), params)
+
     if action == VIEW_RECORDS_CLEAR:
-        where = f"{own} OR {_granted_sql(user, MANAGE_RESOURCE, params)}"
+        where = f"{own()} OR {_granted_sql(user, MANAGE_RESOURCE, params)}"
     elif action in (VIEW_METADATA, VIEW_RECORDS):
         shared_types = (
             [SharingType.UNCONDITIONAL, SharingType.CONDITIONAL]
             if action == VIEW_METADATA
             else [SharingType.UNCONDITIONAL]
         )
+        own_sql = own()
         params.append(ResourceStatus.PUBLISHED)
         shared = "(r.status = %s AND " + _in("r.sharing_type", shared_types, params) + ")"
         granted = _granted_sql(user, action, params)
         # 不予共享 is provider only: no grant opens it to another department.
         params.append(SharingType.NONE)
-        where = f"{own} OR {shared} OR ({granted} AND r.sharing_type <> %s)"
+        where = f"{own_sql} OR {shared} OR ({granted} AND r.sharing_type <> %s)"
     elif action == UPLOAD_RECORDS and user.has_perm("hub.upload_records"):
         # Uploading needs the steward role (model permission) within the provider department.
-        where = f"{own} OR {_granted_sql(user, action, params)}"
+        where = f"{own()} OR {_granted_sql(user, action, params)}"
     else:
         where = _granted_sql(user, action, params)
     return f"SELECT r.id FROM hub_dataresource r WHERE {where}", params  # noqa: S608 - values are parameters
@@ -299,6 +304,64 @@ def scope_records(queryset: QuerySet[Record], access: RecordAccess) -> QuerySet[
     if access.districts is None:
         return queryset
     return queryset.filter(district_code__in=access.districts)
+
+
+def district_scopes(user: UserLike) -> dict[int, list[str]]:
+    """Resources whose records ``user`` reads only in some districts: {resource id: codes}.
+
+    A resource is district-limited when the caller reads it only through active grants
+    that all name districts (not as provider, not as 无条件共享, not by a grant without a
+    row scope, not by a direct user permission). One query, two when limits exist.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_superuser:
+        return {}
+    departments = user_department_ids(user)
+    if not departments:
+        return {}
+    grants = (
+        active_grants()
+        .filter(department_id__in=departments)
+        .exclude(resource__provider_id__in=departments)
+        .exclude(
+            resource__status=ResourceStatus.PUBLISHED,
+            resource__sharing_type=SharingType.UNCONDITIONAL,
+        )
+        .values_list("resource_id", "districts")
+    )
+    scopes: dict[int, set[str]] = {}
+    unlimited: set[int] = set()
+    for resource_id, districts in grants:
+        if districts:
+            scopes.setdefault(resource_id, set()).update(districts)
+        else:
+            unlimited.add(resource_id)
+    limited = set(scopes) - unlimited
+    if limited:
+        limited -= set(
+            ResourceUserPermission.objects.filter(
+                user=user, permission__codename=VIEW_RECORDS, content_object_id__in=limited
+            ).values_list("content_object_id", flat=True)
+        )
+    return {resource_id: sorted(scopes[resource_id]) for resource_id in limited}
+
+
+def row_scope_filter(
+    user: UserLike, *, resource_prefix: str = "resource__", district_lookup: str = "district_code"
+) -> Q:
+    """``resource_filter(user, VIEW_RECORDS)`` narrowed to the row scope of district grants.
+
+    For objects derived from records (points, alerts, …) that carry a district code:
+    rows of district-limited resources are visible only in the granted districts.
+    """
+    visible = resource_filter(user, VIEW_RECORDS, prefix=resource_prefix)
+    scopes = district_scopes(user)
+    if not scopes:
+        return visible
+    in_scope = Q()
+    for resource_id, districts in scopes.items():
+        in_scope |= Q(**{f"{resource_prefix}pk": resource_id, f"{district_lookup}__in": districts})
+    limited = Q(**{f"{resource_prefix}pk__in": list(scopes)})
+    return visible & (~limited | in_scope)
 
 
 def visible_fields(

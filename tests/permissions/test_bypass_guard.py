@@ -27,6 +27,9 @@ CANARY = "CANARY-机密-7f3a"
 # URL names that answer without resource data, so need no chokepoint call.
 EXEMPT = {
     "home": "redirect to the admin",
+    "healthz": "liveness probe, no data",
+    "dashboard": "page shell: district names and labels; its data comes from the ops API",
+    "readyz": "readiness probe: database and broker status, no data",
     "set_language": "language switch",
     "api-schema": "OpenAPI document, no data",
     "api-docs": "Swagger UI page",

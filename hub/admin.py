@@ -5,9 +5,18 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from hub.models import CodeItem, CodeList, DataResource, Department, FieldSpec, Record, UploadBatch
+from hub.models import (
+    CodeItem,
+    CodeList,
+    DataResource,
+    Department,
+    FieldSpec,
+    Record,
+    TaskFailure,
+    UploadBatch,
+)
 from permissions.admin_mixins import RestrictedAdminMixin
-from permissions.selectors import VIEW_RECORDS
+from permissions.selectors import VIEW_RECORDS_CLEAR
 
 admin.site.site_header = _("城市数据中枢 · 一网统管")
 admin.site.site_title = _("城市数据中枢")
@@ -112,17 +121,19 @@ class UploadBatchAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         "rejected",
         "created_at",
     )
-    list_filter = ("status", "source", "department")
+    list_filter = ("status", "source", "department", ("resource", admin.RelatedOnlyFieldListFilter))
     search_fields = ("resource__code", "original_filename", "sha256")
     list_select_related = ("resource", "department")
-    restrict_action = VIEW_RECORDS
+    # Batches carry raw rows (errors); only the provider (or a manager) sees them in clear.
+    restrict_action = VIEW_RECORDS_CLEAR
 
     def get_queryset(self, request):
-        # Batches are visible to those who may read the resource's records.
         from permissions.selectors import resource_filter
 
         queryset = admin.ModelAdmin.get_queryset(self, request)
-        return queryset.filter(resource_filter(request.user, VIEW_RECORDS, prefix="resource__"))
+        return queryset.filter(
+            resource_filter(request.user, VIEW_RECORDS_CLEAR, prefix="resource__")
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
@@ -134,13 +145,34 @@ class UploadBatchAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 @admin.register(Record)
 class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ("resource", "key", "observed_at", "district_code", "batch", "source_row")
-    list_filter = ("resource",)
+    list_filter = (("resource", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("key",)
     list_select_related = ("resource",)
-    restrict_action = VIEW_RECORDS
+    # The admin shows raw record data: only callers who read it in clear and unscoped
+    # (the provider, superusers); everyone else reads masked rows through the API.
+    restrict_action = VIEW_RECORDS_CLEAR
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(admin.ModelAdmin):
+    """Failed background tasks, for operators (superusers and those given the view right)."""
+
+    list_display = ("occurred_at", "task_name", "exception_type", "will_retry", "hostname")
+    list_filter = ("task_name", "will_retry")
+    search_fields = ("task_name", "task_id", "message")
+    date_hierarchy = "occurred_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -18,17 +18,20 @@ from hub.models.resources import UPDATE_CYCLE_SECONDS
 from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkOrder, WorkOrderState
 from permissions.selectors import (
     VIEW_METADATA,
-    VIEW_RECORDS,
     UserLike,
-    resource_filter,
     restrict,
+    row_scope_filter,
     user_department_ids,
 )
 
 
 def _alert_visibility(user: UserLike, prefix: str = "") -> Q:
-    main = resource_filter(user, VIEW_RECORDS, prefix=f"{prefix}resource__")
-    other = resource_filter(user, VIEW_RECORDS, prefix=f"{prefix}other_resource__")
+    # Row scopes of district grants apply to the alert's district on both resources.
+    district = f"{prefix}district_code"
+    main = row_scope_filter(user, resource_prefix=f"{prefix}resource__", district_lookup=district)
+    other = row_scope_filter(
+        user, resource_prefix=f"{prefix}other_resource__", district_lookup=district
+    )
     if not other:
         # An empty Q (superuser) would vanish from the OR below and drop compound alerts.
         return main
@@ -39,9 +42,7 @@ def point_list(
     *, user: UserLike, domain: str | None = None, district: str | None = None
 ) -> QuerySet[MonitoringPoint]:
     """Points of resources whose records the user may view."""
-    queryset = MonitoringPoint.objects.filter(
-        resource_filter(user, VIEW_RECORDS, prefix="resource__")
-    )
+    queryset = MonitoringPoint.objects.filter(row_scope_filter(user))
     if domain:
         queryset = queryset.filter(domain=domain)
     if district:

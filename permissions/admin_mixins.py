@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest
 
 from permissions.selectors import MANAGE_RESOURCE, VIEW_METADATA, can, restrict
 
 
-class RestrictedAdminMixin:
-    """Admin mixin: list and detail pages only show what ``restrict()`` lets the user see.
+class HiddenIs404Mixin:
+    """Objects outside ``get_queryset`` are 404 on their change, history and delete pages
+    (Django's admin would redirect to the index instead)."""
 
-    Objects outside the restricted queryset are 404 on their change page, as Django's
-    admin looks them up through ``get_queryset``.
-    """
+    def _visible_or_404(self, request: HttpRequest, object_id: str) -> None:
+        # Django's admin redirects to the index for unknown objects; hidden ones are 404.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+
+class RestrictedAdminMixin(HiddenIs404Mixin):
+    """Admin mixin: list and detail pages only show what ``restrict()`` lets the user see."""
 
     restrict_action = VIEW_METADATA
 

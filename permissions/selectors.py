@@ -1,58 +1,156 @@
 """The one permission chokepoint: every read of resources and records goes through here.
 
 ``restrict(queryset, user, action)`` narrows a queryset of resources or records to what
-the caller may see; ``visible_fields(user, resource)`` lists the fields they may see.
+the caller may see; ``visible_fields(user, resource)`` lists the fields they may see and
+``record_access(user, resource)`` adds the row scope and masking of record values.
 Filtering uses EXISTS over guardian's direct-FK tables and the caller's groups rather
 than ``get_objects_for_user``, which ORs subqueries and casts ``object_pk``.
+
+Grants of records live in ``AccessGrant``; approval mirrors them into guardian's group
+table (``view_records``) and ``restrict`` only honours such a group permission while an
+active grant backs it, so an expired or revoked grant stops working on the very next
+request even before the periodic task tidies guardian's table.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from hub.models import DataResource, FieldSpec, Record, ResourceStatus, SharingType
-from permissions.models import ResourceGroupPermission, ResourceUserPermission
+from permissions.masking import masker_for
+from permissions.models import AccessGrant, ResourceUserPermission
 
 # Actions map to DataResource permission codenames.
 VIEW_METADATA = "view_metadata"
 VIEW_RECORDS = "view_records"
 UPLOAD_RECORDS = "upload_records"
 MANAGE_RESOURCE = "manage_resource"
-ACTIONS = (VIEW_METADATA, VIEW_RECORDS, UPLOAD_RECORDS, MANAGE_RESOURCE)
+# Not a codename: records served unmasked and without row scope (provider, admin pages).
+VIEW_RECORDS_CLEAR = "view_records_clear"
+ACTIONS = (VIEW_METADATA, VIEW_RECORDS, UPLOAD_RECORDS, MANAGE_RESOURCE, VIEW_RECORDS_CLEAR)
 
 Q_T = TypeVar("Q_T", bound=QuerySet)
 UserLike = AbstractBaseUser | AnonymousUser
 
 
-def user_department_ids(user: UserLike) -> list[int]:
-    """Ids of the departments whose staff group the user belongs to (cached on the user)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    cached = getattr(user, "_hub_department_ids", None)
+def _memberships(user: UserLike) -> tuple[list[int], list[int]]:
+    """(group ids, active department ids) of the user, in one query, cached on the user."""
+    cached = getattr(user, "_hub_memberships", None)
     if cached is None:
-        from hub.models import Department
-
-        cached = list(
-            Department.objects.filter(group__user=user, is_active=True).values_list("id", flat=True)
-        )
-        user._hub_department_ids = cached
+        groups: list[int] = []
+        departments: list[int] = []
+        rows = user.groups.values_list("id", "department__id", "department__is_active")
+        for group_id, department_id, active in rows:
+            groups.append(group_id)
+            if department_id is not None and active:
+                departments.append(department_id)
+        cached = (groups, departments)
+        user._hub_memberships = cached
     return cached
 
 
-def _granted(user: UserLike, action: str, resource_ref: str) -> Exists | Q:
-    """EXISTS over the direct-FK permission tables for the user and the user's groups."""
-    group_perm = ResourceGroupPermission.objects.filter(
-        content_object=OuterRef(resource_ref),
-        permission__codename=action,
-        group__user=user,
+def set_memberships(user: UserLike, *, group_ids: list[int], department_ids: list[int]) -> None:
+    """Pin what the user acts as (API keys act for their own department only)."""
+    user._hub_memberships = (list(group_ids), list(department_ids))
+
+
+def user_department_ids(user: UserLike) -> list[int]:
+    """Ids of the active departments whose staff group the user belongs to."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return _memberships(user)[1]
+
+
+def user_group_ids(user: UserLike) -> list[int]:
+    """Ids of the user's auth groups (department and role groups)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return _memberships(user)[0]
+
+
+def active_grants() -> QuerySet[AccessGrant]:
+    """Grants neither revoked nor expired, as of now."""
+    return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def _in(column: str, values: list, params: list) -> str:
+    """``column IN (%s, …)`` with params appended; a false condition for no values."""
+    if not values:
+        return "1 = 0"
+    params.extend(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _granted_sql(user: UserLike, action: str, params: list) -> str:
+    """EXISTS over guardian's direct-FK tables for the user and the user's groups.
+
+    Group and department ids are known (cached per request), so the subqueries are flat:
+    no join through auth_group/auth_user_groups and no nested subquery. Written as SQL
+    because building the equivalent ORM expression cost more than the query itself.
+    """
+    params.append(action)
+    by_group = (
+        "EXISTS (SELECT 1 FROM permissions_resourcegrouppermission gp "  # noqa: S608 - values are parameters
+        "JOIN auth_permission p ON p.id = gp.permission_id "
+        "WHERE gp.content_object_id = r.id AND p.codename = %s AND "
+        + _in("gp.group_id", user_group_ids(user), params)
+        + ")"
     )
-    user_perm = ResourceUserPermission.objects.filter(
-        content_object=OuterRef(resource_ref), permission__codename=action, user=user
+    if action == VIEW_RECORDS:
+        # A department's record permission counts only while an active grant backs it.
+        by_group += (
+            " AND EXISTS (SELECT 1 FROM permissions_accessgrant g "
+            "WHERE g.resource_id = r.id AND g.revoked_at IS NULL AND g.expires_at > %s AND "
+        )
+        params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
+        by_group += _in("g.department_id", user_department_ids(user), params) + ")"
+    params.extend([action, user.pk])
+    by_user = (
+        "EXISTS (SELECT 1 FROM permissions_resourceuserpermission up "
+        "JOIN auth_permission p ON p.id = up.permission_id "
+        "WHERE up.content_object_id = r.id AND p.codename = %s AND up.user_id = %s)"
     )
-    return Exists(group_perm) | Exists(user_perm)
+    return f"(({by_group}) OR {by_user})"
+
+
+def _resource_ids_sql(user: UserLike, action: str) -> tuple[str, list]:
+    """SQL selecting the ids of the resources ``user`` may ``action`` (not superuser)."""
+    params: list = []
+
+    # Built only where used: its parameters must match the placeholders of the SQL.
+    def own() -> str:
+        return _in("r.provider_id", user_department_ids(user), params)
+
+    if action == VIEW_RECORDS_CLEAR:
+        where = f"{own()} OR {_granted_sql(user, MANAGE_RESOURCE, params)}"
+    elif action in (VIEW_METADATA, VIEW_RECORDS):
+        shared_types = (
+            [SharingType.UNCONDITIONAL, SharingType.CONDITIONAL]
+            if action == VIEW_METADATA
+            else [SharingType.UNCONDITIONAL]
+        )
+        own_sql = own()
+        params.append(ResourceStatus.PUBLISHED)
+        shared = "(r.status = %s AND " + _in("r.sharing_type", shared_types, params) + ")"
+        granted = _granted_sql(user, action, params)
+        # 不予共享 is provider only: no grant opens it to another department.
+        params.append(SharingType.NONE)
+        where = f"{own_sql} OR {shared} OR ({granted} AND r.sharing_type <> %s)"
+    elif action == UPLOAD_RECORDS and user.has_perm("hub.upload_records"):
+        # Uploading needs the steward role (model permission) within the provider department.
+        where = f"{own()} OR {_granted_sql(user, action, params)}"
+    else:
+        where = _granted_sql(user, action, params)
+    return f"SELECT r.id FROM hub_dataresource r WHERE {where}", params  # noqa: S608 - values are parameters
 
 
 def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
@@ -66,35 +164,20 @@ def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
         return Q(pk__in=[])
     if user.is_superuser:
         return Q()
-    departments = user_department_ids(user)
-    own = Q(**{f"{prefix}provider_id__in": departments})
-    resource_ref = f"{prefix}pk" if prefix else "pk"
-    granted = _granted(user, action, resource_ref)
-    published = Q(**{f"{prefix}status": ResourceStatus.PUBLISHED})
-    if action == VIEW_METADATA:
-        shared = published & Q(
-            **{f"{prefix}sharing_type__in": [SharingType.UNCONDITIONAL, SharingType.CONDITIONAL]}
-        )
-        return own | shared | granted
-    if action == VIEW_RECORDS:
-        shared = published & Q(**{f"{prefix}sharing_type": SharingType.UNCONDITIONAL})
-        return own | shared | granted
-    if action == UPLOAD_RECORDS:
-        # Uploading needs the steward role (model permission) within the provider department.
-        if user.has_perm("hub.upload_records"):
-            return own | granted
-        return granted
-    return granted
+    sql, params = _resource_ids_sql(user, action)
+    return Q(**{f"{prefix}pk__in": RawSQL(sql, params)})  # noqa: S611 - values are parameters
 
 
 def restrict(queryset: Q_T, user: UserLike, action: str) -> Q_T:
-    """Narrow a queryset of DataResource or Record to what ``user`` may ``action``."""
+    """Narrow a queryset of DataResource, Record or FieldSpec to what ``user`` may ``action``.
+
+    Record querysets restricted for VIEW_RECORDS are not narrowed to a row scope here, as
+    the scope depends on the resource: use ``scope_records`` with ``record_access``.
+    """
     model = queryset.model
     if issubclass(model, DataResource):
         return queryset.filter(resource_filter(user, action))
-    if issubclass(model, Record):
-        return queryset.filter(resource_filter(user, action, prefix="resource__"))
-    if issubclass(model, FieldSpec):
+    if issubclass(model, Record | FieldSpec):
         return queryset.filter(resource_filter(user, action, prefix="resource__"))
     raise TypeError(f"restrict() does not know how to restrict {model.__name__}")
 
@@ -104,8 +187,195 @@ def can(user: UserLike, action: str, resource: DataResource) -> bool:
     return restrict(DataResource.objects.filter(pk=resource.pk), user, action).exists()
 
 
-def visible_fields(user: UserLike, resource: DataResource) -> list[FieldSpec]:
-    """The fields of ``resource`` the user may see, in schema order."""
+@dataclass
+class RecordAccess:
+    """What one caller receives of one resource's records.
+
+    ``fields`` are the visible fields in schema order, ``maskers`` maps the names of
+    fields served masked to their masking function, ``districts`` is the row scope
+    (None: every row).
+    """
+
+    fields: list[FieldSpec]
+    maskers: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    districts: list[str] | None = None
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+def _all_fields(resource: DataResource) -> list[FieldSpec]:
+    return list(resource.fields.all())
+
+
+def record_access(user: UserLike, resource: DataResource) -> RecordAccess | None:
+    """The fields, masking and row scope of ``resource``'s records for ``user``, or None.
+
+    Sources combine by union per dimension: the provider department and superusers read
+    everything in clear; 无条件共享 gives every row and field, masked; each active grant of
+    one of the user's departments adds its fields (empty: all), districts (empty: all)
+    and clear fields. Costs at most two queries (department ids are cached on the user).
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    fields = _all_fields(resource)
+    if user.is_superuser or resource.provider_id in user_department_ids(user):
+        return RecordAccess(fields=fields)
+    if resource.sharing_type == SharingType.NONE:
+        return None
+    all_rows = all_fields = False
+    districts: set[str] = set()
+    names: set[str] = set()
+    clear: set[str] = set()
+    readable = False
+    published = resource.status == ResourceStatus.PUBLISHED
+    if published and resource.sharing_type == SharingType.UNCONDITIONAL:
+        readable = all_rows = all_fields = True
+    grants = getattr(resource, GRANTS_ATTRIBUTE, None)
+    if grants is None:
+        grants = (
+            active_grants()
+            .filter(resource=resource, department_id__in=user_department_ids(user))
+            .values_list("fields", "districts", "clear_fields")
+        )
+    for grant_fields, grant_districts, grant_clear in grants:
+        readable = True
+        all_fields = all_fields or not grant_fields
+        all_rows = all_rows or not grant_districts
+        names.update(grant_fields)
+        districts.update(grant_districts)
+        clear.update(grant_clear)
+    if not readable:
+        # A permission given to this user directly (not through a grant) reads all, masked.
+        if not ResourceUserPermission.objects.filter(
+            content_object=resource, permission__codename=VIEW_RECORDS, user=user
+        ).exists():
+            return None
+        all_rows = all_fields = True
+    visible = [f for f in fields if all_fields or f.name in names]
+    maskers = {}
+    for spec in visible:
+        masker = masker_for(spec)
+        if masker is not None and spec.name not in clear:
+            maskers[spec.name] = masker
+    return RecordAccess(
+        fields=visible, maskers=maskers, districts=None if all_rows else sorted(districts)
+    )
+
+
+GRANTS_ATTRIBUTE = "_hub_active_grants"
+
+
+def with_active_grants(queryset: QuerySet[DataResource], user: UserLike) -> QuerySet:
+    """Annotate resources with the user's active grants (read by ``record_access``), so
+    the records view needs no separate grants query. One JSON-aggregating subquery."""
+    departments = user_department_ids(user)
+    if not departments or user.is_superuser:
+        return queryset
+    params: list = [connection.ops.adapt_datetimefield_value(timezone.now())]
+    department_in = _in("g.department_id", departments, params)
+    if connection.vendor == "postgresql":
+        aggregate = (
+            "COALESCE(json_agg(json_build_array(g.fields, g.districts, g.clear_fields))::text,"
+            " '[]')"
+        )
+    else:
+        aggregate = (
+            "json_group_array(json_array(json(g.fields), json(g.districts), json(g.clear_fields)))"
+        )
+    sql = (
+        f"SELECT {aggregate} FROM permissions_accessgrant g "  # noqa: S608 - values are parameters
+        "WHERE g.resource_id = hub_dataresource.id AND g.revoked_at IS NULL "
+        f"AND g.expires_at > %s AND {department_in}"
+    )
+    return queryset.annotate(_grants_json=RawSQL(sql, params))  # noqa: S611 - parameters
+
+
+def load_annotated_grants(resource: DataResource) -> None:
+    """Turn the ``with_active_grants`` annotation into what ``record_access`` reads."""
+    raw = getattr(resource, "_grants_json", None)
+    if raw is not None:
+        setattr(resource, GRANTS_ATTRIBUTE, json.loads(raw))
+
+
+def scope_records(queryset: QuerySet[Record], access: RecordAccess) -> QuerySet[Record]:
+    """Apply a caller's row scope (districts) to a queryset of one resource's records."""
+    if access.districts is None:
+        return queryset
+    return queryset.filter(district_code__in=access.districts)
+
+
+def district_scopes(user: UserLike) -> dict[int, list[str]]:
+    """Resources whose records ``user`` reads only in some districts: {resource id: codes}.
+
+    A resource is district-limited when the caller reads it only through active grants
+    that all name districts (not as provider, not as 无条件共享, not by a grant without a
+    row scope, not by a direct user permission). One query, two when limits exist.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_superuser:
+        return {}
+    departments = user_department_ids(user)
+    if not departments:
+        return {}
+    grants = (
+        active_grants()
+        .filter(department_id__in=departments)
+        .exclude(resource__provider_id__in=departments)
+        .exclude(
+            resource__status=ResourceStatus.PUBLISHED,
+            resource__sharing_type=SharingType.UNCONDITIONAL,
+        )
+        .values_list("resource_id", "districts")
+    )
+    scopes: dict[int, set[str]] = {}
+    unlimited: set[int] = set()
+    for resource_id, districts in grants:
+        if districts:
+            scopes.setdefault(resource_id, set()).update(districts)
+        else:
+            unlimited.add(resource_id)
+    limited = set(scopes) - unlimited
+    if limited:
+        limited -= set(
+            ResourceUserPermission.objects.filter(
+                user=user, permission__codename=VIEW_RECORDS, content_object_id__in=limited
+            ).values_list("content_object_id", flat=True)
+        )
+    return {resource_id: sorted(scopes[resource_id]) for resource_id in limited}
+
+
+def row_scope_filter(
+    user: UserLike, *, resource_prefix: str = "resource__", district_lookup: str = "district_code"
+) -> Q:
+    """``resource_filter(user, VIEW_RECORDS)`` narrowed to the row scope of district grants.
+
+    For objects derived from records (points, alerts, …) that carry a district code:
+    rows of district-limited resources are visible only in the granted districts.
+    """
+    visible = resource_filter(user, VIEW_RECORDS, prefix=resource_prefix)
+    scopes = district_scopes(user)
+    if not scopes:
+        return visible
+    in_scope = Q()
+    for resource_id, districts in scopes.items():
+        in_scope |= Q(**{f"{resource_prefix}pk": resource_id, f"{district_lookup}__in": districts})
+    limited = Q(**{f"{resource_prefix}pk__in": list(scopes)})
+    return visible & (~limited | in_scope)
+
+
+def visible_fields(
+    user: UserLike, resource: DataResource, action: str = VIEW_METADATA
+) -> list[FieldSpec]:
+    """The fields of ``resource`` the user may see, in schema order.
+
+    For VIEW_METADATA (schema, catalog) every field of a resource whose metadata is
+    visible, so that a department can choose what to request; for VIEW_RECORDS only the
+    fields the caller receives values of.
+    """
+    if action == VIEW_RECORDS:
+        access = record_access(user, resource)
+        return access.fields if access else []
     if not can(user, VIEW_METADATA, resource):
         return []
-    return list(resource.fields.all())
+    return _all_fields(resource)

@@ -163,3 +163,50 @@ def test_dashboard_requires_login_and_renders(client, world, make_user):
     html = page.content.decode()
     assert 'id="map"' in html and "echarts/dist/echarts.min.js" in html
     assert "shanghai.geojson" in html and "310115" in html
+
+
+def test_district_grant_limits_points_and_alerts_to_its_districts(api_client, ops, make_user):
+    """A grant of 桥梁监测 to 水务局 for 黄浦区 only shows 黄浦区's points and alerts."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from permissions.services import grant_access
+
+    rule(ops, "bridge-structural-health", "deflection", orange=100)
+    ops.load(
+        "bridge-structural-health",
+        [bridge("S1", 0, 130, district="310101"), bridge("S2", 0, 140, district="310104")],
+    )
+    resource = ops.resources["bridge-structural-health"]
+    water = resource.provider.__class__.objects.get(code="water")
+    grant = grant_access(
+        user=None,
+        resource=resource,
+        department=water,
+        districts=["310101"],
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    api_client.force_authenticate(make_user("water"))
+    points = api_client.get("/api/v1/ops/points/").json()["results"]
+    assert {p["external_id"] for p in points} == {"S1"}
+    alerts = Alert.objects.filter(domain="bridge")
+    assert alerts.count() == 2
+    in_scope = alerts.get(district_code="310101")
+    out_of_scope = alerts.get(district_code="310104")
+    assert ids(api_client.get("/api/v1/ops/alerts/")) == {in_scope.pk}
+    assert api_client.get(f"/api/v1/ops/alerts/{out_of_scope.pk}/").status_code == 404
+    orders = api_client.get("/api/v1/ops/work-orders/").json()["results"]
+    assert {o["alert"]["id"] if isinstance(o["alert"], dict) else o["alert"] for o in orders} <= {
+        in_scope.pk
+    }
+
+    # A second grant without a row scope lifts the limit.
+    grant_access(
+        user=None,
+        resource=resource,
+        department=water,
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    assert ids(api_client.get("/api/v1/ops/alerts/")) == {in_scope.pk, out_of_scope.pk}
+    assert grant.districts == ["310101"]

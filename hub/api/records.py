@@ -1,0 +1,187 @@
+"""Records API: ``GET /api/v1/resources/{code}/records/`` (page, filters, exports).
+
+Thin view: the resource is looked up through ``restrict(…, VIEW_RECORDS)`` (404 when the
+caller may not read it), ``record_access`` gives fields, masking and row scope, and
+every response is written to the audit log with the rows and fields it returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from django.db.models import QuerySet
+from django.db.models.fields.json import KT
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.api.record_exports import export_response
+from hub.api.record_filters import filter_records, projection
+from hub.models import DataResource, Record
+from permissions.audit import log_event
+from permissions.authentication import request_key_prefix
+from permissions.masking import apply_mask
+from permissions.selectors import (
+    VIEW_RECORDS,
+    RecordAccess,
+    load_annotated_grants,
+    record_access,
+    restrict,
+    scope_records,
+    with_active_grants,
+)
+
+EXPORT_FORMATS = ("csv", "xlsx", "json")
+
+
+class RecordCursorPagination(CursorPagination):
+    """Cursor pagination over the natural key (unique per resource, indexed)."""
+
+    ordering = ("key",)
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def readable_resource(user, code: str) -> DataResource:
+    """The resource if the caller may read its records; Http404 otherwise."""
+    queryset = restrict(DataResource.objects.all(), user, VIEW_RECORDS)
+    resource = with_active_grants(queryset.prefetch_related("fields").filter(code=code), user)
+    found = next(iter(resource), None)
+    if found is None:
+        raise Http404
+    load_annotated_grants(found)
+    return found
+
+
+def masked_row(data: dict, names: list[str], maskers: dict[str, Callable]) -> dict:
+    """Project one record's data onto ``names`` and mask what the caller may not see."""
+    row = {name: data.get(name) for name in names}
+    for name, masker in maskers.items():
+        if name in row:
+            row[name] = apply_mask(masker, row[name])
+    return row
+
+
+def text_rows(queryset: QuerySet[Record], names: list[str], maskers: dict) -> Iterator[list]:
+    """Rows of text values taken out of JSON by the database (fast path for exports)."""
+    columns = {f"c{i}": KT(f"data__{name}") for i, name in enumerate(names)}
+    values = queryset.annotate(**columns).values_list(*columns, named=False)
+    masked = [(i, maskers[name]) for i, name in enumerate(names) if name in maskers]
+    for row in values.iterator(chunk_size=5000):
+        if masked:
+            row = list(row)
+            for index, masker in masked:
+                row[index] = apply_mask(masker, row[index])
+        yield row
+
+
+RECORD_PARAMETERS = [
+    OpenApiParameter("fields", str, description="Comma-separated field names to return"),
+    OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Streaming export"),
+    OpenApiParameter("since", str, description="observed_at ≥ (ISO 8601 date or datetime)"),
+    OpenApiParameter("until", str, description="observed_at ≤ (ISO 8601 date or datetime)"),
+    OpenApiParameter("district", str, description="Comma-separated GB/T 2260 district codes"),
+    OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (WGS-84)"),
+    OpenApiParameter("cursor", str, description="Cursor from the previous page"),
+    OpenApiParameter("page_size", int, description="Rows per page (max 1000, default 100)"),
+]
+
+
+class ResourceRecordsView(APIView):
+    """Records (数据记录) of one resource the caller may read, masked and row-scoped.
+
+    Field equality filters: ``eq.<field>=<value>`` (not on masked fields).
+    """
+
+    pagination_class = RecordCursorPagination
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # ``format=csv|xlsx`` selects an export, not a DRF renderer.
+        if request.query_params.get("format") in EXPORT_FORMATS:
+            return JSONRenderer(), JSONRenderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+    @extend_schema(parameters=RECORD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, code: str):
+        user = request.user
+        prefix = request_key_prefix(request)
+        try:
+            resource = readable_resource(user, code)
+        except Http404:
+            log_event(
+                actor=user,
+                action="read",
+                resource=code[:64],
+                api_key_prefix=prefix,
+                outcome="denied",
+            )
+            raise
+        access = record_access(user, resource)
+        if access is None:  # Readable per restrict() but no scope: treat as not visible.
+            raise Http404
+        params = request.query_params
+        names = projection(params, access)
+        queryset = filter_records(
+            scope_records(Record.objects.filter(resource=resource), access), params, access
+        )
+        fmt = params.get("format")
+        if fmt in EXPORT_FORMATS:
+            return self.export(request, resource, queryset, names, access, fmt)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset.values("key", "data"), request, view=self)
+        rows = [masked_row(item["data"], names, access.maskers) for item in page]
+        log_event(
+            actor=user,
+            action="read",
+            resource=resource,
+            api_key_prefix=prefix,
+            rows=len(rows),
+            fields=names,
+        )
+        return Response(
+            {
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "fields": names,
+                "results": rows,
+            }
+        )
+
+    def export(
+        self,
+        request: Request,
+        resource: DataResource,
+        queryset: QuerySet[Record],
+        names: list[str],
+        access: RecordAccess,
+        fmt: str,
+    ):
+        """Stream every matching row in ``fmt``; the audit event records rows sent."""
+        user, prefix = request.user, request_key_prefix(request)
+        ordered = queryset.order_by("key")
+        if fmt == "json":
+            rows = (
+                list(masked_row(data, names, access.maskers).values())
+                for data in ordered.values_list("data", flat=True).iterator(chunk_size=5000)
+            )
+        else:
+            rows = text_rows(ordered, names, access.maskers)
+
+        def done(count: int) -> None:
+            log_event(
+                actor=user,
+                action="export",
+                resource=resource,
+                api_key_prefix=prefix,
+                rows=count,
+                fields=names,
+                detail={"format": fmt},
+            )
+
+        return export_response(fmt, names, rows, resource.code, done)

@@ -1,0 +1,189 @@
+"""Admin pages of the sharing workflow: requests, grants, API keys, audit log."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from hub.models import DataResource, Department, SharingType
+from permissions import services
+from permissions.admin_mixins import HiddenIs404Mixin
+from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
+from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
+
+
+def _own_or_provider(request, queryset, requester_field: str):
+    """Rows of the user's departments, as requester/grantee or as provider."""
+    if request.user.is_superuser:
+        return queryset
+    departments = user_department_ids(request.user)
+    return queryset.filter(
+        Q(**{f"{requester_field}__in": departments}) | Q(resource__provider_id__in=departments)
+    )
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
+    """Access requests; the provider approves or refuses (a reason is required)."""
+
+    list_display = ("id", "resource", "requester", "status", "due_at", "overdue", "created_at")
+    list_filter = ("status", "overdue")
+    list_select_related = ("resource", "requester")
+    search_fields = ("resource__code", "requester__code", "purpose")
+    fields = (
+        "resource",
+        "requester",
+        "purpose",
+        "fields",
+        "districts",
+        "duration_days",
+        "status",
+        "due_at",
+        "overdue",
+        "escalated_at",
+        "decided_by",
+        "decided_at",
+        "refusal_reason",
+    )
+    readonly_fields = (
+        "status",
+        "due_at",
+        "overdue",
+        "escalated_at",
+        "decided_by",
+        "decided_at",
+        "refusal_reason",
+    )
+    actions = ["approve", "refuse"]
+
+    def get_queryset(self, request):
+        return _own_or_provider(request, super().get_queryset(request), "requester_id")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Decisions go through the actions (audited); the form is read-only.
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only resources the user may see and request, only the user's own departments.
+        if db_field.name == "resource":
+            visible = restrict(DataResource.objects.all(), request.user, VIEW_METADATA)
+            kwargs["queryset"] = visible.exclude(sharing_type=SharingType.NONE)
+        elif db_field.name == "requester" and not request.user.is_superuser:
+            kwargs["queryset"] = Department.objects.filter(pk__in=user_department_ids(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """New requests go through the service (deadline, checks, audit)."""
+        if change:
+            return
+        created = services.request_access(
+            user=request.user,
+            requester=obj.requester,
+            resource=obj.resource,
+            purpose=obj.purpose,
+            fields=obj.fields,
+            districts=obj.districts,
+            duration_days=obj.duration_days,
+        )
+        obj.pk, obj.due_at, obj.status = created.pk, created.due_at, created.status
+
+    @admin.action(description=_("批准所选申请"))
+    def approve(self, request, queryset):
+        for access_request in queryset:
+            try:
+                services.approve_request(user=request.user, access_request=access_request)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"#{access_request.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, _("已批准 #%d") % access_request.pk)
+
+    @admin.action(description=_("拒绝所选申请（须填写理由）"))
+    def refuse(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            # Intermediate page asking for the reason; it posts back to this action.
+            if "confirm" in request.POST:
+                self.message_user(request, _("拒绝必须说明理由。"), messages.ERROR)
+            context = {**self.admin_site.each_context(request), "queryset": queryset}
+            return TemplateResponse(request, "admin/permissions/refuse.html", context)
+        for access_request in queryset:
+            try:
+                services.refuse_request(
+                    user=request.user, access_request=access_request, reason=reason
+                )
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"#{access_request.pk}: {exc}", messages.ERROR)
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(HiddenIs404Mixin, admin.ModelAdmin):
+    """Grants; revocation (audited) is the only change."""
+
+    list_display = ("id", "resource", "department", "expires_at", "revoked_at", "created_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("resource", "department")
+    search_fields = ("resource__code", "department__code")
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        return _own_or_provider(request, super().get_queryset(request), "department_id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("撤销所选授权"))
+    def revoke(self, request, queryset):
+        departments = user_department_ids(request.user)
+        for grant in queryset:
+            if request.user.is_superuser or grant.resource.provider_id in departments:
+                services.revoke_grant(user=request.user, grant=grant, reason="admin")
+            else:
+                self.message_user(request, _("只有提供方可以撤销 #%d") % grant.pk, messages.ERROR)
+
+
+@admin.register(PartnerApiKey)
+class PartnerApiKeyAdmin(HiddenIs404Mixin, APIKeyModelAdmin):
+    """API keys: created with ``create_api_key``; revocable here."""
+
+    list_display = (*APIKeyModelAdmin.list_display, "department")
+    list_select_related = ("department",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("吊销所选密钥"))
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            services.revoke_api_key(user=request.user, api_key=api_key)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(HiddenIs404Mixin, admin.ModelAdmin):
+    """The audit log, read-only."""
+
+    list_display = ("sequence", "created_at", "actor", "api_key_prefix", "action", "resource_code")
+    list_filter = ("action", "outcome")
+    search_fields = ("actor", "resource_code", "api_key_prefix")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

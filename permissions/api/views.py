@@ -1,0 +1,127 @@
+"""Access requests over REST: ``/api/v1/access-requests/`` (申请 → 审批)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.models import DataResource, Department
+from permissions import services
+from permissions.api.serializers import (
+    AccessRequestCreateSerializer,
+    AccessRequestSerializer,
+    ApproveSerializer,
+    RefuseSerializer,
+)
+from permissions.models import AccessRequest
+from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
+
+
+def _drf_errors(exc: DjangoValidationError):
+    detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+    return ValidationError(detail)
+
+
+class AccessRequestViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Requests filed by the caller's departments or addressed to them as provider."""
+
+    serializer_class = AccessRequestSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        queryset = AccessRequest.objects.select_related("resource", "requester", "grant")
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+            return queryset.none()
+        if user.is_superuser:
+            return queryset
+        departments = user_department_ids(user)
+        return queryset.filter(
+            Q(requester_id__in=departments) | Q(resource__provider_id__in=departments)
+        )
+
+    @extend_schema(request=AccessRequestCreateSerializer, responses=AccessRequestSerializer)
+    def create(self, request: Request) -> Response:
+        data = AccessRequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        resource = restrict(DataResource.objects.all(), request.user, VIEW_METADATA).filter(
+            code=values["resource"]
+        )
+        resource = resource.first()
+        if resource is None:
+            raise Http404
+        departments = user_department_ids(request.user)
+        code = values.get("requester")
+        requester = Department.objects.filter(
+            **({"code": code} if code else {"pk__in": departments[:1]})
+        ).first()
+        if requester is None:
+            raise ValidationError({"requester": "unknown department"})
+        try:
+            created = services.request_access(
+                user=request.user,
+                requester=requester,
+                resource=resource,
+                purpose=values["purpose"],
+                fields=values.get("fields"),
+                districts=values.get("districts"),
+                duration_days=values["duration_days"],
+            )
+        except DjangoValidationError as exc:
+            raise _drf_errors(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        body = AccessRequestSerializer(created).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ApproveSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        """Approve (provider only): creates the expiring grant."""
+        access_request = self.get_object()
+        data = ApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.approve_request(
+                user=request.user,
+                access_request=access_request,
+                clear_fields=data.validated_data.get("clear_fields"),
+            )
+        except DjangoValidationError as exc:
+            raise _drf_errors(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(AccessRequestSerializer(self.get_object()).data)
+
+    @extend_schema(request=RefuseSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request: Request, pk: str) -> Response:
+        """Refuse (provider only); a reason is required."""
+        access_request = self.get_object()
+        data = RefuseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.refuse_request(
+                user=request.user,
+                access_request=access_request,
+                reason=data.validated_data["reason"],
+            )
+        except DjangoValidationError as exc:
+            raise _drf_errors(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(AccessRequestSerializer(self.get_object()).data)

@@ -1,0 +1,295 @@
+"""Writes of the sharing workflow: access requests, grants, API keys. All audited.
+
+Every function is keyword-only, typed and atomic; the audit event is written in the
+same transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from hub.models import DataResource, Department, SharingType
+from permissions.audit import log_event
+from permissions.models import (
+    AccessGrant,
+    AccessRequest,
+    PartnerApiKey,
+    RequestStatus,
+)
+from permissions.selectors import (
+    VIEW_METADATA,
+    VIEW_RECORDS,
+    UserLike,
+    active_grants,
+    can,
+    user_department_ids,
+)
+from permissions.workdays import add_working_days
+
+DEFAULT_ANSWER_DAYS = 10
+
+
+def answer_days() -> int:
+    """Working days a provider has to answer (``HUB_ACCESS_REQUEST_ANSWER_DAYS``)."""
+    return int(getattr(settings, "HUB_ACCESS_REQUEST_ANSWER_DAYS", DEFAULT_ANSWER_DAYS))
+
+
+def _check_names(resource: DataResource, names: list[str], label: str) -> None:
+    known = set(resource.fields.values_list("name", flat=True))
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ValidationError({label: _("未知字段：%(names)s") % {"names": ", ".join(unknown)}})
+
+
+@transaction.atomic
+def request_access(
+    *,
+    user: UserLike,
+    requester: Department,
+    resource: DataResource,
+    purpose: str,
+    fields: list[str] | None = None,
+    districts: list[str] | None = None,
+    duration_days: int = 365,
+) -> AccessRequest:
+    """File an access request for ``requester`` (a department of ``user``)."""
+    if requester.pk not in user_department_ids(user) and not user.is_superuser:
+        raise PermissionDenied(_("只能以本部门名义申请。"))
+    if not can(user, VIEW_METADATA, resource):
+        raise DataResource.DoesNotExist
+    _check_shareable(resource)
+    if not purpose.strip():
+        raise ValidationError({"purpose": _("请填写用途。")})
+    if not 1 <= duration_days <= 3 * 365:
+        raise ValidationError({"duration_days": _("期限须在 1 到 1095 天之间。")})
+    fields = list(fields or [])
+    _check_names(resource, fields, "fields")
+    now = timezone.now()
+    access_request = AccessRequest.objects.create(
+        resource=resource,
+        requester=requester,
+        requested_by=user,
+        purpose=purpose,
+        fields=fields,
+        districts=list(districts or []),
+        duration_days=duration_days,
+        due_at=add_working_days(now, answer_days()),
+    )
+    log_event(
+        actor=user,
+        action="request",
+        resource=resource,
+        fields=fields,
+        detail={"request": access_request.pk, "requester": requester.code},
+    )
+    return access_request
+
+
+def _check_shareable(resource: DataResource) -> None:
+    if resource.sharing_type == SharingType.NONE:
+        raise ValidationError({"resource": _("不予共享的资源不能申请或授权。")})
+
+
+def _check_provider(user: UserLike, access_request: AccessRequest) -> None:
+    if user.is_superuser:
+        return
+    if access_request.resource.provider_id not in user_department_ids(user):
+        raise PermissionDenied(_("只有提供方可以审批。"))
+
+
+def _lock_pending(access_request: AccessRequest) -> AccessRequest:
+    locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if locked.status != RequestStatus.PENDING:
+        raise ValidationError(_("该申请已处理。"))
+    return locked
+
+
+@transaction.atomic
+def approve_request(
+    *, user: UserLike, access_request: AccessRequest, clear_fields: list[str] | None = None
+) -> AccessGrant:
+    """Approve a pending request: create the expiring grant and mirror it into guardian."""
+    _check_provider(user, access_request)
+    access_request = _lock_pending(access_request)
+    clear_fields = list(clear_fields or [])
+    _check_names(access_request.resource, clear_fields, "clear_fields")
+    now = timezone.now()
+    access_request.status = RequestStatus.APPROVED
+    access_request.decided_by = user
+    access_request.decided_at = now
+    access_request.save(update_fields=["status", "decided_by", "decided_at"])
+    grant = grant_access(
+        user=user,
+        resource=access_request.resource,
+        department=access_request.requester,
+        fields=access_request.fields,
+        districts=access_request.districts,
+        clear_fields=clear_fields,
+        expires_at=now + dt.timedelta(days=access_request.duration_days),
+        access_request=access_request,
+    )
+    log_event(
+        actor=user,
+        action="approve",
+        resource=access_request.resource,
+        detail={"request": access_request.pk, "grant": grant.pk},
+    )
+    return grant
+
+
+@transaction.atomic
+def refuse_request(*, user: UserLike, access_request: AccessRequest, reason: str) -> None:
+    """Refuse a pending request; a reason is required."""
+    _check_provider(user, access_request)
+    if not reason.strip():
+        raise ValidationError({"reason": _("拒绝必须说明理由。")})
+    access_request = _lock_pending(access_request)
+    access_request.status = RequestStatus.REFUSED
+    access_request.refusal_reason = reason
+    access_request.decided_by = user
+    access_request.decided_at = timezone.now()
+    access_request.save(update_fields=["status", "refusal_reason", "decided_by", "decided_at"])
+    log_event(
+        actor=user,
+        action="refuse",
+        resource=access_request.resource,
+        detail={"request": access_request.pk, "reason": reason},
+    )
+
+
+@transaction.atomic
+def grant_access(
+    *,
+    user: UserLike | None,
+    resource: DataResource,
+    department: Department,
+    expires_at: dt.datetime,
+    fields: list[str] | None = None,
+    districts: list[str] | None = None,
+    clear_fields: list[str] | None = None,
+    access_request: AccessRequest | None = None,
+) -> AccessGrant:
+    """Create a grant of ``resource``'s records to ``department`` and sync guardian."""
+    _check_shareable(resource)
+    grant = AccessGrant(
+        resource=resource,
+        department=department,
+        fields=list(fields or []),
+        districts=list(districts or []),
+        clear_fields=list(clear_fields or []),
+        expires_at=expires_at,
+        request=access_request,
+        granted_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    grant.full_clean()
+    grant.save()
+    assign_perm(VIEW_RECORDS, department.group, resource)
+    log_event(
+        actor=user,
+        action="grant",
+        resource=resource,
+        fields=grant.fields,
+        detail={
+            "grant": grant.pk,
+            "department": department.code,
+            "districts": grant.districts,
+            "clear_fields": grant.clear_fields,
+            "expires_at": expires_at.isoformat(),
+        },
+    )
+    return grant
+
+
+def _sync_guardian(resource: DataResource, department: Department) -> None:
+    """Drop the department's guardian record permission once no active grant backs it."""
+    if not active_grants().filter(resource=resource, department=department).exists():
+        remove_perm(VIEW_RECORDS, department.group, resource)
+
+
+@transaction.atomic
+def revoke_grant(*, user: UserLike | None, grant: AccessGrant, reason: str = "") -> None:
+    """Revoke a grant now; it stops working on the caller's next request."""
+    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        return
+    grant.revoked_at = timezone.now()
+    grant.revoke_reason = reason[:200]
+    grant.save(update_fields=["revoked_at", "revoke_reason"])
+    _sync_guardian(grant.resource, grant.department)
+    log_event(
+        actor=user,
+        action="revoke",
+        resource=grant.resource,
+        detail={"grant": grant.pk, "department": grant.department.code, "reason": reason},
+    )
+
+
+def revoke_expired_grants() -> int:
+    """Mark expired grants revoked and tidy guardian's table (the beat task)."""
+    count = 0
+    expired = AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
+    for grant in expired.select_related("resource", "department"):
+        revoke_grant(user=None, grant=grant, reason="expired")
+        count += 1
+    return count
+
+
+@transaction.atomic
+def flag_overdue_requests() -> int:
+    """Flag pending requests past their deadline and escalate them once (audited)."""
+    now = timezone.now()
+    overdue = AccessRequest.objects.select_for_update().filter(
+        status=RequestStatus.PENDING, due_at__lt=now, escalated_at__isnull=True
+    )
+    count = 0
+    for access_request in overdue.select_related("resource"):
+        access_request.overdue = True
+        access_request.escalated_at = now
+        access_request.save(update_fields=["overdue", "escalated_at"])
+        log_event(
+            actor=None,
+            action="escalate",
+            resource=access_request.resource,
+            detail={"request": access_request.pk, "due_at": access_request.due_at.isoformat()},
+        )
+        count += 1
+    return count
+
+
+@transaction.atomic
+def create_api_key(
+    *, department: Department, name: str, expires_at: dt.datetime | None = None
+) -> tuple[PartnerApiKey, str]:
+    """Create a key bound to the department's service user; the plaintext is returned once."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=f"svc-{department.code}")
+    if created:
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(department.group)
+    api_key, key = PartnerApiKey.objects.create_key(
+        name=name, department=department, user=user, expiry_date=expires_at
+    )
+    log_event(
+        actor=None,
+        action="create_key",
+        api_key_prefix=api_key.prefix,
+        detail={"department": department.code, "name": name},
+    )
+    return api_key, key
+
+
+@transaction.atomic
+def revoke_api_key(*, user: UserLike | None, api_key: PartnerApiKey) -> None:
+    """Revoke a key; requests with it fail from the next one on."""
+    PartnerApiKey.objects.filter(pk=api_key.pk).update(revoked=True)
+    api_key.revoked = True
+    log_event(actor=user, action="revoke_key", api_key_prefix=api_key.prefix)

@@ -1,0 +1,183 @@
+"""Access requests, grants, expiry, revocation, API keys and working days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from hub.models import Department
+from permissions import services
+from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
+from permissions.workdays import add_working_days
+
+pytestmark = pytest.mark.django_db
+
+RECORDS = "/api/v1/resources/fire-incidents/records/"
+
+
+def test_request_approve_read_revoke_over_rest(records, make_user, api_client):
+    requester, provider = make_user("cityops"), make_user("fire")
+    api_client.force_authenticate(requester)
+    assert api_client.get(RECORDS).status_code == 404
+    response = api_client.post(
+        "/api/v1/access-requests/",
+        {
+            "resource": "fire-incidents",
+            "purpose": "联动处置",
+            "fields": ["incident_id", "district", "caller_phone"],
+            "districts": ["310104"],
+            "duration_days": 30,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    request_id = response.json()["id"]
+    assert response.json()["status"] == "pending"
+    # The requester cannot approve their own request.
+    assert api_client.post(f"/api/v1/access-requests/{request_id}/approve/").status_code == 403
+    api_client.force_authenticate(provider)
+    response = api_client.post(
+        f"/api/v1/access-requests/{request_id}/approve/",
+        {"clear_fields": ["caller_phone"]},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "approved"
+    api_client.force_authenticate(requester)
+    body = api_client.get(RECORDS).json()
+    assert body["fields"] == ["incident_id", "district", "caller_phone"]
+    assert body["results"] == [
+        {"incident_id": "F2", "district": "310104", "caller_phone": "13900001111"}
+    ]
+    grant = AccessGrant.objects.get(request_id=request_id)
+    services.revoke_grant(user=provider, grant=grant, reason="test")
+    assert api_client.get(RECORDS).status_code == 404
+    actions = list(AuditEvent.objects.order_by("sequence").values_list("action", "outcome"))
+    assert ("request", "ok") in actions
+    assert ("approve", "ok") in actions
+    assert ("grant", "ok") in actions
+    assert ("revoke", "ok") in actions
+    assert actions[-1] == ("read", "denied")
+
+
+def test_refusal_needs_reason(catalog, make_user, api_client):
+    access_request = services.request_access(
+        user=make_user("cityops"),
+        requester=catalog["departments"]["cityops"],
+        resource=catalog["resources"]["fire-incidents"],
+        purpose="x",
+    )
+    api_client.force_authenticate(make_user("fire"))
+    url = f"/api/v1/access-requests/{access_request.pk}/refuse/"
+    assert api_client.post(url, {"reason": ""}, format="json").status_code == 400
+    response = api_client.post(url, {"reason": "超出职责范围"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["refusal_reason"] == "超出职责范围"
+    assert AuditEvent.objects.filter(action="refuse").count() == 1
+
+
+def test_no_request_on_unshared_resource(catalog, make_user, api_client):
+    api_client.force_authenticate(make_user("cityops"))
+    response = api_client.post(
+        "/api/v1/access-requests/",
+        {"resource": "public-security-incidents", "purpose": "x"},
+        format="json",
+    )
+    assert response.status_code == 404
+
+
+def test_expired_grant_stops_on_next_request_and_task_tidies(records, grant, make_user, api_client):
+    active = grant(records["fire-incidents"], "cityops")
+    api_client.force_authenticate(make_user("cityops"))
+    assert api_client.get(RECORDS).status_code == 200
+    AccessGrant.objects.filter(pk=active.pk).update(expires_at=timezone.now())
+    assert api_client.get(RECORDS).status_code == 404
+    from permissions.tasks import revoke_expired_grants
+
+    assert revoke_expired_grants.delay().get() == 1
+    active.refresh_from_db()
+    assert active.revoked_at is not None
+    from permissions.models import ResourceGroupPermission
+
+    assert not ResourceGroupPermission.objects.filter(
+        group=catalog_group("cityops"), content_object=records["fire-incidents"]
+    ).exists()
+
+
+def catalog_group(code: str):
+    return Department.objects.get(code=code).group
+
+
+def test_revoked_key_fails_on_next_request(records, key_client):
+    client, api_key = key_client("bigdata")
+    assert client.get("/api/v1/resources/road-ponding/records/").status_code == 200
+    services.revoke_api_key(user=None, api_key=api_key)
+    assert client.get("/api/v1/resources/road-ponding/records/").status_code == 401
+
+
+def test_expired_key_is_refused(records, key_client):
+    client, _ = key_client("bigdata", expires_at=timezone.now() - dt.timedelta(minutes=1))
+    assert client.get("/api/v1/resources/").status_code == 401
+
+
+def test_create_api_key_command_prints_once_and_stores_hash(catalog):
+    out = StringIO()
+    call_command("create_api_key", "--department", "bigdata", "--name", "大屏", stdout=out)
+    key = out.getvalue().split("store it now): ")[1].strip()
+    stored = PartnerApiKey.objects.get()
+    assert key.startswith(stored.prefix + ".")
+    assert key not in stored.hashed_key and key.split(".")[1] not in stored.id
+    assert PartnerApiKey.objects.get_from_key(key) == stored
+    assert stored.user.username == "svc-bigdata"
+    assert stored.user.groups.filter(pk=catalog_group("bigdata").pk).exists()
+
+
+def test_per_key_throttle(records, key_client, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_key": "3/min", "user": "9/min"})
+    first, _ = key_client("bigdata")
+    second, _ = key_client("bigdata")
+    statuses = [first.get("/api/v1/resources/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert second.get("/api/v1/resources/").status_code == 200
+
+
+def test_working_days_skip_weekends_and_holidays():
+    friday = dt.datetime(2026, 7, 3, 9, 0, tzinfo=dt.UTC)
+    assert add_working_days(friday, 1) == dt.datetime(2026, 7, 6, 9, 0, tzinfo=dt.UTC)
+    assert add_working_days(friday, 10).date() == dt.date(2026, 7, 17)
+    with override_settings(HUB_HOLIDAYS=["2026-07-06"]):
+        assert add_working_days(friday, 1).date() == dt.date(2026, 7, 7)
+
+
+def test_overdue_requests_flagged_and_escalated_once(catalog, make_user):
+    access_request = services.request_access(
+        user=make_user("cityops"),
+        requester=catalog["departments"]["cityops"],
+        resource=catalog["resources"]["fire-incidents"],
+        purpose="x",
+    )
+    assert access_request.due_at > timezone.now() + dt.timedelta(days=13)
+    from permissions.tasks import flag_overdue_requests
+
+    assert flag_overdue_requests.delay().get() == 0
+    AccessRequest.objects.filter(pk=access_request.pk).update(due_at=timezone.now())
+    assert flag_overdue_requests.delay().get() == 1
+    assert flag_overdue_requests.delay().get() == 0
+    access_request.refresh_from_db()
+    assert access_request.overdue and access_request.escalated_at is not None
+    assert AuditEvent.objects.filter(action="escalate").count() == 1
+
+
+def test_beat_schedule_registered(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "permissions.tasks.revoke_expired_grants",
+        "permissions.tasks.flag_overdue_requests",
+    } <= tasks

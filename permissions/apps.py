@@ -1,9 +1,9 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PermissionsConfig(AppConfig):
     """Sharing policy, grants, masking, API keys and audit (共享授权)."""
 
     name = "permissions"
-    verbose_name = _("共享授权")
+    verbose_name = pgettext_lazy("app", "共享授权")

@@ -222,7 +222,7 @@ class AuditEvent(models.Model):
     outcome = models.CharField(_("结果"), max_length=8)
     detail = models.JSONField(_("详情"), default=dict, blank=True)
     prev_hash = models.CharField(_("前序摘要"), max_length=64)
-    hash = models.CharField(_("摘要"), max_length=64)
+    hash = models.CharField(pgettext_lazy("hash", "摘要"), max_length=64)
 
     class Meta:
         verbose_name = _("审计日志")

@@ -58,7 +58,7 @@ class KeyRegistry:
 
     def check(self, keys: pl.Series, rows: np.ndarray) -> dict[int, int]:
         """Map position in the chunk → first source row, for every repeated key."""
-        hashes = keys.hash(7, 11, 13, 17).to_numpy()
+        hashes = keys.hash(seed=7).to_numpy()
         order = np.lexsort((rows, hashes))
         sorted_hashes = hashes[order]
         repeated = np.zeros(len(order), dtype=bool)

@@ -44,7 +44,7 @@ STORE_COLUMNS = (
 # Fixed seeds: the content hash must be identical across runs and processes. polars only
 # promises a stable hash within one version (it is pinned); after an upgrade every record
 # is counted "updated" once, which rewrites identical data but never loses any.
-_HASH_SEEDS = ((0x5EED_0001, 0x5EED_0002, 0x5EED_0003, 0x5EED_0004), (17, 29, 31, 37))
+_HASH_SEEDS = (0x5EED_0001, 0x5EED_1729)
 SQLITE_BATCH = 2000
 
 
@@ -94,9 +94,9 @@ def _jsonable(frame: pl.DataFrame) -> pl.DataFrame:
 def content_hashes(data: pl.Series) -> pl.Series:
     """A 128-bit hex digest of each JSON text, vectorised (two seeded 64-bit hashes)."""
     digest = np.empty((len(data), 2), dtype="<u8")
-    digest[:, 0] = data.hash(*_HASH_SEEDS[0]).to_numpy()
+    digest[:, 0] = data.hash(seed=_HASH_SEEDS[0]).to_numpy()
     # The top bit is forced on: numpy's fixed-width bytes would drop trailing zero bytes.
-    digest[:, 1] = data.hash(*_HASH_SEEDS[1]).to_numpy() | np.uint64(1 << 63)
+    digest[:, 1] = data.hash(seed=_HASH_SEEDS[1]).to_numpy() | np.uint64(1 << 63)
     return pl.Series("content_hash", digest.view("S16").ravel(), dtype=pl.Binary).bin.encode("hex")
 
 

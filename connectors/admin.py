@@ -1,4 +1,7 @@
-"""Admin pages of the connectors: the data stewards' upload → preview → confirm → result flow.
+"""Admin pages of the connectors: header aliases, and the data stewards' upload flow.
+
+Stewards teach the hub new header spellings (HeaderAlias) and upload files through
+upload → preview → confirm → result.
 
 The upload pages hang under ``/admin/connectors/upload/<resource code>/`` (added to the
 admin site's URLs here, behind ``admin_view``); the DataResource change page links to
@@ -19,10 +22,27 @@ from django.views.decorators.http import require_http_methods
 
 from connectors import services
 from connectors.api.views import uploader_department
+from connectors.models import HeaderAlias
 from connectors.selectors import uploadable_resource
 from hub.models import BatchStatus, DataResource, UploadBatch
 
 PREVIEW_ROWS = 20
+
+
+@admin.register(HeaderAlias)
+class HeaderAliasAdmin(admin.ModelAdmin):
+    """List, search and add header aliases; the creator is recorded automatically."""
+
+    list_display = ("alias", "field_name", "resource", "created_by", "created_at")
+    list_filter = ("resource",)
+    search_fields = ("alias", "field_name", "resource__code", "resource__name")
+    autocomplete_fields = ("resource",)
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 def _resource_or_404(request: HttpRequest, code: str) -> DataResource:

@@ -1,0 +1,154 @@
+"""The connector interface: what a parsed upload looks like and how to get one.
+
+The ingest pipeline calls :func:`parse_file` (files) or :func:`parse_records` (JSON pushed
+by the API) and receives :class:`ParsedChunk` objects: a typed frame with one column per
+field of the resource, the source row numbers, a validity mask and the row errors. Whole
+file problems raise :class:`InputError`. Department specifics live in :class:`Connector`
+subclasses registered in :mod:`connectors.registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from hub.models import DataResource, Department
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem with one cell (or row) of the source, as the user sees it."""
+
+    row: int  # 1-based source row number, header row counted
+    column: str  # the original header text, or the field label if the column is missing
+    message: str  # translated, names the bad value
+    field: str = ""  # canonical field name, if known
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-able form, for UploadBatch.errors."""
+        return {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+            "field": self.field,
+        }
+
+
+@dataclass
+class ParsedChunk:
+    """A normalised, validated slice of the source.
+
+    ``frame`` has one column per field (schema order) with the dtypes documented in
+    docs/CONNECTORS.md; ``source_rows``/``valid`` align with it; ``raw`` holds the original
+    cell strings under the original headers (same index) for the error report.
+    ``warnings`` is filled on the first chunk only (e.g. unknown columns ignored).
+    """
+
+    frame: pd.DataFrame
+    source_rows: np.ndarray
+    valid: np.ndarray
+    errors: list[RowError]
+    raw: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def valid_frame(self) -> pd.DataFrame:
+        """Only the rows without errors."""
+        return self.frame[self.valid]
+
+
+class InputError(Exception):
+    """A whole-file problem: empty, truncated, wrong type, bomb, no header, missing columns."""
+
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.row = row
+        self.column = column
+
+
+class Connector:
+    """Department-specific knowledge about a source; subclass and register one per source.
+
+    Everything generic (FieldSpecs, admin aliases, unit registry, code lists) is applied
+    without a subclass; a connector only declares what differs in its department's files.
+    """
+
+    code: ClassVar[str] = "generic"
+    version: ClassVar[str] = "1.0"
+    department: ClassVar[str] = ""
+    resources: ClassVar[tuple[str, ...]] = ()
+    # canonical field name -> header variants met in the wild (besides FieldSpec.label)
+    header_aliases: ClassVar[dict[str, list[str]]] = {}
+    # field -> unit the source uses when the header does not say
+    source_units: ClassVar[dict[str, str]] = {}
+    source_crs: ClassVar[str] = "wgs84"  # "wgs84" | "gcj02" | "bd09" | "cgcs2000"
+    day_first: ClassVar[bool] = False
+    # field -> extra value aliases for code/enum fields (source text -> canonical value)
+    value_aliases: ClassVar[dict[str, dict[str, str]]] = {}
+
+    def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Hook for truly department-specific fixes of the raw string frame (default: none).
+
+        ``raw`` has the original headers as columns and strings as values; return a frame
+        with the same index.
+        """
+        return raw
+
+    def finalise(self, chunk: ParsedChunk) -> ParsedChunk:
+        """Hook after normalisation and validation (default: none)."""
+        return chunk
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.code} v{self.version}>"
+
+
+def connector_for(resource: DataResource, department: Department | None = None) -> Connector:
+    """The registered connector for a resource (and uploading department), else generic."""
+    from connectors.registry import connector_for as lookup
+
+    return lookup(resource, department)
+
+
+def parse_file(
+    *,
+    path: Path,
+    filename: str,
+    resource: DataResource,
+    connector: Connector | None = None,
+    chunk_rows: int = 100_000,
+    sheet: str | int | None = None,
+) -> Iterator[ParsedChunk]:
+    """Read, map, normalise and validate a file in chunks of at most ``chunk_rows`` rows.
+
+    The format is decided by content (magic bytes), the file name only breaks ties.
+    Raises :class:`InputError` for whole-file problems, possibly after some chunks.
+    """
+    from connectors.parsing import parse_file as implementation
+
+    return implementation(
+        path=Path(path),
+        filename=filename,
+        resource=resource,
+        connector=connector,
+        chunk_rows=chunk_rows,
+        sheet=sheet,
+    )
+
+
+def parse_records(
+    *, records: list[dict], resource: DataResource, connector: Connector | None = None
+) -> ParsedChunk:
+    """Normalise and validate records pushed as JSON; keys are field names or labels."""
+    from connectors.parsing import parse_records as implementation
+
+    return implementation(records=records, resource=resource, connector=connector)

@@ -1,0 +1,93 @@
+"""Header mapping: which source column is which field, and in which unit.
+
+A header matches a field by its name, its Chinese label, the connector's aliases or the
+admin's :class:`~connectors.models.HeaderAlias` rows, compared after folding (full-width
+brackets, whitespace, case, required marks). A unit in the header — ``压力(MPa)``,
+``压力（kPa）``, ``积水深度/cm``, ``温度℃`` — is split off and returned with the match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from connectors.normalisers.text import halfwidth
+from connectors.normalisers.units import canonical_unit
+
+_BRACKETED = re.compile(r"^(?P<base>.*?)[(\[{<](?:单位[:：]?)?(?P<unit>[^()\[\]]+)[)\]}>]$")
+_SLASHED = re.compile(r"^(?P<base>[^/]+?)/(?P<unit>[^/]+(?:/[^/]+)?)$")
+_GLUED = re.compile(r"^(?P<base>.*?[^\d\s])(?P<unit>℃|°C|%|‰|mm|cm|MPa|kPa|m³/h)$")
+
+
+def fold_header(text: object) -> str:
+    """Comparable form of a header: ASCII brackets, no spaces or required marks, lower."""
+    folded = halfwidth("" if text is None else str(text))
+    folded = re.sub(r"[\s*＊※]+", "", folded)
+    return folded.lower()
+
+
+def split_unit(header: str) -> tuple[str, str | None]:
+    """("压力", "MPa") from "压力(MPa)"; the unit is None when the header has none."""
+    text = re.sub(r"[\s*＊※]+", "", halfwidth(str(header)))
+    for pattern in (_BRACKETED, _SLASHED, _GLUED):
+        match = pattern.match(text)
+        if match and match.group("base"):
+            unit = canonical_unit(match.group("unit"))
+            if unit is not None:
+                return match.group("base"), unit
+    return text, None
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """One source column mapped to a field."""
+
+    position: int
+    header: str
+    field: str
+    unit: str | None  # unit stated in the header (canonical), if any
+
+
+class HeaderIndex:
+    """Folded header spellings → field names for one resource and connector."""
+
+    def __init__(self, spellings: dict[str, list[str]]):
+        """``spellings``: field name → its name, label and aliases (any order)."""
+        self._index: dict[str, str] = {}
+        for field_name, names in spellings.items():
+            for name in names:
+                key = fold_header(name)
+                if key:
+                    self._index.setdefault(key, field_name)
+                    base, _unit = split_unit(name)
+                    self._index.setdefault(fold_header(base), field_name)
+
+    def match(self, header: object) -> tuple[str | None, str | None]:
+        """(field, header unit) for one header, or (None, None)."""
+        if header is None or str(header).strip() == "":
+            return None, None
+        base, unit = split_unit(str(header))
+        if unit is not None:
+            field = self._index.get(fold_header(base))
+            if field is not None:
+                return field, unit
+        return self._index.get(fold_header(header)), None
+
+    def score(self, row: list[object]) -> int:
+        """How many distinct fields a candidate header row names."""
+        return len({field for field in (self.match(cell)[0] for cell in row) if field})
+
+    def map_columns(self, headers: list[str]) -> tuple[list[ColumnMatch], list[str]]:
+        """Map headers; return (matches, unknown or duplicate headers to warn about)."""
+        matches: list[ColumnMatch] = []
+        seen: set[str] = set()
+        ignored: list[str] = []
+        for position, header in enumerate(headers):
+            field, unit = self.match(header)
+            if field is None or field in seen:
+                if str(header).strip():
+                    ignored.append(str(header))
+                continue
+            seen.add(field)
+            matches.append(ColumnMatch(position, str(header), field, unit))
+        return matches, ignored

@@ -1,0 +1,71 @@
+"""Cell text clean-up shared by all normalisers: full-width forms and missing markers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# Full-width ASCII variants (U+FF01..U+FF5E) map to ASCII by a fixed offset; the
+# ideographic space and a few look-alike punctuation marks are folded too.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH.update(
+    {
+        0x3000: ord(" "),
+        0x00A0: ord(" "),
+        0x2212: ord("-"),  # minus sign
+        0x3002: ord("."),  # ideographic full stop, seen as a decimal point
+        0xFF61: ord("."),
+    }
+)
+HALFWIDTH_TABLE = str.maketrans(_FULLWIDTH)
+
+# Cell values that mean "no value" in departmental spreadsheets (compared after folding).
+MISSING_MARKERS = frozenset(
+    {
+        "",
+        "—",
+        "——",
+        "-",
+        "--",
+        "/",
+        "\\",
+        "暂无",
+        "无",
+        "空",
+        "NULL",
+        "null",
+        "Null",
+        "N/A",
+        "n/a",
+        "NA",
+        "na",
+        "nan",
+        "NaN",
+        "None",
+        "none",
+        "#N/A",
+        "…",
+        "...",
+    }
+)
+
+
+def halfwidth(text: str) -> str:
+    """Fold full-width digits, letters and punctuation of one string to ASCII."""
+    return text.translate(HALFWIDTH_TABLE)
+
+
+def clean(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Fold full-width forms and strip; return (object Series of str, missing mask).
+
+    Missing cells (NaN/None or a missing marker) come back as "" with the mask set.
+    """
+    text = series.astype(object).where(series.notna(), "")
+    text = pd.Series(text.to_numpy(dtype=object), index=series.index, dtype="str")
+    # translate() is a C-level loop; only run it when something needs folding.
+    needs_fold = text.str.contains(r"[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
+    if needs_fold.any():
+        text = text.where(~needs_fold, text[needs_fold].str.translate(HALFWIDTH_TABLE))
+    text = text.str.strip()
+    missing = text.isin(MISSING_MARKERS)
+    text = text.where(~missing, "")
+    return text, missing

@@ -1,0 +1,232 @@
+"""Parse a table into :class:`ParsedChunk` objects: map headers, normalise, validate.
+
+``parse_file`` opens the file and checks its header eagerly, so whole-file problems
+(empty, wrong type, bombs, missing required columns) raise :class:`InputError` at call
+time; the returned iterator then normalises one chunk at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from connectors.base import Connector, InputError, ParsedChunk, RowError
+from connectors.headers import ColumnMatch
+from connectors.normalisers import coordinates, dates, numbers, units
+from connectors.normalisers.districts import DistrictMatcher
+from connectors.normalisers.text import clean
+from connectors.readers import RawChunk, Table, open_table, records_table
+from connectors.schema import FieldInfo, Schema, load_schema
+from connectors.validation import field_errors
+
+
+def parse_file(
+    *,
+    path: Path,
+    filename: str,
+    resource,
+    connector: Connector | None = None,
+    chunk_rows: int = 100_000,
+    sheet: str | int | None = None,
+) -> Iterator[ParsedChunk]:
+    """See :func:`connectors.base.parse_file`."""
+    connector = connector or _default_connector(resource)
+    schema = load_schema(resource, connector)
+    table = open_table(
+        path=path,
+        filename=filename,
+        scorer=schema.headers.score,
+        chunk_rows=chunk_rows,
+        sheet=sheet,
+    )
+    return _parse_table(table, schema, connector)
+
+
+def parse_records(*, records: list[dict], resource, connector: Connector | None = None):
+    """See :func:`connectors.base.parse_records`; all records come back as one chunk."""
+    connector = connector or _default_connector(resource)
+    schema = load_schema(resource, connector)
+    table = records_table(
+        records, scorer=schema.headers.score, chunk_rows=max(1, len(records or [1]))
+    )
+    chunks = list(_parse_table(table, schema, connector))
+    return chunks[0]
+
+
+def _default_connector(resource) -> Connector:
+    from connectors.registry import connector_for
+
+    return connector_for(resource)
+
+
+def _parse_table(table: Table, schema: Schema, connector: Connector) -> Iterator[ParsedChunk]:
+    """Check the header mapping now; normalise chunk by chunk when iterated."""
+    matches, ignored = schema.headers.map_columns(table.headers)
+    found = {match.field for match in matches}
+    missing = [info.label for info in schema.fields if info.required and info.name not in found]
+    if missing:
+        raise InputError(
+            _("缺少必填列：%(labels)s") % {"labels": "、".join(missing)},
+            row=table.header_row or None,
+            column=missing[0],
+        )
+    warnings = list(table.warnings)
+    if ignored:
+        warnings.append(
+            _("以下列不属于本资源，已忽略：%(headers)s") % {"headers": "、".join(ignored)}
+        )
+
+    def generate() -> Iterator[ParsedChunk]:
+        first = True
+        for raw in table.chunks:
+            chunk = normalise_chunk(raw, table.headers, matches, schema, connector)
+            if first:
+                chunk.warnings = warnings
+                first = False
+            yield chunk
+
+    return generate()
+
+
+def normalise_chunk(
+    raw: RawChunk,
+    headers: list[str],
+    matches: list[ColumnMatch],
+    schema: Schema,
+    connector: Connector,
+) -> ParsedChunk:
+    """Normalise and validate one chunk of string cells."""
+    original = raw.frame.copy()
+    original.columns = headers
+    prepared = connector.prepare(original.copy())
+    by_field = {match.field: match for match in matches}
+    rows = raw.source_rows
+    n = len(prepared)
+    columns: dict[str, pd.Series] = {}
+    errors: list[RowError] = list(raw.errors)
+    invalid = np.zeros(n, dtype=bool)
+    for position in {error.row for error in raw.errors}:
+        invalid |= rows == position
+    coordinate_state: dict[str, tuple] = {}
+    for info in schema.fields:
+        match = by_field.get(info.name)
+        if match is not None:
+            series = prepared.iloc[:, match.position].reset_index(drop=True)
+            column = match.header
+        else:
+            series = pd.Series([""] * n, dtype=object)
+            column = info.label
+        values, missing, bad, unit_bad = _normalise(info, series, match, connector)
+        checked = info
+        if info.name in (schema.latitude_field, schema.longitude_field):
+            coordinate_state[info.name] = (column, series)
+            # Ranges are checked after swap detection and datum conversion.
+            checked = replace(info, min_value=None, max_value=None)
+        columns[info.name] = values
+        field_problems, failed = field_errors(
+            info=checked,
+            column=column,
+            values=values,
+            text=series,
+            missing=missing,
+            bad=bad,
+            rows=rows,
+            unit_bad=unit_bad,
+            is_district=isinstance(info.matcher, DistrictMatcher),
+        )
+        errors.extend(field_problems)
+        invalid |= failed
+    frame = pd.DataFrame(columns)
+    if schema.latitude_field in columns and schema.longitude_field in columns:
+        invalid |= _fix_coordinates(frame, schema, connector, coordinate_state, rows, errors)
+    order = {info.name: index for index, info in enumerate(schema.fields)}
+    errors.sort(key=lambda error: (error.row, order.get(error.field, -1)))
+    chunk = ParsedChunk(
+        frame=frame,
+        source_rows=np.asarray(rows, dtype="int64"),
+        valid=~invalid,
+        errors=errors,
+        raw=original.reset_index(drop=True),
+    )
+    return connector.finalise(chunk)
+
+
+def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, connector):
+    """Typed values, missing mask, bad mask and unit-problem mask for one field."""
+    kind = info.field_type
+    unit_bad = None
+    if kind == "number":
+        values, cell_units, missing, bad = numbers.split_numbers(series)
+        target = info.unit if info.unit in units.UNITS else ""
+        source = (match.unit if match else None) or units.canonical_unit(
+            connector.source_units.get(info.name, "")
+        )
+        if not target or not source:
+            source = source if source and not target else target
+        values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
+        unit_bad &= ~bad & ~missing
+        return values.astype("float64"), missing, bad, unit_bad
+    if kind == "integer":
+        values, missing, bad = numbers.parse_integers(series)
+        return values, missing, bad, unit_bad
+    if kind == "boolean":
+        values, missing, bad = numbers.parse_booleans(series)
+        return values, missing, bad, unit_bad
+    if kind == "datetime":
+        values, missing, bad = dates.parse_datetimes(series, day_first=connector.day_first)
+        return values, missing, bad, unit_bad
+    if kind == "date":
+        values, missing, bad = dates.parse_dates(series, day_first=connector.day_first)
+        return values, missing, bad, unit_bad
+    if info.matcher is not None:
+        values, missing, bad = info.matcher.map(series)
+        return values, missing, bad, unit_bad
+    # Free text keeps its characters (names, addresses); only trim and missing markers.
+    _text, missing = clean(series)
+    original = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    values = original.astype(object).where(~missing, None)
+    bad = pd.Series(False, index=series.index)
+    return values, missing, bad, unit_bad
+
+
+def _fix_coordinates(frame, schema, connector, state, rows, errors) -> np.ndarray:
+    """Swap reversed latitude/longitude, convert the source CRS to WGS-84, re-check range."""
+    lat_name, lon_name = schema.latitude_field, schema.longitude_field
+    lat, lon, _swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
+    both = ~np.isnan(lat) & ~np.isnan(lon)
+    lat_w, lon_w = coordinates.to_wgs84(lat, lon, connector.source_crs)
+    frame[lat_name] = np.where(both, lat_w, lat)
+    frame[lon_name] = np.where(both, lon_w, lon)
+    infos = schema.by_name()
+    failed = np.zeros(len(frame), dtype=bool)
+    for name in (lat_name, lon_name):
+        info = infos[name]
+        column, text = state[name]
+        values = frame[name].to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            low = (
+                values < info.min_value
+                if info.min_value is not None
+                else np.zeros(len(values), dtype=bool)
+            )
+            high = (
+                values > info.max_value
+                if info.max_value is not None
+                else np.zeros(len(values), dtype=bool)
+            )
+        for position in np.flatnonzero(low | high):
+            template = (
+                _("'%(value)s' 小于最小值 %(limit)s%(unit)s")
+                if low[position]
+                else _("'%(value)s' 大于最大值 %(limit)s%(unit)s")
+            )
+            limit = info.min_value if low[position] else info.max_value
+            message = template % {"value": text.iat[position], "limit": f"{limit:g}", "unit": ""}
+            errors.append(RowError(int(rows[position]), column, message, name))
+        failed |= low | high
+    return failed

@@ -1,0 +1,329 @@
+"""Readers: turn an uploaded file into chunks of string cells with bounded memory.
+
+Every reader finds the header row (the first row naming the most fields of the resource,
+so title rows and blank rows above it are skipped) and yields :class:`RawChunk` objects
+whose frame has positional columns (0..n-1, all strings, "" for empty) and the source
+row number of every row, as the user sees it in a spreadsheet (1-based, header counted).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from connectors.base import InputError, RowError
+
+SAMPLE_BYTES = 64 * 1024
+HEADER_SEARCH_ROWS = 30
+MAX_COLUMNS = 500
+DELIMITERS = (",", ";", "\t", "|")
+# Extra positional columns read beyond the header so that rows longer than the header
+# become a row error instead of a parser failure.
+SPARE_COLUMNS = 16
+
+Scorer = Callable[[list[object]], int]
+
+
+@dataclass
+class RawChunk:
+    """Positional string cells of some rows, their source row numbers, reader errors."""
+
+    frame: pd.DataFrame
+    source_rows: np.ndarray
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    """An opened source: its header texts and a lazy iterator over row chunks."""
+
+    headers: list[str]
+    header_row: int
+    chunks: Iterator[RawChunk]
+    kind: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def max_upload_bytes() -> int:
+    """The configured upload limit (HUB_MAX_UPLOAD_BYTES)."""
+    return int(getattr(settings, "HUB_MAX_UPLOAD_BYTES", 512 * 1024 * 1024))
+
+
+def max_json_bytes() -> int:
+    """JSON is parsed whole, so it has its own, smaller limit (HUB_MAX_JSON_BYTES)."""
+    return int(getattr(settings, "HUB_MAX_JSON_BYTES", 64 * 1024 * 1024))
+
+
+def sniff_kind(head: bytes, filename: str) -> str:
+    """ "xlsx", "xls", "json" or "csv" from the leading bytes; the name only breaks ties."""
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if stripped[:1] in (b"[", b"{") and filename.lower().endswith(".json"):
+        return "json"
+    if filename.lower().endswith(".json") and stripped[:1] not in (b"[", b"{"):
+        raise InputError(_("文件扩展名为 .json，但内容不是 JSON 数组。"))
+    return "csv"
+
+
+def detect_encoding(sample: bytes) -> str:
+    """BOM first, then strict UTF-8, then GB18030, then charset-normalizer's best guess."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise InputError(_("文件不是文本表格（含有二进制内容），请上传 CSV 或 XLSX 文件。"))
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            # The sample may end inside a multi-byte character: decode incrementally.
+            codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise InputError(_("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。"))
+    return best.encoding
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter giving the most rows with the same (and > 1) number of fields."""
+    lines = [line for line in text.splitlines()[:200] if line.strip()]
+    best, best_score = ",", -1
+    for delimiter in DELIMITERS:
+        counts: dict[int, int] = {}
+        for row in csv.reader(lines, delimiter=delimiter):
+            if len(row) > 1:
+                counts[len(row)] = counts.get(len(row), 0) + 1
+        score = max(counts.values(), default=0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def find_header(rows: list[list[object]], scorer: Scorer) -> int:
+    """Index of the first row naming the most fields (raises when none names any)."""
+    scores = [scorer(row) for row in rows[:HEADER_SEARCH_ROWS]]
+    if not scores or max(scores) == 0:
+        raise InputError(
+            _("未找到表头：前 %(n)d 行中没有一行包含本资源的字段名称。") % {"n": HEADER_SEARCH_ROWS}
+        )
+    return scores.index(max(scores))
+
+
+def check_columns(count: int) -> None:
+    """Reject absurdly wide sheets before reading them."""
+    if count > MAX_COLUMNS:
+        raise InputError(
+            _("列数过多：表头有 %(count)d 列，最多允许 %(max)d 列。")
+            % {"count": count, "max": MAX_COLUMNS}
+        )
+
+
+def long_row_errors(
+    frame: pd.DataFrame, width: int, source_rows: np.ndarray
+) -> tuple[pd.DataFrame, list[RowError]]:
+    """Drop the spare columns, reporting rows that had content in them."""
+    errors: list[RowError] = []
+    if frame.shape[1] > width:
+        extra = frame.iloc[:, width:]
+        filled = (extra != "").to_numpy()
+        for position in np.flatnonzero(filled.any(axis=1)):
+            cells = int(np.flatnonzero(filled[position]).max()) + 1
+            errors.append(
+                RowError(
+                    row=int(source_rows[position]),
+                    column=_("第%(n)d列") % {"n": width + 1},
+                    message=_("该行比表头多出 %(extra)d 个单元格（表头共 %(width)d 列）。")
+                    % {"extra": cells, "width": width},
+                )
+            )
+        frame = frame.iloc[:, :width]
+    return frame, errors
+
+
+def open_table(
+    *, path: Path, filename: str, scorer: Scorer, chunk_rows: int, sheet: str | int | None
+) -> Table:
+    """Open any supported file; raises InputError for whole-file problems."""
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(_("文件为空。"))
+    if size > max_upload_bytes():
+        raise InputError(
+            _("文件过大：%(size)d MB，最大允许 %(max)d MB。")
+            % {"size": size // 2**20, "max": max_upload_bytes() // 2**20}
+        )
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    kind = sniff_kind(head, filename)
+    if kind == "xls":
+        raise InputError(_("不支持旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 后上传。"))
+    if kind == "xlsx":
+        from connectors.xlsx import open_xlsx
+
+        return open_xlsx(path=path, scorer=scorer, chunk_rows=chunk_rows, sheet=sheet)
+    if kind == "json":
+        return open_json(path=path, scorer=scorer, chunk_rows=chunk_rows)
+    return open_csv(path=path, head=head, scorer=scorer, chunk_rows=chunk_rows)
+
+
+def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Table:
+    """Open a delimited text file: detect encoding, delimiter and header row."""
+    encoding = detect_encoding(head)
+    sample = codecs.getincrementaldecoder(encoding)("replace").decode(head, final=False)
+    sample = sample.lstrip("\ufeff")
+    if not sample.strip():
+        raise InputError(_("文件为空。"))
+    delimiter = sniff_delimiter(sample)
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    rows: list[list[object]] = []
+    line_ends: list[int] = []
+    for row in reader:
+        rows.append(row)
+        line_ends.append(reader.line_num)
+        if len(rows) >= HEADER_SEARCH_ROWS:
+            break
+    header_index = find_header(rows, scorer)
+    headers = [str(cell).strip() for cell in rows[header_index]]
+    check_columns(len(headers))
+    widest = max((len(row) for row in rows), default=len(headers))
+    width = max(len(headers), widest) + SPARE_COLUMNS
+    chunks = _csv_chunks(
+        path=path,
+        encoding=encoding,
+        delimiter=delimiter,
+        skip_lines=line_ends[header_index],
+        header_row=header_index + 1,
+        headers=headers,
+        width=width,
+        chunk_rows=chunk_rows,
+    )
+    return Table(headers=headers, header_row=header_index + 1, chunks=chunks, kind="csv")
+
+
+def _csv_chunks(
+    *,
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    skip_lines: int,
+    header_row: int,
+    headers: list[str],
+    width: int,
+    chunk_rows: int,
+) -> Iterator[RawChunk]:
+    """Stream-decode the file (io.TextIOWrapper) and let pandas parse it in chunks."""
+    with path.open("rb") as binary:
+        text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        for _line in range(skip_lines):
+            text.readline()
+        reader = pd.read_csv(
+            text,
+            sep=delimiter,
+            header=None,
+            names=list(range(width)),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            chunksize=chunk_rows,
+            engine="c",
+            quotechar='"',
+        )
+        next_row = header_row + 1
+        try:
+            for frame in reader:
+                rows = np.arange(next_row, next_row + len(frame), dtype="int64")
+                next_row += len(frame)
+                frame = frame.fillna("")
+                frame, errors = long_row_errors(frame, len(headers), rows)
+                blank = (frame == "").all(axis=1).to_numpy()
+                if blank.any():
+                    frame, rows = frame[~blank], rows[~blank]
+                yield RawChunk(frame=frame.reset_index(drop=True), source_rows=rows, errors=errors)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                _(
+                    "文件编码不一致：按 %(encoding)s 解码失败（第 %(row)d 行之后），"
+                    "请统一另存为 UTF-8。"
+                )
+                % {"encoding": encoding, "row": next_row}
+            ) from exc
+        except pd.errors.ParserError as exc:
+            raise InputError(
+                _("CSV 格式错误（第 %(row)d 行附近）：%(detail)s")
+                % {"row": next_row, "detail": str(exc).strip()},
+                row=next_row,
+            ) from exc
+
+
+def open_json(*, path: Path, scorer: Scorer, chunk_rows: int) -> Table:
+    """A JSON array of objects (or {"records": [...]}), bounded by HUB_MAX_JSON_BYTES."""
+    if path.stat().st_size > max_json_bytes():
+        raise InputError(
+            _("JSON 文件过大：最大允许 %(max)d MB，请改用 CSV。")
+            % {"max": max_json_bytes() // 2**20}
+        )
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(_("JSON 格式错误：%(detail)s") % {"detail": exc}) from exc
+    return records_table(data, scorer=scorer, chunk_rows=chunk_rows)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def records_table(data: object, *, scorer: Scorer, chunk_rows: int) -> Table:
+    """A table over a list of JSON objects; row numbers are 1-based record positions."""
+    if isinstance(data, dict) and isinstance(data.get("records"), list):
+        data = data["records"]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise InputError(_('JSON 内容必须是对象数组，例如 [{"字段": 值}, …]。'))
+    if not data:
+        raise InputError(_("没有数据记录。"))
+    headers: list[str] = []
+    seen: set[str] = set()
+    for item in data:
+        for key in item:
+            if key not in seen:
+                seen.add(key)
+                headers.append(str(key))
+                check_columns(len(headers))
+    if scorer(headers) == 0:
+        raise InputError(_("记录中没有本资源的任何字段。"))
+    records = [[_cell_text(item.get(key)) for key in headers] for item in data]
+
+    def chunks() -> Iterator[RawChunk]:
+        for start in range(0, len(records), chunk_rows):
+            part = records[start : start + chunk_rows]
+            frame = pd.DataFrame(part, columns=list(range(len(headers))), dtype=str)
+            rows = np.arange(start + 1, start + 1 + len(part), dtype="int64")
+            yield RawChunk(frame=frame, source_rows=rows)
+
+    return Table(headers=headers, header_row=0, chunks=chunks(), kind="json")

@@ -253,6 +253,22 @@ def run_batch(*, batch_id: int) -> UploadBatch:
     if _claim(batch_id) is None:
         return UploadBatch.objects.select_related("resource").get(pk=batch_id)
     run = _Run()
+    try:
+        batch = _run_claimed(batch_id, run)
+        if batch.status == BatchStatus.REJECTED and run.report_rows:
+            try:
+                _write_report(batch, run)
+            except Exception:
+                # The verdict stands without the report; the errors are on the batch.
+                logger.exception("error report of batch %s could not be written", batch_id)
+        return batch
+    finally:
+        if run.spool is not None:
+            run.spool.close()
+
+
+def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
+    """The load transaction of a claimed batch, and what to record when it fails."""
     begun = time.perf_counter()
     try:
         with transaction.atomic():
@@ -263,6 +279,7 @@ def run_batch(*, batch_id: int) -> UploadBatch:
                 .first()
             )
             if batch is None or batch.is_final:
+                # Another worker holds the batch (or has just finished it).
                 return UploadBatch.objects.get(pk=batch_id)
             connector = connector_for(batch.resource, batch.department)
             batch.connector, batch.connector_version = connector.code, connector.version
@@ -274,8 +291,6 @@ def run_batch(*, batch_id: int) -> UploadBatch:
             except _Rollback:
                 pass
             _finish(batch, run, begun)
-        if batch.status == BatchStatus.REJECTED:
-            _write_report(batch, run)
         return batch
     except InputError as exc:
         errors = [{"row": exc.row or 0, "column": exc.column or "", "message": exc.message}]
@@ -285,9 +300,6 @@ def run_batch(*, batch_id: int) -> UploadBatch:
     except Exception as exc:
         logger.exception("batch %s failed", batch_id)
         return _mark(batch_id, BatchStatus.FAILED, f"{type(exc).__name__}: {exc}", run=run)
-    finally:
-        if run.spool is not None:
-            run.spool.close()
 
 
 def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:

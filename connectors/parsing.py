@@ -117,14 +117,16 @@ def normalise_chunk(
         match = by_field.get(info.name)
         if match is not None:
             series = prepared.iloc[:, match.position].reset_index(drop=True)
+            shown = original.iloc[:, match.position].reset_index(drop=True)
             column = match.header
         else:
             series = pd.Series([""] * n, dtype=object)
+            shown = series
             column = info.label
         values, missing, bad, unit_bad = _normalise(info, series, match, connector)
         checked = info
         if info.name in (schema.latitude_field, schema.longitude_field):
-            coordinate_state[info.name] = (column, series)
+            coordinate_state[info.name] = (column, shown)
             # Ranges are checked after swap detection and datum conversion.
             checked = replace(info, min_value=None, max_value=None)
         columns[info.name] = values
@@ -132,7 +134,7 @@ def normalise_chunk(
             info=checked,
             column=column,
             values=values,
-            text=series,
+            text=shown,
             missing=missing,
             bad=bad,
             rows=rows,

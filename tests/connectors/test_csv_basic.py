@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from connectors.base import InputError, RowError, parse_file, parse_records
+from connectors.registry import GenericConnector
 
 
 def test_gbk_csv_with_title_row(resources, write):
@@ -18,7 +19,12 @@ def test_gbk_csv_with_title_row(resources, write):
     )
     path = write("gas.csv", text, encoding="gbk")
     chunks = list(
-        parse_file(path=path, filename="gas.csv", resource=resources["gas-pipeline-pressure"])
+        parse_file(
+            path=path,
+            filename="gas.csv",
+            resource=resources["gas-pipeline-pressure"],
+            connector=GenericConnector(),
+        )
     )
     assert len(chunks) == 1
     chunk = chunks[0]
@@ -48,7 +54,12 @@ def test_gbk_csv_with_title_row(resources, write):
 def test_missing_required_column(resources, write):
     path = write("gas.csv", "监测点编号,监测时间\nGP000001,2025-07-01 10:00\n")
     with pytest.raises(InputError) as info:
-        parse_file(path=path, filename="gas.csv", resource=resources["gas-pipeline-pressure"])
+        parse_file(
+            path=path,
+            filename="gas.csv",
+            resource=resources["gas-pipeline-pressure"],
+            connector=GenericConnector(),
+        )
     assert info.value.message == "缺少必填列：所属区、管网压力"
 
 
@@ -64,6 +75,7 @@ def test_parse_records_by_name_and_label(resources):
             {"point_id": "bad", "监测时间": "x", "district": "310101", "pressure": 0.4},
         ],
         resource=resources["gas-pipeline-pressure"],
+        connector=GenericConnector(),
     )
     assert chunk.valid.tolist() == [True, False]
     assert chunk.frame.loc[0, "pressure"] == pytest.approx(0.4)

@@ -19,7 +19,8 @@ def _file(text: str, name: str = "gas.csv"):
     return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
 
 
-def _record(i: int, pressure: float = 0.4) -> dict:
+def _record(i: int, pressure: float = 400) -> dict:
+    # The housing connector reads pressure without a unit as kPa (its SCADA exports).
     return {
         "point_id": f"GP{i:06d}",
         "observed_at": "2025-07-01T14:30:00+08:00",
@@ -120,7 +121,7 @@ def test_records_push_and_idempotency(api_client, steward, gas):
     conflict = api_client.post(PUSH, [_record(9)], format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert conflict.status_code == 409 and conflict.json()["batch"] == body["id"]
 
-    changed = api_client.post(PUSH, [_record(1, 0.5)], format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    changed = api_client.post(PUSH, [_record(1, 500)], format="json", HTTP_IDEMPOTENCY_KEY="k-2")
     assert changed.status_code == 201
     assert (changed.json()["updated"], changed.json()["inserted"]) == (1, 0)
 
@@ -129,7 +130,7 @@ def test_records_push_bad_body_and_bad_rows(api_client, steward, gas):
     api_client.force_authenticate(steward)
     assert api_client.post(PUSH, {"a": 1}, format="json").status_code == 400
     assert api_client.post(PUSH, [], format="json").status_code == 400
-    bad = _record(1, pressure=99)
+    bad = _record(1, pressure=-5)
     response = api_client.post(PUSH, [_record(0), bad], format="json")
     assert response.status_code == 201
     assert response.json()["status"] == "rejected" and response.json()["rejected"] == 1

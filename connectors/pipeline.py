@@ -34,7 +34,8 @@ from hub.signals import batch_loaded
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ROWS = 100_000
+# 50k rows keep a chunk's frames, JSON and COPY payload well under 100 MB.
+CHUNK_ROWS = 50_000
 MAX_STORED_ERRORS = 1_000
 MAX_REPORT_ROWS = 100_000
 MAX_KEY_LENGTH = 255

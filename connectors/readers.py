@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,10 +267,14 @@ def _csv_chunks(
                 % {"encoding": encoding, "row": next_row}
             ) from exc
         except pd.errors.ParserError as exc:
+            # pandas counts lines from where it started reading, after the skipped ones.
+            found = re.search(r"line (\d+), saw (\d+)", str(exc))
+            row = skip_lines + int(found.group(1)) if found else next_row
+            cells = int(found.group(2)) if found else 0
             raise InputError(
-                _("CSV 格式错误（第 %(row)d 行附近）：%(detail)s")
-                % {"row": next_row, "detail": str(exc).strip()},
-                row=next_row,
+                _("第 %(row)d 行有 %(cells)d 个单元格，远多于表头的 %(width)d 列，无法解析。")
+                % {"row": row, "cells": cells, "width": len(headers)},
+                row=row,
             ) from exc
 
 

@@ -10,9 +10,12 @@ error report, so memory stays bounded for files of millions of rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -169,51 +172,111 @@ def _key_errors(
 
 
 def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
-    """The parsed chunks of a batch's stored file (or pushed records)."""
+    """The parsed chunks of a batch's stored file (or pushed records).
+
+    ``parse_file`` reads the schema and checks the header here, in the caller's thread
+    (it queries the database); the chunks are then normalised in a helper thread.
+    """
     if batch.source == BatchSource.API:
         with batch.file.open("rb") as handle:
             records = json.load(handle)
-        yield parse_pushed_records(records=records, resource=batch.resource, connector=connector)
-        return
-    yield from parse_file(
+        parsed = parse_pushed_records(records=records, resource=batch.resource, connector=connector)
+        return (chunk for chunk in [parsed])
+    chunks = parse_file(
         path=Path(batch.file.path),
         filename=batch.original_filename or batch.file.name,
         resource=batch.resource,
         connector=connector,
         chunk_rows=CHUNK_ROWS,
     )
+    return prefetch(iter(chunks))
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_DONE = object()
+
+
+def prefetch(chunks: Iterator[ParsedChunk], depth: int = 1) -> Iterator[ParsedChunk]:
+    """Parse the next chunk in a thread while the database loads the current one.
+
+    The COPY and upsert mostly wait on the PostgreSQL server (the GIL is released), so
+    reading and normalising overlap with loading. At most ``depth`` chunks wait in the
+    queue, which bounds memory. Exceptions of the reader reach the caller unchanged.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                handoff.put(chunk)
+                if stop.is_set():
+                    return
+            handoff.put(_DONE)
+        except BaseException as error:
+            handoff.put(_Failed(error))
+
+    worker = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        # Unblock a producer waiting on a full queue, then let it finish.
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        worker.join()
 
 
 def _process(batch: UploadBatch, run: _Run, connector) -> None:
     """Parse every chunk; write valid rows until the first rejected row is seen."""
-    resource = batch.resource
-    names = recordstore.field_names(resource)
+    names = recordstore.field_names(batch.resource)
     registry = KeyRegistry()
     started = time.perf_counter()
-    for chunk in _chunks(batch, connector):
-        run.timings["parse"] += time.perf_counter() - started
-        if not run.headers:
-            run.headers = [str(name) for name in chunk.raw.columns]
-        t0 = time.perf_counter()
-        source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
-        rows = recordstore.prepare_rows(
-            resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names
-        )
-        errors = list(chunk.errors) + _key_errors(resource, chunk, rows, registry)
-        run.timings["prepare"] += time.perf_counter() - t0
-        run.rows_read += len(chunk)
-        invalid = source_rows[~np.asarray(chunk.valid, dtype=bool)]
-        bad_rows = sorted({error.row for error in errors} | {int(row) for row in invalid})
-        if bad_rows:
-            run.rejected += len(bad_rows)
-            run.add_errors(sorted(errors, key=lambda e: e.row))
-            _spool_bad_rows(run, chunk, errors, bad_rows)
-        elif not run.rejected:
-            t0 = time.perf_counter()
-            run.counts += recordstore.upsert(resource=resource, batch=batch, frame_rows=rows)
-            run.timings["load"] += time.perf_counter() - t0
-        started = time.perf_counter()
+    with contextlib.closing(_chunks(batch, connector)) as chunks:
+        for chunk in chunks:
+            run.timings["parse"] += time.perf_counter() - started
+            started = _take(batch, run, chunk, names, registry)
     run.timings["parse"] += time.perf_counter() - started
+
+
+def _take(
+    batch: UploadBatch, run: _Run, chunk: ParsedChunk, names: list[str], registry: KeyRegistry
+) -> float:
+    """Key, check and (while no row was rejected) load one chunk; return when it ended."""
+    resource = batch.resource
+    if not run.headers:
+        run.headers = [str(name) for name in chunk.raw.columns]
+    t0 = time.perf_counter()
+    source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
+    rows = recordstore.prepare_rows(
+        resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names
+    )
+    errors = list(chunk.errors) + _key_errors(resource, chunk, rows, registry)
+    run.timings["prepare"] += time.perf_counter() - t0
+    run.rows_read += len(chunk)
+    invalid = source_rows[~np.asarray(chunk.valid, dtype=bool)]
+    bad_rows = sorted({error.row for error in errors} | {int(row) for row in invalid})
+    if bad_rows:
+        run.rejected += len(bad_rows)
+        run.add_errors(sorted(errors, key=lambda e: e.row))
+        _spool_bad_rows(run, chunk, errors, bad_rows)
+    elif not run.rejected:
+        t0 = time.perf_counter()
+        run.counts += recordstore.upsert(resource=resource, batch=batch, frame_rows=rows)
+        run.timings["load"] += time.perf_counter() - t0
+    return time.perf_counter()
 
 
 def _spool_bad_rows(run: _Run, chunk: ParsedChunk, errors: list[RowError], bad: list[int]) -> None:

@@ -37,8 +37,9 @@ from hub.signals import batch_loaded
 
 logger = logging.getLogger(__name__)
 
-# 50k rows keep a chunk's frames, JSON and COPY payload well under 100 MB.
-CHUNK_ROWS = 50_000
+# 25k rows keep a chunk's frames, JSON and COPY payload small; with one chunk being
+# parsed ahead and one queued, peak memory stays well under 600 MB for any file size.
+CHUNK_ROWS = 25_000
 MAX_STORED_ERRORS = 1_000
 MAX_REPORT_ROWS = 100_000
 MAX_KEY_LENGTH = 255

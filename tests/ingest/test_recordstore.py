@@ -84,9 +84,8 @@ def test_upsert_counts_on_postgres_with_copy(catalog, django_assert_max_num_quer
     assert connection.vendor == "postgresql"
     resource = catalog["resources"][RESOURCE]
     _check_counts(resource)
-    with django_assert_max_num_queries(11):
-        # SET work_mem and planner switches, CREATE TEMP TABLE, TRUNCATE, COPY, INSERT … ON
-        # CONFLICT, RESET, plus savepoints.
+    with django_assert_max_num_queries(6):
+        # SAVEPOINT, CREATE TEMP TABLE, TRUNCATE, COPY, INSERT … ON CONFLICT, RELEASE.
         counts = _upsert_counts(resource, gas_frame(1000, 5000))
     assert counts == recordstore.UpsertCounts(5000, 0, 0)
     stored = Record.objects.get(resource=resource, key="GP000001|2025-07-01T06:30:00Z")

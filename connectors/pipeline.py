@@ -296,7 +296,9 @@ def _spool_bad_rows(run: _Run, chunk: ParsedChunk, errors: list[RowError], bad: 
 def _claim(batch_id: int) -> UploadBatch | None:
     """Move a batch to parsing (committed, visible to pollers); None when nothing to do."""
     with transaction.atomic():
-        batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
+        # SKIP LOCKED: a batch whose row is locked is being loaded by another worker
+        # right now (redelivery or sweeper); leave it to that worker.
+        batch = UploadBatch.objects.select_for_update(skip_locked=True).filter(pk=batch_id).first()
         if batch is None or batch.is_final:
             return None
         # A batch found in "parsing" was left by a killed worker: its transaction was

@@ -1,11 +1,13 @@
 """Admin pages of the connectors: header aliases, and the data stewards' upload flow.
 
-Stewards teach the hub new header spellings (HeaderAlias) and upload files through
-upload → preview → confirm → result.
+Header aliases: every queryset goes through the permission policy: a steward sees and
+edits only the aliases of resources they may upload to
+(``resource_filter(..., UPLOAD_RECORDS)``); others are 404, as elsewhere in the admin.
 
-The upload pages hang under ``/admin/connectors/upload/<resource code>/`` (added to the
-admin site's URLs here, behind ``admin_view``); the DataResource change page links to
-them. Only users allowed ``upload_records`` on the resource reach them; others get 404.
+Uploads: upload → preview → confirm → result pages hang under
+``/admin/connectors/upload/<resource code>/`` (added to the admin site's URLs here, behind
+``admin_view``); the DataResource change page links to them. Only users allowed
+``upload_records`` on the resource reach them; others get 404.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from connectors.api.views import uploader_department
 from connectors.models import HeaderAlias
 from connectors.selectors import uploadable_resource
 from hub.models import BatchStatus, DataResource, UploadBatch
+from permissions.selectors import UPLOAD_RECORDS, resource_filter
 
 PREVIEW_ROWS = 20
 
@@ -36,10 +39,21 @@ class HeaderAliasAdmin(admin.ModelAdmin):
     list_display = ("alias", "field_name", "resource", "created_by", "created_at")
     list_filter = ("resource",)
     search_fields = ("alias", "field_name", "resource__code", "resource__name")
-    autocomplete_fields = ("resource",)
     readonly_fields = ("created_by", "created_at")
+    list_select_related = ("resource", "created_by")
 
-    def save_model(self, request, obj, form, change) -> None:
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request)
+        return queryset.filter(resource_filter(request.user, UPLOAD_RECORDS, prefix="resource__"))
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "resource":
+            kwargs["queryset"] = DataResource.objects.filter(
+                resource_filter(request.user, UPLOAD_RECORDS)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: HeaderAlias, form, change: bool) -> None:
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)

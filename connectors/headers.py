@@ -16,6 +16,7 @@ from connectors.normalisers.units import canonical_unit
 
 _BRACKETED = re.compile(r"^(?P<base>.*?)[(\[{<](?:单位[:：]?)?(?P<unit>[^()\[\]]+)[)\]}>]$")
 _SLASHED = re.compile(r"^(?P<base>[^/]+?)/(?P<unit>[^/]+(?:/[^/]+)?)$")
+_NOTE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 _GLUED = re.compile(r"^(?P<base>.*?[^\d\s])(?P<unit>℃|°C|%|‰|mm|cm|MPa|kPa|m³/h)$")
 
 
@@ -38,6 +39,19 @@ def split_unit(header: str) -> tuple[str, str | None]:
     return text, None
 
 
+_CRS = re.compile(r"(WGS-?84|GCJ-?02|BD-?09|CGCS-?2000|国测局|百度)", re.IGNORECASE)
+_CRS_NAMES = {"国测局": "gcj02", "百度": "bd09"}
+
+
+def header_crs(header: object) -> str | None:
+    """The coordinate system a header names ("经度(BD-09)" -> "bd09"), else None."""
+    found = _CRS.search(halfwidth(str(header)))
+    if not found:
+        return None
+    token = found.group(1)
+    return _CRS_NAMES.get(token) or token.lower().replace("-", "")
+
+
 @dataclass(frozen=True)
 class ColumnMatch:
     """One source column mapped to a field."""
@@ -46,6 +60,7 @@ class ColumnMatch:
     header: str
     field: str
     unit: str | None  # unit stated in the header (canonical), if any
+    crs: str | None = None  # coordinate system stated in the header, e.g. "纬度(GCJ02)"
 
 
 class HeaderIndex:
@@ -71,7 +86,13 @@ class HeaderIndex:
             field = self._index.get(fold_header(base))
             if field is not None:
                 return field, unit
-        return self._index.get(fold_header(header)), None
+        field = self._index.get(fold_header(header))
+        if field is None:
+            # A bracketed note that is not a unit: "所属区（区县）".
+            stripped = _NOTE.sub("", halfwidth(str(header)))
+            if stripped and stripped != str(header):
+                field = self._index.get(fold_header(stripped))
+        return field, None
 
     def score(self, row: list[object]) -> int:
         """How many distinct fields a candidate header row names."""
@@ -89,5 +110,5 @@ class HeaderIndex:
                     ignored.append(str(header))
                 continue
             seen.add(field)
-            matches.append(ColumnMatch(position, str(header), field, unit))
+            matches.append(ColumnMatch(position, str(header), field, unit, header_crs(header)))
         return matches, ignored

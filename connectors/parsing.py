@@ -110,8 +110,8 @@ def normalise_chunk(
     columns: dict[str, pd.Series] = {}
     errors: list[RowError] = list(raw.errors)
     invalid = np.zeros(n, dtype=bool)
-    for position in {error.row for error in raw.errors}:
-        invalid |= rows == position
+    if raw.errors:
+        invalid |= np.isin(rows, [error.row for error in raw.errors])
     coordinate_state: dict[str, tuple] = {}
     for info in schema.fields:
         match = by_field.get(info.name)
@@ -145,7 +145,13 @@ def normalise_chunk(
         invalid |= failed
     frame = pd.DataFrame(columns)
     if schema.latitude_field in columns and schema.longitude_field in columns:
-        invalid |= _fix_coordinates(frame, schema, connector, coordinate_state, rows, errors)
+        stated = [
+            by_field[name].crs
+            for name in (schema.latitude_field, schema.longitude_field)
+            if name in by_field and by_field[name].crs
+        ]
+        crs = stated[0] if stated else connector.source_crs
+        invalid |= _fix_coordinates(frame, schema, crs, coordinate_state, rows, errors)
     order = {info.name: index for index, info in enumerate(schema.fields)}
     errors.sort(key=lambda error: (error.row, order.get(error.field, -1)))
     chunk = ParsedChunk(
@@ -168,8 +174,12 @@ def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, co
         source = (match.unit if match else None) or units.canonical_unit(
             connector.source_units.get(info.name, "")
         )
-        if not target or not source:
-            source = source if source and not target else target
+        if not source:
+            source = target
+        elif not target and units.UNITS[source].dimension != "ratio":
+            # A unit in the header of a field without one (or with one the registry does
+            # not know) cannot be converted: take the numbers as they are.
+            source = ""
         values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
         unit_bad &= ~bad & ~missing
         return values.astype("float64"), missing, bad, unit_bad
@@ -196,12 +206,15 @@ def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, co
     return values, missing, bad, unit_bad
 
 
-def _fix_coordinates(frame, schema, connector, state, rows, errors) -> np.ndarray:
-    """Swap reversed latitude/longitude, convert the source CRS to WGS-84, re-check range."""
+def _fix_coordinates(frame, schema, crs: str, state, rows, errors) -> np.ndarray:
+    """Swap reversed latitude/longitude, convert ``crs`` to WGS-84, then check ranges.
+
+    A coordinate system named in the header ("纬度(WGS84)") wins over the connector's.
+    """
     lat_name, lon_name = schema.latitude_field, schema.longitude_field
     lat, lon, _swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
     both = ~np.isnan(lat) & ~np.isnan(lon)
-    lat_w, lon_w = coordinates.to_wgs84(lat, lon, connector.source_crs)
+    lat_w, lon_w = coordinates.to_wgs84(lat, lon, crs)
     frame[lat_name] = np.where(both, lat_w, lat)
     frame[lon_name] = np.where(both, lon_w, lon)
     infos = schema.by_name()

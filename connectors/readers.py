@@ -178,10 +178,19 @@ def open_table(
     if kind == "xlsx":
         from connectors.xlsx import open_xlsx
 
-        return open_xlsx(path=path, scorer=scorer, chunk_rows=chunk_rows, sheet=sheet)
-    if kind == "json":
-        return open_json(path=path, scorer=scorer, chunk_rows=chunk_rows)
-    return open_csv(path=path, head=head, scorer=scorer, chunk_rows=chunk_rows)
+        table = open_xlsx(path=path, scorer=scorer, chunk_rows=chunk_rows, sheet=sheet)
+    elif kind == "json":
+        table = open_json(path=path, scorer=scorer, chunk_rows=chunk_rows)
+    else:
+        table = open_csv(path=path, head=head, scorer=scorer, chunk_rows=chunk_rows)
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    expected = {"xlsx": ("xlsx", "xlsm"), "csv": ("csv", "txt", "tsv"), "json": ("json",)}
+    if suffix and suffix not in expected[kind]:
+        table.warnings.append(
+            _("文件扩展名为 .%(suffix)s，但内容是 %(kind)s，已按 %(kind)s 读取。")
+            % {"suffix": suffix, "kind": kind.upper()}
+        )
+    return table
 
 
 def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Table:
@@ -229,26 +238,30 @@ def _csv_chunks(
     width: int,
     chunk_rows: int,
 ) -> Iterator[RawChunk]:
-    """Stream-decode the file (io.TextIOWrapper) and let pandas parse it in chunks."""
-    with path.open("rb") as binary:
-        text = io.TextIOWrapper(binary, encoding=encoding, newline="")
-        for _line in range(skip_lines):
-            text.readline()
-        reader = pd.read_csv(
-            text,
-            sep=delimiter,
-            header=None,
-            names=list(range(width)),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            chunksize=chunk_rows,
-            engine="c",
-            quotechar='"',
-        )
-        next_row = header_row + 1
-        try:
+    """Let pandas stream-decode and parse the file in chunks of strings.
+
+    pandas decodes in C while it reads (GB18030 included), so memory stays bounded by the
+    chunk size; title rows are skipped by line count, measured by the header search.
+    """
+    reader = pd.read_csv(
+        path,
+        encoding=encoding,
+        encoding_errors="strict",
+        skiprows=skip_lines,
+        sep=delimiter,
+        header=None,
+        names=list(range(width)),
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        chunksize=chunk_rows,
+        engine="c",
+        quotechar='"',
+    )
+    next_row = header_row + 1
+    try:
+        with reader:
             for frame in reader:
                 rows = np.arange(next_row, next_row + len(frame), dtype="int64")
                 next_row += len(frame)
@@ -258,24 +271,21 @@ def _csv_chunks(
                 if blank.any():
                     frame, rows = frame[~blank], rows[~blank]
                 yield RawChunk(frame=frame.reset_index(drop=True), source_rows=rows, errors=errors)
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                _(
-                    "文件编码不一致：按 %(encoding)s 解码失败（第 %(row)d 行之后），"
-                    "请统一另存为 UTF-8。"
-                )
-                % {"encoding": encoding, "row": next_row}
-            ) from exc
-        except pd.errors.ParserError as exc:
-            # pandas counts lines from where it started reading, after the skipped ones.
-            found = re.search(r"line (\d+), saw (\d+)", str(exc))
-            row = skip_lines + int(found.group(1)) if found else next_row
-            cells = int(found.group(2)) if found else 0
-            raise InputError(
-                _("第 %(row)d 行有 %(cells)d 个单元格，远多于表头的 %(width)d 列，无法解析。")
-                % {"row": row, "cells": cells, "width": len(headers)},
-                row=row,
-            ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            _("文件编码不一致：按 %(encoding)s 解码失败（第 %(row)d 行之后），请统一另存为 UTF-8。")
+            % {"encoding": encoding, "row": next_row}
+        ) from exc
+    except pd.errors.ParserError as exc:
+        # pandas numbers lines from the start of the file, skipped title lines included.
+        found = re.search(r"line (\d+), saw (\d+)", str(exc))
+        row = int(found.group(1)) if found else next_row
+        cells = int(found.group(2)) if found else 0
+        raise InputError(
+            _("第 %(row)d 行有 %(cells)d 个单元格，远多于表头的 %(width)d 列，无法解析。")
+            % {"row": row, "cells": cells, "width": len(headers)},
+            row=row,
+        ) from exc
 
 
 def open_json(*, path: Path, scorer: Scorer, chunk_rows: int) -> Table:

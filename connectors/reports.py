@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
+import numpy as np
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 
-from connectors.base import RowError
+from connectors.base import ParsedChunk, RowError
 from connectors.spreadsheet import BOLD, ERROR_FILL, HEADER_FILL, safe_text
 
 
@@ -62,3 +63,17 @@ def write_error_report(
         written.append(message)
         sheet.append(written)
     book.save(out)
+
+
+def report_rows(chunk: ParsedChunk) -> Iterator[tuple[int, list[str], list[RowError]]]:
+    """The invalid rows of a chunk in the shape :func:`write_error_report` takes.
+
+    Loops over failing rows only; ``chunk.raw`` supplies the original cell strings.
+    """
+    by_row: dict[int, list[RowError]] = {}
+    for error in chunk.errors:
+        by_row.setdefault(error.row, []).append(error)
+    for position in np.flatnonzero(~chunk.valid):
+        row_number = int(chunk.source_rows[position])
+        cells = ["" if value is None else str(value) for value in chunk.raw.iloc[position]]
+        yield row_number, cells, by_row.get(row_number, [])

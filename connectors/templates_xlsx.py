@@ -34,8 +34,14 @@ def _range_text(spec) -> str:
 
 
 def header_text(spec) -> str:
-    """The template header of a field: label, unit in brackets, "*" when required."""
-    unit = f"({spec.unit})" if spec.unit else ""
+    """The template header of a field: label, unit in brackets, "*" when required.
+
+    Coordinate fields say "(WGS84)", so a template upload is never taken for the
+    department's usual GCJ-02/BD-09 export.
+    """
+    resource = spec.resource
+    is_coordinate = spec.name in (resource.latitude_field, resource.longitude_field)
+    unit = "(WGS84)" if is_coordinate else f"({spec.unit})" if spec.unit else ""
     return f"{spec.label}{unit}{'*' if spec.required else ''}"
 
 

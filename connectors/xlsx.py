@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,9 @@ from defusedxml import ElementTree as SafeTree
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
+from connectors.cells import cell_text, column_text
 from connectors.headers import fold_header
+from connectors.normalisers.units import canonical_unit
 from connectors.readers import (
     HEADER_SEARCH_ROWS,
     RawChunk,
@@ -30,6 +32,7 @@ from connectors.readers import (
     Table,
     check_columns,
     find_header,
+    long_row_errors,
 )
 
 MAX_UNCOMPRESSED = 500 * 1024 * 1024
@@ -42,40 +45,72 @@ _NS = {
 }
 
 
+def _too_large(part: str, size: int, compressed: int) -> InputError:
+    return InputError(
+        _("Excel 文件解压后过大（%(part)s：%(size)d MB，压缩比 %(ratio)d），已拒绝。")
+        % {"part": part, "size": size // 2**20, "ratio": int(size / max(compressed, 1))}
+    )
+
+
+def _prolog_declares_entities(prolog: bytes) -> bool:
+    """DOCTYPE/ENTITY before the root element (comments cannot hide it: we look up to the
+    first element start, and a prolog with no element in the first 64 KiB is suspect)."""
+    root = re.search(rb"<[A-Za-z]", prolog)
+    head = prolog[: root.start()] if root else prolog
+    upper = head.upper()
+    endless = root is None and len(prolog) >= 64 * 1024
+    return b"<!DOCTYPE" in upper or b"<!ENTITY" in upper or endless
+
+
 def check_archive(path: Path) -> zipfile.ZipFile:
-    """Open the zip and reject bombs, entity declarations and non-workbooks."""
+    """Open the zip and reject bombs, entity declarations and non-workbooks.
+
+    The central directory's sizes are checked first (cheap), then every XML part is
+    stream-decompressed once and its real size counted, since a hostile archive can
+    declare sizes it does not have; a lying or corrupt part fails its CRC check.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(_("Excel 文件已损坏或不完整，请重新导出后上传。")) from exc
-    names = set(archive.namelist())
-    if "xl/workbook.xml" not in names:
-        archive.close()
-        raise InputError(_("压缩包不是 Excel 工作簿（缺少 xl/workbook.xml），请上传 .xlsx 文件。"))
-    total = 0
-    for info in archive.infolist():
-        if not info.filename.endswith((".xml", ".rels")):
-            continue
-        total += info.file_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        if total > MAX_UNCOMPRESSED or (info.file_size > RATIO_CHECK_FROM and ratio > MAX_RATIO):
-            archive.close()
+    try:
+        if "xl/workbook.xml" not in set(archive.namelist()):
             raise InputError(
-                _("Excel 文件解压后过大（%(part)s：%(size)d MB，压缩比 %(ratio)d），已拒绝。")
-                % {"part": info.filename, "size": info.file_size // 2**20, "ratio": int(ratio)}
+                _("压缩包不是 Excel 工作簿（缺少 xl/workbook.xml），请上传 .xlsx 文件。")
             )
-        try:
+        parts = [i for i in archive.infolist() if i.filename.endswith((".xml", ".rels"))]
+        declared = 0
+        for info in parts:
+            declared += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if declared > MAX_UNCOMPRESSED or (
+                info.file_size > RATIO_CHECK_FROM and ratio > MAX_RATIO
+            ):
+                raise _too_large(info.filename, info.file_size, info.compress_size)
+        actual = 0
+        for info in parts:
+            size = 0
             with archive.open(info) as part:
-                prolog = part.read(4096)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            archive.close()
-            raise InputError(_("Excel 文件已损坏或不完整，请重新导出后上传。")) from exc
-        if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
-            archive.close()
-            raise InputError(
-                _("Excel 文件含有不允许的 XML 实体声明（%(part)s），已拒绝。")
-                % {"part": info.filename}
-            )
+                prolog = part.read(64 * 1024)
+                if _prolog_declares_entities(prolog):
+                    raise InputError(
+                        _("Excel 文件含有不允许的 XML 实体声明（%(part)s），已拒绝。")
+                        % {"part": info.filename}
+                    )
+                size = len(prolog)
+                while block := part.read(1 << 20):
+                    size += len(block)
+                    if actual + size > MAX_UNCOMPRESSED or (
+                        size > RATIO_CHECK_FROM and size / max(info.compress_size, 1) > MAX_RATIO
+                    ):
+                        raise _too_large(info.filename, size, info.compress_size)
+            actual += size
+    except InputError:
+        archive.close()
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        archive.close()
+        raise InputError(_("Excel 文件已损坏或不完整，请重新导出后上传。")) from exc
     return archive
 
 
@@ -117,41 +152,26 @@ def formula_cells_without_value(archive: zipfile.ZipFile, part: str) -> dict[int
             tail = block[-2:]
     if not has_formula:
         return found
-    # Bounded by the size checks above; formulas are rare in data exports.
-    data = archive.read(info)
+    # Stream again, 1 MiB at a time; a cell cut by a block boundary is carried over.
+    with archive.open(info) as stream:
+        pending = b""
+        while True:
+            block = stream.read(1 << 20)
+            pending += block
+            cut = pending.rfind(b"<c ") if block else len(pending)
+            if cut > 0:
+                _collect_formulas(pending[:cut], found)
+                pending = pending[cut:]
+            if not block:
+                break
+    return found
+
+
+def _collect_formulas(data: bytes, found: dict[int, list[str]]) -> None:
     for match in _CELL.finditer(data):
         body = match.group(3) or b""
         if b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
             found.setdefault(int(match.group(2)), []).append(match.group(1).decode())
-    return found
-
-
-def cell_text(value: object) -> str:
-    """A calamine cell value as the string a user would have typed."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value.total_seconds())
-    return str(value).strip()
-
-
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple[int, list[str]]]:
@@ -182,6 +202,15 @@ def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple
                     joined.append(top or bottom)
             candidates.append((index + 1, joined))
     return candidates
+
+
+def _is_unit_row(row: list[str]) -> bool:
+    """Whether a row looks like the unit line of a two-row header: "(MPa)", "/cm"."""
+    cells = [cell for cell in row if cell]
+    return bool(cells) and all(
+        cell[:1] in "(（[/" and canonical_unit(cell.strip("()（）[]/ ")) is not None
+        for cell in cells
+    )
 
 
 def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int | None) -> Table:
@@ -217,9 +246,10 @@ def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int |
             try:
                 return _open_sheet(workbook, name, parts.get(name, ""), archive, scorer, chunk_rows)
             except InputError as exc:
-                last_error = exc
-                if len(choices) == 1 or "未找到表头" not in exc.message:
+                # Without an explicit choice, skip cover and notes sheets.
+                if len(choices) == 1:
                     raise
+                last_error = last_error or exc
         assert last_error is not None
         raise last_error
     finally:
@@ -233,69 +263,70 @@ def _open_sheet(workbook, name: str, part: str, archive, scorer: Scorer, chunk_r
         raise InputError(
             _("Excel 工作表“%(name)s”无法读取：%(detail)s") % {"name": name, "detail": exc}
         ) from exc
-    check_columns(sheet.width)
+    # Excel often "uses" every column of a formatted row; only an absurd sheet is refused
+    # before reading, the header's real width is checked once it is found.
+    if sheet.width > 16384:
+        check_columns(sheet.width)
     first_row, first_col = sheet.start if sheet.start else (0, 0)
     iterator = iter(sheet.iter_rows())
-    head: list[list[str]] = []
+    head_raw: list[list[object]] = []
     for row in iterator:
-        head.append([cell_text(value) for value in row])
-        if len(head) >= HEADER_SEARCH_ROWS + 1:
+        head_raw.append(row)
+        if len(head_raw) >= HEADER_SEARCH_ROWS + 1:
             break
-    if not head:
+    if not head_raw:
         raise InputError(_("工作表“%(name)s”是空的。") % {"name": name})
+    head = [[cell_text(value) for value in row] for row in head_raw]
     merged = [
         ((r0 - first_row, c0 - first_col), (r1 - first_row, c1 - first_col))
         for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])
     ]
     candidates = _header_candidates(head[:HEADER_SEARCH_ROWS], merged)
-    best = find_header([texts for _index, texts in candidates], scorer)
+    find_header([texts for _index, texts in candidates], scorer)  # raises when none fits
+    # Most fields named wins; on a tie a two-row header whose lower row holds units
+    # ("(MPa)") beats the top row alone, so the unit row is not read as data.
+    ranked = [
+        (scorer(texts) + (0.5 if index > 0 and _is_unit_row(head[index]) else 0.0), -position)
+        for position, (index, texts) in enumerate(candidates)
+    ]
+    best = max(range(len(candidates)), key=ranked.__getitem__)
     header_index, headers = candidates[best]
     formulas = formula_cells_without_value(archive, part) if part else {}
     header_row = first_row + header_index + 1
+    headers = [header.strip() for header in headers]
+    while headers and not headers[-1]:
+        headers = headers[:-1]  # trailing empty header cells (formatting only)
+    check_columns(len(headers))
     width = len(headers)
 
+    def emit(rows: list[list[object]], start: int) -> RawChunk:
+        frame = pd.DataFrame(rows, dtype=object)
+        for missing in range(frame.shape[1], width):
+            frame[missing] = ""
+        numbers = np.arange(start, start + len(rows), dtype="int64")
+        frame, errors = long_row_errors(frame.fillna(""), width, numbers)
+        for row_number in sorted(r for r in formulas if start <= r < start + len(rows)):
+            for letters in formulas[row_number]:
+                column = _column_index(letters) - first_col
+                label = headers[column] if 0 <= column < width else letters
+                message = _(
+                    "单元格 %(cell)s 是公式但没有计算结果，请在 Excel 中重新计算并保存后上传。"
+                ) % {"cell": f"{letters}{row_number}"}
+                errors.append(RowError(row_number, label, message))
+        text = pd.DataFrame(
+            {column: column_text(frame[column].to_numpy()) for column in range(width)},
+            dtype="str",
+        )
+        keep = ~(text == "").all(axis=1).to_numpy()
+        return RawChunk(
+            frame=text[keep].reset_index(drop=True), source_rows=numbers[keep], errors=errors
+        )
+
     def chunks() -> Iterator[RawChunk]:
-        pending = head[header_index + 1 :]
+        batch: list[list[object]] = list(head_raw[header_index + 1 :])
         next_row = header_row + 1
-
-        def emit(rows: list[list[str]], start: int) -> RawChunk:
-            padded = [(row + [""] * width)[:width] for row in rows]
-            frame = pd.DataFrame(padded, columns=list(range(width)), dtype=object)
-            numbers = np.arange(start, start + len(rows), dtype="int64")
-            errors: list[RowError] = []
-            for offset, row in enumerate(rows):
-                if len(row) > width and any(row[width:]):
-                    errors.append(
-                        RowError(
-                            int(numbers[offset]),
-                            _column_letters(width),
-                            _("该行比表头多出内容（表头共 %(width)d 列）。") % {"width": width},
-                        )
-                    )
-                for letters in formulas.get(int(numbers[offset]), []):
-                    column = _column_index(letters) - first_col
-                    label = headers[column] if column < width else letters
-                    errors.append(
-                        RowError(
-                            int(numbers[offset]),
-                            label,
-                            _(
-                                "单元格 %(cell)s 是公式但没有计算结果，"
-                                "请在 Excel 中重新计算并保存后上传。"
-                            )
-                            % {"cell": f"{letters}{numbers[offset]}"},
-                        )
-                    )
-            blank = (frame == "").all(axis=1).to_numpy()
-            keep = ~blank
-            frame = frame[keep].reset_index(drop=True)
-            return RawChunk(frame=frame.astype("str"), source_rows=numbers[keep], errors=errors)
-
-        batch: list[list[str]] = []
-        for row in pending:
-            batch.append(row)
         for row in iterator:
-            batch.append([cell_text(value) for value in row])
+            batch.append(row)
             if len(batch) >= chunk_rows:
                 yield emit(batch, next_row)
                 next_row += len(batch)

@@ -39,8 +39,8 @@ class TransportCongestionConnector(Connector):
                 continue
             column = raw.iloc[:, position]
             values, units, _missing, bad = split_numbers(column)
-            scaled = values.where(units.isin(["%", ""])) / 10.0
-            converted = scaled.map(lambda v: f"{v:.6g}", na_action="ignore")
+            scaled = (values.where(units.isin(["%", ""])) / 10.0).round(6)
+            converted = scaled.astype("str")  # vectorised float formatting
             # Cells that did not parse keep their text, so validation names them.
             raw.iloc[:, position] = column.where(scaled.isna() | bad, converted)
         return raw

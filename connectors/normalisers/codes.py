@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from connectors.normalisers.text import clean, halfwidth
@@ -67,9 +68,9 @@ class CodeMatcher:
     def map(self, series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         """Map a column; return (object codes or None, missing, bad)."""
         text, missing = clean(series)
-        uniques = pd.unique(text[~missing])
-        table = {value: self.lookup(value) for value in uniques}
-        codes = text.map(table).astype(object)
-        codes = codes.where(codes.notna() & ~missing, None)
+        positions, uniques = pd.factorize(text)
+        table = np.array([self.lookup(value) for value in uniques] + [None], dtype=object)
+        codes = pd.Series(table[positions], index=series.index, dtype=object)
+        codes[missing] = None
         bad = codes.isna() & ~missing
         return codes, missing, bad

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.normalisers.text import clean
 
 # A number, optionally with thousands separators, followed by an optional unit text.
 _NUMBER_WITH_UNIT = (
-    r"^(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?P<unit>\D.*)?$"
+    r"^(?P<num>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?P<unit>\D.*)?$"
 )
+
+
+_PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
 def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
@@ -20,15 +26,25 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
     regular expression for separators and trailing units ("1,234.5", "350kPa", "85%").
     """
     text, missing = clean(series)
-    values = pd.to_numeric(text.where(~missing, None), errors="coerce").astype("float64")
+    arrow = pa.array(text, type=pa.string())
+    plain = pc.match_substring_regex(arrow, _PLAIN)
+    fast = pc.cast(pc.if_else(plain, arrow, pa.scalar(None, pa.string())), pa.float64())
+    values = pd.Series(fast.to_numpy(zero_copy_only=False), index=series.index, dtype="float64")
     units = pd.Series("", index=series.index, dtype=object)
     slow = values.isna() & ~missing
     if slow.any():
-        parts = text[slow].str.extract(_NUMBER_WITH_UNIT)
-        num = parts["num"].fillna("").str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(num.where(num != "", None), errors="coerce").astype("float64")
-        values[slow] = parsed
-        units[slow] = parts["unit"].fillna("").astype(object).str.strip()
+        # Distinct texts only, through RE2 in pyarrow: no Python code per cell.
+        codes, uniques = pd.factorize(text[slow])
+        parts = pc.extract_regex(pa.array(uniques, type=pa.string()), _NUMBER_WITH_UNIT)
+        matched = parts.is_valid().to_numpy(zero_copy_only=False)
+        num = pc.replace_substring(parts.field("num"), ",", "")
+        has_digit = pc.match_substring_regex(num, r"\d")  # "+" alone must not reach cast()
+        num = pc.if_else(has_digit, num, pa.scalar(None, pa.string()))
+        parsed = pc.cast(num, pa.float64()).to_numpy(zero_copy_only=False)
+        parsed = np.where(matched, parsed, np.nan)
+        unit_text = np.asarray(pc.utf8_trim_whitespace(parts.field("unit")), dtype=object)
+        values[slow] = parsed[codes]
+        units[slow] = unit_text[codes]
     bad = values.isna() & ~missing
     # inf from "1e999" is not a usable measurement
     bad |= np.isinf(values.to_numpy())
@@ -36,10 +52,34 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
     return values, units, missing, bad
 
 
+# Chinese measure words that may follow a count without changing its meaning.
+COUNT_WORDS = frozenset(
+    {
+        "人",
+        "人次",
+        "次",
+        "个",
+        "台",
+        "张",
+        "床",
+        "辆",
+        "起",
+        "座",
+        "处",
+        "家",
+        "户",
+        "件",
+        "名",
+        "例",
+    }
+)
+
+
 def parse_integers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Integer cells ("1,234", "１２", "12.0"); return (Int64 values, missing, bad)."""
     values, units, missing, bad = split_numbers(series)
-    bad = bad | (units != "") | (values.notna() & (values != np.floor(values)))
+    counted = units.isin(COUNT_WORDS)  # "2人", "1,200张": a count with its measure word
+    bad = bad | ((units != "") & ~counted) | (values.notna() & (values != np.floor(values)))
     bad |= values.abs() > 2**53
     values = values.where(~bad)
     return values.round().astype("Int64"), missing, bad

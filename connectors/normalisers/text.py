@@ -59,10 +59,11 @@ def clean(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     Missing cells (NaN/None or a missing marker) come back as "" with the mask set.
     """
-    text = series.astype(object).where(series.notna(), "")
-    text = pd.Series(text.to_numpy(dtype=object), index=series.index, dtype="str")
+    text = series if series.dtype == "str" else series.astype(object).astype("str")
+    if text.hasnans:
+        text = text.fillna("")
     # translate() is a C-level loop; only run it when something needs folding.
-    needs_fold = text.str.contains(r"[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
+    needs_fold = text.str.contains("[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
     if needs_fold.any():
         text = text.where(~needs_fold, text[needs_fold].str.translate(HALFWIDTH_TABLE))
     text = text.str.strip()

@@ -170,6 +170,6 @@ def convert_cells(
         if unit is None or (target != unit and not compatible(unit, target)):
             bad |= mask
             result[mask] = np.nan
-        elif target and unit != target:
+        elif unit != target:
             result[mask] = convert(result[mask].to_numpy(), unit, target)
     return result, bad

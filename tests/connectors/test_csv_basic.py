@@ -83,3 +83,21 @@ def test_parse_records_by_name_and_label(resources):
         (2, "point_id", "'bad' 格式不正确（应符合 ^GP\\d{6}$）"),
         (2, "监测时间", "无法识别的日期时间：'x'"),
     ]
+
+
+def test_header_unit_on_a_field_without_unit(resources, write):
+    # congestion_index has no unit: "(km/h)" in its header is ignored, "(%)" is a ratio.
+    resource = resources["traffic-congestion"]
+    header = "路段编号,统计时间,所属区,拥堵指数(km/h),平均车速(m/s)"
+    path = write("t.csv", f"{header}\nS1,2025-07-01 14:30,黄浦,6.5,10\n")
+    (chunk,) = parse_file(
+        path=path, filename="t.csv", resource=resource, connector=GenericConnector()
+    )
+    assert chunk.errors == []
+    assert chunk.frame.loc[0, "congestion_index"] == pytest.approx(6.5)
+    assert chunk.frame.loc[0, "avg_speed"] == pytest.approx(36.0)
+    path = write("p.csv", "路段编号,统计时间,所属区,拥堵指数(%)\nS1,2025-07-01 14:30,黄浦,65\n")
+    (chunk,) = parse_file(
+        path=path, filename="p.csv", resource=resource, connector=GenericConnector()
+    )
+    assert chunk.frame.loc[0, "congestion_index"] == pytest.approx(0.65)

@@ -208,3 +208,21 @@ def test_health_day_first_and_thousands(resources):
         RowError(6, "空余床位", "'-5' 小于最小值 0", "beds_free"),
     ]
     assert chunk.valid.tolist().count(False) == 2
+
+
+def test_weather_rainfall_gb18030_trace_and_hour_only_times(resources):
+    chunk = parse(resources, "weather_rainfall.csv", "rainfall-stations")
+    assert chunk.source_rows[0] == 3  # title row 1, header row 2
+    r4 = row(chunk, 4)
+    assert r4["station_id"] == "58367"
+    assert r4["station_name"] == "徐家汇"
+    assert r4["observed_at"] == pd.Timestamp("2025-07-01 06:00", tz="UTC")
+    assert r4["district"] == "310104"
+    assert r4["rainfall_1h"] == pytest.approx(12.5)
+    assert r4["rainfall_24h"] == pytest.approx(80.2)
+    assert row(chunk, 5)["rainfall_1h"] == 0.0  # 微量
+    assert chunk.raw.iloc[2, 4] == "微量"  # the report keeps what the user typed
+    assert chunk.errors == [
+        RowError(7, "小时雨量(mm)", "'350' 大于最大值 300mm", "rainfall_1h"),
+        RowError(8, "观测时间", "无法识别的日期时间：'2025年7月1日 25时'", "observed_at"),
+    ]

@@ -20,7 +20,7 @@ def gas_xlsx(rows: list[list[object]] | None = None) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(GAS_HEADER.split(","))
-    for row in rows or [GAS_ROW.split(",")]:
+    for row in [GAS_ROW.split(",")] if rows is None else rows:
         sheet.append(row)
     out = io.BytesIO()
     book.save(out)
@@ -103,6 +103,8 @@ def test_zip_that_is_not_a_workbook(resources, write):
 def test_wrong_extension_is_decided_by_content(resources, write):
     csv_as_xlsx = run(resources, write("data.xlsx", f"{GAS_HEADER}\n{GAS_ROW}\n"))
     xlsx_as_csv = run(resources, write("data.csv", gas_xlsx()))
+    assert csv_as_xlsx[0].warnings == ["文件扩展名为 .xlsx，但内容是 CSV，已按 CSV 读取。"]
+    assert xlsx_as_csv[0].warnings == ["文件扩展名为 .csv，但内容是 XLSX，已按 XLSX 读取。"]
     for chunks in (csv_as_xlsx, xlsx_as_csv):
         frame = chunks[0].frame
         assert frame.loc[0, "point_id"] == "GP000001"
@@ -203,3 +205,48 @@ def test_json_too_large(resources, write, settings):
     settings.HUB_MAX_JSON_BYTES = 10
     error = failure(resources, write("x.json", '[{"point_id": "GP000001"}]'))
     assert error.message == "JSON 文件过大：最大允许 0 MB，请改用 CSV。"
+
+
+def test_xlsx_content_beyond_the_header(resources, write):
+    row = [*GAS_ROW.split(","), None, "stray"]
+    chunk = run(resources, write("x.xlsx", gas_xlsx([GAS_ROW.split(","), row])))[0]
+    assert chunk.errors == [RowError(3, "第9列", "该行比表头多出 2 个单元格（表头共 8 列）。")]
+    assert chunk.valid.tolist() == [True, False]
+    assert chunk.raw.columns.tolist() == GAS_HEADER.split(",")
+
+
+def test_entity_declaration_hidden_behind_a_long_comment(resources, write):
+    sheet = (
+        b'<?xml version="1.0"?><!--' + b"x" * 20000 + b"-->"
+        b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">]><worksheet><sheetData/></worksheet>'
+    )
+    data = replace_part(gas_xlsx(), "xl/worksheets/sheet1.xml", sheet)
+    error = failure(resources, write("hidden.xlsx", data))
+    assert (
+        error.message == "Excel 文件含有不允许的 XML 实体声明（xl/worksheets/sheet1.xml），已拒绝。"
+    )
+
+
+def test_zip_that_lies_about_its_sizes(resources, write):
+    """A part declaring 1 kB that inflates to 8 MB never reaches calamine."""
+    sheet = b'<?xml version="1.0"?><worksheet>' + b" " * (8 * 2**20) + b"</worksheet>"
+    data = bytearray(replace_part(gas_xlsx(), "xl/worksheets/sheet1.xml", sheet))
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            if data[start + name_at : start + name_at + len(name)] == name:
+                data[start + size_at : start + size_at + 4] = (1000).to_bytes(4, "little")
+            start += 4
+    declared = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(name.decode())
+    assert declared.file_size == 1000
+    error = failure(resources, write("liar.xlsx", bytes(data)))
+    assert error.message == "Excel 文件已损坏或不完整，请重新导出后上传。"
+
+
+def test_header_only_files_yield_no_rows(resources, write):
+    csv_chunks = run(resources, write("h.csv", f"{GAS_HEADER}\n"))
+    xlsx_chunks = run(resources, write("h.xlsx", gas_xlsx([])))
+    for chunks in (csv_chunks, xlsx_chunks):
+        assert sum(len(chunk.frame) for chunk in chunks) == 0
+        assert all(chunk.errors == [] for chunk in chunks)

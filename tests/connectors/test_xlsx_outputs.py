@@ -75,7 +75,7 @@ def test_template_describes_fields_and_round_trips(resources, tmp_path):
     headers = [cell.value for cell in sheet[1]]
     assert headers == [
         "监测点编号*", "监测时间*", "所属区*", "管网压力(MPa)*", "介质温度(°C)", "压力级制",
-        "纬度", "经度",
+        "纬度(WGS84)", "经度(WGS84)",
     ]  # fmt: skip
     assert "范围：0 ~ 1.6" in sheet["D1"].comment.text
     assert "单位：MPa" in sheet["D1"].comment.text
@@ -108,3 +108,26 @@ def test_template_describes_fields_and_round_trips(resources, tmp_path):
     assert chunk.errors == []
     assert chunk.frame.loc[0, "district"] == "310101"
     assert chunk.frame.loc[0, "pressure"] == pytest.approx(0.35)
+    # The housing connector expects GCJ-02, but the template says WGS84: no shift.
+    assert chunk.frame.loc[0, "latitude"] == pytest.approx(31.23)
+    assert chunk.frame.loc[0, "longitude"] == pytest.approx(121.47)
+
+
+def test_error_report_from_a_parsed_sample(resources):
+    from connectors.reports import report_rows
+    from tests.connectors.conftest import SAMPLES
+
+    (chunk,) = parse_file(
+        path=SAMPLES / "housing_gas_pressure.csv",
+        filename="housing_gas_pressure.csv",
+        resource=resources["gas-pipeline-pressure"],
+    )
+    out = io.BytesIO()
+    write_error_report(out=out, headers=list(chunk.raw.columns), rows=report_rows(chunk))
+    sheet = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 7)] == [10, 11, 12, 13, 14]
+    assert sheet.max_row == 6
+    assert sheet["E2"].value == "abc"  # column E = 管网压力(kPa) after the row number
+    assert sheet["E2"].comment.text == "无法识别的数值：'abc'"
+    assert sheet["K2"].value == "管网压力(kPa)：无法识别的数值：'abc'"
+    assert sheet["E5"].comment.text == "'2000' 大于最大值 1.6MPa"

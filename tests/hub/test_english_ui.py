@@ -89,6 +89,18 @@ def test_resource_form_in_english(admin_client_, catalog):
         assert text not in page, text
 
 
+def test_upload_page_in_english(admin_client_, catalog):
+    from django.urls import reverse
+
+    url = reverse("admin:connectors_upload", args=["gas-pipeline-pressure"])
+    page = get(admin_client_, url, "en")
+    for text in ("Upload data", "Download the Excel template", "Upload and preview", "Home"):
+        assert text in page, text
+    for text in ("上传数据", "下载 Excel 模板", "上传并预览"):
+        assert text not in page, text
+    assert "上传并预览" in admin_client_.get(url).content.decode()
+
+
 def test_admin_index_in_english(admin_client_):
     page = get(admin_client_, "/admin/", "en")
     for text in (

@@ -178,6 +178,9 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "operations.models.alerts.AlertState",
         "WorkOrderStateEnum": "operations.models.workorders.WorkOrderState",
         "SyncStateEnum": "operations.models.mappings.SyncState",
+        "ResourceStatusEnum": "hub.models.resources.ResourceStatus",
+        "BatchStatusEnum": "hub.models.batches.BatchStatus",
+        "AccessRequestStatusEnum": "permissions.models.RequestStatus",
     },
 }
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from permissions.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
-# Events whose commit may skip the WAL flush wait when HUB_AUDIT_SYNC_READS is False: a
-# crash can then lose the last fraction of a second of them, never break the chain.
+# Events whose commit skips the WAL flush wait unless HUB_AUDIT_SYNC_READS is True: a
+# server crash can then lose the last fraction of a second of them, never break the chain.
 RELAXED_ACTIONS = ("read", "export")
 OUTCOMES = ("ok", "denied")
 
@@ -113,7 +113,7 @@ def log_event(
 # move the head. Concurrent appends wait on the head row lock and then see the new head.
 APPEND_SQL = """
 WITH head AS (
-    SELECT sequence, hash FROM permissions_auditchainhead WHERE id = 1 FOR UPDATE
+    SELECT sequence, hash FROM permissions_auditchainhead WHERE id = 1 {relaxed}FOR UPDATE
 ), event AS (
     INSERT INTO permissions_auditevent (sequence, created_at, actor_id, actor,
         api_key_prefix, action, resource_code, rows, fields, outcome, detail, prev_hash, hash)
@@ -129,6 +129,31 @@ UPDATE permissions_auditchainhead SET sequence = event.sequence, hash = event.ha
 FROM event WHERE permissions_auditchainhead.id = 1
 RETURNING event.id, event.sequence, event.prev_hash, event.hash
 """
+# Durable: the statement's own transaction waits for the WAL flush on commit.
+DURABLE_APPEND_SQL = APPEND_SQL.replace("{relaxed}", "")
+# Relaxed (read events only, see ``_relaxed``): the same statement also sets
+# ``synchronous_commit = off`` for its own transaction (``set_config(…, true)`` is
+# transaction-local and still in force when the implicit commit is recorded), so the commit
+# does not wait for the WAL flush, with no extra round trip for SET/BEGIN/COMMIT.
+RELAXED_APPEND_SQL = APPEND_SQL.replace(
+    "{relaxed}", "AND set_config('synchronous_commit', 'off', true) IS NOT NULL "
+)
+
+
+def _relaxed(action: str, outcome: str) -> bool:
+    """Whether this append may commit without waiting for the WAL flush.
+
+    Only successful ``read``/``export`` events, only when ``HUB_AUDIT_SYNC_READS`` is off
+    (the default), and only when the append is a transaction of its own (autocommit):
+    inside a caller's transaction the setting would also relax the caller's writes, so
+    the event then commits durably with them.
+    """
+    return (
+        action in RELAXED_ACTIONS
+        and outcome == "ok"
+        and not getattr(settings, "HUB_AUDIT_SYNC_READS", False)
+        and not connection.in_atomic_block
+    )
 
 
 def _append_postgres(**values: Any) -> AuditEvent:
@@ -144,22 +169,12 @@ def _append_postgres(**values: Any) -> AuditEvent:
         "detail": json.dumps(values["detail"], ensure_ascii=False),
         "prefix": prefix,
     }
-    relaxed = (
-        values["action"] in RELAXED_ACTIONS
-        and values["outcome"] == "ok"
-        and not getattr(settings, "HUB_AUDIT_SYNC_READS", True)
-    )
-    if relaxed:
-        # Opt-in: skip the WAL flush wait for high-volume read events only.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO off")
-            cursor.execute(APPEND_SQL, params)
-            row = cursor.fetchone()
-    else:
-        # One statement: atomic on its own in autocommit, or part of the caller's transaction.
-        with connection.cursor() as cursor:
-            cursor.execute(APPEND_SQL, params)
-            row = cursor.fetchone()
+    relaxed = _relaxed(values["action"], values["outcome"])
+    sql = RELAXED_APPEND_SQL if relaxed else DURABLE_APPEND_SQL
+    # One statement: atomic on its own in autocommit, or part of the caller's transaction.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     if row is None:  # Head row missing (e.g. a flushed test database): create it, retry.
         AuditChainHead.objects.get_or_create(pk=1)
         return _append_postgres(**values)

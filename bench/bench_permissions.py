@@ -151,7 +151,7 @@ def floor_view(*, authenticated: bool):
     from rest_framework.response import Response
     from rest_framework.views import APIView
 
-    from hub.api.records import RecordCursorPagination, masked_row
+    from hub.api.records import RecordCursorPagination, masked_rows
     from hub.models import DataResource, Record
 
     class FloorView(APIView):
@@ -166,7 +166,7 @@ def floor_view(*, authenticated: bool):
             paginator = RecordCursorPagination()
             queryset = Record.objects.filter(resource=resource).values("key", "data")
             page = paginator.paginate_queryset(queryset, request, view=self)
-            rows = [masked_row(item["data"], names, {}) for item in page]
+            rows = masked_rows([item["data"] for item in page], names, {})
             return Response(
                 {
                     "next": paginator.get_next_link(),

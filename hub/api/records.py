@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
+from django.db.models.query import ValuesIterable
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,7 +25,7 @@ from rest_framework.views import APIView
 from hub.api.record_exports import export_response
 from hub.api.record_filters import filter_records, projection
 from hub.models import DataResource, Record
-from permissions.audit import log_event
+from permissions.audit import AuditEvent, log_event, read_and_log
 from permissions.authentication import request_key_prefix
 from permissions.masking import apply_mask
 from permissions.selectors import (
@@ -94,6 +96,48 @@ def text_rows(queryset: QuerySet[Record], names: list[str], maskers: dict) -> It
         yield row
 
 
+class AuditedRead:
+    """Audit of one records page, appended by the page query itself where the database
+    allows it (``read_and_log``); ``event`` stays None otherwise and the view logs."""
+
+    def __init__(self, **event) -> None:
+        self.event_values = event
+        self.event: AuditEvent | None = None
+
+    def values(self, queryset: QuerySet[Record], *fields: str, page_size: int) -> QuerySet:
+        """``queryset.values(*fields)`` whose one evaluation also appends the event."""
+        audit = self
+
+        class LoggedValuesIterable(ValuesIterable):
+            def __iter__(self):
+                query = self.queryset.query
+                compiler = query.get_compiler(self.queryset.db)
+                try:
+                    sql, params = compiler.as_sql()
+                except EmptyResultSet:
+                    return
+                done = (
+                    None
+                    if audit.event is not None  # One event per page: log the first only.
+                    else read_and_log(sql, params, page_size=page_size, **audit.event_values)
+                )
+                if done is None:
+                    yield from super().__iter__()
+                    return
+                rows, audit.event = done
+                names = list(query.selected or ()) or [
+                    *query.extra_select,
+                    *query.values_select,
+                    *query.annotation_select,
+                ]
+                for row in compiler.results_iter(results=[rows]):
+                    yield dict(zip(names, row, strict=True))
+
+        values = queryset.values(*fields)
+        values._iterable_class = LoggedValuesIterable
+        return values
+
+
 RECORD_PARAMETERS = [
     OpenApiParameter("fields", str, description="Comma-separated field names to return"),
     OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Streaming export"),
@@ -147,16 +191,23 @@ class ResourceRecordsView(APIView):
         if fmt in EXPORT_FORMATS:
             return self.export(request, resource, queryset, names, access, fmt)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset.values("key", "data"), request, view=self)
-        rows = masked_rows([item["data"] for item in page], names, access.maskers)
-        log_event(
-            actor=user,
-            action="read",
-            resource=resource,
-            api_key_prefix=prefix,
-            rows=len(rows),
-            fields=names,
+        # The page query also appends the read event (one statement on PostgreSQL).
+        audit = AuditedRead(actor=user, resource=resource, api_key_prefix=prefix, fields=names)
+        page_size = paginator.get_page_size(request)
+        page = paginator.paginate_queryset(
+            audit.values(queryset, "key", "data", page_size=page_size), request, view=self
         )
+        rows = masked_rows([item["data"] for item in page], names, access.maskers)
+        if audit.event is None or audit.event.rows != len(rows):
+            log_event(
+                actor=user,
+                action="read",
+                resource=resource,
+                api_key_prefix=prefix,
+                rows=len(rows),
+                fields=names,
+                detail={} if audit.event is None else {"corrects": audit.event.sequence},
+            )
         return Response(
             {
                 "next": paginator.get_next_link(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.query import ValuesIterable
@@ -96,6 +97,31 @@ def text_rows(queryset: QuerySet[Record], names: list[str], maskers: dict) -> It
         yield row
 
 
+class LoggedValuesIterable(ValuesIterable):
+    """``values()`` rows of a query carrying an ``AuditedRead`` (``query.hub_audit``): on
+    PostgreSQL the one SELECT also appends the read event (``read_and_log``)."""
+
+    def __iter__(self):
+        query = self.queryset.query
+        audit = getattr(query, "hub_audit", None)
+        if audit is None or audit.event is not None or not audit.combined(self.queryset.db):
+            yield from super().__iter__()  # Logged by the view (or already logged).
+            return
+        compiler = query.get_compiler(self.queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return  # No query runs: the view logs the empty page.
+        rows, audit.event = read_and_log(sql, params, **audit.event_values)
+        names = list(query.selected or ()) or [
+            *query.extra_select,
+            *query.values_select,
+            *query.annotation_select,
+        ]
+        for row in compiler.results_iter(results=[rows]):
+            yield dict(zip(names, row, strict=True))
+
+
 class AuditedRead:
     """Audit of one records page, appended by the page query itself where the database
     allows it (``read_and_log``); ``event`` stays None otherwise and the view logs."""
@@ -104,36 +130,15 @@ class AuditedRead:
         self.event_values = event
         self.event: AuditEvent | None = None
 
+    @staticmethod
+    def combined(alias: str) -> bool:
+        return connections[alias].vendor == "postgresql"
+
     def values(self, queryset: QuerySet[Record], *fields: str, page_size: int) -> QuerySet:
-        """``queryset.values(*fields)`` whose one evaluation also appends the event."""
-        audit = self
-
-        class LoggedValuesIterable(ValuesIterable):
-            def __iter__(self):
-                query = self.queryset.query
-                compiler = query.get_compiler(self.queryset.db)
-                try:
-                    sql, params = compiler.as_sql()
-                except EmptyResultSet:
-                    return
-                done = (
-                    None
-                    if audit.event is not None  # One event per page: log the first only.
-                    else read_and_log(sql, params, page_size=page_size, **audit.event_values)
-                )
-                if done is None:
-                    yield from super().__iter__()
-                    return
-                rows, audit.event = done
-                names = list(query.selected or ()) or [
-                    *query.extra_select,
-                    *query.values_select,
-                    *query.annotation_select,
-                ]
-                for row in compiler.results_iter(results=[rows]):
-                    yield dict(zip(names, row, strict=True))
-
+        """``queryset.values(*fields)`` whose evaluation also appends the event (once)."""
+        self.event_values["page_size"] = page_size
         values = queryset.values(*fields)
+        values.query.hub_audit = self  # Query.clone() copies it to sliced/filtered copies.
         values._iterable_class = LoggedValuesIterable
         return values
 

@@ -203,6 +203,8 @@ class ResourceRecordsView(APIView):
             audit.values(queryset, "key", "data", page_size=page_size), request, view=self
         )
         rows = masked_rows([item["data"] for item in page], names, access.maskers)
+        # Logged here on SQLite or when no query ran; a count differing from the rows sent
+        # (not expected) is corrected by a second event rather than left wrong.
         if audit.event is None or audit.event.rows != len(rows):
             log_event(
                 actor=user,

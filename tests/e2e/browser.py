@@ -20,23 +20,33 @@ PASSWORD = "pw-for-tests"
 
 
 @contextmanager
-def chromium_page(*, width: int = 1400, height: int = 900):
-    """A fresh headless Chromium page (Chinese locale); the browser is closed afterwards."""
+def chromium():
+    """Debian's headless Chromium; the browser is closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            context = browser.new_context(
-                viewport={"width": width, "height": height},
-                locale="zh-CN",
-                accept_downloads=True,
-            )
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_page(browser, *, width: int = 1400, height: int = 900):
+    """A page in its own context (own cookies: one logged-in user per page)."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+@contextmanager
+def chromium_page(*, width: int = 1400, height: int = 900):
+    """A fresh headless Chromium page (Chinese locale)."""
+    with chromium() as browser:
+        yield new_page(browser, width=width, height=height)
 
 
 def admin_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:

@@ -172,3 +172,32 @@ def test_upload_page_of_another_department_is_404(live_server, catalog, make_use
         assert response.status == 404
         response = page.goto(f"{live_server.url}/admin/connectors/upload/road-ponding/")
         assert response.status == 200
+
+
+@pytest.mark.broker
+def test_steward_upload_runs_on_a_real_worker(
+    live_server, catalog, make_user, celery_worker_process, tmp_path
+):
+    """Same pages on PostgreSQL with a real Celery worker: the result page polls until the
+    worker has loaded the batch (status received/parsing first, then 已入库)."""
+    from playwright.sync_api import expect
+
+    from hub.models import BatchStatus, UploadBatch
+
+    make_user("housing", steward=True, username="housing-steward")
+    clean = _messy_xlsx(tmp_path / "燃气压力日报-worker.xlsx", CLEAN_ROWS)
+    with chromium_page() as page:
+        admin_login(page, live_server.url, "housing-steward")
+        page.goto(f"{live_server.url}/admin/connectors/upload/{RESOURCE}/")
+        _upload(page, clean)
+        expect(page.locator("#preview-table tbody tr")).to_have_count(len(CLEAN_ROWS))
+        _confirm_and_wait(page, "已入库")
+        counts = page.locator("#batch-counts")
+        expect(counts.locator("[data-count=inserted]")).to_have_text(str(len(CLEAN_ROWS)))
+        expect(counts.locator("[data-count=rejected]")).to_have_text("0")
+        shot(page, "steward-06-worker-loaded")
+    batch = UploadBatch.objects.get(resource__code=RESOURCE)
+    assert (batch.status, batch.inserted) == (BatchStatus.LOADED, len(CLEAN_ROWS))
+    # The load ran in the worker process, not in-process.
+    log = celery_worker_process.log.read_text(errors="replace")
+    assert "connectors.tasks.ingest_batch" in log and "succeeded" in log

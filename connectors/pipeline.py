@@ -133,6 +133,16 @@ def _key_errors(
     return errors
 
 
+def _connector_for(batch: UploadBatch):
+    """Files get their department's connector (its quirks: units, CRS, layouts); records
+    pushed through the API follow the published Table Schema, so the generic one."""
+    if batch.source == BatchSource.API:
+        from connectors.registry import GenericConnector
+
+        return GenericConnector()
+    return connector_for(batch.resource, batch.department)
+
+
 def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
     """The parsed chunks of a batch's stored file (or pushed records).
 
@@ -262,7 +272,7 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
             if batch is None or batch.is_final:
                 # Another worker holds the batch (or has just finished it).
                 return UploadBatch.objects.get(pk=batch_id)
-            connector = connector_for(batch.resource, batch.department)
+            connector = _connector_for(batch)
             batch.connector, batch.connector_version = connector.code, connector.version
             try:
                 with transaction.atomic():

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
+from hub.api.records import ResourceRecordsView
 from hub.models import DataResource, Department, UploadBatch
 from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
@@ -161,3 +162,11 @@ class ResourceTemplateView(APIView):
         response = HttpResponse(build_template(resource), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{resource.code}-template.xlsx"'
         return response
+
+
+class ResourceRecordsEndpoint(ResourceRecordsView):
+    """``/resources/{code}/records/``: GET reads records through the permission
+    chokepoint (hub.api.records), POST pushes records through the ingest service."""
+
+    parser_classes = [JSONParser]
+    post = RecordPushView.post

@@ -208,6 +208,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task events for `celery events` / Flower: sent, started, succeeded, failed, retried.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
 # Static schedules; django-celery-beat's DatabaseScheduler copies them into PeriodicTask rows
 # when beat starts (editable in the admin afterwards).
 CELERY_BEAT_SCHEDULE = {

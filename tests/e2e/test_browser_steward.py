@@ -128,7 +128,12 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
         expect(counts.locator("[data-count=rows_read]")).to_have_text("5")
         expect(counts.locator("[data-count=inserted]")).to_have_text("0")
         expect(counts.locator("[data-count=rejected]")).to_have_text("2")
-        expect(page.locator("#batch-errors li")).to_have_count(2)
+        errors = page.locator("#batch-errors li")
+        expect(errors).to_have_count(2)
+        # The list, redrawn by the page's script, keeps the translated wording.
+        expect(errors.nth(0)).to_contain_text("第 6 行 [管网压力(kPa)]：")
+        expect(errors.nth(0)).to_contain_text("abc")
+        expect(errors.nth(1)).to_contain_text("第 8 行 [采集时间]：")
         expect(page.locator("#batch-report")).to_be_visible()
         shot(page, "steward-04-result-rejected")
         with page.expect_download() as info:

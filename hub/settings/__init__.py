@@ -178,6 +178,8 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "operations.models.alerts.AlertState",
         "WorkOrderStateEnum": "operations.models.workorders.WorkOrderState",
         "SyncStateEnum": "operations.models.mappings.SyncState",
+        # Resources, batches and access requests each have a "status" field.
+        "ResourceStatusEnum": "hub.models.resources.ResourceStatus",
     },
 }
 

@@ -320,6 +320,29 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
     run.timings["total"] = time.perf_counter() - begun
     batch.timings = {name: round(value, 3) for name, value in run.timings.items()}
     batch.save()
+    _audit_load(batch)
+
+
+def _audit_load(batch: UploadBatch) -> None:
+    """The outcome of a load joins the audit chain in the load's own transaction."""
+    from permissions.audit import log_event
+
+    log_event(
+        actor=batch.uploaded_by,
+        action="load",
+        resource=batch.resource,
+        api_key_prefix=batch.api_key_prefix,
+        rows=batch.inserted + batch.updated,
+        detail={
+            "batch": batch.pk,
+            "status": batch.status,
+            "rows_read": batch.rows_read,
+            "inserted": batch.inserted,
+            "updated": batch.updated,
+            "unchanged": batch.unchanged,
+            "rejected": batch.rejected,
+        },
+    )
 
 
 def _write_report(batch: UploadBatch, run: _Run) -> None:

@@ -16,6 +16,7 @@ from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
 from hub.models import DataResource, Department, UploadBatch
+from permissions.audit import log_event
 from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,6 +33,13 @@ def uploader_department(user, resource: DataResource) -> Department:
 def _upload_target(request: Request, code: str) -> DataResource:
     resource = uploadable_resource(request.user, code)
     if resource is None:
+        log_event(
+            actor=request.user,
+            action="upload",
+            resource=code[:64],
+            api_key_prefix=getattr(request.auth, "prefix", "") or "",
+            outcome="denied",
+        )
         raise Http404
     return resource
 

@@ -178,8 +178,9 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "operations.models.alerts.AlertState",
         "WorkOrderStateEnum": "operations.models.workorders.WorkOrderState",
         "SyncStateEnum": "operations.models.mappings.SyncState",
-        # Resources, batches and access requests each have a "status" field.
         "ResourceStatusEnum": "hub.models.resources.ResourceStatus",
+        "BatchStatusEnum": "hub.models.batches.BatchStatus",
+        "AccessRequestStatusEnum": "permissions.models.RequestStatus",
     },
 }
 
@@ -213,18 +214,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Task events for `celery events` / Flower: sent, started, succeeded, failed, retried.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-# Static schedules; django-celery-beat's DatabaseScheduler copies them into PeriodicTask rows
-# when beat starts (editable in the admin afterwards).
-CELERY_BEAT_SCHEDULE = {
-    "permissions-revoke-expired-grants": {
-        "task": "permissions.tasks.revoke_expired_grants",
-        "schedule": 15 * 60,
-    },
-    "permissions-flag-overdue-requests": {
-        "task": "permissions.tasks.flag_overdue_requests",
-        "schedule": 3600,
-    },
-}
+# Periodic tasks: hub/beat.py registers them in the database scheduler after migrate.
 
 # Access requests: working days the provider has to answer; holidays skipped besides weekends.
 HUB_ACCESS_REQUEST_ANSWER_DAYS = int(os.environ.get("HUB_ACCESS_REQUEST_ANSWER_DAYS", "10"))

@@ -134,3 +134,52 @@ def test_request_approve_then_read_masked_records(live_server, catalog, alarms, 
     assert request.decided_by.username == "housing-staff"
     grant = AccessGrant.objects.get(request=request)
     assert grant.department.code == "cityops" and grant.clear_fields == []
+
+
+def test_provider_refuses_with_a_reason(live_server, catalog, make_user):
+    """Refusing asks for a reason on an intermediate page; the requester then reads it."""
+    from playwright.sync_api import expect
+
+    from permissions import services
+    from permissions.models import AccessRequest, RequestStatus
+
+    requester_user = make_user("cityops", username="cityops-staff")
+    make_user("housing", username="housing-staff")
+    pending = services.request_access(
+        user=requester_user,
+        requester=catalog["departments"]["cityops"],
+        resource=catalog["resources"][RESOURCE],
+        purpose="日常统计",
+    )
+    changelist = f"{live_server.url}/admin/permissions/accessrequest/"
+
+    with chromium() as browser:
+        provider = new_page(browser)
+        admin_login(provider, live_server.url, "housing-staff")
+        provider.goto(changelist)
+        provider.locator(f"input.action-select[value='{pending.pk}']").check()
+        provider.select_option("select[name=action]", "refuse")
+        provider.click("button[name=index]")
+        reason = provider.locator("textarea[name=reason]")
+        expect(reason).to_be_visible()
+        expect(provider.locator("#content")).to_contain_text("拒绝以下共享申请")
+        reason.fill("用途不属于应急处置，不符合共享条件。")
+        shot(provider, "access-06-refusal-reason")
+        provider.click("input[name=confirm]")
+        row = provider.locator("#result_list tbody tr", has_text="城市运行管理中心")
+        expect(row).to_contain_text("已拒绝")
+
+        requester = new_page(browser)
+        admin_login(requester, live_server.url, "cityops-staff")
+        requester.goto(f"{changelist}{pending.pk}/change/")
+        expect(requester.locator("#content")).to_contain_text(
+            "用途不属于应急处置，不符合共享条件。"
+        )
+        expect(requester.locator("#content")).to_contain_text("housing-staff")
+        shot(requester, "access-07-refused-seen-by-requester")
+        records = f"{live_server.url}/api/v1/resources/{RESOURCE}/records/"
+        assert requester.request.get(records).status == 404
+
+    refused = AccessRequest.objects.get(pk=pending.pk)
+    assert refused.status == RequestStatus.REFUSED
+    assert refused.refusal_reason == "用途不属于应急处置，不符合共享条件。"

@@ -166,6 +166,7 @@ def test_provider_refuses_with_a_reason(live_server, catalog, make_user):
         reason.fill("用途不属于应急处置，不符合共享条件。")
         shot(provider, "access-06-refusal-reason")
         provider.click("input[name=confirm]")
+        expect(provider.locator("ul.messagelist")).to_contain_text(f"已拒绝 #{pending.pk}")
         row = provider.locator("#result_list tbody tr", has_text="城市运行管理中心")
         expect(row).to_contain_text("已拒绝")
 

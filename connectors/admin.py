@@ -1,18 +1,37 @@
-"""Admin for header aliases: stewards teach the hub new header spellings.
+"""Admin pages of the connectors: header aliases, and the data stewards' upload flow.
 
-Every queryset goes through the permission policy: a steward sees and edits only the
-aliases of resources they may upload to (``resource_filter(..., UPLOAD_RECORDS)``);
+Stewards teach the hub new header spellings (HeaderAlias) and upload files through
+upload → preview → confirm → result.
+
+The upload pages hang under ``/admin/connectors/upload/<resource code>/`` (added to the
+admin site's URLs here, behind ``admin_view``); the DataResource change page links to
+them. Only users allowed ``upload_records`` on the resource reach them; others get 404.
+
+Every alias queryset goes through the permission policy: a steward sees and edits only
+the aliases of resources they may upload to (``resource_filter(..., UPLOAD_RECORDS)``);
 others are 404, as elsewhere in the admin.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+import json
 
+from django.contrib import admin, messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from connectors import services
+from connectors.api.views import uploader_department
 from connectors.models import HeaderAlias
-from hub.models import DataResource
+from connectors.selectors import uploadable_resource
+from hub.models import BatchStatus, DataResource, UploadBatch
 from permissions.selectors import UPLOAD_RECORDS, resource_filter
+
+PREVIEW_ROWS = 20
 
 
 @admin.register(HeaderAlias)
@@ -40,3 +59,179 @@ class HeaderAliasAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+def _resource_or_404(request: HttpRequest, code: str) -> DataResource:
+    resource = uploadable_resource(request.user, code)
+    if resource is None:
+        raise Http404
+    return resource
+
+
+def _batch_or_404(resource: DataResource, batch_id: int) -> UploadBatch:
+    batch = UploadBatch.objects.filter(pk=batch_id, resource=resource).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+def _context(request: HttpRequest, resource: DataResource, **extra) -> dict:
+    return {
+        **admin.site.each_context(request),
+        "resource": resource,
+        "opts": DataResource._meta,
+        "title": _("上传数据：%(name)s") % {"name": resource.name},
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def upload_view(request: HttpRequest, code: str) -> HttpResponse:
+    """Step 1: choose a file. It is stored as a batch (received) for the preview."""
+    resource = _resource_or_404(request, code)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("请选择要上传的文件。"))
+        else:
+            try:
+                batch = services.create_batch(
+                    resource=resource,
+                    department=uploader_department(request.user, resource),
+                    uploaded_by=request.user,
+                    file=upload,
+                    original_filename=upload.name or "upload",
+                )
+            except services.UploadTooLarge as exc:
+                messages.error(request, exc.message)
+            else:
+                if batch.duplicate_of:
+                    messages.warning(request, batch.duplicate_message)
+                    return redirect("admin:connectors_batch_result", code, batch.pk)
+                return redirect("admin:connectors_upload_preview", code, batch.pk)
+    return TemplateResponse(
+        request,
+        "admin/connectors/upload.html",
+        _context(request, resource, template_url=reverse("resource-template", args=[code])),
+    )
+
+
+def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
+    """The first rows as they will be stored (normalised), with their errors."""
+    import numpy as np
+
+    from connectors.base import connector_for, parse_file
+    from hub.recordstore import field_names, prepare_rows
+
+    resource = batch.resource
+    chunks = parse_file(
+        path=batch.file.path,
+        filename=batch.original_filename,
+        resource=resource,
+        connector=connector_for(resource, batch.department),
+        chunk_rows=PREVIEW_ROWS,
+    )
+    try:
+        chunk = next(iter(chunks), None)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    names = field_names(resource)
+    labels = dict(resource.fields.values_list("name", "label"))
+    if chunk is None:
+        return [labels.get(n, n) for n in names], []
+    source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
+    stored = prepare_rows(
+        resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names
+    )
+    errors: dict[int, list] = {}
+    for error in chunk.errors:
+        errors.setdefault(error.row, []).append(error)
+    rows = []
+    for row, data in zip(source_rows.tolist(), stored["data"].to_list(), strict=True):
+        values = json.loads(data)
+        bad = errors.get(row, [])
+        bad_fields = {e.field for e in bad}
+        rows.append(
+            {
+                "row": row,
+                "cells": [
+                    {"value": "" if values.get(n) is None else values[n], "bad": n in bad_fields}
+                    for n in names
+                ],
+                "errors": [f"{e.column}: {e.message}" for e in bad],
+            }
+        )
+    return [labels.get(n, n) for n in names], rows
+
+
+@require_http_methods(["GET", "POST"])
+def preview_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
+    """Step 2: show the first rows as they will be stored; confirm starts the load."""
+    from connectors.base import InputError
+
+    resource = _resource_or_404(request, code)
+    batch = _batch_or_404(resource, batch_id)
+    if batch.status != BatchStatus.RECEIVED:
+        return redirect("admin:connectors_batch_result", code, batch.pk)
+    if request.method == "POST":
+        services.submit_batch(batch=batch)
+        return redirect("admin:connectors_batch_result", code, batch.pk)
+    try:
+        headers, rows = _preview_rows(batch)
+    except InputError:
+        # The whole file is unusable: the pipeline records it as a rejected batch.
+        services.run_batch(batch_id=batch.pk)
+        return redirect("admin:connectors_batch_result", code, batch.pk)
+    context = _context(
+        request, resource, batch=batch, headers=headers, rows=rows, preview_rows=PREVIEW_ROWS
+    )
+    return TemplateResponse(request, "admin/connectors/preview.html", context)
+
+
+def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
+    """Step 3: progress and result; the page polls GET /api/v1/batches/{id}/."""
+    resource = _resource_or_404(request, code)
+    batch = _batch_or_404(resource, batch_id)
+    context = _context(
+        request,
+        resource,
+        batch=batch,
+        batch_api_url=reverse("batch-detail", args=[batch.pk]),
+        labels={
+            "received": _("已接收"),
+            "parsing": _("解析中"),
+            "validated": _("已校验"),
+            "loaded": _("已入库"),
+            "failed": _("失败"),
+            "rejected": _("已拒绝"),
+        },
+    )
+    return TemplateResponse(request, "admin/connectors/result.html", context)
+
+
+def _upload_urls() -> list:
+    wrap = admin.site.admin_view
+    return [
+        path("connectors/upload/<slug:code>/", wrap(upload_view), name="connectors_upload"),
+        path(
+            "connectors/upload/<slug:code>/<int:batch_id>/preview/",
+            wrap(preview_view),
+            name="connectors_upload_preview",
+        ),
+        path(
+            "connectors/upload/<slug:code>/<int:batch_id>/",
+            wrap(result_view),
+            name="connectors_batch_result",
+        ),
+    ]
+
+
+_site_urls = admin.site.get_urls
+
+
+def _get_urls() -> list:
+    # Our pages come first so "connectors/…" is not taken by the app index pattern.
+    return _upload_urls() + _site_urls()
+
+
+admin.site.get_urls = _get_urls

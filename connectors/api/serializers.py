@@ -1,0 +1,88 @@
+"""Serializers of the ingest API: batches (with counts, errors, report link) and pushes."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from hub.models import UploadBatch
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    """An upload batch as the caller sees it; ``duplicate_of`` is set for a no-op upload."""
+
+    resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    errors = serializers.SerializerMethodField()
+    error_report_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    duplicate_of = serializers.SerializerMethodField()
+    message = serializers.SerializerMethodField()
+    is_final = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = UploadBatch
+        fields = [
+            "id",
+            "url",
+            "resource",
+            "department",
+            "source",
+            "original_filename",
+            "sha256",
+            "status",
+            "is_final",
+            "rows_read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "message",
+            "errors",
+            "error_report_url",
+            "duplicate_of",
+            "connector",
+            "connector_version",
+            "timings",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_errors(self, batch: UploadBatch) -> list[dict]:
+        return [
+            {"row": e.get("row"), "column": e.get("column", ""), "message": e.get("message", "")}
+            for e in batch.errors
+        ]
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, batch: UploadBatch) -> str:
+        return self._absolute(reverse("batch-detail", args=[batch.pk]))
+
+    def get_error_report_url(self, batch: UploadBatch) -> str | None:
+        if not batch.error_report:
+            return None
+        return self._absolute(reverse("batch-error-report", args=[batch.pk]))
+
+    def get_duplicate_of(self, batch: UploadBatch) -> int | None:
+        return getattr(batch, "duplicate_of", None)
+
+    def get_message(self, batch: UploadBatch) -> str:
+        return getattr(batch, "duplicate_message", "") or batch.message
+
+
+class UploadSerializer(serializers.Serializer):
+    """Multipart upload of one file."""
+
+    file = serializers.FileField()
+
+
+class RecordsSerializer(serializers.ListSerializer):
+    """A JSON list of records; keys are field names (or Chinese labels)."""
+
+    child = serializers.DictField()

@@ -1,0 +1,160 @@
+"""Thin REST views of the ingest side; every write goes through connectors.services."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from connectors import services
+from connectors.api.serializers import BatchSerializer, UploadSerializer
+from connectors.selectors import uploadable_resource, visible_batches
+from hub.models import DataResource, Department, UploadBatch
+from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def uploader_department(user, resource: DataResource) -> Department:
+    """The department a batch is attributed to: the provider if the user is in it."""
+    departments = user_department_ids(user)
+    if not departments or resource.provider_id in departments:
+        return resource.provider
+    return Department.objects.get(pk=departments[0])
+
+
+def _upload_target(request: Request, code: str) -> DataResource:
+    resource = uploadable_resource(request.user, code)
+    if resource is None:
+        raise Http404
+    return resource
+
+
+def batch_response(request: Request, batch: UploadBatch) -> Response:
+    """200 for a no-op duplicate, 201 when it already finished in-process, 202 if queued."""
+    if getattr(batch, "duplicate_of", None):
+        code = status.HTTP_200_OK
+    else:
+        batch.refresh_from_db()
+        batch.duplicate_of = None
+        code = status.HTTP_201_CREATED if batch.is_final else status.HTTP_202_ACCEPTED
+    return Response(BatchSerializer(batch, context={"request": request}).data, status=code)
+
+
+class ResourceUploadView(APIView):
+    """Upload a CSV/XLSX/JSON file into a resource (需要上传权限)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=UploadSerializer,
+        responses={200: BatchSerializer, 201: BatchSerializer, 202: BatchSerializer},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        resource = _upload_target(request, code)
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"file": ["请选择要上传的文件。"]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            batch = services.upload_file(
+                resource=resource,
+                department=uploader_department(request.user, resource),
+                uploaded_by=request.user,
+                api_key_prefix=getattr(request.auth, "prefix", "") or "",
+                file=upload,
+                original_filename=upload.name or "upload",
+            )
+        except services.UploadTooLarge as exc:
+            return Response(
+                {"detail": exc.message}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            )
+        return batch_response(request, batch)
+
+
+class RecordPushView(APIView):
+    """Push records as a JSON list; an ``Idempotency-Key`` header makes retries safe."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={200: BatchSerializer, 201: BatchSerializer, 202: BatchSerializer},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        resource = _upload_target(request, code)
+        records = request.data
+        if isinstance(records, dict) and isinstance(records.get("records"), list):
+            records = records["records"]
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            return Response(
+                {"detail": "请求体必须是记录（JSON 对象）的列表。"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if not records:
+            return Response({"detail": "记录列表为空。"}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            batch = services.ingest_records(
+                resource=resource,
+                department=uploader_department(request.user, resource),
+                records=records,
+                user=request.user,
+                api_key_prefix=getattr(request.auth, "prefix", "") or "",
+                idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+            )
+        except services.IdempotencyConflict as exc:
+            return Response(
+                {"detail": exc.message, "batch": exc.batch.pk}, status=status.HTTP_409_CONFLICT
+            )
+        return batch_response(request, batch)
+
+
+class BatchDetailView(APIView):
+    """One batch: status, counts, errors and the error report link (for polling)."""
+
+    @extend_schema(responses=BatchSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        batch = visible_batches(request.user).filter(pk=pk).first()
+        if batch is None:
+            raise Http404
+        batch.duplicate_of = None
+        return Response(BatchSerializer(batch, context={"request": request}).data)
+
+
+class BatchErrorReportView(APIView):
+    """Download the XLSX error report of a rejected batch."""
+
+    @extend_schema(responses={(200, XLSX): bytes})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        batch = visible_batches(request.user).filter(pk=pk).first()
+        if batch is None or not batch.error_report:
+            raise Http404
+        return FileResponse(
+            batch.error_report.open("rb"),
+            as_attachment=True,
+            filename=f"batch-{batch.pk}-errors.xlsx",
+            content_type=XLSX,
+        )
+
+
+class ResourceTemplateView(APIView):
+    """Download the XLSX upload template of a resource (labels, notes, drop-downs)."""
+
+    @extend_schema(responses={(200, XLSX): bytes})
+    def get(self, request: Request, code: str) -> HttpResponse:
+        resource = (
+            restrict(DataResource.objects.all(), request.user, VIEW_METADATA)
+            .filter(code=code)
+            .first()
+        )
+        if resource is None:
+            raise Http404
+        from connectors.templates_xlsx import build_template
+
+        response = HttpResponse(build_template(resource), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{resource.code}-template.xlsx"'
+        return response

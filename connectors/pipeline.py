@@ -1,0 +1,431 @@
+"""The ingest pipeline: run one batch from its stored file to records, all-or-nothing.
+
+``run_batch`` moves a batch received → parsing → validated → loaded | rejected | failed.
+Chunks from the connectors' readers are keyed, checked for duplicate keys across the
+whole file and upserted inside ONE transaction; the first rejected row stops writing (the
+rest of the file is still read so the user gets every error at once) and the transaction
+is rolled back. Only rejected rows are kept, spooled to a temporary file for the XLSX
+error report, so memory stays bounded for files of millions of rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from django.core.files import File
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connectors.base import InputError, ParsedChunk, RowError, connector_for, parse_file
+from connectors.base import parse_records as parse_pushed_records
+from hub import recordstore
+from hub.models import BatchSource, BatchStatus, DataResource, UploadBatch
+from hub.signals import batch_loaded
+
+logger = logging.getLogger(__name__)
+
+# 25k rows keep a chunk's frames, JSON and COPY payload small; with one chunk being
+# parsed ahead and one queued, peak memory stays well under 600 MB for any file size.
+CHUNK_ROWS = 25_000
+MAX_STORED_ERRORS = 1_000
+MAX_REPORT_ROWS = 100_000
+MAX_KEY_LENGTH = 255
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+class _Rollback(Exception):
+    """Raised inside the records savepoint to undo every write of a rejected batch."""
+
+
+class KeyRegistry:
+    """Remembers the natural keys seen so far in a file as 64-bit hashes (8 bytes a row).
+
+    ``check`` returns, for each row of a chunk whose key was already seen (earlier in the
+    chunk or in an earlier chunk), the source row where it first appeared.
+    """
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def check(self, keys: pl.Series, rows: np.ndarray) -> dict[int, int]:
+        """Map position in the chunk → first source row, for every repeated key."""
+        hashes = keys.hash(seed=7).to_numpy()
+        order = np.lexsort((rows, hashes))
+        sorted_hashes = hashes[order]
+        repeated = np.zeros(len(order), dtype=bool)
+        repeated[1:] = sorted_hashes[1:] == sorted_hashes[:-1]
+        run_start = np.maximum.accumulate(np.where(repeated, 0, np.arange(len(order))))
+        first_in_chunk = rows[order[run_start]]
+        duplicates: dict[int, int] = {}
+        for position in np.flatnonzero(repeated):
+            duplicates[int(order[position])] = int(first_in_chunk[position])
+        if len(self.hashes):
+            at = np.searchsorted(self.hashes, hashes)
+            clipped = np.minimum(at, len(self.hashes) - 1)
+            seen = self.hashes[clipped] == hashes
+            for position in np.flatnonzero(seen):
+                duplicates[int(position)] = int(self.rows[clipped[position]])
+        fresh = np.ones(len(hashes), dtype=bool)
+        fresh[list(duplicates)] = False
+        merged_hashes = np.concatenate([self.hashes, hashes[fresh]])
+        merged_rows = np.concatenate([self.rows, rows[fresh]])
+        keep = np.argsort(merged_hashes, kind="stable")
+        self.hashes, self.rows = merged_hashes[keep], merged_rows[keep]
+        return duplicates
+
+
+@dataclass
+class _Run:
+    """Counters and spooled errors of one run of a batch."""
+
+    rows_read: int = 0
+    rejected: int = 0
+    counts: recordstore.UpsertCounts = field(default_factory=recordstore.UpsertCounts)
+    errors: list[dict] = field(default_factory=list)
+    error_count: int = 0
+    headers: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    spool: tempfile._TemporaryFileWrapper | None = None
+    report_rows: int = 0
+
+    def add_errors(self, errors: list[RowError]) -> None:
+        self.error_count += len(errors)
+        room = MAX_STORED_ERRORS - len(self.errors)
+        if room > 0:
+            self.errors.extend(error.as_dict() for error in errors[:room])
+
+    def spool_rows(self, rows: list[tuple[int, list, list[RowError]]]) -> None:
+        if self.spool is None:
+            # Closed in run_batch's finally block, after the report is written.
+            self.spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        for source_row, values, errors in rows:
+            if self.report_rows >= MAX_REPORT_ROWS:
+                return
+            line = [source_row, values, [error.as_dict() for error in errors]]
+            self.spool.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            self.report_rows += 1
+
+    def spooled(self) -> Iterator[tuple[int, list, list[RowError]]]:
+        if self.spool is None:
+            return
+        self.spool.seek(0)
+        for line in self.spool:
+            source_row, values, errors = json.loads(line)
+            yield source_row, values, [RowError(**error) for error in errors]
+
+
+def _key_errors(
+    resource: DataResource, chunk: ParsedChunk, rows: pl.DataFrame, registry: KeyRegistry
+) -> list[RowError]:
+    """Missing, overlong and repeated natural keys (repeats name the first row)."""
+    labels = dict(resource.fields.values_list("name", "label"))
+    column = "、".join(labels.get(name, name) for name in resource.key_fields)
+    first_field = resource.key_fields[0] if resource.key_fields else ""
+    errors: list[RowError] = []
+    present = [name for name in resource.key_fields if name in chunk.frame.columns]
+    missing = (
+        chunk.frame[present].isna().any(axis=1).to_numpy()
+        if present
+        else np.ones(len(chunk), dtype=bool)
+    )
+    keys = rows["key"]
+    source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
+    for i in np.flatnonzero(keys.str.len_bytes().to_numpy() > MAX_KEY_LENGTH):
+        errors.append(
+            RowError(
+                int(source_rows[i]),
+                column,
+                _("主键过长（超过 %(n)d 字节）") % {"n": MAX_KEY_LENGTH},
+                first_field,
+            )
+        )
+    # Rows already invalid for a missing required key field need no second message.
+    for i in np.flatnonzero(missing & np.asarray(chunk.valid, dtype=bool)):
+        errors.append(RowError(int(source_rows[i]), column, _("主键字段不能为空"), first_field))
+    usable = ~missing
+    usable_idx = np.flatnonzero(usable)
+    repeats = registry.check(keys.gather(usable_idx), source_rows[usable_idx])
+    for position, first_row in sorted(repeats.items()):
+        i = usable_idx[position]
+        errors.append(
+            RowError(
+                int(source_rows[i]),
+                column,
+                _("主键 %(key)s 与第 %(first)d 行重复") % {"key": keys[int(i)], "first": first_row},
+                first_field,
+            )
+        )
+    return errors
+
+
+def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
+    """The parsed chunks of a batch's stored file (or pushed records).
+
+    ``parse_file`` reads the schema and checks the header here, in the caller's thread
+    (it queries the database); the chunks are then normalised in a helper thread.
+    """
+    if batch.source == BatchSource.API:
+        with batch.file.open("rb") as handle:
+            records = json.load(handle)
+        parsed = parse_pushed_records(records=records, resource=batch.resource, connector=connector)
+        return (chunk for chunk in [parsed])
+    chunks = parse_file(
+        path=Path(batch.file.path),
+        filename=batch.original_filename or batch.file.name,
+        resource=batch.resource,
+        connector=connector,
+        chunk_rows=CHUNK_ROWS,
+    )
+    return prefetch(iter(chunks))
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_DONE = object()
+
+
+def prefetch(chunks: Iterator[ParsedChunk], depth: int = 1) -> Iterator[ParsedChunk]:
+    """Parse the next chunk in a thread while the database loads the current one.
+
+    The COPY and upsert mostly wait on the PostgreSQL server (the GIL is released), so
+    reading and normalising overlap with loading. At most ``depth`` chunks wait in the
+    queue, which bounds memory. Exceptions of the reader reach the caller unchanged.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                handoff.put(chunk)
+                if stop.is_set():
+                    return
+            handoff.put(_DONE)
+        except BaseException as error:
+            handoff.put(_Failed(error))
+
+    worker = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        # Unblock a producer waiting on a full queue, then let it finish.
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        worker.join()
+
+
+def _process(batch: UploadBatch, run: _Run, connector) -> None:
+    """Parse every chunk; write valid rows until the first rejected row is seen."""
+    names = recordstore.field_names(batch.resource)
+    registry = KeyRegistry()
+    started = time.perf_counter()
+    with contextlib.closing(_chunks(batch, connector)) as chunks:
+        for chunk in chunks:
+            run.timings["parse"] += time.perf_counter() - started
+            started = _take(batch, run, chunk, names, registry)
+    run.timings["parse"] += time.perf_counter() - started
+
+
+def _take(
+    batch: UploadBatch, run: _Run, chunk: ParsedChunk, names: list[str], registry: KeyRegistry
+) -> float:
+    """Key, check and (while no row was rejected) load one chunk; return when it ended."""
+    resource = batch.resource
+    if not run.headers:
+        run.headers = [str(name) for name in chunk.raw.columns]
+    t0 = time.perf_counter()
+    source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
+    rows = recordstore.prepare_rows(
+        resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names
+    )
+    errors = list(chunk.errors) + _key_errors(resource, chunk, rows, registry)
+    run.timings["prepare"] += time.perf_counter() - t0
+    run.rows_read += len(chunk)
+    invalid = source_rows[~np.asarray(chunk.valid, dtype=bool)]
+    bad_rows = sorted({error.row for error in errors} | {int(row) for row in invalid})
+    if bad_rows:
+        run.rejected += len(bad_rows)
+        run.add_errors(sorted(errors, key=lambda e: e.row))
+        _spool_bad_rows(run, chunk, errors, bad_rows)
+    elif not run.rejected:
+        t0 = time.perf_counter()
+        run.counts += recordstore.upsert(resource=resource, batch=batch, frame_rows=rows)
+        run.timings["load"] += time.perf_counter() - t0
+    return time.perf_counter()
+
+
+def _spool_bad_rows(run: _Run, chunk: ParsedChunk, errors: list[RowError], bad: list[int]) -> None:
+    by_row: dict[int, list[RowError]] = defaultdict(list)
+    for error in errors:
+        by_row[error.row].append(error)
+    positions = {int(row): i for i, row in enumerate(chunk.source_rows)}
+    items = []
+    for row in bad:
+        i = positions.get(row)
+        values = [] if i is None else ["" if v is None else v for v in chunk.raw.iloc[i].tolist()]
+        items.append((row, values, by_row[row]))
+    run.spool_rows(items)
+
+
+def _claim(batch_id: int) -> UploadBatch | None:
+    """Move a batch to parsing (committed, visible to pollers); None when nothing to do."""
+    with transaction.atomic():
+        batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.is_final:
+            return None
+        # A batch found in "parsing" was left by a killed worker: its transaction was
+        # rolled back with the connection, so starting over is safe.
+        batch.status = BatchStatus.PARSING
+        batch.attempts += 1
+        batch.started_at = timezone.now()
+        batch.save(update_fields=["status", "attempts", "started_at"])
+        return batch
+
+
+def run_batch(*, batch_id: int) -> UploadBatch:
+    """Parse, validate and load one batch all-or-nothing; returns it in its final status.
+
+    Idempotent: a final batch is returned untouched; a batch another worker is loading
+    right now (row lock held) is left to it. Transient database errors propagate (the
+    task retries them); bad input ends as ``rejected``, anything else as ``failed``.
+    """
+    if _claim(batch_id) is None:
+        return UploadBatch.objects.select_related("resource").get(pk=batch_id)
+    run = _Run()
+    try:
+        batch = _run_claimed(batch_id, run)
+        if batch.status == BatchStatus.REJECTED and run.report_rows:
+            try:
+                _write_report(batch, run)
+            except Exception:
+                # The verdict stands without the report; the errors are on the batch.
+                logger.exception("error report of batch %s could not be written", batch_id)
+        return batch
+    finally:
+        if run.spool is not None:
+            run.spool.close()
+
+
+def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
+    """The load transaction of a claimed batch, and what to record when it fails."""
+    begun = time.perf_counter()
+    try:
+        with transaction.atomic():
+            batch = (
+                UploadBatch.objects.select_for_update(skip_locked=True)
+                .select_related("resource", "department")
+                .filter(pk=batch_id)
+                .first()
+            )
+            if batch is None or batch.is_final:
+                # Another worker holds the batch (or has just finished it).
+                return UploadBatch.objects.get(pk=batch_id)
+            connector = connector_for(batch.resource, batch.department)
+            batch.connector, batch.connector_version = connector.code, connector.version
+            try:
+                with transaction.atomic():
+                    _process(batch, run, connector)
+                    if run.rejected:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            _finish(batch, run, begun)
+        return batch
+    except InputError as exc:
+        errors = [{"row": exc.row or 0, "column": exc.column or "", "message": exc.message}]
+        return _mark(batch_id, BatchStatus.REJECTED, exc.message, errors=errors, run=run)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        logger.exception("batch %s failed", batch_id)
+        return _mark(batch_id, BatchStatus.FAILED, f"{type(exc).__name__}: {exc}", run=run)
+
+
+def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
+    """Record the outcome inside the load transaction; announce a load on commit."""
+    batch.rows_read = run.rows_read
+    batch.rejected = run.rejected
+    batch.errors = run.errors
+    batch.finished_at = timezone.now()
+    if run.rejected:
+        batch.status = BatchStatus.REJECTED
+        batch.inserted = batch.updated = batch.unchanged = 0
+        batch.message = _("%(rows)d 行有错误（共 %(errors)d 处），整批未入库。") % {
+            "rows": run.rejected,
+            "errors": run.error_count,
+        }
+    else:
+        batch.status = BatchStatus.LOADED
+        batch.inserted, batch.updated = run.counts.inserted, run.counts.updated
+        batch.unchanged = run.counts.unchanged
+        batch.message = _("已入库：新增 %(i)d，更新 %(u)d，未变 %(n)d。") % {
+            "i": batch.inserted,
+            "u": batch.updated,
+            "n": batch.unchanged,
+        }
+        DataResource.objects.filter(pk=batch.resource_id).update(last_loaded_at=batch.finished_at)
+        transaction.on_commit(lambda: batch_loaded.send(sender=UploadBatch, batch=batch))
+    run.timings["total"] = time.perf_counter() - begun
+    batch.timings = {name: round(value, 3) for name, value in run.timings.items()}
+    batch.save()
+
+
+def _write_report(batch: UploadBatch, run: _Run) -> None:
+    """Write the XLSX error report of a rejected batch (original rows + error column)."""
+    from connectors.reports import write_error_report
+
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        write_error_report(out=out, headers=run.headers, rows=run.spooled())
+        out.seek(0)
+        batch.error_report.save(f"batch-{batch.pk}-errors.xlsx", File(out), save=False)
+    batch.timings = {**batch.timings, "report": round(time.perf_counter() - started, 3)}
+    UploadBatch.objects.filter(pk=batch.pk).update(
+        error_report=batch.error_report.name, timings=batch.timings
+    )
+
+
+def _mark(
+    batch_id: int, status: str, message: str, *, run: _Run, errors: list | None = None
+) -> UploadBatch:
+    """Record a rejected or failed outcome after the load transaction was rolled back."""
+    batch = UploadBatch.objects.get(pk=batch_id)
+    batch.status = status
+    batch.message = message[:2000]
+    batch.errors = errors or []
+    batch.rows_read, batch.rejected = run.rows_read, run.rejected
+    batch.inserted = batch.updated = batch.unchanged = 0
+    batch.finished_at = timezone.now()
+    batch.save()
+    return batch
+
+
+def mark_failed(*, batch_id: int, message: str) -> UploadBatch:
+    """Give up on a batch (e.g. after the task's last retry); it may be uploaded again."""
+    return _mark(batch_id, BatchStatus.FAILED, message, run=_Run())

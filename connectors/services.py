@@ -1,0 +1,283 @@
+"""Writes of the ingest side: every upload (admin, REST, CLI, pull) goes through here.
+
+Keyword-only, typed and atomic. ``create_batch`` stores a file (streamed, hashed, size
+capped) as a batch in status received; ``submit_batch`` enqueues its load on commit;
+``ingest_records`` does both for JSON pushes; ``run_batch`` (from the pipeline) loads.
+One place for all of them, so the audit log can hook in once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connectors.pipeline import mark_failed, run_batch
+from hub.models import BatchSource, BatchStatus, DataResource, Department, UploadBatch
+
+__all__ = [
+    "IdempotencyConflict",
+    "UploadTooLarge",
+    "create_batch",
+    "ingest_records",
+    "mark_failed",
+    "run_batch",
+    "submit_batch",
+    "sweep_stuck_batches",
+]
+
+BLOCK = 1 << 20
+RETRYABLE = (BatchStatus.FAILED, BatchStatus.REJECTED)
+
+
+class UploadTooLarge(Exception):
+    """The upload exceeds settings.HUB_MAX_UPLOAD_BYTES; nothing was stored."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.message = _("文件超过上传上限 %(mb)d MB。") % {"mb": limit // (1024 * 1024)}
+        super().__init__(self.message)
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used for a different payload (HTTP 409)."""
+
+    def __init__(self, batch: UploadBatch):
+        self.batch = batch
+        self.message = _("幂等键已用于批次 #%(id)d 的不同内容。") % {"id": batch.pk}
+        super().__init__(self.message)
+
+
+class _Spooled(File):
+    """A spooled temporary file the storage can move into place instead of copying."""
+
+    def temporary_file_path(self) -> str:
+        return self.name
+
+
+def source_for(filename: str) -> str:
+    """The batch source implied by a file name (CSV unless it says otherwise)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return BatchSource.XLSX
+    if suffix == ".json":
+        return BatchSource.JSON
+    return BatchSource.CSV
+
+
+def _blocks(file: Any) -> Iterator[bytes]:
+    """Read an UploadedFile, a path or a binary file object in 1 MiB blocks."""
+    if isinstance(file, str | os.PathLike):
+        with open(file, "rb") as handle:
+            yield from iter(lambda: handle.read(BLOCK), b"")
+    elif hasattr(file, "chunks"):
+        yield from file.chunks(BLOCK)
+    else:
+        yield from iter(lambda: file.read(BLOCK), b"")
+
+
+def _spool(file: Any) -> tuple[str, str]:
+    """Stream the upload to a temporary file under MEDIA_ROOT; return (path, sha256)."""
+    limit = settings.HUB_MAX_UPLOAD_BYTES
+    spool_dir = Path(settings.MEDIA_ROOT) / "tmp"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    handle: IO[bytes]
+    fd, path = tempfile.mkstemp(dir=spool_dir, suffix=".upload")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for block in _blocks(file):
+                size += len(block)
+                if size > limit:
+                    raise UploadTooLarge(limit)
+                digest.update(block)
+                handle.write(block)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest()
+
+
+def _live_batch(resource: DataResource, sha256: str) -> UploadBatch | None:
+    """The batch holding this content for the resource (failed/rejected ones don't count)."""
+    return (
+        UploadBatch.objects.filter(resource=resource, sha256=sha256)
+        .exclude(status__in=RETRYABLE)
+        .order_by("id")
+        .first()
+    )
+
+
+def _as_duplicate(batch: UploadBatch) -> UploadBatch:
+    """Mark an existing batch, returned for identical content, as a no-op that says so."""
+    batch.duplicate_of = batch.pk
+    batch.duplicate_message = _("相同文件已在批次 #%(id)d 中上传，未重复入库。") % {"id": batch.pk}
+    return batch
+
+
+def _store(*, content: File, name: str, **fields: Any) -> UploadBatch:
+    """Create the batch row and move the file into storage, or return the live twin."""
+    resource, sha256 = fields["resource"], fields["sha256"]
+    batch = UploadBatch(**fields)
+    try:
+        with transaction.atomic():
+            batch.file.save(name, content, save=False)
+            batch.save()
+    except IntegrityError:
+        # Two identical uploads raced; the unique constraint let exactly one through.
+        if batch.file.name:
+            batch.file.storage.delete(batch.file.name)
+        twin = _live_batch(resource, sha256)
+        if twin is None:
+            raise
+        return _as_duplicate(twin)
+    batch.duplicate_of = None
+    return batch
+
+
+def create_batch(
+    *,
+    resource: DataResource,
+    department: Department,
+    uploaded_by: AbstractBaseUser | None = None,
+    api_key_prefix: str = "",
+    source: str = "",
+    file: Any,
+    original_filename: str,
+) -> UploadBatch:
+    """Store an upload as a batch in status received (not yet enqueued).
+
+    The file is streamed to storage while its SHA-256 is computed; above
+    HUB_MAX_UPLOAD_BYTES it raises UploadTooLarge. When the same content is already held
+    by a batch of this resource that did not fail, that batch is returned with
+    ``duplicate_of`` set to its id (a batch still in status received is simply reused).
+    """
+    path, sha256 = _spool(file)
+    existing = _live_batch(resource, sha256)
+    if existing is not None:
+        Path(path).unlink(missing_ok=True)
+        if existing.status == BatchStatus.RECEIVED:
+            existing.duplicate_of = None
+            return existing
+        return _as_duplicate(existing)
+    with open(path, "rb") as handle:
+        batch = _store(
+            content=_Spooled(handle, name=path),
+            name=Path(original_filename).name or "upload",
+            resource=resource,
+            department=department,
+            uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
+            api_key_prefix=api_key_prefix[:16],
+            source=source or source_for(original_filename),
+            original_filename=Path(original_filename).name[:255],
+            sha256=sha256,
+        )
+    Path(path).unlink(missing_ok=True)
+    return batch
+
+
+def submit_batch(*, batch: UploadBatch) -> UploadBatch:
+    """Enqueue the batch's load once the current transaction commits (eager: in-process)."""
+    from connectors.tasks import ingest_batch
+
+    if batch.status == BatchStatus.RECEIVED:
+        batch_id = batch.pk
+        # The mark tells the sweeper this batch was meant to run (a preview is not).
+        batch.timings = {**batch.timings, "submitted_at": timezone.now().isoformat()}
+        UploadBatch.objects.filter(pk=batch_id).update(timings=batch.timings)
+        transaction.on_commit(lambda: ingest_batch.delay(batch_id))
+    return batch
+
+
+def upload_file(**kwargs: Any) -> UploadBatch:
+    """create_batch then submit_batch, unless the content was already loaded."""
+    batch = create_batch(**kwargs)
+    if not batch.duplicate_of:
+        submit_batch(batch=batch)
+    return batch
+
+
+def ingest_records(
+    *,
+    resource: DataResource,
+    department: Department,
+    records: list[dict[str, Any]],
+    user: AbstractBaseUser | None = None,
+    api_key_prefix: str = "",
+    idempotency_key: str = "",
+) -> UploadBatch:
+    """Store pushed JSON records as a batch (source api) and enqueue its load.
+
+    The same ``idempotency_key`` for the same resource returns the earlier batch without
+    loading again; reused with a different payload it raises IdempotencyConflict.
+    """
+    payload = json.dumps(records, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    sha256 = hashlib.sha256(payload).hexdigest()
+    if idempotency_key:
+        earlier = (
+            UploadBatch.objects.filter(resource=resource, idempotency_key=idempotency_key)
+            .order_by("id")
+            .first()
+        )
+        if earlier is not None:
+            if earlier.sha256 != sha256:
+                raise IdempotencyConflict(earlier)
+            return _as_duplicate(earlier)
+    existing = _live_batch(resource, sha256)
+    if existing is not None:
+        return _as_duplicate(existing)
+    batch = _store(
+        content=ContentFile(payload),
+        name="records.json",
+        resource=resource,
+        department=department,
+        uploaded_by=user if getattr(user, "pk", None) else None,
+        api_key_prefix=api_key_prefix[:16],
+        source=BatchSource.API,
+        original_filename="records.json",
+        sha256=sha256,
+        idempotency_key=idempotency_key[:128],
+    )
+    if not batch.duplicate_of:
+        submit_batch(batch=batch)
+    return batch
+
+
+def sweep_stuck_batches(
+    *, received_for: timedelta = timedelta(minutes=10), parsing_for: timedelta = timedelta(hours=1)
+) -> list[int]:
+    """Re-enqueue batches whose task was lost (outbox-style sweeper); returns their ids.
+
+    Re-running is safe: a batch being loaded holds a row lock and the second run leaves
+    it alone; a batch left in parsing by a killed worker had its writes rolled back.
+    """
+    now = timezone.now()
+    stuck = list(
+        UploadBatch.objects.filter(
+            Q(
+                status=BatchStatus.RECEIVED,
+                timings__has_key="submitted_at",
+                created_at__lt=now - received_for,
+            )
+            | Q(status=BatchStatus.PARSING, started_at__lt=now - parsing_for)
+        ).values_list("id", flat=True)
+    )
+    from connectors.tasks import ingest_batch
+
+    for batch_id in stuck:
+        transaction.on_commit(lambda batch_id=batch_id: ingest_batch.delay(batch_id))
+    return stuck

@@ -1,0 +1,297 @@
+"""The record store: turn typed frames into keyed records and upsert them fast.
+
+One interface, two implementations (see DESIGN.md, "Record store: the fast path"):
+
+* ``prepare_rows`` turns a typed pandas frame (one column per FieldSpec name) into the
+  rows the store writes: natural key, canonical JSON, content hash, observed_at,
+  district code, WGS-84 coordinates and source row. Everything is vectorised with polars.
+* ``upsert`` writes one chunk of prepared rows and returns how many were inserted,
+  updated or unchanged. On PostgreSQL it COPYs the chunk into a temporary staging table,
+  drops unchanged rows with an anti-join on the content hash and runs one
+  ``INSERT … ON CONFLICT DO UPDATE``; elsewhere it uses ``bulk_create(update_conflicts)``.
+
+The caller owns the transaction: a batch is all-or-nothing because the pipeline wraps all
+chunks of a file in one ``transaction.atomic`` block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from django.db import connection, transaction
+
+from hub.models import DataResource, Record, UploadBatch
+
+KEY_SEPARATOR = "|"
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+# Columns of a prepared chunk, in COPY order.
+STORE_COLUMNS = (
+    "key",
+    "data",
+    "observed_at",
+    "district_code",
+    "latitude",
+    "longitude",
+    "content_hash",
+    "source_row",
+)
+# Fixed seeds: the content hash must be identical across runs and processes. polars only
+# promises a stable hash within one version (it is pinned); after an upgrade every record
+# is counted "updated" once, which rewrites identical data but never loses any.
+_HASH_SEEDS = (0x5EED_0001, 0x5EED_1729)
+SQLITE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What one upsert did: rows inserted, rows updated, rows whose content was unchanged."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def _iso(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A column as text: datetimes in UTC ISO 8601 with "Z" (naive ones taken as UTC)."""
+    dtype = frame.schema[name]
+    if isinstance(dtype, pl.Datetime):
+        column = pl.col(name)
+        if dtype.time_zone is None:
+            column = column.dt.replace_time_zone("UTC")
+        return column.dt.convert_time_zone("UTC").dt.strftime(ISO_UTC)
+    return pl.col(name).cast(pl.String)
+
+
+def _as_text(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A column as key text; nulls become "" (the pipeline rejects empty key parts)."""
+    return _iso(frame, name).fill_null("")
+
+
+def _jsonable(frame: pl.DataFrame) -> pl.DataFrame:
+    """Datetimes become ISO 8601 UTC strings, so the JSON says "…Z" and not epoch numbers."""
+    converted = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            converted.append(_iso(frame, name).alias(name))
+        elif dtype in (pl.Float32, pl.Float64):
+            converted.append(pl.col(name).fill_nan(None))
+    return frame.with_columns(converted) if converted else frame
+
+
+def content_hashes(data: pl.Series) -> pl.Series:
+    """A 128-bit hex digest of each JSON text, vectorised (two seeded 64-bit hashes)."""
+    digest = np.empty((len(data), 2), dtype="<u8")
+    digest[:, 0] = data.hash(seed=_HASH_SEEDS[0]).to_numpy()
+    # The top bit is forced on: numpy's fixed-width bytes would drop trailing zero bytes.
+    digest[:, 1] = data.hash(seed=_HASH_SEEDS[1]).to_numpy() | np.uint64(1 << 63)
+    return pl.Series("content_hash", digest.view("S16").ravel(), dtype=pl.Binary).bin.encode("hex")
+
+
+def field_names(resource: DataResource) -> list[str]:
+    """The resource's field names in schema order."""
+    return list(resource.fields.order_by("order", "id").values_list("name", flat=True))
+
+
+def prepare_rows(
+    *,
+    resource: DataResource,
+    frame: pd.DataFrame,
+    source_rows: Sequence[int] | np.ndarray,
+    fields: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Build the store rows (STORE_COLUMNS) of a typed frame, aligned with its rows.
+
+    ``frame`` has one typed column per field name (the connectors' ParsedChunk.frame);
+    columns the resource does not declare are ignored, declared ones missing become null.
+    """
+    names = list(fields) if fields is not None else field_names(resource)
+    typed = pl.from_pandas(frame.reset_index(drop=True), nan_to_null=True)
+    missing = [pl.lit(None).alias(name) for name in names if name not in typed.columns]
+    typed = typed.with_columns(missing).select(names) if missing else typed.select(names)
+    data = _jsonable(typed).select(pl.struct(names).struct.json_encode().alias("data"))["data"]
+    columns: list[pl.Series | pl.Expr] = [
+        typed.select(
+            pl.concat_str(
+                [_as_text(typed, name) for name in resource.key_fields], separator=KEY_SEPARATOR
+            ).alias("key")
+        )["key"],
+        data,
+    ]
+    out = pl.DataFrame(columns)
+    extras = []
+    if resource.time_field and resource.time_field in names:
+        extras.append(
+            typed.select(_iso(typed, resource.time_field)).to_series().alias("observed_at")
+        )
+    else:
+        extras.append(pl.Series("observed_at", [None] * len(out), dtype=pl.String))
+    if resource.district_field and resource.district_field in names:
+        extras.append(
+            typed[resource.district_field].cast(pl.String).fill_null("").alias("district_code")
+        )
+    else:
+        extras.append(pl.Series("district_code", [""] * len(out), dtype=pl.String))
+    for target, name in (
+        ("latitude", resource.latitude_field),
+        ("longitude", resource.longitude_field),
+    ):
+        if name and name in names:
+            extras.append(typed[name].cast(pl.Float64, strict=False).fill_nan(None).alias(target))
+        else:
+            extras.append(pl.Series(target, [None] * len(out), dtype=pl.Float64))
+    extras.append(content_hashes(data))
+    extras.append(pl.Series("source_row", np.asarray(source_rows, dtype=np.int64)))
+    return out.with_columns(extras).select(STORE_COLUMNS)
+
+
+def upsert(
+    *, resource: DataResource, batch: UploadBatch | None, frame_rows: pl.DataFrame
+) -> UpsertCounts:
+    """Insert new records, update changed ones and skip unchanged ones; count each.
+
+    ``frame_rows`` comes from ``prepare_rows``; its keys must be unique (the pipeline
+    rejects duplicate keys before loading).
+    """
+    if frame_rows.is_empty():
+        return UpsertCounts()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            return _upsert_postgres(resource, batch, frame_rows)
+        return _upsert_generic(resource, batch, frame_rows)
+
+
+STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS hub_record_stage (
+    key text, data text, observed_at timestamptz, district_code text,
+    latitude double precision, longitude double precision, content_hash text, source_row bigint
+) ON COMMIT DROP
+"""
+
+# Unchanged rows are dropped by the conflict arm's WHERE: the anti-join runs on the
+# arbiter index (resource_id, key) itself. A separate NOT EXISTS probe was tried first,
+# but its plan depends on statistics that lag a load in progress: the planner probed
+# the resource_id-only index and filtered every record of the resource per row
+# (quadratic: minutes per chunk at 1M rows).
+UPSERT_SQL = """
+WITH written AS (
+    INSERT INTO {table} AS r (resource_id, key, data, observed_at, district_code, latitude,
+                              longitude, content_hash, batch_id, source_row, created_at, updated_at)
+    SELECT %(resource)s, key, data::jsonb, observed_at, COALESCE(district_code, ''), latitude,
+           longitude, content_hash, %(batch)s, source_row, now(), now()
+    FROM hub_record_stage ORDER BY key
+    ON CONFLICT (resource_id, key) DO UPDATE SET
+        data = EXCLUDED.data, observed_at = EXCLUDED.observed_at,
+        district_code = EXCLUDED.district_code, latitude = EXCLUDED.latitude,
+        longitude = EXCLUDED.longitude, content_hash = EXCLUDED.content_hash,
+        batch_id = EXCLUDED.batch_id, source_row = EXCLUDED.source_row,
+        updated_at = EXCLUDED.updated_at
+    WHERE r.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+    RETURNING (r.xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FROM written
+"""
+
+COPY_BLOCK = 1 << 20
+
+
+def _upsert_postgres(
+    resource: DataResource, batch: UploadBatch | None, rows: pl.DataFrame
+) -> UpsertCounts:
+    """COPY into a temp staging table, anti-join unchanged, INSERT … ON CONFLICT."""
+    # Sorted keys make the index inserts sequential (4.7 s instead of 5.9 s per 1M rows).
+    payload = rows.sort("key").write_csv(include_header=False, null_value="").encode("utf-8")
+    with connection.cursor() as cursor:
+        cursor.execute(STAGE_DDL)
+        cursor.execute("TRUNCATE hub_record_stage")
+        # Django's cursor wraps psycopg 3's, whose copy() streams the CSV payload.
+        columns = ", ".join(STORE_COLUMNS)
+        with cursor.cursor.copy(
+            f"COPY hub_record_stage ({columns}) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            view = memoryview(payload)
+            for start in range(0, len(view), COPY_BLOCK):
+                copy.write(view[start : start + COPY_BLOCK])
+        cursor.execute(
+            UPSERT_SQL.format(table=Record._meta.db_table),
+            {"resource": resource.pk, "batch": batch.pk if batch else None},
+        )
+        inserted, written = cursor.fetchone()
+    return UpsertCounts(
+        inserted=inserted, updated=written - inserted, unchanged=len(rows) - written
+    )
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _upsert_generic(
+    resource: DataResource, batch: UploadBatch | None, rows: pl.DataFrame
+) -> UpsertCounts:
+    """bulk_create(update_conflicts=True), skipping rows whose content hash is unchanged."""
+    counts = UpsertCounts()
+    update_fields = [
+        "data",
+        "observed_at",
+        "district_code",
+        "latitude",
+        "longitude",
+        "content_hash",
+        "batch",
+        "source_row",
+        "updated_at",
+    ]
+    for offset in range(0, len(rows), SQLITE_BATCH):
+        part = rows.slice(offset, SQLITE_BATCH)
+        keys = part["key"].to_list()
+        existing = dict(
+            Record.objects.filter(resource=resource, key__in=keys).values_list(
+                "key", "content_hash"
+            )
+        )
+        objects = []
+        inserted = unchanged = 0
+        for row in part.iter_rows(named=True):
+            old = existing.get(row["key"])
+            if old == row["content_hash"]:
+                unchanged += 1
+                continue
+            inserted += old is None
+            objects.append(
+                Record(
+                    resource=resource,
+                    key=row["key"],
+                    data=json.loads(row["data"]),
+                    observed_at=_parse_time(row["observed_at"]),
+                    district_code=row["district_code"] or "",
+                    latitude=row["latitude"],
+                    longitude=row["longitude"],
+                    content_hash=row["content_hash"],
+                    batch=batch,
+                    source_row=row["source_row"],
+                )
+            )
+        Record.objects.bulk_create(
+            objects,
+            update_conflicts=True,
+            unique_fields=["resource", "key"],
+            update_fields=update_fields,
+        )
+        counts += UpsertCounts(inserted, len(objects) - inserted, unchanged)
+    return counts

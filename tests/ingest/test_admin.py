@@ -1,0 +1,84 @@
+"""The stewards' admin flow: upload → preview (normalised values, errors marked) → confirm."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from hub.models import BatchStatus, Record, UploadBatch
+from tests.ingest.helpers import gas_csv
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = "/admin/connectors/upload/gas-pipeline-pressure/"
+
+
+def _csv(rows=30, **options):
+    return SimpleUploadedFile("gas.csv", gas_csv(rows, **options).encode("utf-8"))
+
+
+def test_upload_preview_confirm_result(client, steward, gas):
+    client.force_login(steward)
+    page = client.get(URL)
+    assert page.status_code == 200
+    assert "上传并预览" in page.content.decode()
+
+    response = client.post(URL, {"file": _csv(30, bad_row=1)})
+    batch = UploadBatch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}{batch.pk}/preview/"
+    assert batch.status == BatchStatus.RECEIVED and batch.file.name
+
+    preview = client.get(response["Location"])
+    html = preview.content.decode()
+    assert preview.status_code == 200
+    assert len(preview.context["rows"]) == 20
+    first = preview.context["rows"][0]
+    # Stored values: district name → GB/T 2260 code, Shanghai time → UTC.
+    assert [c["value"] for c in first["cells"]][:3] == [
+        "GP000000",
+        "2025-07-01T06:30:00Z",
+        "310101",
+    ]
+    bad = preview.context["rows"][1]
+    assert bad["errors"] and any(c["bad"] for c in bad["cells"])
+    assert 'class="bad"' in html
+    assert not Record.objects.exists()
+
+    confirmed = client.post(response["Location"], {"confirm": "1"})
+    assert confirmed["Location"] == f"{URL}{batch.pk}/"
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.REJECTED and batch.rejected == 1
+
+    result = client.get(confirmed["Location"])
+    assert result.status_code == 200
+    assert f"/api/v1/batches/{batch.pk}/" in result.content.decode()
+
+
+def test_confirm_loads_and_result_page_polls(client, steward, gas):
+    client.force_login(steward)
+    response = client.post(URL, {"file": _csv(25)})
+    client.post(response["Location"], {"confirm": "1"})
+    batch = UploadBatch.objects.get()
+    assert batch.status == BatchStatus.LOADED and batch.inserted == 25
+    assert Record.objects.count() == 25
+    api = client.get(f"/api/v1/batches/{batch.pk}/")
+    assert api.json()["status"] == "loaded"
+    # The same file again goes straight to the result of the earlier batch.
+    again = client.post(URL, {"file": _csv(25)})
+    assert again["Location"] == f"{URL}{batch.pk}/"
+    assert UploadBatch.objects.count() == 1
+
+
+def test_resource_change_page_links_upload(client, steward, gas):
+    client.force_login(steward)
+    page = client.get(f"/admin/hub/dataresource/{gas.pk}/change/")
+    assert page.status_code == 200
+    assert URL in page.content.decode()
+
+
+def test_others_get_404(client, make_user, gas):
+    client.force_login(make_user("water", steward=True))
+    assert client.get(URL).status_code == 404
+    client.force_login(make_user("housing", steward=False, username="plain-staff"))
+    assert client.get(URL).status_code == 404

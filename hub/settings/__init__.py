@@ -211,6 +211,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Static schedules; django-celery-beat's DatabaseScheduler copies them into PeriodicTask rows
 # when beat starts (editable in the admin afterwards).
 CELERY_BEAT_SCHEDULE = {
+    # Outbox-style: re-send loads whose message was lost (e.g. the broker was down when
+    # the upload was accepted) or whose worker died mid-load.
+    "connectors-sweep-stuck-batches": {
+        "task": "connectors.tasks.sweep_stuck_batches",
+        "schedule": 5 * 60,
+    },
     "permissions-revoke-expired-grants": {
         "task": "permissions.tasks.revoke_expired_grants",
         "schedule": 15 * 60,

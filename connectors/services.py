@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerError
 
 from connectors.pipeline import mark_failed, run_batch
 from hub.models import BatchSource, BatchStatus, DataResource, Department, UploadBatch
@@ -207,7 +206,7 @@ def submit_batch(*, batch: UploadBatch) -> UploadBatch:
 
 
 def enqueue_load(batch_id: int) -> bool:
-    """Send the load task of a batch; False (logged) when the broker is unreachable.
+    """Send the load task of a batch; False (logged) when it cannot be sent.
 
     Called on commit, so the batch is already stored in status received with its
     ``submitted_at`` mark: an upload accepted while the broker is down is not lost, the
@@ -217,7 +216,9 @@ def enqueue_load(batch_id: int) -> bool:
 
     try:
         ingest_batch.delay(batch_id)
-    except (BrokerError, OSError):
+    except Exception:
+        # Broker down (kombu OperationalError) or, with a Redis result backend, the result
+        # store down (RuntimeError from its reconnect): either way the batch is committed.
         logger.warning(
             "broker unreachable: batch %s stays received until the sweeper re-enqueues it",
             batch_id,

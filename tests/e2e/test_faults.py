@@ -131,15 +131,14 @@ def private_redis(tmp_path):
 
 
 def _reset_producers(app) -> None:
-    """Drop the app's cached broker connections so a changed broker_url takes effect."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Forget the app's cached pools so a changed broker_url takes effect (kombu keeps one
+    pool per broker URL, so nothing is closed here)."""
     app._pool = None
     app.amqp._producer_pool = None
 
 
 @pytest.fixture
-def worker_on_private_redis(private_redis, monkeypatch, request):
+def worker_on_private_redis(transactional_db, private_redis, monkeypatch, request):
     """The real worker of tests/conftest.py, with web side and worker on a private Redis."""
     from hub.celery import app
 
@@ -317,7 +316,7 @@ def test_postgres_restart_mid_load_fails_clearly_and_reupload_loads(private_post
 @pytest.mark.broker
 @pytest.mark.postgres
 def test_upload_accepted_while_broker_down_is_loaded_after_it_returns(
-    worker_on_private_redis, private_redis, api_client, steward, gas, settings
+    worker_on_private_redis, private_redis, api_client, steward, gas, settings, caplog
 ):
     assert (
         settings.CELERY_BEAT_SCHEDULE["connectors-sweep-stuck-batches"]["task"]
@@ -327,10 +326,14 @@ def test_upload_accepted_while_broker_down_is_loaded_after_it_returns(
 
     api_client.force_authenticate(steward)
     upload = SimpleUploadedFile("gas.csv", gas_csv(300).encode("utf-8"))
-    response = api_client.post(UPLOAD, {"file": upload}, format="multipart")
+    with caplog.at_level("WARNING", logger="connectors.services"):
+        response = api_client.post(UPLOAD, {"file": upload}, format="multipart")
     assert response.status_code == 202, response.content
     batch_id = response.json()["id"]
     assert response.json()["status"] == "received"
+    assert [r.getMessage() for r in caplog.records if r.name == "connectors.services"] == [
+        f"broker unreachable: batch {batch_id} stays received until the sweeper re-enqueues it"
+    ]
     batch = UploadBatch.objects.get(pk=batch_id)
     assert batch.status == BatchStatus.RECEIVED and "submitted_at" in batch.timings
     assert not Record.objects.filter(resource=gas).exists()

@@ -262,15 +262,19 @@ def test_postgres_restart_mid_load_fails_clearly_and_reupload_loads(private_post
         stderr=subprocess.PIPE,
         text=True,
     )
+    watcher = private_postgres.connect()
+
+    def load_is_blocked() -> bool:
+        assert ingest.poll() is None, ingest.communicate()
+        # Its own connection: pg_stat_activity is a snapshot within a transaction.
+        return watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = 'hub'"
+        ).fetchone()[0]
+
     try:
-        wait_until(
-            lambda: locker.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND datname = 'hub' AND pid <> pg_backend_pid()"
-            ).fetchone()[0],
-            90,
-            "the load to wait on the records table",
-        )
+        wait_until(load_is_blocked, 90, "the load to wait on the records table")
+        watcher.close()
         # A restart kills every session, the load's and the lock holder's alike.
         private_postgres.ctl("restart", "-m", "fast")
         out, err = ingest.communicate(timeout=120)
@@ -279,6 +283,7 @@ def test_postgres_restart_mid_load_fails_clearly_and_reupload_loads(private_post
             ingest.kill()
             ingest.wait(timeout=10)
         locker.close()
+        watcher.close()
 
     assert ingest.returncode == 1, (out, err)
     summary = json.loads(out)

@@ -130,11 +130,13 @@ def private_redis(tmp_path):
             server.proc.wait(timeout=10)
 
 
-def _reset_producers(app) -> None:
-    """Forget the app's cached pools so a changed broker_url takes effect (kombu keeps one
-    pool per broker URL, so nothing is closed here)."""
+def _reset_connections(app) -> None:
+    """Forget the app's cached pools and result backend so changed broker and backend URLs
+    take effect (kombu keeps one pool per broker URL, so nothing is closed here)."""
     app._pool = None
     app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture
@@ -144,10 +146,10 @@ def worker_on_private_redis(transactional_db, private_redis, monkeypatch, reques
 
     monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url(0))
     monkeypatch.setenv("CELERY_RESULT_BACKEND", private_redis.url(1))
-    _reset_producers(app)
-    request.addfinalizer(lambda: _reset_producers(app))
+    _reset_connections(app)
+    request.addfinalizer(lambda: _reset_connections(app))
     worker = request.getfixturevalue("celery_worker_process")
-    _reset_producers(app)
+    _reset_connections(app)
     return worker
 
 

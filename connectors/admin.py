@@ -1,15 +1,13 @@
 """Admin pages of the connectors: header aliases, and the data stewards' upload flow.
 
-Stewards teach the hub new header spellings (HeaderAlias) and upload files through
-upload → preview → confirm → result.
+Header aliases: every queryset goes through the permission policy: a steward sees and
+edits only the aliases of resources they may upload to
+(``resource_filter(..., UPLOAD_RECORDS)``); others are 404, as elsewhere in the admin.
 
-The upload pages hang under ``/admin/connectors/upload/<resource code>/`` (added to the
-admin site's URLs here, behind ``admin_view``); the DataResource change page links to
-them. Only users allowed ``upload_records`` on the resource reach them; others get 404.
-
-Every alias queryset goes through the permission policy: a steward sees and edits only
-the aliases of resources they may upload to (``resource_filter(..., UPLOAD_RECORDS)``);
-others are 404, as elsewhere in the admin.
+Uploads: upload → preview → confirm → result pages hang under
+``/admin/connectors/upload/<resource code>/`` (added to the admin site's URLs here, behind
+``admin_view``); the DataResource change page links to them. Only users allowed
+``upload_records`` on the resource reach them; others get 404.
 """
 
 from __future__ import annotations

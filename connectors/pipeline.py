@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from connectors.base import InputError, ParsedChunk, RowError, connector_for, parse_file
 from connectors.base import parse_records as parse_pushed_records
+from connectors.chunking import KeyRegistry, prefetch
 from hub import recordstore
 from hub.models import BatchSource, BatchStatus, DataResource, UploadBatch
 from hub.signals import batch_loaded
@@ -48,44 +47,6 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 class _Rollback(Exception):
     """Raised inside the records savepoint to undo every write of a rejected batch."""
-
-
-class KeyRegistry:
-    """Remembers the natural keys seen so far in a file as 64-bit hashes (8 bytes a row).
-
-    ``check`` returns, for each row of a chunk whose key was already seen (earlier in the
-    chunk or in an earlier chunk), the source row where it first appeared.
-    """
-
-    def __init__(self) -> None:
-        self.hashes = np.empty(0, dtype=np.uint64)
-        self.rows = np.empty(0, dtype=np.int64)
-
-    def check(self, keys: pl.Series, rows: np.ndarray) -> dict[int, int]:
-        """Map position in the chunk → first source row, for every repeated key."""
-        hashes = keys.hash(seed=7).to_numpy()
-        order = np.lexsort((rows, hashes))
-        sorted_hashes = hashes[order]
-        repeated = np.zeros(len(order), dtype=bool)
-        repeated[1:] = sorted_hashes[1:] == sorted_hashes[:-1]
-        run_start = np.maximum.accumulate(np.where(repeated, 0, np.arange(len(order))))
-        first_in_chunk = rows[order[run_start]]
-        duplicates: dict[int, int] = {}
-        for position in np.flatnonzero(repeated):
-            duplicates[int(order[position])] = int(first_in_chunk[position])
-        if len(self.hashes):
-            at = np.searchsorted(self.hashes, hashes)
-            clipped = np.minimum(at, len(self.hashes) - 1)
-            seen = self.hashes[clipped] == hashes
-            for position in np.flatnonzero(seen):
-                duplicates[int(position)] = int(self.rows[clipped[position]])
-        fresh = np.ones(len(hashes), dtype=bool)
-        fresh[list(duplicates)] = False
-        merged_hashes = np.concatenate([self.hashes, hashes[fresh]])
-        merged_rows = np.concatenate([self.rows, rows[fresh]])
-        keep = np.argsort(merged_hashes, kind="stable")
-        self.hashes, self.rows = merged_hashes[keep], merged_rows[keep]
-        return duplicates
 
 
 @dataclass
@@ -193,53 +154,6 @@ def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
     return prefetch(iter(chunks))
 
 
-class _Failed:
-    def __init__(self, error: BaseException):
-        self.error = error
-
-
-_DONE = object()
-
-
-def prefetch(chunks: Iterator[ParsedChunk], depth: int = 1) -> Iterator[ParsedChunk]:
-    """Parse the next chunk in a thread while the database loads the current one.
-
-    The COPY and upsert mostly wait on the PostgreSQL server (the GIL is released), so
-    reading and normalising overlap with loading. At most ``depth`` chunks wait in the
-    queue, which bounds memory. Exceptions of the reader reach the caller unchanged.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                handoff.put(chunk)
-                if stop.is_set():
-                    return
-            handoff.put(_DONE)
-        except BaseException as error:
-            handoff.put(_Failed(error))
-
-    worker = threading.Thread(target=produce, name="ingest-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        # Unblock a producer waiting on a full queue, then let it finish.
-        while worker.is_alive():
-            with contextlib.suppress(queue.Empty):
-                handoff.get(timeout=0.1)
-        worker.join()
-
-
 def _process(batch: UploadBatch, run: _Run, connector) -> None:
     """Parse every chunk; write valid rows until the first rejected row is seen."""
     names = recordstore.field_names(batch.resource)
@@ -296,7 +210,9 @@ def _spool_bad_rows(run: _Run, chunk: ParsedChunk, errors: list[RowError], bad: 
 def _claim(batch_id: int) -> UploadBatch | None:
     """Move a batch to parsing (committed, visible to pollers); None when nothing to do."""
     with transaction.atomic():
-        batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
+        # SKIP LOCKED: a batch whose row is locked is being loaded by another worker
+        # right now (redelivery or sweeper); leave it to that worker.
+        batch = UploadBatch.objects.select_for_update(skip_locked=True).filter(pk=batch_id).first()
         if batch is None or batch.is_final:
             return None
         # A batch found in "parsing" was left by a killed worker: its transaction was

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -58,7 +59,9 @@ class ResourceUploadView(APIView):
         resource = _upload_target(request, code)
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"file": ["请选择要上传的文件。"]}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"file": [_("请选择要上传的文件。")]}, status=status.HTTP_400_BAD_REQUEST
+            )
         try:
             batch = services.upload_file(
                 resource=resource,
@@ -92,11 +95,11 @@ class RecordPushView(APIView):
             records = records["records"]
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             return Response(
-                {"detail": "请求体必须是记录（JSON 对象）的列表。"},
+                {"detail": _("请求体必须是记录（JSON 对象）的列表。")},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         if not records:
-            return Response({"detail": "记录列表为空。"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": _("记录列表为空。")}, status=status.HTTP_400_BAD_REQUEST)
         try:
             batch = services.ingest_records(
                 resource=resource,

@@ -130,26 +130,48 @@ def private_redis(tmp_path):
             server.proc.wait(timeout=10)
 
 
-def _reset_connections(app) -> None:
-    """Forget the app's cached pools and result backend so changed broker and backend URLs
-    take effect (kombu keeps one pool per broker URL, so nothing is closed here)."""
-    app._pool = None
-    app.amqp._producer_pool = None
-    app._backend_cache = None
-    app._local.__dict__.pop("backend", None)
+_CACHED = ("pool", "producer_pool", "backend_cache", "local_backend")
+
+
+def _cached_connections(app) -> dict:
+    return {
+        "pool": app._pool,
+        "producer_pool": app.amqp._producer_pool,
+        "backend_cache": app._backend_cache,
+        "local_backend": app._local.__dict__.get("backend"),
+    }
+
+
+def _set_cached_connections(app, cached: dict) -> None:
+    """Set (or, with None values, forget) the app's cached broker pools and result
+    backend, so changed broker and backend URLs take effect. kombu keeps one pool per
+    broker URL, so nothing is closed here."""
+    app._pool = cached["pool"]
+    app.amqp._producer_pool = cached["producer_pool"]
+    app._backend_cache = cached["backend_cache"]
+    if cached["local_backend"] is None:
+        app._local.__dict__.pop("backend", None)
+    else:
+        app._local.backend = cached["local_backend"]
 
 
 @pytest.fixture
 def worker_on_private_redis(transactional_db, private_redis, monkeypatch, request):
-    """The real worker of tests/conftest.py, with web side and worker on a private Redis."""
+    """The real worker of tests/conftest.py, with web side and worker on a private Redis.
+
+    The app's cached connections are put back as they were afterwards, so later tests
+    on the shared broker are not left holding pools to the removed private Redis.
+    """
     from hub.celery import app
 
     monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url(0))
     monkeypatch.setenv("CELERY_RESULT_BACKEND", private_redis.url(1))
-    _reset_connections(app)
-    request.addfinalizer(lambda: _reset_connections(app))
+    before = _cached_connections(app)
+    forget = dict.fromkeys(_CACHED)
+    _set_cached_connections(app, forget)
+    request.addfinalizer(lambda: _set_cached_connections(app, before))
     worker = request.getfixturevalue("celery_worker_process")
-    _reset_connections(app)
+    _set_cached_connections(app, forget)
     return worker
 
 
@@ -441,8 +463,22 @@ def test_identical_uploads_at_once_make_one_batch(celery_worker_process, steward
     assert Record.objects.filter(resource=gas).exclude(batch=batch).count() == 0
 
 
+@pytest.fixture
+def join_flag_restored():
+    """Eager apply_async sets and resets Celery's process-wide "joining a result would
+    block" flag; from concurrent threads the resets interleave and can leave it set,
+    which would break AsyncResult.get() in later tests. Put it back afterwards."""
+    from celery._state import _set_task_join_will_block, task_join_will_block
+
+    before = task_join_will_block()
+    yield
+    _set_task_join_will_block(before)
+
+
 @pytest.mark.postgres
-def test_concurrent_uploads_with_overlapping_keys_end_consistent(transactional_db, steward, gas):
+def test_concurrent_uploads_with_overlapping_keys_end_consistent(
+    transactional_db, join_flag_restored, steward, gas
+):
     # Loads run in the request threads (eager tasks), so the three transactions really
     # overlap in the database: keys 100-199 are in files A and B, 200-299 in B and C.
     files = {

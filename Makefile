@@ -51,7 +51,13 @@ run: demo
 test: setup-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks need the real stack: PostgreSQL and a broker (the sync benchmark starts workers).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hub_bench
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/14
 bench: setup-dev
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BENCH_BROKER_URL)} \
+	CELERY_RESULT_BACKEND=$${CELERY_RESULT_BACKEND:-$(BENCH_BROKER_URL)} \
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: setup-dev

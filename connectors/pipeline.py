@@ -133,6 +133,16 @@ def _key_errors(
     return errors
 
 
+def _connector_for(batch: UploadBatch):
+    """Files get their department's connector (its quirks: units, CRS, layouts); records
+    pushed through the API follow the published Table Schema, so the generic one."""
+    if batch.source == BatchSource.API:
+        from connectors.registry import GenericConnector
+
+        return GenericConnector()
+    return connector_for(batch.resource, batch.department)
+
+
 def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
     """The parsed chunks of a batch's stored file (or pushed records).
 
@@ -264,7 +274,7 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
             if batch is None or batch.is_final:
                 # Another worker holds the batch (or has just finished it).
                 return UploadBatch.objects.get(pk=batch_id)
-            connector = connector_for(batch.resource, batch.department)
+            connector = _connector_for(batch)
             batch.connector, batch.connector_version = connector.code, connector.version
             try:
                 with transaction.atomic():
@@ -312,6 +322,29 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
     run.timings["total"] = time.perf_counter() - begun
     batch.timings = {name: round(value, 3) for name, value in run.timings.items()}
     batch.save()
+    _audit_load(batch)
+
+
+def _audit_load(batch: UploadBatch) -> None:
+    """The outcome of a load joins the audit chain in the load's own transaction."""
+    from permissions.audit import log_event
+
+    log_event(
+        actor=batch.uploaded_by,
+        action="load",
+        resource=batch.resource,
+        api_key_prefix=batch.api_key_prefix,
+        rows=batch.inserted + batch.updated,
+        detail={
+            "batch": batch.pk,
+            "status": batch.status,
+            "rows_read": batch.rows_read,
+            "inserted": batch.inserted,
+            "updated": batch.updated,
+            "unchanged": batch.unchanged,
+            "rejected": batch.rejected,
+        },
+    )
 
 
 def _write_report(batch: UploadBatch, run: _Run) -> None:

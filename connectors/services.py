@@ -153,6 +153,25 @@ def _store(*, content: File, name: str, **fields: Any) -> UploadBatch:
     return batch
 
 
+def audit_upload(*, batch: UploadBatch, actor: Any, action: str = "upload") -> None:
+    """One audit event per upload accepted (or recognised as a duplicate)."""
+    from permissions.audit import log_event
+
+    log_event(
+        actor=actor,
+        action=action,
+        resource=batch.resource,
+        api_key_prefix=batch.api_key_prefix,
+        detail={
+            "batch": batch.pk,
+            "source": batch.source,
+            "filename": batch.original_filename,
+            "sha256": batch.sha256,
+            "duplicate_of": getattr(batch, "duplicate_of", None),
+        },
+    )
+
+
 def create_batch(
     *,
     resource: DataResource,
@@ -177,7 +196,9 @@ def create_batch(
         if existing.status == BatchStatus.RECEIVED:
             existing.duplicate_of = None
             return existing
-        return _as_duplicate(existing)
+        duplicate = _as_duplicate(existing)
+        audit_upload(batch=duplicate, actor=uploaded_by)
+        return duplicate
     with open(path, "rb") as handle:
         batch = _store(
             content=_Spooled(handle, name=path),
@@ -191,6 +212,7 @@ def create_batch(
             sha256=sha256,
         )
     Path(path).unlink(missing_ok=True)
+    audit_upload(batch=batch, actor=uploaded_by)
     return batch
 
 
@@ -261,10 +283,14 @@ def ingest_records(
         if earlier is not None:
             if earlier.sha256 != sha256:
                 raise IdempotencyConflict(earlier)
-            return _as_duplicate(earlier)
+            duplicate = _as_duplicate(earlier)
+            audit_upload(batch=duplicate, actor=user)
+            return duplicate
     existing = _live_batch(resource, sha256)
     if existing is not None:
-        return _as_duplicate(existing)
+        duplicate = _as_duplicate(existing)
+        audit_upload(batch=duplicate, actor=user)
+        return duplicate
     batch = _store(
         content=ContentFile(payload),
         name="records.json",
@@ -277,6 +303,7 @@ def ingest_records(
         sha256=sha256,
         idempotency_key=idempotency_key[:128],
     )
+    audit_upload(batch=batch, actor=user)
     if not batch.duplicate_of:
         submit_batch(batch=batch)
     return batch

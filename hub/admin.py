@@ -5,7 +5,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from hub.models import CodeItem, CodeList, DataResource, Department, FieldSpec, Record, UploadBatch
+from hub.models import (
+    CodeItem,
+    CodeList,
+    DataResource,
+    Department,
+    FieldSpec,
+    Record,
+    TaskFailure,
+    UploadBatch,
+)
 from permissions.admin_mixins import RestrictedAdminMixin
 from permissions.selectors import VIEW_RECORDS_CLEAR
 
@@ -147,4 +156,23 @@ class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(admin.ModelAdmin):
+    """Failed background tasks, for operators (superusers and those given the view right)."""
+
+    list_display = ("occurred_at", "task_name", "exception_type", "will_retry", "hostname")
+    list_filter = ("task_name", "will_retry")
+    search_fields = ("task_name", "task_id", "message")
+    date_hierarchy = "occurred_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 api_v1 = [
     path("", include("hub.api.urls")),
-    path("", include("hub.api.records_urls")),
     path("", include("connectors.api.urls")),
     path("", include("permissions.api.urls")),
     path("ops/", include("operations.api.urls")),

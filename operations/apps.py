@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,10 +10,6 @@ class OperationsConfig(AppConfig):
 
     def ready(self) -> None:
         from hub.signals import batch_loaded
-        from operations.beat import register_periodic_tasks
         from operations.receivers import enqueue_sync
 
         batch_loaded.connect(enqueue_sync, dispatch_uid="operations.enqueue_sync")
-        post_migrate.connect(
-            register_periodic_tasks, sender=self, dispatch_uid="operations.periodic_tasks"
-        )

@@ -12,8 +12,8 @@ urlpatterns = [
     ),
     path(
         "resources/<slug:code>/records/",
-        views.RecordPushView.as_view(),
-        name="resource-records-push",
+        views.ResourceRecordsEndpoint.as_view(),
+        name="resource-records",
     ),
     path(
         "resources/<slug:code>/template.xlsx",

@@ -14,7 +14,9 @@ from rest_framework.views import APIView
 from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
+from hub.api.records import ResourceRecordsView
 from hub.models import DataResource, Department, UploadBatch
+from permissions.audit import log_event
 from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,6 +33,13 @@ def uploader_department(user, resource: DataResource) -> Department:
 def _upload_target(request: Request, code: str) -> DataResource:
     resource = uploadable_resource(request.user, code)
     if resource is None:
+        log_event(
+            actor=request.user,
+            action="upload",
+            resource=code[:64],
+            api_key_prefix=getattr(request.auth, "prefix", "") or "",
+            outcome="denied",
+        )
         raise Http404
     return resource
 
@@ -161,3 +170,11 @@ class ResourceTemplateView(APIView):
         response = HttpResponse(build_template(resource), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{resource.code}-template.xlsx"'
         return response
+
+
+class ResourceRecordsEndpoint(ResourceRecordsView):
+    """``/resources/{code}/records/``: GET reads records through the permission
+    chokepoint (hub.api.records), POST pushes records through the ingest service."""
+
+    parser_classes = [JSONParser]
+    post = RecordPushView.post

@@ -16,6 +16,7 @@ from hub.models.resources import (
     SharingType,
     UpdateCycle,
 )
+from hub.models.tasks import TaskFailure
 
 __all__ = [
     "BatchSource",
@@ -34,6 +35,7 @@ __all__ = [
     "ResourceFormat",
     "ResourceStatus",
     "SharingType",
+    "TaskFailure",
     "UpdateCycle",
     "UploadBatch",
 ]

@@ -109,8 +109,13 @@ class UploadBatch(models.Model):
 class Record(models.Model):
     """One record of a resource, keyed by its natural key, with lineage to batch and row."""
 
+    # No index of its own: the unique (resource, key) index serves lookups by resource.
     resource = models.ForeignKey(
-        DataResource, on_delete=models.CASCADE, related_name="records", verbose_name=_("数据资源")
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="records",
+        verbose_name=_("数据资源"),
+        db_index=False,
     )
     key = models.CharField(_("主键"), max_length=255)
     data = models.JSONField(_("数据"))
@@ -137,10 +142,10 @@ class Record(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["resource", "key"], name="record_resource_key_unique")
         ]
+        # Every index costs each loaded row; the batch FK has its own index already.
         indexes = [
             models.Index(fields=["resource", "observed_at"]),
             models.Index(fields=["resource", "district_code"]),
-            models.Index(fields=["batch"]),
         ]
 
     def __str__(self) -> str:

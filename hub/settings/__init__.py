@@ -178,6 +178,9 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "operations.models.alerts.AlertState",
         "WorkOrderStateEnum": "operations.models.workorders.WorkOrderState",
         "SyncStateEnum": "operations.models.mappings.SyncState",
+        "ResourceStatusEnum": "hub.models.resources.ResourceStatus",
+        "BatchStatusEnum": "hub.models.batches.BatchStatus",
+        "AccessRequestStatusEnum": "permissions.models.RequestStatus",
     },
 }
 
@@ -208,24 +211,10 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Static schedules; django-celery-beat's DatabaseScheduler copies them into PeriodicTask rows
-# when beat starts (editable in the admin afterwards).
-CELERY_BEAT_SCHEDULE = {
-    # Outbox-style: re-send loads whose message was lost (e.g. the broker was down when
-    # the upload was accepted) or whose worker died mid-load.
-    "connectors-sweep-stuck-batches": {
-        "task": "connectors.tasks.sweep_stuck_batches",
-        "schedule": 5 * 60,
-    },
-    "permissions-revoke-expired-grants": {
-        "task": "permissions.tasks.revoke_expired_grants",
-        "schedule": 15 * 60,
-    },
-    "permissions-flag-overdue-requests": {
-        "task": "permissions.tasks.flag_overdue_requests",
-        "schedule": 3600,
-    },
-}
+# Task events for `celery events` / Flower: sent, started, succeeded, failed, retried.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+# Periodic tasks: hub/beat.py registers them in the database scheduler after migrate.
 
 # Access requests: working days the provider has to answer; holidays skipped besides weekends.
 HUB_ACCESS_REQUEST_ANSWER_DAYS = int(os.environ.get("HUB_ACCESS_REQUEST_ANSWER_DAYS", "10"))

@@ -19,8 +19,8 @@ def _file(text: str, name: str = "gas.csv"):
     return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
 
 
-def _record(i: int, pressure: float = 400) -> dict:
-    # The housing connector reads pressure without a unit as kPa (its SCADA exports).
+def _record(i: int, pressure: float = 0.4) -> dict:
+    # Pushed records follow the Table Schema (MPa, WGS-84), not a department's file quirks.
     return {
         "point_id": f"GP{i:06d}",
         "observed_at": "2025-07-01T14:30:00+08:00",
@@ -113,6 +113,9 @@ def test_records_push_and_idempotency(api_client, steward, gas):
     assert body["source"] == "api" and body["status"] == "loaded" and body["inserted"] == 3
     record = Record.objects.get(key="GP000001|2025-07-01T06:30:00Z")
     assert record.data["pressure"] == 0.4 and record.batch_id == body["id"]
+    # Coordinates are taken as WGS-84 as pushed (no GCJ-02 shift applied).
+    assert (record.latitude, record.longitude) == (31.2, 121.4)
+    assert body["connector"] == "generic"
 
     replay = api_client.post(PUSH, records, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert replay.status_code == 200 and replay.json()["id"] == body["id"]
@@ -121,7 +124,7 @@ def test_records_push_and_idempotency(api_client, steward, gas):
     conflict = api_client.post(PUSH, [_record(9)], format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert conflict.status_code == 409 and conflict.json()["batch"] == body["id"]
 
-    changed = api_client.post(PUSH, [_record(1, 500)], format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    changed = api_client.post(PUSH, [_record(1, 0.5)], format="json", HTTP_IDEMPOTENCY_KEY="k-2")
     assert changed.status_code == 201
     assert (changed.json()["updated"], changed.json()["inserted"]) == (1, 0)
 

@@ -34,9 +34,10 @@ assets:
 	fi
 
 # Compile translation catalogs (English UI) when gettext is available.
-messages:
-	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; \
-	else echo "msgfmt not found: English translations not compiled (Chinese UI unaffected)"; fi
+messages: | $(PY)
+	@if ! ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then echo "no translation catalogs to compile"; \
+	elif command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; \
+	else echo "msgfmt not found (apt-get install gettext): English UI not compiled, Chinese UI unaffected"; fi
 
 migrate: setup
 	$(PY) manage.py migrate --noinput

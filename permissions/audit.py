@@ -21,8 +21,8 @@ from django.utils import timezone
 from permissions.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
-# Events whose commit may skip the WAL flush wait when HUB_AUDIT_SYNC_READS is False: a
-# crash can then lose the last fraction of a second of them, never break the chain.
+# Events whose commit skips the WAL flush wait unless HUB_AUDIT_SYNC_READS is True: a
+# server crash can then lose the last fraction of a second of them, never break the chain.
 RELAXED_ACTIONS = ("read", "export")
 OUTCOMES = ("ok", "denied")
 
@@ -113,7 +113,7 @@ def log_event(
 # move the head. Concurrent appends wait on the head row lock and then see the new head.
 APPEND_SQL = """
 WITH head AS (
-    SELECT sequence, hash FROM permissions_auditchainhead WHERE id = 1 FOR UPDATE
+    SELECT sequence, hash FROM permissions_auditchainhead WHERE id = 1 {relaxed}FOR UPDATE
 ), event AS (
     INSERT INTO permissions_auditevent (sequence, created_at, actor_id, actor,
         api_key_prefix, action, resource_code, rows, fields, outcome, detail, prev_hash, hash)
@@ -129,6 +129,31 @@ UPDATE permissions_auditchainhead SET sequence = event.sequence, hash = event.ha
 FROM event WHERE permissions_auditchainhead.id = 1
 RETURNING event.id, event.sequence, event.prev_hash, event.hash
 """
+# Durable: the statement's own transaction waits for the WAL flush on commit.
+DURABLE_APPEND_SQL = APPEND_SQL.replace("{relaxed}", "")
+# Relaxed (read events only, see ``_relaxed``): the same statement also sets
+# ``synchronous_commit = off`` for its own transaction (``set_config(…, true)`` is
+# transaction-local and still in force when the implicit commit is recorded), so the commit
+# does not wait for the WAL flush, with no extra round trip for SET/BEGIN/COMMIT.
+RELAXED_APPEND_SQL = APPEND_SQL.replace(
+    "{relaxed}", "AND set_config('synchronous_commit', 'off', true) IS NOT NULL "
+)
+
+
+def _relaxed(action: str, outcome: str) -> bool:
+    """Whether this append may commit without waiting for the WAL flush.
+
+    Only successful ``read``/``export`` events, only when ``HUB_AUDIT_SYNC_READS`` is off
+    (the default), and only when the append is a transaction of its own (autocommit):
+    inside a caller's transaction the setting would also relax the caller's writes, so
+    the event then commits durably with them.
+    """
+    return (
+        action in RELAXED_ACTIONS
+        and outcome == "ok"
+        and not getattr(settings, "HUB_AUDIT_SYNC_READS", False)
+        and not connection.in_atomic_block
+    )
 
 
 def _append_postgres(**values: Any) -> AuditEvent:
@@ -144,28 +169,124 @@ def _append_postgres(**values: Any) -> AuditEvent:
         "detail": json.dumps(values["detail"], ensure_ascii=False),
         "prefix": prefix,
     }
-    relaxed = (
-        values["action"] in RELAXED_ACTIONS
-        and values["outcome"] == "ok"
-        and not getattr(settings, "HUB_AUDIT_SYNC_READS", True)
-    )
-    if relaxed:
-        # Opt-in: skip the WAL flush wait for high-volume read events only.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO off")
-            cursor.execute(APPEND_SQL, params)
-            row = cursor.fetchone()
-    else:
-        # One statement: atomic on its own in autocommit, or part of the caller's transaction.
-        with connection.cursor() as cursor:
-            cursor.execute(APPEND_SQL, params)
-            row = cursor.fetchone()
+    relaxed = _relaxed(values["action"], values["outcome"])
+    sql = RELAXED_APPEND_SQL if relaxed else DURABLE_APPEND_SQL
+    # One statement: atomic on its own in autocommit, or part of the caller's transaction.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     if row is None:  # Head row missing (e.g. a flushed test database): create it, retry.
         AuditChainHead.objects.get_or_create(pk=1)
         return _append_postgres(**values)
     event.pk, event.sequence, event.prev_hash, event.hash = row
     event._state.adding = False
     return event
+
+
+# A read and its audit event in one statement (PostgreSQL): the page query runs as a
+# materialised CTE, the event's ``rows`` is counted from it by the database and hashed with
+# the rest, and the head moves as in APPEND_SQL. Data-modifying CTEs run exactly once and
+# to completion whatever the outer query reads; the outer query returns one row per page
+# row (or one row of NULLs for an empty page) after the event's columns, and no row at all
+# when the chain head is missing, so an unlogged read cannot pass unnoticed.
+READ_SQL = """
+WITH page AS MATERIALIZED (
+    SELECT q.*, row_number() OVER () AS hub_row FROM ({select}) AS q
+), counted AS (
+    SELECT LEAST(count(*), %s) AS n FROM page
+), head AS (
+    SELECT sequence, hash FROM permissions_auditchainhead WHERE id = 1 {relaxed}FOR UPDATE
+), event AS (
+    INSERT INTO permissions_auditevent (sequence, created_at, actor_id, actor,
+        api_key_prefix, action, resource_code, rows, fields, outcome, detail, prev_hash, hash)
+    SELECT head.sequence + 1, %s, %s, %s, %s, %s, %s, counted.n, %s::jsonb, %s, %s::jsonb,
+        head.hash,
+        encode(sha256(convert_to(%s || counted.n::text || ',"sequence":'
+            || (head.sequence + 1)::text || '}' || head.hash, 'UTF8')), 'hex')
+    FROM head, counted
+    RETURNING id, sequence, prev_hash, hash, rows
+), moved AS (
+    UPDATE permissions_auditchainhead SET sequence = event.sequence, hash = event.hash
+    FROM event WHERE permissions_auditchainhead.id = 1
+)
+SELECT event.id, event.sequence, event.prev_hash, event.hash, event.rows, page.*
+FROM event LEFT JOIN page ON true
+ORDER BY page.hub_row
+"""
+
+
+def read_and_log(
+    select_sql: str,
+    select_params: Iterable[Any],
+    *,
+    page_size: int,
+    actor: Any,
+    resource: Any,
+    api_key_prefix: str = "",
+    fields: Iterable[str] = (),
+) -> tuple[list[tuple], AuditEvent] | None:
+    """Run a read-only SELECT (at most ``page_size`` + 1 rows) and append its ``read``
+    event, ``rows`` = min(rows selected, ``page_size``), in one statement.
+
+    PostgreSQL only; returns None on other databases (the caller logs with ``log_event``).
+    Same chain, hash and durability rules as ``log_event``: relaxed commit only in a
+    transaction of its own. Saves the separate audit round trip and transaction of a page.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    authenticated = getattr(actor, "is_authenticated", False)
+    event = AuditEvent(
+        sequence=0,
+        created_at=timezone.now().replace(microsecond=0),
+        actor_id=actor.pk if authenticated else None,
+        actor=actor.get_username() if authenticated else "",
+        api_key_prefix=api_key_prefix,
+        action="read",
+        resource_code=str(getattr(resource, "code", resource) or ""),
+        rows=0,
+        fields=list(fields),
+        outcome="ok",
+        detail={},
+    )
+    payload = event_payload(event)
+    del payload["rows"], payload["sequence"]  # "rows" and "sequence" sort last.
+    prefix = canonical(payload)[:-1] + ',"rows":'
+    params = [
+        *select_params,
+        page_size,
+        event.created_at,
+        event.actor_id,
+        event.actor,
+        event.api_key_prefix,
+        event.action,
+        event.resource_code,
+        json.dumps(event.fields, ensure_ascii=False),
+        event.outcome,
+        "{}",
+        prefix,
+    ]
+    relaxed = "AND set_config('synchronous_commit', 'off', true) IS NOT NULL "
+    sql = READ_SQL.replace("{relaxed}", relaxed if _relaxed("read", "ok") else "").replace(
+        "{select}", select_sql
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        result = cursor.fetchall()
+    if not result:  # Head row missing (e.g. a flushed test database): create it, retry.
+        AuditChainHead.objects.get_or_create(pk=1)
+        return read_and_log(
+            select_sql,
+            select_params,
+            page_size=page_size,
+            actor=actor,
+            resource=resource,
+            api_key_prefix=api_key_prefix,
+            fields=fields,
+        )
+    event.pk, event.sequence, event.prev_hash, event.hash, event.rows = result[0][:5]
+    event._state.adding = False
+    rows = [row[5:-1] for row in result if row[-1] is not None]
+    return rows, event
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import Expression, RawSQL
 from django.utils import timezone
 
 from hub.models import DataResource, FieldSpec, Record, ResourceStatus, SharingType
@@ -90,48 +90,64 @@ def _in(column: str, values: list, params: list) -> str:
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
 
-def _granted_sql(user: UserLike, action: str, params: list) -> str:
+def _permission_id_sql(codename: str, params: list) -> str:
+    """Scalar subquery: the id of the permission ``codename``.
+
+    Cheaper to plan than joining ``auth_permission`` inside every EXISTS: the records
+    lookup plans in ~0.21 ms with it, ~0.33 ms when the subquery also joins the content
+    type. The four codenames exist once, on DataResource
+    (``test_permission_codenames_unique``); a duplicate would make PostgreSQL fail the query
+    rather than widen access.
+    """
+    params.append(codename)
+    return "(SELECT p.id FROM auth_permission p WHERE p.codename = %s)"
+
+
+def _granted_sql(user: UserLike, action: str, params: list, alias: str = "r") -> str:
     """EXISTS over guardian's direct-FK tables for the user and the user's groups.
 
     Group and department ids are known (cached per request), so the subqueries are flat:
     no join through auth_group/auth_user_groups and no nested subquery. Written as SQL
     because building the equivalent ORM expression cost more than the query itself.
+    ``alias`` is the (quoted) alias of the resource table the EXISTS correlate with.
     """
-    params.append(action)
     by_group = (
         "EXISTS (SELECT 1 FROM permissions_resourcegrouppermission gp "  # noqa: S608 - values are parameters
-        "JOIN auth_permission p ON p.id = gp.permission_id "
-        "WHERE gp.content_object_id = r.id AND p.codename = %s AND "
+        f"WHERE gp.content_object_id = {alias}.id AND gp.permission_id = "
+        + _permission_id_sql(action, params)
+        + " AND "
         + _in("gp.group_id", user_group_ids(user), params)
         + ")"
     )
     if action == VIEW_RECORDS:
         # A department's record permission counts only while an active grant backs it.
         by_group += (
-            " AND EXISTS (SELECT 1 FROM permissions_accessgrant g "
-            "WHERE g.resource_id = r.id AND g.revoked_at IS NULL AND g.expires_at > %s AND "
+            " AND EXISTS (SELECT 1 FROM permissions_accessgrant g "  # noqa: S608 - values are parameters
+            f"WHERE g.resource_id = {alias}.id AND g.revoked_at IS NULL AND g.expires_at > %s AND "
         )
         params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
         by_group += _in("g.department_id", user_department_ids(user), params) + ")"
-    params.extend([action, user.pk])
     by_user = (
-        "EXISTS (SELECT 1 FROM permissions_resourceuserpermission up "
-        "JOIN auth_permission p ON p.id = up.permission_id "
-        "WHERE up.content_object_id = r.id AND p.codename = %s AND up.user_id = %s)"
+        "EXISTS (SELECT 1 FROM permissions_resourceuserpermission up "  # noqa: S608 - values are parameters
+        f"WHERE up.content_object_id = {alias}.id AND up.permission_id = "
+        + _permission_id_sql(action, params)
+        + " AND up.user_id = %s)"
     )
+    params.append(user.pk)
     return f"(({by_group}) OR {by_user})"
 
 
-def _resource_ids_sql(user: UserLike, action: str) -> tuple[str, list]:
-    """SQL selecting the ids of the resources ``user`` may ``action`` (not superuser)."""
+def _visible_sql(user: UserLike, action: str, alias: str) -> tuple[str, list]:
+    """SQL condition on the resource table aliased ``alias``: may ``user`` ``action`` it
+    (not superuser)."""
     params: list = []
 
     # Built only where used: its parameters must match the placeholders of the SQL.
     def own() -> str:
-        return _in("r.provider_id", user_department_ids(user), params)
+        return _in(f"{alias}.provider_id", user_department_ids(user), params)
 
     if action == VIEW_RECORDS_CLEAR:
-        where = f"{own()} OR {_granted_sql(user, MANAGE_RESOURCE, params)}"
+        where = f"{own()} OR {_granted_sql(user, MANAGE_RESOURCE, params, alias)}"
     elif action in (VIEW_METADATA, VIEW_RECORDS):
         shared_types = (
             [SharingType.UNCONDITIONAL, SharingType.CONDITIONAL]
@@ -140,17 +156,45 @@ def _resource_ids_sql(user: UserLike, action: str) -> tuple[str, list]:
         )
         own_sql = own()
         params.append(ResourceStatus.PUBLISHED)
-        shared = "(r.status = %s AND " + _in("r.sharing_type", shared_types, params) + ")"
-        granted = _granted_sql(user, action, params)
+        shared = (
+            f"({alias}.status = %s AND " + _in(f"{alias}.sharing_type", shared_types, params) + ")"
+        )
+        granted = _granted_sql(user, action, params, alias)
         # 不予共享 is provider only: no grant opens it to another department.
         params.append(SharingType.NONE)
-        where = f"{own_sql} OR {shared} OR ({granted} AND r.sharing_type <> %s)"
+        where = f"{own_sql} OR {shared} OR ({granted} AND {alias}.sharing_type <> %s)"
     elif action == UPLOAD_RECORDS and user.has_perm("hub.upload_records"):
         # Uploading needs the steward role (model permission) within the provider department.
-        where = f"{own()} OR {_granted_sql(user, action, params)}"
+        where = f"{own()} OR {_granted_sql(user, action, params, alias)}"
     else:
-        where = _granted_sql(user, action, params)
+        where = _granted_sql(user, action, params, alias)
+    return f"({where})", params
+
+
+def _resource_ids_sql(user: UserLike, action: str) -> tuple[str, list]:
+    """SQL selecting the ids of the resources ``user`` may ``action`` (not superuser)."""
+    where, params = _visible_sql(user, action, "r")
     return f"SELECT r.id FROM hub_dataresource r WHERE {where}", params  # noqa: S608 - values are parameters
+
+
+class _VisibleResource(Expression):
+    """WHERE condition on a DataResource queryset's own table: the EXISTS subqueries
+    correlate with the outer row directly instead of ``id IN (SELECT … FROM
+    hub_dataresource …)``, which halves the planning time of a one-resource lookup."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, user: UserLike, action: str):
+        super().__init__()
+        self.user, self.action = user, action
+
+    def as_sql(self, compiler, connection):
+        alias = connection.ops.quote_name(compiler.query.get_initial_alias())
+        return _visible_sql(self.user, self.action, alias)
+
+    def get_group_by_cols(self):
+        return []
 
 
 def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
@@ -164,6 +208,9 @@ def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
         return Q(pk__in=[])
     if user.is_superuser:
         return Q()
+    if not prefix:
+        # Querying DataResource itself: a condition on the queried row (no self-join).
+        return Q(_VisibleResource(user, action))
     sql, params = _resource_ids_sql(user, action)
     return Q(**{f"{prefix}pk__in": RawSQL(sql, params)})  # noqa: S611 - values are parameters
 

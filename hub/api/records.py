@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
+from django.db.models.query import ValuesIterable
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,7 +26,7 @@ from rest_framework.views import APIView
 from hub.api.record_exports import export_response
 from hub.api.record_filters import filter_records, projection
 from hub.models import DataResource, Record
-from permissions.audit import log_event
+from permissions.audit import AuditEvent, log_event, read_and_log
 from permissions.authentication import request_key_prefix
 from permissions.masking import apply_mask
 from permissions.selectors import (
@@ -68,6 +71,19 @@ def masked_row(data: dict, names: list[str], maskers: dict[str, Callable]) -> di
     return row
 
 
+def masked_rows(items: list[dict], names: list[str], maskers: dict[str, Callable]) -> list[dict]:
+    """``masked_row`` over a page: project every row, then mask column by column."""
+    rows = [{name: data.get(name) for name in names} for data in items]
+    for name, masker in maskers.items():
+        if name not in names:
+            continue
+        for row in rows:
+            value = row[name]
+            if value is not None:  # As apply_mask: None stays None, the rest masked as text.
+                row[name] = masker(str(value))
+    return rows
+
+
 def text_rows(queryset: QuerySet[Record], names: list[str], maskers: dict) -> Iterator[list]:
     """Rows of text values taken out of JSON by the database (fast path for exports)."""
     columns = {f"c{i}": KT(f"data__{name}") for i, name in enumerate(names)}
@@ -79,6 +95,52 @@ def text_rows(queryset: QuerySet[Record], names: list[str], maskers: dict) -> It
             for index, masker in masked:
                 row[index] = apply_mask(masker, row[index])
         yield row
+
+
+class LoggedValuesIterable(ValuesIterable):
+    """``values()`` rows of a query carrying an ``AuditedRead`` (``query.hub_audit``): on
+    PostgreSQL the one SELECT also appends the read event (``read_and_log``)."""
+
+    def __iter__(self):
+        query = self.queryset.query
+        audit = getattr(query, "hub_audit", None)
+        if audit is None or audit.event is not None or not audit.combined(self.queryset.db):
+            yield from super().__iter__()  # Logged by the view (or already logged).
+            return
+        compiler = query.get_compiler(self.queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return  # No query runs: the view logs the empty page.
+        rows, audit.event = read_and_log(sql, params, **audit.event_values)
+        names = list(query.selected or ()) or [
+            *query.extra_select,
+            *query.values_select,
+            *query.annotation_select,
+        ]
+        for row in compiler.results_iter(results=[rows]):
+            yield dict(zip(names, row, strict=True))
+
+
+class AuditedRead:
+    """Audit of one records page, appended by the page query itself where the database
+    allows it (``read_and_log``); ``event`` stays None otherwise and the view logs."""
+
+    def __init__(self, **event) -> None:
+        self.event_values = event
+        self.event: AuditEvent | None = None
+
+    @staticmethod
+    def combined(alias: str) -> bool:
+        return connections[alias].vendor == "postgresql"
+
+    def values(self, queryset: QuerySet[Record], *fields: str, page_size: int) -> QuerySet:
+        """``queryset.values(*fields)`` whose evaluation also appends the event (once)."""
+        self.event_values["page_size"] = page_size
+        values = queryset.values(*fields)
+        values.query.hub_audit = self  # Query.clone() copies it to sliced/filtered copies.
+        values._iterable_class = LoggedValuesIterable
+        return values
 
 
 RECORD_PARAMETERS = [
@@ -134,16 +196,25 @@ class ResourceRecordsView(APIView):
         if fmt in EXPORT_FORMATS:
             return self.export(request, resource, queryset, names, access, fmt)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset.values("key", "data"), request, view=self)
-        rows = [masked_row(item["data"], names, access.maskers) for item in page]
-        log_event(
-            actor=user,
-            action="read",
-            resource=resource,
-            api_key_prefix=prefix,
-            rows=len(rows),
-            fields=names,
+        # The page query also appends the read event (one statement on PostgreSQL).
+        audit = AuditedRead(actor=user, resource=resource, api_key_prefix=prefix, fields=names)
+        page_size = paginator.get_page_size(request)
+        page = paginator.paginate_queryset(
+            audit.values(queryset, "key", "data", page_size=page_size), request, view=self
         )
+        rows = masked_rows([item["data"] for item in page], names, access.maskers)
+        # Logged here on SQLite or when no query ran; a count differing from the rows sent
+        # (not expected) is corrected by a second event rather than left wrong.
+        if audit.event is None or audit.event.rows != len(rows):
+            log_event(
+                actor=user,
+                action="read",
+                resource=resource,
+                api_key_prefix=prefix,
+                rows=len(rows),
+                fields=names,
+                detail={} if audit.event is None else {"corrects": audit.event.sequence},
+            )
         return Response(
             {
                 "next": paginator.get_next_link(),

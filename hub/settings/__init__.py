@@ -219,9 +219,10 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Access requests: working days the provider has to answer; holidays skipped besides weekends.
 HUB_ACCESS_REQUEST_ANSWER_DAYS = int(os.environ.get("HUB_ACCESS_REQUEST_ANSWER_DAYS", "10"))
 HUB_HOLIDAYS = env_list("HUB_HOLIDAYS")
-# Audit: commit read/export events with a WAL flush (durable before data leaves). Setting
-# it off saves ~2 ms per read on PostgreSQL at the risk of losing the last reads in a crash.
-HUB_AUDIT_SYNC_READS = env_bool("HUB_AUDIT_SYNC_READS", default=True)
+# Audit of read/export events on PostgreSQL: off (default) commits them without waiting for
+# the WAL flush (a server crash may lose the last few hundred ms of read events, never break
+# the chain; grants, uploads, denials etc. always wait). On: read events are durable too.
+HUB_AUDIT_SYNC_READS = env_bool("HUB_AUDIT_SYNC_READS", default=False)
 
 LOGGING = {
     "version": 1,

@@ -103,3 +103,45 @@ def test_chain_links_each_event_to_the_previous(db):
     second = log_event(actor=None, action="b", detail={"x": [1, 2]})
     assert second.prev_hash == first.hash
     assert first.prev_hash == "0" * 64
+
+
+def test_page_reads_logged_once_with_rows_returned(records, make_user, api_client):
+    # On PostgreSQL the page query appends the event itself (read_and_log); elsewhere the
+    # view logs. Either way: one event, the rows actually returned, and the chain holds.
+    api_client.force_authenticate(make_user("fire"))
+    first = api_client.get("/api/v1/resources/fire-incidents/records/", {"page_size": 2})
+    assert len(first.json()["results"]) == 2
+    rest = api_client.get(first.json()["next"])
+    assert len(rest.json()["results"]) == 1
+    empty = api_client.get("/api/v1/resources/fire-incidents/records/", {"since": "2999-01-01"})
+    assert empty.json()["results"] == []
+    events = list(AuditEvent.objects.filter(action="read").order_by("sequence"))
+    assert [event.rows for event in events] == [2, 1, 0]
+    assert all(event.detail == {} and event.resource_code == "fire-incidents" for event in events)
+    assert verify_chain().ok
+
+
+@pytest.mark.postgres
+def test_read_and_log_counts_rows_and_recreates_a_missing_head(db):
+    from django.test.utils import CaptureQueriesContext
+
+    from permissions.audit import read_and_log
+    from permissions.models import AuditChainHead
+
+    AuditChainHead.objects.all().delete()  # As after a test database flush.
+    rows, event = read_and_log(
+        "SELECT %s AS a UNION ALL SELECT %s UNION ALL SELECT %s",
+        ["x", "y", "z"],
+        page_size=2,
+        actor=None,
+        resource="r",
+    )
+    assert rows == [("x",), ("y",), ("z",)]
+    assert (event.rows, event.sequence, event.action) == (2, 1, "read")
+    with CaptureQueriesContext(connection) as context:
+        rows, event = read_and_log(
+            "SELECT 1 AS a WHERE false", [], page_size=2, actor=None, resource="r"
+        )
+    assert (rows, event.rows, event.sequence, len(context.captured_queries)) == ([], 0, 2, 1)
+    assert AuditEvent.objects.get(pk=event.pk).hash == event.hash
+    assert verify_chain().ok

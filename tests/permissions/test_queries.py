@@ -90,3 +90,13 @@ def test_records_page_query_count_with_api_key(
     with django_assert_max_num_queries(11):
         response = client.get("/api/v1/resources/fire-incidents/records/")
     assert [row["incident_id"] for row in response.json()["results"]] == ["F1"]
+
+
+def test_permission_codenames_unique(db):
+    # restrict() matches guardian rows by ``permission_id = (SELECT id … WHERE codename = …)``.
+    from django.contrib.auth.models import Permission
+
+    from permissions.selectors import MANAGE_RESOURCE, UPLOAD_RECORDS, VIEW_METADATA, VIEW_RECORDS
+
+    for codename in (VIEW_METADATA, VIEW_RECORDS, UPLOAD_RECORDS, MANAGE_RESOURCE):
+        assert Permission.objects.filter(codename=codename).count() == 1, codename

@@ -120,6 +120,8 @@ class PrivateRedis:
 
 @pytest.fixture
 def private_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server: apt-get install redis-server")
     server = PrivateRedis(tmp_path)
     server.start()
     try:
@@ -183,7 +185,8 @@ class PrivatePostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="hub-faults-pg-"))
         self.data = self.dir / "data"
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/hub"
-        shutil.chown(self.dir, user="postgres", group="postgres")
+        if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to postgres
+            shutil.chown(self.dir, user="postgres", group="postgres")
 
     def _as_postgres(self, *args: str, timeout: float = 120) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -386,6 +389,40 @@ def test_upload_accepted_while_broker_down_is_loaded_after_it_returns(
         300,
     )
     assert Record.objects.filter(resource=gas, batch=batch).count() == 300
+
+
+def test_failed_send_leaves_the_batch_for_the_sweeper(
+    api_client, steward, gas, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The same path without servers: the on-commit send raises, the request still 202s."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from connectors import tasks
+
+    def broker_down(*args, **kwargs):
+        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.ingest_batch, "delay", broker_down)
+    api_client.force_authenticate(steward)
+    upload = SimpleUploadedFile("gas.csv", gas_csv(5).encode("utf-8"))
+    with (
+        caplog.at_level("WARNING", logger="connectors.services"),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = api_client.post(UPLOAD, {"file": upload}, format="multipart")
+    assert len(callbacks) == 1
+    assert response.status_code == 202, response.content
+    batch = UploadBatch.objects.get(pk=response.json()["id"])
+    assert batch.status == BatchStatus.RECEIVED and "submitted_at" in batch.timings
+    assert "broker unreachable" in caplog.text
+
+    monkeypatch.undo()
+    from connectors.services import sweep_stuck_batches
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_stuck_batches(received_for=timedelta(0)) == [batch.pk]
+    batch.refresh_from_db()
+    assert (batch.status, batch.inserted) == ("loaded", 5)
 
 
 # --- 4. and 5. concurrent uploads -----------------------------------------------------------

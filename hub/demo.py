@@ -25,6 +25,14 @@ LOGINS_FILE = Path(settings.BASE_DIR) / "var" / "demo_logins.json"
 # Role groups: model-level permissions; which resources they apply to is decided per object.
 ROLE_STAFF = "role:staff"
 ROLE_STEWARD = "role:steward"
+# The sharing workflow in the admin: file requests for the own department and, as a
+# provider, approve or refuse them and revoke grants. Which rows a user sees is decided by
+# the admin querysets and the services (own department or provider only).
+SHARING_PERMISSIONS = [
+    "permissions.view_accessrequest",
+    "permissions.add_accessrequest",
+    "permissions.view_accessgrant",
+]
 ROLE_PERMISSIONS = {
     ROLE_STAFF: [
         "hub.view_dataresource",
@@ -33,6 +41,7 @@ ROLE_PERMISSIONS = {
         "hub.view_department",
         "hub.view_codelist",
         "hub.view_codeitem",
+        *SHARING_PERMISSIONS,
     ],
     ROLE_STEWARD: [
         "hub.view_dataresource",
@@ -48,6 +57,7 @@ ROLE_PERMISSIONS = {
         "connectors.add_headeralias",
         "connectors.change_headeralias",
         "connectors.delete_headeralias",
+        *SHARING_PERMISSIONS,
     ],
 }
 

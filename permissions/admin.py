@@ -117,6 +117,8 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
                 )
             except (PermissionDenied, ValidationError) as exc:
                 self.message_user(request, f"#{access_request.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, _("已拒绝 #%d") % access_request.pk)
 
 
 @admin.register(AccessGrant)

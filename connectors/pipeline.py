@@ -263,8 +263,10 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
     begun = time.perf_counter()
     try:
         with transaction.atomic():
+            # Lock the batch row only ("self"): locking the joined resource row too made
+            # concurrent loads of one resource skip each other and stay in "parsing".
             batch = (
-                UploadBatch.objects.select_for_update(skip_locked=True)
+                UploadBatch.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("resource", "department")
                 .filter(pk=batch_id)
                 .first()

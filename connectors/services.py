@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,12 +34,15 @@ __all__ = [
     "IdempotencyConflict",
     "UploadTooLarge",
     "create_batch",
+    "enqueue_load",
     "ingest_records",
     "mark_failed",
     "run_batch",
     "submit_batch",
     "sweep_stuck_batches",
 ]
+
+logger = logging.getLogger(__name__)
 
 BLOCK = 1 << 20
 RETRYABLE = (BatchStatus.FAILED, BatchStatus.REJECTED)
@@ -214,15 +218,36 @@ def create_batch(
 
 def submit_batch(*, batch: UploadBatch) -> UploadBatch:
     """Enqueue the batch's load once the current transaction commits (eager: in-process)."""
-    from connectors.tasks import ingest_batch
-
     if batch.status == BatchStatus.RECEIVED:
         batch_id = batch.pk
         # The mark tells the sweeper this batch was meant to run (a preview is not).
         batch.timings = {**batch.timings, "submitted_at": timezone.now().isoformat()}
         UploadBatch.objects.filter(pk=batch_id).update(timings=batch.timings)
-        transaction.on_commit(lambda: ingest_batch.delay(batch_id))
+        transaction.on_commit(lambda: enqueue_load(batch_id))
     return batch
+
+
+def enqueue_load(batch_id: int) -> bool:
+    """Send the load task of a batch; False (logged) when it cannot be sent.
+
+    Called on commit, so the batch is already stored in status received with its
+    ``submitted_at`` mark: an upload accepted while the broker is down is not lost, the
+    periodic sweeper (``sweep_stuck_batches`` in the beat schedule) sends it later.
+    """
+    from connectors.tasks import ingest_batch
+
+    try:
+        ingest_batch.delay(batch_id)
+    except Exception:
+        # Broker down (kombu OperationalError) or, with a Redis result backend, the result
+        # store down (RuntimeError from its reconnect): either way the batch is committed.
+        logger.warning(
+            "broker unreachable: batch %s stays received until the sweeper re-enqueues it",
+            batch_id,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def upload_file(**kwargs: Any) -> UploadBatch:
@@ -303,8 +328,6 @@ def sweep_stuck_batches(
             | Q(status=BatchStatus.PARSING, started_at__lt=now - parsing_for)
         ).values_list("id", flat=True)
     )
-    from connectors.tasks import ingest_batch
-
     for batch_id in stuck:
-        transaction.on_commit(lambda batch_id=batch_id: ingest_batch.delay(batch_id))
+        transaction.on_commit(lambda batch_id=batch_id: enqueue_load(batch_id))
     return stuck

@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
+from connectors.pipeline import TRANSIENT_ERRORS
 from connectors.selectors import batch_summary
-from connectors.services import UploadTooLarge, create_batch, run_batch
-from hub.models import BatchStatus, DataResource, Department
+from connectors.services import UploadTooLarge, create_batch, mark_failed, run_batch
+from hub.models import BatchStatus, DataResource, Department, UploadBatch
+
+# How long a load interrupted by a database outage waits for the database to record
+# the batch as failed (so the same file can be uploaded again at once).
+MARK_FAILED_WITHIN = 60.0
+
+
+def mark_failed_when_reachable(batch_id: int, message: str) -> UploadBatch:
+    """Record a failed batch once the database answers again, within MARK_FAILED_WITHIN."""
+    deadline = time.monotonic() + MARK_FAILED_WITHIN
+    pause = threading.Event()
+    while True:
+        connection.close()
+        try:
+            return mark_failed(batch_id=batch_id, message=message)
+        except TRANSIENT_ERRORS as exc:
+            if time.monotonic() >= deadline:
+                raise CommandError(
+                    f"batch #{batch_id}: {message}; the database is still unreachable "
+                    f"({exc}), the sweeper will load the batch again later"
+                ) from exc
+        pause.wait(0.5)
 
 
 class Command(BaseCommand):
@@ -44,7 +69,12 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         duplicate_of = getattr(batch, "duplicate_of", None)
         if not duplicate_of:
-            batch = run_batch(batch_id=batch.pk)
+            try:
+                batch = run_batch(batch_id=batch.pk)
+            except TRANSIENT_ERRORS as exc:
+                # E.g. PostgreSQL restarted mid-load: the load was rolled back; say so
+                # on the batch instead of leaving it in "parsing".
+                batch = mark_failed_when_reachable(batch.pk, f"{type(exc).__name__}: {exc}")
             batch.duplicate_of = None
         summary = batch_summary(batch)
         if options["json"]:

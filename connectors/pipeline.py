@@ -175,6 +175,8 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
             run.timings["parse"] += time.perf_counter() - started
             started = _take(batch, run, chunk, names, registry, state)
     run.timings["parse"] += time.perf_counter() - started
+    for step, seconds in state.timings.items():
+        run.timings[f"load_{step}"] = seconds
 
 
 def _take(
@@ -290,6 +292,10 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
             except _Rollback:
                 pass
             _finish(batch, run, begun)
+            committing = time.perf_counter()
+        # The commit runs the deferred foreign-key checks of every written record.
+        batch.timings["commit"] = round(time.perf_counter() - committing, 3)
+        UploadBatch.objects.filter(pk=batch.pk).update(timings=batch.timings)
         return batch
     except InputError as exc:
         errors = [{"row": exc.row or 0, "column": exc.column or "", "message": exc.message}]

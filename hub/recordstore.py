@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -168,6 +169,13 @@ class LoadState:
     """
 
     had_records: bool | None = None
+    # Seconds spent in each step of the PostgreSQL path: lookup, copy, upsert.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def tick(self, step: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - since
+        return now
 
 
 def upsert(
@@ -272,8 +280,10 @@ def _upsert_postgres(
 ) -> UpsertCounts:
     """Drop unchanged rows, COPY the rest into a temp staging table, INSERT … ON CONFLICT."""
     total = len(rows)
+    started = time.perf_counter()
     with connection.cursor() as cursor:
         rows = _drop_unchanged(cursor, resource, rows, state)
+    started = state.tick("lookup", started)
     if rows.is_empty():
         return UpsertCounts(unchanged=total)
     # Sorted keys make the index inserts sequential (4.7 s instead of 5.9 s per 1M rows).
@@ -289,11 +299,13 @@ def _upsert_postgres(
             view = memoryview(payload)
             for start in range(0, len(view), COPY_BLOCK):
                 copy.write(view[start : start + COPY_BLOCK])
+        started = state.tick("copy", started)
         cursor.execute(
             UPSERT_SQL.format(table=Record._meta.db_table),
             {"resource": resource.pk, "batch": batch.pk if batch else None},
         )
         inserted, written = cursor.fetchone()
+    state.tick("upsert", started)
     return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=total - written)
 
 

@@ -84,9 +84,8 @@ def test_upsert_counts_on_postgres_with_copy(catalog, django_assert_max_num_quer
     assert connection.vendor == "postgresql"
     resource = catalog["resources"][RESOURCE]
     _check_counts(resource)
-    with django_assert_max_num_queries(8):
-        # SAVEPOINT, EXISTS, unchanged lookup, CREATE TEMP TABLE, TRUNCATE, COPY,
-        # INSERT … ON CONFLICT, RELEASE.
+    with django_assert_max_num_queries(6):
+        # SAVEPOINT, CREATE TEMP TABLE, TRUNCATE, COPY, INSERT … ON CONFLICT, RELEASE.
         counts = _upsert_counts(resource, gas_frame(1000, 5000))
     assert counts == recordstore.UpsertCounts(5000, 0, 0)
     stored = Record.objects.get(resource=resource, key="GP000001|2025-07-01T06:30:00Z")
@@ -97,47 +96,3 @@ def test_empty_chunk_writes_nothing(catalog):
     resource = catalog["resources"][RESOURCE]
     assert _upsert_counts(resource, gas_frame(0, 0)) == recordstore.UpsertCounts()
     assert not Record.objects.exists()
-
-
-@pytest.mark.postgres
-def test_unchanged_rows_are_neither_copied_nor_locked(catalog, django_assert_max_num_queries):
-    from django.db import connection
-
-    resource = catalog["resources"][RESOURCE]
-    assert _upsert_counts(resource, gas_frame(0, 50)) == recordstore.UpsertCounts(50, 0, 0)
-    state = recordstore.LoadState()
-    rows = _rows(resource, gas_frame(0, 50))
-    with django_assert_max_num_queries(4):
-        # SAVEPOINT, EXISTS, unchanged lookup, RELEASE: no COPY, no upsert.
-        counts = recordstore.upsert(resource=resource, batch=None, frame_rows=rows, state=state)
-    assert counts == recordstore.UpsertCounts(0, 0, 50)
-    assert state.had_records is True
-    with connection.cursor() as cursor:
-        # ON CONFLICT … DO UPDATE WHERE false would still have locked (xmax) every row.
-        cursor.execute(
-            "SELECT count(*) FROM hub_record WHERE resource_id = %s AND xmax::text <> '0'",
-            [resource.pk],
-        )
-        assert cursor.fetchone()[0] == 0
-
-
-@pytest.mark.postgres
-def test_load_into_empty_resource_skips_lookups_and_counts_exactly(catalog):
-    resource = catalog["resources"][RESOURCE]
-    state = recordstore.LoadState()
-    total = recordstore.UpsertCounts()
-    for start in (0, 40, 80):
-        rows = _rows(resource, gas_frame(start, 40))
-        total += recordstore.upsert(resource=resource, batch=None, frame_rows=rows, state=state)
-    assert state.had_records is False
-    assert total == recordstore.UpsertCounts(120, 0, 0)
-    assert Record.objects.filter(resource=resource).count() == 120
-    # A later load of a mix of stored, changed and new rows looks the stored ones up.
-    frame = gas_frame(100, 40)
-    frame.loc[3, "pressure"] = 0.9
-    state = recordstore.LoadState()
-    counts = recordstore.upsert(
-        resource=resource, batch=None, frame_rows=_rows(resource, frame), state=state
-    )
-    assert state.had_records is True
-    assert counts == recordstore.UpsertCounts(20, 1, 19)

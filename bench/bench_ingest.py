@@ -238,6 +238,14 @@ def run(args: argparse.Namespace) -> str:
     load_catalog()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     xlsx_rows = max(1_000, rows // 10)
+    # Generated in a child: Linux carries a parent's peak RSS over fork/exec into the
+    # child's ru_maxrss, so a parent that built 1M-row frames would inflate every case.
+    subprocess.run(
+        [sys.executable, "-m", "bench.bench_ingest", "generate", str(rows), str(xlsx_rows)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     files = generate(rows, xlsx_rows)
     cases = [
         ("CSV (UTF-8, clean, 9 columns)", "csv", "bridge-structural-health", "utf-8", 0, 1.5, None),
@@ -321,7 +329,9 @@ def _child_main(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub_bench")
     kind, *rest = argv
-    if kind == "floor":
+    if kind == "generate":
+        result = {name: str(path) for name, path in generate(int(rest[0]), int(rest[1])).items()}
+    elif kind == "floor":
         result = child_floor(rest[0], rest[1], int(rest[2]), rest[3])
     else:
         result = child_hub(rest[0], rest[1])

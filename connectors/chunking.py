@@ -44,10 +44,14 @@ class KeyRegistry:
                 duplicates[int(position)] = int(self.rows[clipped[position]])
         fresh = np.ones(len(hashes), dtype=bool)
         fresh[list(duplicates)] = False
-        merged_hashes = np.concatenate([self.hashes, hashes[fresh]])
-        merged_rows = np.concatenate([self.rows, rows[fresh]])
-        keep = np.argsort(merged_hashes, kind="stable")
-        self.hashes, self.rows = merged_hashes[keep], merged_rows[keep]
+        # Fresh hashes are distinct from each other and from the stored ones: sort the
+        # chunk's alone and merge them in (linear), instead of re-sorting everything seen.
+        new_hashes, new_rows = hashes[fresh], rows[fresh]
+        by_hash = np.argsort(new_hashes, kind="stable")
+        new_hashes, new_rows = new_hashes[by_hash], new_rows[by_hash]
+        at = np.searchsorted(self.hashes, new_hashes)
+        self.hashes = np.insert(self.hashes, at, new_hashes)
+        self.rows = np.insert(self.rows, at, new_rows)
         return duplicates
 
 

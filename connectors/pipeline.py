@@ -168,16 +168,24 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
     """Parse every chunk; write valid rows until the first rejected row is seen."""
     names = recordstore.field_names(batch.resource)
     registry = KeyRegistry()
+    state = recordstore.LoadState()
     started = time.perf_counter()
     with contextlib.closing(_chunks(batch, connector)) as chunks:
         for chunk in chunks:
             run.timings["parse"] += time.perf_counter() - started
-            started = _take(batch, run, chunk, names, registry)
+            started = _take(batch, run, chunk, names, registry, state)
     run.timings["parse"] += time.perf_counter() - started
+    for step, seconds in state.timings.items():
+        run.timings[f"load_{step}"] = seconds
 
 
 def _take(
-    batch: UploadBatch, run: _Run, chunk: ParsedChunk, names: list[str], registry: KeyRegistry
+    batch: UploadBatch,
+    run: _Run,
+    chunk: ParsedChunk,
+    names: list[str],
+    registry: KeyRegistry,
+    state: recordstore.LoadState,
 ) -> float:
     """Key, check and (while no row was rejected) load one chunk; return when it ended."""
     resource = batch.resource
@@ -199,7 +207,9 @@ def _take(
         _spool_bad_rows(run, chunk, errors, bad_rows)
     elif not run.rejected:
         t0 = time.perf_counter()
-        run.counts += recordstore.upsert(resource=resource, batch=batch, frame_rows=rows)
+        run.counts += recordstore.upsert(
+            resource=resource, batch=batch, frame_rows=rows, state=state
+        )
         run.timings["load"] += time.perf_counter() - t0
     return time.perf_counter()
 
@@ -284,6 +294,10 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
             except _Rollback:
                 pass
             _finish(batch, run, begun)
+            committing = time.perf_counter()
+        # The commit runs the deferred foreign-key checks of every written record.
+        batch.timings["commit"] = round(time.perf_counter() - committing, 3)
+        UploadBatch.objects.filter(pk=batch.pk).update(timings=batch.timings)
         return batch
     except InputError as exc:
         errors = [{"row": exc.row or 0, "column": exc.column or "", "message": exc.message}]

@@ -6,9 +6,9 @@ One interface, two implementations (see DESIGN.md, "Record store: the fast path"
   rows the store writes: natural key, canonical JSON, content hash, observed_at,
   district code, WGS-84 coordinates and source row. Everything is vectorised with polars.
 * ``upsert`` writes one chunk of prepared rows and returns how many were inserted,
-  updated or unchanged. On PostgreSQL it COPYs the chunk into a temporary staging table,
-  drops unchanged rows with an anti-join on the content hash and runs one
-  ``INSERT … ON CONFLICT DO UPDATE``; elsewhere it uses ``bulk_create(update_conflicts)``.
+  updated or unchanged. On PostgreSQL it COPYs the chunk into a temporary staging table
+  and runs one ``INSERT … ON CONFLICT DO UPDATE`` whose conflict arm skips unchanged
+  rows; elsewhere it uses ``bulk_create(update_conflicts)``.
 
 The caller owns the transaction: a batch is all-or-nothing because the pipeline wraps all
 chunks of a file in one ``transaction.atomic`` block.
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -157,19 +158,36 @@ def prepare_rows(
     return out.with_columns(extras).select(STORE_COLUMNS)
 
 
+@dataclass
+class LoadState:
+    """What the chunks of one load (one transaction) share."""
+
+    # Seconds spent in each step of the PostgreSQL path: copy, upsert.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def tick(self, step: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - since
+        return now
+
+
 def upsert(
-    *, resource: DataResource, batch: UploadBatch | None, frame_rows: pl.DataFrame
+    *,
+    resource: DataResource,
+    batch: UploadBatch | None,
+    frame_rows: pl.DataFrame,
+    state: LoadState | None = None,
 ) -> UpsertCounts:
     """Insert new records, update changed ones and skip unchanged ones; count each.
 
     ``frame_rows`` comes from ``prepare_rows``; its keys must be unique (the pipeline
-    rejects duplicate keys before loading).
+    rejects duplicate keys before loading). Pass one ``state`` for all chunks of a load.
     """
     if frame_rows.is_empty():
         return UpsertCounts()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _upsert_postgres(resource, batch, frame_rows)
+            return _upsert_postgres(resource, batch, frame_rows, state or LoadState())
         return _upsert_generic(resource, batch, frame_rows)
 
 
@@ -208,9 +226,11 @@ COPY_BLOCK = 1 << 20
 
 
 def _upsert_postgres(
-    resource: DataResource, batch: UploadBatch | None, rows: pl.DataFrame
+    resource: DataResource, batch: UploadBatch | None, rows: pl.DataFrame, state: LoadState
 ) -> UpsertCounts:
-    """COPY into a temp staging table, anti-join unchanged, INSERT … ON CONFLICT."""
+    """COPY into a temp staging table, INSERT … ON CONFLICT (unchanged rows skipped)."""
+    total = len(rows)
+    started = time.perf_counter()
     # Sorted keys make the index inserts sequential (4.7 s instead of 5.9 s per 1M rows).
     payload = rows.sort("key").write_csv(include_header=False, null_value="").encode("utf-8")
     with connection.cursor() as cursor:
@@ -224,14 +244,14 @@ def _upsert_postgres(
             view = memoryview(payload)
             for start in range(0, len(view), COPY_BLOCK):
                 copy.write(view[start : start + COPY_BLOCK])
+        started = state.tick("copy", started)
         cursor.execute(
             UPSERT_SQL.format(table=Record._meta.db_table),
             {"resource": resource.pk, "batch": batch.pk if batch else None},
         )
         inserted, written = cursor.fetchone()
-    return UpsertCounts(
-        inserted=inserted, updated=written - inserted, unchanged=len(rows) - written
-    )
+    state.tick("upsert", started)
+    return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=total - written)
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

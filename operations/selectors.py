@@ -19,6 +19,7 @@ from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkO
 from permissions.selectors import (
     VIEW_METADATA,
     UserLike,
+    district_scopes,
     restrict,
     row_scope_filter,
     user_department_ids,
@@ -28,9 +29,12 @@ from permissions.selectors import (
 def _alert_visibility(user: UserLike, prefix: str = "") -> Q:
     # Row scopes of district grants apply to the alert's district on both resources.
     district = f"{prefix}district_code"
-    main = row_scope_filter(user, resource_prefix=f"{prefix}resource__", district_lookup=district)
+    scopes = district_scopes(user)  # one query for both resources of a compound alert
+    main = row_scope_filter(
+        user, resource_prefix=f"{prefix}resource__", district_lookup=district, scopes=scopes
+    )
     other = row_scope_filter(
-        user, resource_prefix=f"{prefix}other_resource__", district_lookup=district
+        user, resource_prefix=f"{prefix}other_resource__", district_lookup=district, scopes=scopes
     )
     if not other:
         # An empty Q (superuser) would vanish from the OR below and drop compound alerts.

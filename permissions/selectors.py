@@ -393,15 +393,21 @@ def district_scopes(user: UserLike) -> dict[int, list[str]]:
 
 
 def row_scope_filter(
-    user: UserLike, *, resource_prefix: str = "resource__", district_lookup: str = "district_code"
+    user: UserLike,
+    *,
+    resource_prefix: str = "resource__",
+    district_lookup: str = "district_code",
+    scopes: dict[int, list[str]] | None = None,
 ) -> Q:
     """``resource_filter(user, VIEW_RECORDS)`` narrowed to the row scope of district grants.
 
     For objects derived from records (points, alerts, …) that carry a district code:
     rows of district-limited resources are visible only in the granted districts.
+    Pass ``scopes`` (from ``district_scopes``) when building several filters at once.
     """
     visible = resource_filter(user, VIEW_RECORDS, prefix=resource_prefix)
-    scopes = district_scopes(user)
+    if scopes is None:
+        scopes = district_scopes(user)
     if not scopes:
         return visible
     in_scope = Q()

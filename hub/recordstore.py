@@ -162,8 +162,18 @@ def prepare_rows(
 class LoadState:
     """What the chunks of one load (one transaction) share."""
 
-    # Seconds spent in each step of the PostgreSQL path: copy, upsert.
+    # Seconds spent in each step of the PostgreSQL path (probe, copy, stage, upsert).
     timings: dict[str, float] = field(default_factory=dict)
+    # PostgreSQL: set by the first chunk, once the load holds the resource's lock.
+    locked: bool = False
+    # The resource had no records when the load took its lock: every key is new.
+    empty: bool = False
+    # The record table was under SMALL_TABLE_BYTES: any probe plan is cheap.
+    small_table: bool = False
+    # Probe stored keys with one range scan per chunk until a range holds too many.
+    range_probe: bool = True
+    # The load transaction's timestamp: created_at/updated_at of the rows it writes.
+    now: dt.datetime | None = None
 
     def tick(self, step: str, since: float) -> float:
         now = time.perf_counter()
@@ -187,71 +197,12 @@ def upsert(
         return UpsertCounts()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _upsert_postgres(resource, batch, frame_rows, state or LoadState())
+            from hub.recordstore_postgres import upsert_postgres
+
+            return upsert_postgres(
+                resource=resource, batch=batch, rows=frame_rows, state=state or LoadState()
+            )
         return _upsert_generic(resource, batch, frame_rows)
-
-
-STAGE_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS hub_record_stage (
-    key text, data text, observed_at timestamptz, district_code text,
-    latitude double precision, longitude double precision, content_hash text, source_row bigint
-) ON COMMIT DROP
-"""
-
-# Unchanged rows are dropped by the conflict arm's WHERE: the anti-join runs on the
-# arbiter index (resource_id, key) itself. A separate NOT EXISTS probe was tried first,
-# but its plan depends on statistics that lag a load in progress: the planner probed
-# the resource_id-only index and filtered every record of the resource per row
-# (quadratic: minutes per chunk at 1M rows).
-UPSERT_SQL = """
-WITH written AS (
-    INSERT INTO {table} AS r (resource_id, key, data, observed_at, district_code, latitude,
-                              longitude, content_hash, batch_id, source_row, created_at, updated_at)
-    SELECT %(resource)s, key, data::jsonb, observed_at, COALESCE(district_code, ''), latitude,
-           longitude, content_hash, %(batch)s, source_row, now(), now()
-    FROM hub_record_stage ORDER BY key
-    ON CONFLICT (resource_id, key) DO UPDATE SET
-        data = EXCLUDED.data, observed_at = EXCLUDED.observed_at,
-        district_code = EXCLUDED.district_code, latitude = EXCLUDED.latitude,
-        longitude = EXCLUDED.longitude, content_hash = EXCLUDED.content_hash,
-        batch_id = EXCLUDED.batch_id, source_row = EXCLUDED.source_row,
-        updated_at = EXCLUDED.updated_at
-    WHERE r.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-    RETURNING (r.xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FROM written
-"""
-
-COPY_BLOCK = 1 << 20
-
-
-def _upsert_postgres(
-    resource: DataResource, batch: UploadBatch | None, rows: pl.DataFrame, state: LoadState
-) -> UpsertCounts:
-    """COPY into a temp staging table, INSERT … ON CONFLICT (unchanged rows skipped)."""
-    total = len(rows)
-    started = time.perf_counter()
-    # Sorted keys make the index inserts sequential (4.7 s instead of 5.9 s per 1M rows).
-    payload = rows.sort("key").write_csv(include_header=False, null_value="").encode("utf-8")
-    with connection.cursor() as cursor:
-        cursor.execute(STAGE_DDL)
-        cursor.execute("TRUNCATE hub_record_stage")
-        # Django's cursor wraps psycopg 3's, whose copy() streams the CSV payload.
-        columns = ", ".join(STORE_COLUMNS)
-        with cursor.cursor.copy(
-            f"COPY hub_record_stage ({columns}) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            view = memoryview(payload)
-            for start in range(0, len(view), COPY_BLOCK):
-                copy.write(view[start : start + COPY_BLOCK])
-        started = state.tick("copy", started)
-        cursor.execute(
-            UPSERT_SQL.format(table=Record._meta.db_table),
-            {"resource": resource.pk, "batch": batch.pk if batch else None},
-        )
-        inserted, written = cursor.fetchone()
-    state.tick("upsert", started)
-    return UpsertCounts(inserted=inserted, updated=written - inserted, unchanged=total - written)
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -315,3 +266,23 @@ def _upsert_generic(
         )
         counts += UpsertCounts(inserted, len(objects) - inserted, unchanged)
     return counts
+
+
+def lock_for_delete(sender, instance, using: str = "default", **kwargs) -> None:
+    """pre_delete of a resource or batch: wait for the loads writing its records.
+
+    Records have no database foreign keys (see ``Record``); without this wait, Django's
+    cascade (resource) or set-null (batch) would run before a load in progress commits
+    and miss its rows. Runs inside the deletion's transaction, so the lock is held until
+    the delete commits and a load starting meanwhile waits, then finds nothing to write to.
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers on its own
+    from hub.recordstore_postgres import LOCK_CLASS
+
+    with connection.cursor() as cursor:
+        if isinstance(instance, DataResource):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, instance.pk])
+        else:
+            # A load holds its batch row FOR UPDATE until it commits.
+            cursor.execute("SELECT id FROM hub_uploadbatch WHERE id = %s FOR UPDATE", [instance.pk])

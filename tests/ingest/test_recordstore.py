@@ -77,22 +77,148 @@ def test_upsert_counts_on_default_database(catalog):
     _check_counts(catalog["resources"][RESOURCE])
 
 
+def _sql_of(callable_):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as context:
+        result = callable_()
+    # psycopg's COPY bypasses Django's cursor wrapper, so COPY statements are not listed.
+    return result, [query["sql"] for query in context.captured_queries]
+
+
 @pytest.mark.postgres
-def test_upsert_counts_on_postgres_with_copy(catalog, django_assert_max_num_queries):
+def test_upsert_counts_on_postgres_with_copy(catalog):
     from django.db import connection
 
     assert connection.vendor == "postgresql"
     resource = catalog["resources"][RESOURCE]
     _check_counts(resource)
-    with django_assert_max_num_queries(6):
-        # SAVEPOINT, CREATE TEMP TABLE, TRUNCATE, COPY, INSERT … ON CONFLICT, RELEASE.
-        counts = _upsert_counts(resource, gas_frame(1000, 5000))
+    rows = _rows(resource, gas_frame(1000, 5000))
+    counts, sql = _sql_of(
+        lambda: recordstore.upsert(resource=resource, batch=None, frame_rows=rows)
+    )
     assert counts == recordstore.UpsertCounts(5000, 0, 0)
-    stored = Record.objects.get(resource=resource, key="GP000001|2025-07-01T06:30:00Z")
+    # New keys go straight into hub_record: no staging table, no ON CONFLICT.
+    assert not [s for s in sql if "hub_record_stage" in s or "ON CONFLICT" in s]
+    assert [s.split()[0] for s in sql] == [
+        "SAVEPOINT",
+        "SELECT",  # pg_advisory_xact_lock
+        "SELECT",  # the resource row FOR KEY SHARE, now(), the table's size
+        "SELECT",  # any record yet?
+        "SELECT",  # the probe: stored hashes of the chunk's keys
+        "RELEASE",
+    ]  # (no EXPLAIN: the table is small; test_probe_plan_check covers big ones)
+    stored = Record.objects.get(resource=resource, key="GP001001|2025-07-01T06:30:00Z")
     assert stored.data["temperature"] == 21.5 and stored.latitude == 31.23
+    assert stored.district_code == "310101" and stored.source_row == 2 + 1
+    assert stored.created_at is not None and stored.updated_at == stored.created_at
+
+
+@pytest.mark.postgres
+def test_load_of_empty_resource_copies_without_probing(catalog):
+    resource = catalog["resources"][RESOURCE]
+    state = recordstore.LoadState()
+    first, second = _rows(resource, gas_frame(0, 30)), _rows(resource, gas_frame(30, 30))
+
+    def load():
+        return [
+            recordstore.upsert(resource=resource, batch=None, frame_rows=part, state=state)
+            for part in (first, second)
+        ]
+
+    counts, sql = _sql_of(load)
+    assert counts == [recordstore.UpsertCounts(30, 0, 0)] * 2
+    assert state.empty is True
+    assert not [s for s in sql if "content_hash FROM hub_record" in s]
+    assert Record.objects.filter(resource=resource).count() == 60
+    assert set(state.timings) >= {"probe", "copy"}
+
+
+def _row_versions() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key, ctid::text FROM hub_record")
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.postgres
+def test_changed_rows_take_the_upsert_and_unchanged_are_not_written(catalog):
+    resource = catalog["resources"][RESOURCE]
+    recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, gas_frame(0, 20)))
+    before = _row_versions()
+    frame = gas_frame(0, 25)
+    frame.loc[3, "pressure"] = 0.77
+    counts, sql = _sql_of(
+        lambda: recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, frame))
+    )
+    assert counts == recordstore.UpsertCounts(5, 1, 19)
+    assert len([s for s in sql if "ON CONFLICT" in s]) == 1
+    after = _row_versions()
+    changed = "GP000003|2025-07-01T06:30:00Z"
+    assert Record.objects.get(key=changed).data["pressure"] == 0.77
+    # A written row gets a new tuple (ctid); the 19 unchanged ones were not touched.
+    assert sorted(key for key in before if after[key] != before[key]) == [changed]
+    assert len(after) == 25
+
+
+@pytest.mark.postgres
+def test_unsafe_probe_plan_falls_back_to_upsert(catalog, monkeypatch):
+    from hub import recordstore_postgres
+
+    resource = catalog["resources"][RESOURCE]
+    recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, gas_frame(0, 20)))
+    monkeypatch.setattr(recordstore_postgres, "_probe_is_safe", lambda *args: False)
+    frame = gas_frame(0, 30)
+    frame.loc[0, "pressure"] = 0.66
+    counts, sql = _sql_of(
+        lambda: recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, frame))
+    )
+    assert counts == recordstore.UpsertCounts(10, 1, 19)
+    assert not [s for s in sql if s.startswith("SELECT key")]
+    assert Record.objects.filter(resource=resource).count() == 30
+
+
+@pytest.mark.postgres
+def test_probe_plan_check_reads_the_plan(catalog):
+    from django.db import connection
+
+    from hub import recordstore_postgres as pg
+
+    resource = catalog["resources"][RESOURCE]
+    big = recordstore.LoadState(small_table=False)
+    with connection.cursor() as cursor:
+        # The planner would rather seq-scan a table this small: allowed only when small.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        assert pg._probe_is_safe(cursor, pg.PROBE_SQL, [resource.pk, ["a", "b"]], big)
+        cursor.execute("SET LOCAL enable_seqscan = on")
+        unusable = "SELECT key FROM hub_record WHERE content_hash = %s"
+        assert not pg._probe_is_safe(cursor, unusable, ["x"], big)
+        assert pg._probe_is_safe(cursor, unusable, ["x"], recordstore.LoadState(small_table=True))
 
 
 def test_empty_chunk_writes_nothing(catalog):
     resource = catalog["resources"][RESOURCE]
     assert _upsert_counts(resource, gas_frame(0, 0)) == recordstore.UpsertCounts()
     assert not Record.objects.exists()
+
+
+@pytest.mark.postgres
+def test_wide_key_range_switches_the_probe_to_key_lookups(catalog):
+    resource = catalog["resources"][RESOURCE]
+    recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, gas_frame(0, 100)))
+    # Two rows whose keys span all 100 stored ones: the bounded range scan (limit 5)
+    # overflows, so this chunk and the rest of the load look keys up one by one.
+    frame = gas_frame(0, 100).iloc[[0, 99]].reset_index(drop=True)
+    frame.loc[1, "pressure"] = 0.55
+    state = recordstore.LoadState()
+    counts, sql = _sql_of(
+        lambda: recordstore.upsert(
+            resource=resource, batch=None, frame_rows=_rows(resource, frame), state=state
+        )
+    )
+    assert counts == recordstore.UpsertCounts(0, 1, 1)
+    assert state.range_probe is False
+    assert [s for s in sql if s.startswith("SELECT key, content_hash")][-1].count("ANY(") == 1
+    assert Record.objects.get(key="GP000099|2025-07-01T06:30:00Z").data["pressure"] == 0.55

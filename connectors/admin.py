@@ -115,10 +115,15 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
-    """The first rows as they will be stored (normalised), with their errors."""
+    """The first rows as they will be stored (normalised), with their errors.
+
+    Values are the stored ones shown as people read them (``hub.display``): datetimes
+    in local time (stored in UTC), dates as dates, booleans as 是/否.
+    """
     import numpy as np
 
     from connectors.base import connector_for, parse_file
+    from hub.display import display_value
     from hub.recordstore import field_names, prepare_rows
 
     resource = batch.resource
@@ -135,6 +140,7 @@ def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
         getattr(chunks, "close", lambda: None)()
     names = field_names(resource)
     labels = dict(resource.fields.values_list("name", "label"))
+    types = dict(resource.fields.values_list("name", "field_type"))
     if chunk is None:
         return [labels.get(n, n) for n in names], []
     source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
@@ -153,7 +159,10 @@ def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
             {
                 "row": row,
                 "cells": [
-                    {"value": "" if values.get(n) is None else values[n], "bad": n in bad_fields}
+                    {
+                        "value": display_value(values.get(n), types.get(n, "")),
+                        "bad": n in bad_fields,
+                    }
                     for n in names
                 ],
                 "errors": [f"{e.column}: {e.message}" for e in bad],

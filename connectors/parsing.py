@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from connectors.base import Connector, InputError, ParsedChunk, RowError
 from connectors.headers import ColumnMatch
-from connectors.normalisers import coordinates, dates, numbers, units
+from connectors.normalisers import coordinates, dates, geopoints, numbers, units
 from connectors.normalisers.districts import DistrictMatcher
 from connectors.normalisers.text import clean
 from connectors.readers import RawChunk, Table, open_table, records_table
@@ -165,7 +165,11 @@ def normalise_chunk(
 
 
 def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, connector):
-    """Typed values, missing mask, bad mask and unit-problem mask for one field."""
+    """Typed values, missing mask, bad mask and a second problem mask for one field.
+
+    The second mask is "unit cannot be converted" for numbers and "point out of range"
+    for geopoints (see :func:`connectors.validation.type_message`); None otherwise.
+    """
     kind = info.field_type
     unit_bad = None
     if kind == "number":
@@ -195,6 +199,12 @@ def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, co
     if kind == "date":
         values, missing, bad = dates.parse_dates(series, day_first=connector.day_first)
         return values, missing, bad, unit_bad
+    if kind == "geopoint":
+        # A coordinate system named in the header ("坐标(GCJ02)") wins over the connector's.
+        crs = (match.crs if match is not None else None) or connector.source_crs
+        points = geopoints.parse_geopoints(series, crs=crs)
+        # The second problem mask of a geopoint is "readable but out of range".
+        return points.values, points.missing, points.bad, points.out_of_range
     if info.matcher is not None:
         values, missing, bad = info.matcher.map(series)
         return values, missing, bad, unit_bad

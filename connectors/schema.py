@@ -90,10 +90,13 @@ def load_schema(resource, connector: Connector) -> Schema:
             *connector.header_aliases.get(spec.name, []),
             *admin_aliases.get(spec.name, []),
         ]
+    # A geopoint field named as both latitude and longitude field carries both
+    # coordinates itself (converted by the geopoint normaliser): no separate columns.
+    paired = bool(resource.latitude_field) and resource.latitude_field == resource.longitude_field
     return Schema(
         resource_code=resource.code,
         fields=fields,
         headers=HeaderIndex(spellings),
-        latitude_field=resource.latitude_field,
-        longitude_field=resource.longitude_field,
+        latitude_field="" if paired else resource.latitude_field,
+        longitude_field="" if paired else resource.longitude_field,
     )

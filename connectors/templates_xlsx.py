@@ -60,6 +60,8 @@ def _note(spec) -> str:
         parts.append(_("示例：2025-07-01 14:30"))
     elif spec.field_type == "date":
         parts.append(_("示例：2025-07-01"))
+    elif spec.field_type == "geopoint":
+        parts.append(_("示例：121.473701,31.230416（经度,纬度）"))
     return "\n".join(parts)
 
 

@@ -21,8 +21,20 @@ def _number_text(value: float | None) -> str:
 
 
 def type_message(info: FieldInfo, value: str, *, unit_problem: bool = False) -> str:
-    """The message for a cell whose text could not be read as the field's type."""
+    """The message for a cell whose text could not be read as the field's type.
+
+    ``unit_problem`` marks the field's second kind of problem: an unknown or
+    inconvertible unit for numbers, a point outside ±90°/±180° for geopoints.
+    """
     kind = info.field_type
+    if kind == "geopoint":
+        if unit_problem:
+            return _(
+                "坐标超出范围：'%(value)s'（纬度应在 -90 至 90 之间，经度应在 -180 至 180 之间）"
+            ) % {"value": value}
+        return _("无法识别的坐标：'%(value)s'（应为“经度,纬度”或 POINT(经度 纬度)）") % {
+            "value": value
+        }
     if unit_problem:
         return _("无法识别或无法换算的单位：'%(value)s'（应为 %(unit)s）") % {
             "value": value,

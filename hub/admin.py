@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from hub.display import display_value
 from hub.models import (
     CodeItem,
     CodeList,
@@ -152,8 +154,32 @@ class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     # (the provider, superusers); everyone else reads masked rows through the API.
     restrict_action = VIEW_RECORDS_CLEAR
 
+    def get_fields(self, request, obj=None):
+        # The raw JSON would show datetimes in UTC; "data_display" shows them locally.
+        return ["data_display" if name == "data" else name for name in self._field_names()]
+
     def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def _field_names(self) -> list[str]:
         return [f.name for f in self.model._meta.fields]
+
+    @admin.display(description=_("数据"))
+    def data_display(self, obj: Record):
+        """The record's data as a label/value table, values as people read them."""
+        data = obj.data if isinstance(obj.data, dict) else {}
+        specs = list(
+            obj.resource.fields.order_by("order", "id").values_list("name", "label", "field_type")
+        )
+        rows = [(label, display_value(data.get(name), kind)) for name, label, kind in specs]
+        known = {name for name, _label, _kind in specs}
+        rows += [
+            (name, display_value(value, "")) for name, value in data.items() if name not in known
+        ]
+        return format_html(
+            '<table class="record-data"><tbody>{}</tbody></table>',
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -57,7 +57,8 @@ def table_schema_field(field: FieldSpec) -> dict[str, Any]:
         descriptor["description"] = field.description
     if field.unit:
         descriptor["unit"] = field.unit
-    if field.field_type == FieldType.DATETIME:
+    if field.field_type in (FieldType.DATETIME, FieldType.GEOPOINT):
+        # geopoint "default" is the text "lon, lat"; records store "121.473701,31.230416".
         descriptor["format"] = "default"
     constraints: dict[str, Any] = {}
     if field.required:

@@ -145,12 +145,18 @@ def prepare_rows(
         )
     else:
         extras.append(pl.Series("district_code", [""] * len(out), dtype=pl.String))
-    for target, name in (
-        ("latitude", resource.latitude_field),
-        ("longitude", resource.longitude_field),
+    # One geopoint field named as both holds canonical "lon,lat" text (connectors'
+    # geopoint normaliser): longitude is its first part, latitude its second.
+    paired = resource.latitude_field == resource.longitude_field
+    for part, target, name in (
+        (1, "latitude", resource.latitude_field),
+        (0, "longitude", resource.longitude_field),
     ):
         if name and name in names:
-            extras.append(typed[name].cast(pl.Float64, strict=False).fill_nan(None).alias(target))
+            column = typed[name]
+            if paired and column.dtype == pl.String:
+                column = column.str.split(",").list.get(part, null_on_oob=True)
+            extras.append(column.cast(pl.Float64, strict=False).fill_nan(None).alias(target))
         else:
             extras.append(pl.Series(target, [None] * len(out), dtype=pl.Float64))
     extras.append(content_hashes(data))

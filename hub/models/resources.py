@@ -163,7 +163,9 @@ class DataResource(models.Model):
         ):
             errors["key_fields"] = _("主键字段必须是字段名列表。")
         elif self.pk:
-            known = set(self.fields.values_list("name", flat=True))
+            types = dict(self.fields.values_list("name", "field_type"))
+            known = set(types)
+            errors.update(self._coordinate_errors(types))
             referenced = [*self.key_fields] + [
                 name
                 for name in (
@@ -181,6 +183,16 @@ class DataResource(models.Model):
                 }
         if errors:
             raise ValidationError(errors)
+
+    def _coordinate_errors(self, types: dict[str, str]) -> dict[str, str]:
+        """A geopoint field holds both coordinates: it is named as both fields or neither."""
+        lat, lon = self.latitude_field, self.longitude_field
+        geopoints = {name for name, kind in types.items() if kind == FieldType.GEOPOINT}
+        if lat and lat == lon and lat in types and lat not in geopoints:
+            return {"longitude_field": _("纬度字段与经度字段相同时，该字段必须是坐标类型。")}
+        if lat != lon and {lat, lon} & geopoints:
+            return {"longitude_field": _("坐标类型的字段须同时填为纬度字段和经度字段。")}
+        return {}
 
     def refresh_grade(self) -> None:
         """Set the dataset grade to the highest grade of its fields (L1 when it has none)."""

@@ -112,8 +112,8 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
         first = table.locator("tbody tr").nth(0)
         expect(first.locator("td").nth(0)).to_have_text("4")  # spreadsheet row number
         expect(first).to_contain_text("GP000101")
-        # 2025年7月1日 14时30分 (Asia/Shanghai) as stored: UTC.
-        expect(first.locator("td").nth(2)).to_have_text("2025-07-01T06:30:00Z")
+        # 2025年7月1日 14时30分: stored in UTC, shown in Asia/Shanghai.
+        expect(first.locator("td").nth(2)).to_have_text("2025-07-01 14:30:00")
         expect(first).to_contain_text("0.3025")  # 302.5 kPa -> MPa
         expect(first).to_contain_text("310115")  # 浦东新区 -> GB/T 2260 code
         expect(table.locator("tbody tr").nth(1)).to_contain_text("0.2794")  # full-width digits

@@ -41,3 +41,32 @@ def gas_csv(
             pressure = "0.36"
         lines.append(f"GP{i:06d},2025-07-01 14:30:00,黄浦区,{pressure},21.5,中压A,31.23,121.47")
     return "\n".join(lines) + "\n"
+
+
+def park_sites():
+    """A published resource whose geopoint field 坐标 is its latitude and longitude field."""
+    from hub.services import publish_resource, upsert_department, upsert_resource
+
+    parks = upsert_department(code="parks", name="绿化和市容管理局", short_name="绿化市容局")
+    resource = upsert_resource(
+        code="park-sites",
+        provider=parks,
+        name="公园点位",
+        summary="公园出入口点位。",
+        domain="planning",
+        update_cycle="daily",
+        sharing_type="unconditional",
+        key_fields=["site_id"],
+        time_field="observed_at",
+        latitude_field="location",
+        longitude_field="location",
+        fields=[
+            {"name": "site_id", "label": "点位编号", "type": "string", "required": True},
+            {"name": "observed_at", "label": "核查时间", "type": "datetime"},
+            {"name": "location", "label": "坐标", "type": "geopoint", "required": True},
+            {"name": "entrance", "label": "出入口坐标", "type": "geopoint"},
+            {"name": "checked_on", "label": "核查日期", "type": "date"},
+            {"name": "open", "label": "是否开放", "type": "boolean"},
+        ],
+    )
+    return publish_resource(resource=resource)

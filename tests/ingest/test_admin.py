@@ -34,12 +34,18 @@ def test_upload_preview_confirm_result(client, steward, gas):
     assert preview.status_code == 200
     assert len(preview.context["rows"]) == 20
     first = preview.context["rows"][0]
-    # Stored values: district name → GB/T 2260 code, Shanghai time → UTC.
-    assert [c["value"] for c in first["cells"]][:3] == [
+    # Stored values (district name → GB/T 2260 code), times shown in Asia/Shanghai.
+    assert [c["value"] for c in first["cells"]] == [
         "GP000000",
-        "2025-07-01T06:30:00Z",
+        "2025-07-01 14:30:00",
         "310101",
+        "0.35",
+        "21.5",
+        "中压A",
+        "31.23191987362987",  # the housing connector's GCJ-02 → WGS-84
+        "121.4654508758567",
     ]
+    assert "<td>2025-07-01 14:30:00</td>" in html and "06:30:00Z" not in html
     bad = preview.context["rows"][1]
     assert bad["errors"] and any(c["bad"] for c in bad["cells"])
     assert 'class="bad"' in html

@@ -156,13 +156,20 @@ class _Keyed:
     rows: pl.DataFrame
     errors: list[RowError]
     seconds: float
+    # The COPY payload of a valid chunk's rows (sorted by key), PostgreSQL only.
+    payload: bytes | None = None
 
 
 def _keyed(
-    chunks: Iterator[ParsedChunk], resource: DataResource, names: list[str], labels: dict
+    chunks: Iterator[ParsedChunk],
+    resource: DataResource,
+    names: list[str],
+    labels: dict,
+    build_copy=None,
 ) -> Iterator[_Keyed]:
-    """Key each chunk and check its keys across the file; no database access (it runs in
-    the reader thread, whose Django connection would be another transaction)."""
+    """Key each chunk and check its keys across the file, and build the COPY payload of
+    valid chunks; no database access (it runs in the reader thread, whose Django
+    connection would be another transaction)."""
     registry = KeyRegistry()
     for chunk in chunks:
         started = time.perf_counter()
@@ -173,7 +180,10 @@ def _keyed(
             fields=names,
         )
         errors = list(chunk.errors) + _key_errors(resource, chunk, rows, registry, labels)
-        yield _Keyed(chunk, rows, errors, time.perf_counter() - started)
+        payload = None
+        if build_copy is not None and not errors and bool(np.all(chunk.valid)):
+            rows, payload = build_copy(rows)
+        yield _Keyed(chunk, rows, errors, time.perf_counter() - started, payload)
 
 
 def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
@@ -208,7 +218,8 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
     labels = dict(resource.fields.values_list("name", "label"))
     state = recordstore.LoadState()
     started = time.perf_counter()
-    keyed = prefetch(_keyed(_chunks(batch, connector), resource, names, labels))
+    build_copy = recordstore.copy_builder(resource=resource, batch=batch)
+    keyed = prefetch(_keyed(_chunks(batch, connector), resource, names, labels, build_copy))
     with contextlib.closing(keyed) as items:
         for item in items:
             run.timings["parse"] += time.perf_counter() - started
@@ -237,7 +248,7 @@ def _take(batch: UploadBatch, run: _Run, item: _Keyed, state: recordstore.LoadSt
     elif not run.rejected:
         t0 = time.perf_counter()
         run.counts += recordstore.upsert(
-            resource=batch.resource, batch=batch, frame_rows=rows, state=state
+            resource=batch.resource, batch=batch, frame_rows=rows, state=state, payload=item.payload
         )
         run.timings["load"] += time.perf_counter() - t0
     return time.perf_counter()

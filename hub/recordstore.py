@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,8 +178,6 @@ class LoadState:
     small_table: bool = False
     # Probe stored keys with one range scan per chunk until a range holds too many.
     range_probe: bool = True
-    # The load transaction's timestamp: created_at/updated_at of the rows it writes.
-    now: dt.datetime | None = None
 
     def tick(self, step: str, since: float) -> float:
         now = time.perf_counter()
@@ -193,11 +191,13 @@ def upsert(
     batch: UploadBatch | None,
     frame_rows: pl.DataFrame,
     state: LoadState | None = None,
+    payload: bytes | None = None,
 ) -> UpsertCounts:
     """Insert new records, update changed ones and skip unchanged ones; count each.
 
     ``frame_rows`` comes from ``prepare_rows``; its keys must be unique (the pipeline
     rejects duplicate keys before loading). Pass one ``state`` for all chunks of a load.
+    ``payload`` is what ``copy_builder``'s function returned for these rows, if used.
     """
     if frame_rows.is_empty():
         return UpsertCounts()
@@ -206,9 +206,31 @@ def upsert(
             from hub.recordstore_postgres import upsert_postgres
 
             return upsert_postgres(
-                resource=resource, batch=batch, rows=frame_rows, state=state or LoadState()
+                resource=resource,
+                batch=batch,
+                rows=frame_rows,
+                state=state or LoadState(),
+                payload=payload,
             )
         return _upsert_generic(resource, batch, frame_rows)
+
+
+def copy_builder(
+    *, resource: DataResource, batch: UploadBatch | None
+) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, bytes]] | None:
+    """PostgreSQL: a function that sorts prepared rows by key and builds their COPY
+    payload, for the reader thread to run ahead of the load; None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    from hub.recordstore_postgres import copy_payload
+
+    batch_id = batch.pk if batch else None
+
+    def build(rows: pl.DataFrame) -> tuple[pl.DataFrame, bytes]:
+        rows = rows.sort("key")
+        return rows, copy_payload(rows, resource_id=resource.pk, batch_id=batch_id)
+
+    return build
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

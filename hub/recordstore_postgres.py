@@ -25,7 +25,6 @@ which is slower but never wrong.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
@@ -56,7 +55,8 @@ WITH written AS (
                                      latitude, longitude, content_hash, batch_id, source_row,
                                      created_at, updated_at)
     SELECT %(resource)s, key, data::jsonb, observed_at, COALESCE(district_code, ''), latitude,
-           longitude, content_hash, %(batch)s, source_row, %(now)s, %(now)s
+           longitude, content_hash, %(batch)s, source_row, statement_timestamp(),
+           statement_timestamp()
     FROM hub_record_stage ORDER BY key
     ON CONFLICT (resource_id, key) DO UPDATE SET
         data = EXCLUDED.data, observed_at = EXCLUDED.observed_at,
@@ -76,18 +76,28 @@ RANGE_PROBE_SQL = (
     "SELECT key, content_hash FROM hub_record WHERE resource_id = %s AND key >= %s"
     " AND key <= %s ORDER BY key LIMIT %s"
 )
-DIRECT_COLUMNS = ("resource_id", "batch_id", "created_at", "updated_at", *STORE_COLUMNS)
+DIRECT_COLUMNS = ("resource_id", "batch_id", *STORE_COLUMNS)
 
 
 def upsert_postgres(
-    *, resource: DataResource, batch: UploadBatch | None, rows: pl.DataFrame, state: LoadState
+    *,
+    resource: DataResource,
+    batch: UploadBatch | None,
+    rows: pl.DataFrame,
+    state: LoadState,
+    payload: bytes | None = None,
 ) -> UpsertCounts:
-    """Write one chunk of prepared rows (see the module docstring); return the counts."""
+    """Write one chunk of prepared rows (see the module docstring); return the counts.
+
+    ``payload``, when given, is ``copy_payload`` of these rows sorted by key; it is used
+    when every key is new.
+    """
     started = time.perf_counter()
-    rows = rows.sort("key")
+    if payload is None:
+        rows = rows.sort("key")
     with connection.cursor() as cursor:
         if not state.locked:
-            state.now, state.small_table = _lock(cursor, resource)
+            state.small_table = _lock(cursor, resource)
             state.empty = _probe_is_safe(
                 cursor, ANY_RECORD_SQL, [resource.pk], state
             ) and not _fetch(cursor, ANY_RECORD_SQL, [resource.pk])
@@ -101,7 +111,8 @@ def upsert_postgres(
                 return _stage_and_upsert(cursor, resource, batch, rows, state, started)
             fresh, changed, unchanged = _split(rows, stored)
         started = state.tick("probe", started)
-        inserted = _copy_fresh(cursor, resource, batch, fresh, state) if len(fresh) else 0
+        whole = payload if len(fresh) == len(rows) else None
+        inserted = _copy_fresh(cursor, resource, batch, fresh, state, whole) if len(fresh) else 0
         started = time.perf_counter()
         counts = UpsertCounts(inserted=inserted, unchanged=unchanged)
         if len(changed):
@@ -133,21 +144,18 @@ def _probe(
     return _fetch(cursor, PROBE_SQL, params)
 
 
-def _lock(cursor, resource: DataResource) -> tuple[dt.datetime, bool]:
+def _lock(cursor, resource: DataResource) -> bool:
     """Become the only writer of the resource's records until commit and keep the
-    resource alive; return the transaction's timestamp (created_at/updated_at) and
-    whether the record table is small."""
+    resource alive; return whether the record table is small."""
     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, resource.pk])
     cursor.execute(
-        "SELECT now(), pg_relation_size('hub_record') FROM hub_dataresource"
-        " WHERE id = %s FOR KEY SHARE",
+        "SELECT pg_relation_size('hub_record') FROM hub_dataresource WHERE id = %s FOR KEY SHARE",
         [resource.pk],
     )
     row = cursor.fetchone()
     if row is None:
         raise DataResource.DoesNotExist(f"resource {resource.pk} was deleted")
-    now, size = row
-    return now, size < SMALL_TABLE_BYTES
+    return row[0] < SMALL_TABLE_BYTES
 
 
 def _probe_is_safe(cursor, sql: str, params: list, state: LoadState) -> bool:
@@ -217,27 +225,36 @@ def _copy(cursor, sql: str, payload: bytes) -> None:
             copy.write(view[start : start + COPY_BLOCK])
 
 
+def copy_payload(rows: pl.DataFrame, *, resource_id: int, batch_id: int | None) -> bytes:
+    """The COPY payload (CSV, DIRECT_COLUMNS) of prepared rows sorted by key.
+
+    Built by the reader thread for every valid chunk, so the database is not idle while
+    it is written; created_at/updated_at come from the columns' defaults.
+    """
+    return (
+        rows.with_columns(
+            pl.lit(resource_id, dtype=pl.Int64).alias("resource_id"),
+            pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
+        )
+        .select(DIRECT_COLUMNS)
+        .write_csv(include_header=False, null_value="")
+        .encode("utf-8")
+    )
+
+
 def _copy_fresh(
     cursor,
     resource: DataResource,
     batch: UploadBatch | None,
     rows: pl.DataFrame,
     state: LoadState,
+    payload: bytes | None,
 ) -> int:
     """COPY rows whose keys the resource does not have straight into the record table."""
     started = time.perf_counter()
-    now = state.now.isoformat()
-    payload = (
-        rows.with_columns(
-            pl.lit(resource.pk).alias("resource_id"),
-            pl.lit(batch.pk if batch else None, dtype=pl.Int64).alias("batch_id"),
-            pl.lit(now).alias("created_at"),
-            pl.lit(now).alias("updated_at"),
-        )
-        .select(DIRECT_COLUMNS)
-        .write_csv(include_header=False, null_value="")
-        .encode("utf-8")
-    )
+    if payload is None:
+        batch_id = batch.pk if batch else None
+        payload = copy_payload(rows, resource_id=resource.pk, batch_id=batch_id)
     state.tick("payload", started)
     started = time.perf_counter()
     columns = ", ".join(DIRECT_COLUMNS)
@@ -269,7 +286,7 @@ def _stage_and_upsert(
         payload,
     )
     started = state.tick("stage", started)
-    params = {"resource": resource.pk, "batch": batch.pk if batch else None, "now": state.now}
+    params = {"resource": resource.pk, "batch": batch.pk if batch else None}
     cursor.execute(UPSERT_SQL, params)
     inserted, written = cursor.fetchone()
     state.tick("upsert", started)

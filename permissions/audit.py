@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from permissions.models import AuditChainHead, AuditEvent
+from permissions.prepared import prepared_statements
 
 GENESIS = "0" * 64
 # Events whose commit skips the WAL flush wait unless HUB_AUDIT_SYNC_READS is True: a
@@ -269,7 +270,8 @@ def read_and_log(
     sql = READ_SQL.replace("{relaxed}", relaxed if _relaxed("read", "ok") else "").replace(
         "{select}", select_sql
     )
-    with connection.cursor() as cursor:
+    # Prepared where available: planning this statement costs more than running it.
+    with prepared_statements(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall()
     if not result:  # Head row missing (e.g. a flushed test database): create it, retry.

@@ -103,6 +103,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if DATABASE_IS_POSTGRES:
+    # Server-side prepared statements, used only by the permission statements run in
+    # ``permissions.prepared.prepared_statements()`` (the ORM's other cursors bind on the
+    # client and never prepare): a statement is prepared on its second execution on a
+    # connection, so only persistent connections (DATABASE_CONN_MAX_AGE > 0) benefit.
+    # Empty disables them (e.g. behind a transaction-mode pooler older than pgbouncer 1.21).
+    _prepare_threshold = os.environ.get("HUB_DB_PREPARE_THRESHOLD", "1").strip()
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(_prepare_threshold) if _prepare_threshold else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

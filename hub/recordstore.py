@@ -176,6 +176,8 @@ class LoadState:
     empty: bool = False
     # The record table was under SMALL_TABLE_BYTES: any probe plan is cheap.
     small_table: bool = False
+    # Every chunk so far had only new keys (the reader thread reads it: a bool).
+    all_fresh: bool = True
     # Probe stored keys with one range scan per chunk until a range holds too many.
     range_probe: bool = True
 

@@ -112,6 +112,7 @@ def upsert_postgres(
             fresh, changed, unchanged = _split(rows, stored)
         started = state.tick("probe", started)
         whole = payload if len(fresh) == len(rows) else None
+        state.all_fresh = state.all_fresh and len(fresh) == len(rows)
         inserted = _copy_fresh(cursor, resource, batch, fresh, state, whole) if len(fresh) else 0
         started = time.perf_counter()
         counts = UpsertCounts(inserted=inserted, unchanged=unchanged)

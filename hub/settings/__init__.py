@@ -214,6 +214,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(4 * 3600)))
 }
+# A Redis result store that is down must not hold a web request (an upload answering
+# 202) for the default ~20 s of reconnects: three quick tries, then the caller copes
+# (uploads stay "received" for the sweeper). Workers re-try failed tasks anyway.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "connectors.tasks.*": {"queue": "ingest"},

@@ -104,3 +104,30 @@ def test_production_settings_pass_check_deploy(secret):
     assert "no issues" in result.stdout
     found = probe(**{k: v for k, v in env.items() if k.startswith("DJANGO")})
     assert found["debug"] is False
+
+
+def test_result_store_down_gives_up_after_three_quick_reconnects():
+    """An upload answered while Redis is down must not wait out Celery's default 20
+    reconnects (~19 s): the result store tries three times, then enqueue_load says no."""
+    script = (
+        "import json, django; django.setup();"
+        "from hub.celery import app; from connectors.services import enqueue_load;"
+        "policy = app.backend.retry_policy;"
+        "print(json.dumps({'retries': policy['max_retries'], 'sent': enqueue_load(1)}))"
+    )
+    closed = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **CLEAN,
+            "DJANGO_SETTINGS_MODULE": "hub.settings",
+            "CELERY_BROKER_URL": closed,
+            "CELERY_RESULT_BACKEND": closed,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"retries": 3, "sent": False}

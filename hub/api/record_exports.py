@@ -1,6 +1,7 @@
 """Streaming exports of records (CSV, XLSX, JSON) in constant memory.
 
-Rows are read with a server-side cursor (``iterator``) and written chunk by chunk.
+Rows are read with a server-side cursor (``iterator``) and written chunk by chunk; the
+XLSX workbook too (``hub.api.xlsx_stream``), so every format sends its first bytes at once.
 Text cells starting with ``= + - @`` (or tab/CR) that are not plain numbers get a
 leading apostrophe, so spreadsheets never evaluate them as formulas (CSV injection).
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
+
+from hub.api.xlsx_stream import CONTENT_TYPE as XLSX_CONTENT_TYPE
+from hub.api.xlsx_stream import xlsx_stream
 
 CHUNK_ROWS = 5000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row.
@@ -63,22 +66,10 @@ def json_stream(header: list[str], rows: Iterable[Row]) -> Iterator[bytes]:
     yield "".join(parts).encode("utf-8")
 
 
-def xlsx_file(header: list[str], rows: Iterable[Row]) -> tempfile.SpooledTemporaryFile:
-    """An XLSX workbook written in openpyxl's write-only mode to a temporary file."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("records")
-    sheet.append(header)
-    for index, row in enumerate(rows):
-        if index >= XLSX_MAX_ROWS:
-            break
-        sheet.append([neutralise(value) for value in row])
-    # Returned open: FileResponse streams it and closes it when done.
-    target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    workbook.save(target)
-    target.seek(0)
-    return target
+def xlsx_rows(rows: Iterable[Row]) -> Iterator[Row]:
+    """Rows with their text cells neutralised, for the XLSX writer."""
+    for row in rows:
+        yield [neutralise(value) for value in row]
 
 
 def export_response(
@@ -91,21 +82,15 @@ def export_response(
     """A streaming response in ``fmt``; ``on_done(rows_sent)`` runs when it ends."""
     counted = _Counter(rows)
     if fmt == "xlsx":
-        try:
-            handle = xlsx_file(header, counted)
-        finally:
-            on_done(counted.count)
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{filename}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    stream = csv_stream if fmt == "csv" else json_stream
-    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+        # The cap applies to rows pulled, so ``counted`` (the audit) never includes a row
+        # that was read but left out of the sheet.
+        chunks = xlsx_stream(header, xlsx_rows(counted), XLSX_MAX_ROWS)
+        content_type = XLSX_CONTENT_TYPE
+    else:
+        chunks = (csv_stream if fmt == "csv" else json_stream)(header, counted)
+        content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     response = StreamingHttpResponse(
-        _finally(stream(header, counted), lambda: on_done(counted.count)),
-        content_type=content_type,
+        _finally(chunks, lambda: on_done(counted.count)), content_type=content_type
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response

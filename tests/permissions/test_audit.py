@@ -27,12 +27,16 @@ def test_reads_are_logged_with_rows_and_fields(records, make_user, api_client):
     assert event.actor == "water-staff"
 
 
-def test_exports_logged_after_streaming(records, make_user, api_client):
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_exports_logged_after_streaming(records, make_user, api_client, fmt):
     api_client.force_authenticate(make_user("fire"))
-    response = api_client.get("/api/v1/resources/fire-incidents/records/", {"format": "csv"})
-    b"".join(response.streaming_content)
+    response = api_client.get("/api/v1/resources/fire-incidents/records/", {"format": fmt})
+    chunks = iter(response.streaming_content)
+    next(chunks)
+    assert not AuditEvent.objects.filter(action="export").exists()  # Still streaming.
+    b"".join(chunks)
     event = AuditEvent.objects.get(action="export")
-    assert (event.rows, event.detail) == (3, {"format": "csv"})
+    assert (event.rows, event.detail) == (3, {"format": fmt})
 
 
 def test_denied_attempts_logged(records, make_user, api_client):

@@ -35,12 +35,15 @@ FLUSH_CHARS = 1 << 20
 # level still compresses ~17x (200k 6-column rows: 77k rows/s and 6.2 MB, against
 # 67k rows/s and 5.5 MB at the default level 6).
 COMPRESS_LEVEL = 1
-# The sheet's size is unknown when its header is written, so the entry is always zip64:
-# without it a sheet past 4 GiB of XML (≈ 4 KB per row at the row cap) would fail at the
-# very end with a truncated download. The price is a zip64 extra field in that one entry,
-# which some readers are reported to dislike in small files (duckdb-excel PR #64: Excel on
-# the web); set this to False to trade the > 4 GiB case for that.
-SHEET_ZIP64 = True
+# No zip64: Excel rejects workbooks whose parts carry zip64 fields they do not need
+# (minizip-ng #894, duckdb-excel #64), and the sheet's size is unknown when its local
+# header is written. So the sheet stays under 4 GiB of XML instead: no new row is read
+# once the XML written plus an upper bound of what is pending (4 bytes a character)
+# comes within SHEET_MARGIN of the limit; like the row cap, the export then ends there.
+# That is ≈ 4 KB a row at the row cap: only very wide text exports ever reach it.
+SHEET_ZIP64 = False
+SHEET_LIMIT = (1 << 32) - 1
+SHEET_MARGIN = 64 << 20
 # Excel keeps 15 significant digits: larger integers (IDs, codes) would be rounded
 # silently as numbers, so they are written as text.
 MAX_EXACT_INT = 10**15
@@ -203,16 +206,21 @@ def xlsx_stream(header: list[str], rows: Iterable[list[Any]], max_rows: int) -> 
             yield sink.take()
             pending: list[str] = []
             size = 0
+            written = 0
             for number, row in enumerate(islice(rows, max_rows), start=2):
                 text = row_xml(number, row, columns)
                 pending.append(text)
                 size += len(text)
                 if len(pending) >= CHUNK_ROWS or size >= FLUSH_CHARS:
-                    sheet.write("".join(pending).encode("utf-8"))
+                    data = "".join(pending).encode("utf-8")
+                    sheet.write(data)
+                    written += len(data)
                     pending, size = [], 0
                     # zlib may hold a chunk's output back (empty take): nothing to send yet.
                     if chunk := sink.take():
                         yield chunk
+                if written + 4 * size >= SHEET_LIMIT - SHEET_MARGIN:
+                    break  # before reading another row: see SHEET_LIMIT
             pending.append(_SHEET_CLOSE)
             sheet.write("".join(pending).encode("utf-8"))
     # Closing the entry wrote its data descriptor; closing the archive, the central

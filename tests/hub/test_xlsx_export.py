@@ -130,6 +130,33 @@ def test_row_cap_pulls_and_counts_only_the_rows_written(monkeypatch):
     assert done == [2] and rows.pulled == 2
 
 
+def test_sheet_has_no_zip64_fields():
+    # Excel refuses workbooks whose parts carry zip64 fields they do not need.
+    content = b"".join(export(iter([ROW]))[0].streaming_content)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    assert info.extra == b""  # central directory
+    local = content[info.header_offset : info.header_offset + 30]
+    assert local[:4] == b"PK\x03\x04"
+    assert int.from_bytes(local[4:6], "little") == 20  # version needed: 2.0, not 4.5
+    assert int.from_bytes(local[28:30], "little") == 0  # no extra field (zip64 would be one)
+
+
+def test_sheet_size_limit_ends_the_export_like_the_row_cap(monkeypatch):
+    monkeypatch.setattr(xlsx_stream, "SHEET_LIMIT", 60_000)
+    monkeypatch.setattr(xlsx_stream, "SHEET_MARGIN", 0)
+    monkeypatch.setattr(xlsx_stream, "CHUNK_ROWS", 10)
+    rows = PulledRows(10_000)
+    response, done = export(rows, header=["key", "district", "address", "phone", "depth"])
+    content = b"".join(response.streaming_content)
+    table = read_sheet(content)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        size = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    assert 0 < rows.pulled < rows.count
+    assert done == [rows.pulled] and len(table) == rows.pulled + 1  # every row read is written
+    assert size < 60_000 + 5_000  # the last chunk may be written past the check, not more
+
+
 def test_memory_stays_bounded_for_many_rows():
     rows = PulledRows(200_000)
     response, done = export(rows, header=["key", "district", "address", "phone", "depth"])

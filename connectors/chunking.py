@@ -100,3 +100,8 @@ def prefetch(chunks: Iterator[ParsedChunk], depth: int = 1) -> Iterator[ParsedCh
             with contextlib.suppress(queue.Empty):
                 handoff.get(timeout=0.1)
         worker.join()
+        # Now that no thread runs it, close the source: a prefetch feeding this one
+        # stops its own thread at once instead of when it is garbage-collected.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()

@@ -33,3 +33,42 @@ def test_registry_reports_every_repeat_with_its_first_row(keys, cuts):
         assert registry.check(pl.Series(chunk, dtype=pl.String), rows) == expected
     assert len(registry.hashes) == len(first_row)
     assert np.all(registry.hashes[1:] >= registry.hashes[:-1])
+
+
+def _source(events: list[str], count: int = 10, fail_at: int | None = None):
+    try:
+        for index in range(count):
+            if index == fail_at:
+                raise ValueError(f"bad chunk {index}")
+            events.append(f"made {index}")
+            yield index
+    finally:
+        events.append("source closed")
+
+
+def test_prefetch_chain_yields_in_order_and_closes_every_stage_when_stopped_early():
+    import threading
+
+    from connectors.chunking import prefetch
+
+    events: list[str] = []
+    before = threading.active_count()
+    chain = prefetch(prefetch(_source(events)))
+    assert [next(chain), next(chain)] == [0, 1]
+    chain.close()
+    # Both helper threads are gone and the source ran its finally, without waiting for GC.
+    assert threading.active_count() == before
+    assert events[-1] == "source closed"
+    assert len([e for e in events if e.startswith("made")]) < 10
+
+
+def test_prefetch_chain_passes_a_source_error_through_unchanged():
+    import pytest
+
+    from connectors.chunking import prefetch
+
+    events: list[str] = []
+    chain = prefetch(prefetch(_source(events, fail_at=3)))
+    with pytest.raises(ValueError, match="bad chunk 3"):
+        list(chain)
+    assert events[-1] == "source closed"

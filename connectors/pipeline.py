@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from django.core.files import File
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -361,9 +361,14 @@ def _refresh_statistics(batch: UploadBatch) -> None:
     if batch.inserted < ANALYZE_AFTER_ROWS or connection.vendor != "postgresql":
         return
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        # The probe plans on resource_id and key only; other columns would double the cost.
-        cursor.execute("ANALYZE hub_record (resource_id, key)")
+    try:
+        with connection.cursor() as cursor:
+            # The probe plans on resource_id and key only; other columns double the cost.
+            cursor.execute("ANALYZE hub_record (resource_id, key)")
+    except DatabaseError:
+        # The batch is committed and loaded; stale statistics only slow the next probe.
+        logger.warning("ANALYZE after batch %s failed", batch.pk, exc_info=True)
+        return
     batch.timings["analyze"] = round(time.perf_counter() - started, 3)
 
 

@@ -26,6 +26,7 @@ which is slower but never wrong.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import polars as pl
@@ -72,10 +73,15 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FROM written
 
 ANY_RECORD_SQL = "SELECT key FROM hub_record WHERE resource_id = %s ORDER BY key LIMIT 1"
 PROBE_SQL = "SELECT key, content_hash FROM hub_record WHERE resource_id = %s AND key = ANY(%s)"
+# The bounds are the chunk's smallest and largest key in the column's own collation:
+# polars sorts by bytes, which differs from e.g. en_US or ICU order (a range taken from
+# the polars order could miss stored keys, and the direct COPY would then collide).
 RANGE_PROBE_SQL = (
-    "SELECT key, content_hash FROM hub_record WHERE resource_id = %s AND key >= %s"
-    " AND key <= %s ORDER BY key LIMIT %s"
+    "SELECT r.key, r.content_hash FROM hub_record r,"
+    " (SELECT min(k) AS lo, max(k) AS hi FROM unnest(%s::varchar[]) AS k) b"
+    " WHERE r.resource_id = %s AND r.key >= b.lo AND r.key <= b.hi ORDER BY r.key LIMIT %s"
 )
+_KEY_COND = re.compile(r"\bkey\b")
 DIRECT_COLUMNS = ("resource_id", "batch_id", *STORE_COLUMNS)
 
 
@@ -99,7 +105,7 @@ def upsert_postgres(
         if not state.locked:
             state.small_table = _lock(cursor, resource)
             state.empty = _probe_is_safe(
-                cursor, ANY_RECORD_SQL, [resource.pk], state
+                cursor, ANY_RECORD_SQL, [resource.pk], state, by_key=False
             ) and not _fetch(cursor, ANY_RECORD_SQL, [resource.pk])
             state.locked = True
         if state.empty:
@@ -133,7 +139,7 @@ def _probe(
     """
     if state.range_probe:
         limit = 2 * len(rows) + 1
-        params = [resource.pk, rows["key"][0], rows["key"][-1], limit]
+        params = [rows["key"].to_list(), resource.pk, limit]
         if _probe_is_safe(cursor, RANGE_PROBE_SQL, params, state):
             stored = _fetch(cursor, RANGE_PROBE_SQL, params)
             if len(stored) < limit:
@@ -159,17 +165,21 @@ def _lock(cursor, resource: DataResource) -> bool:
     return row[0] < SMALL_TABLE_BYTES
 
 
-def _probe_is_safe(cursor, sql: str, params: list, state: LoadState) -> bool:
+def _probe_is_safe(
+    cursor, sql: str, params: list, state: LoadState, *, by_key: bool = True
+) -> bool:
     """True when PostgreSQL would answer ``sql`` from the unique (resource_id, key) index
-    (an index scan of it, or a bitmap heap scan fed by bitmap scans of it only), or
-    when the record table is so small that any plan is cheap (it is then a seq scan)."""
+    (an index scan of it, or a bitmap heap scan fed by bitmap scans of it only) with
+    ``key`` in the index condition when ``by_key`` (an index condition on resource_id
+    alone reads every record of the resource), or when the record table is so small
+    that any plan is cheap (it is then a seq scan)."""
     if state.small_table:
         return True
     cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
     raw = cursor.fetchone()[0]
     plan = json.loads(raw) if isinstance(raw, str) else raw
     scans = list(_record_scans(plan[0]["Plan"]))
-    return bool(scans) and all(_uses_key_index(node) for node in scans)
+    return bool(scans) and all(_uses_key_index(node, by_key) for node in scans)
 
 
 def _record_scans(node: dict):
@@ -179,14 +189,20 @@ def _record_scans(node: dict):
         yield from _record_scans(child)
 
 
-def _uses_key_index(scan: dict) -> bool:
+def _uses_key_index(scan: dict, by_key: bool) -> bool:
     kind = scan["Node Type"]
     if kind in ("Index Scan", "Index Only Scan"):
-        return scan.get("Index Name") == KEY_INDEX
+        return _on_key_index(scan, by_key)
     if kind == "Bitmap Heap Scan":
         feeds = list(_bitmap_index_scans(scan))
-        return bool(feeds) and all(node.get("Index Name") == KEY_INDEX for node in feeds)
+        return bool(feeds) and all(_on_key_index(node, by_key) for node in feeds)
     return False
+
+
+def _on_key_index(node: dict, by_key: bool) -> bool:
+    if node.get("Index Name") != KEY_INDEX:
+        return False
+    return not by_key or bool(_KEY_COND.search(node.get("Index Cond", "")))
 
 
 def _bitmap_index_scans(node: dict):

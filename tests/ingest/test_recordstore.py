@@ -169,7 +169,7 @@ def test_unsafe_probe_plan_falls_back_to_upsert(catalog, monkeypatch):
 
     resource = catalog["resources"][RESOURCE]
     recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, gas_frame(0, 20)))
-    monkeypatch.setattr(recordstore_postgres, "_probe_is_safe", lambda *args: False)
+    monkeypatch.setattr(recordstore_postgres, "_probe_is_safe", lambda *args, **kwargs: False)
     frame = gas_frame(0, 30)
     frame.loc[0, "pressure"] = 0.66
     counts, sql = _sql_of(
@@ -222,3 +222,43 @@ def test_wide_key_range_switches_the_probe_to_key_lookups(catalog):
     assert state.range_probe is False
     assert [s for s in sql if s.startswith("SELECT key, content_hash")][-1].count("ANY(") == 1
     assert Record.objects.get(key="GP000099|2025-07-01T06:30:00Z").data["pressure"] == 0.55
+
+
+def test_plan_check_wants_key_in_the_index_condition():
+    from hub import recordstore_postgres as pg
+
+    def bitmap(cond):
+        return {
+            "Node Type": "Bitmap Heap Scan",
+            "Relation Name": "hub_record",
+            "Plans": [
+                {"Node Type": "Bitmap Index Scan", "Index Name": pg.KEY_INDEX, "Index Cond": cond}
+            ],
+        }
+
+    by_key = bitmap("((resource_id = 3) AND ((key)::text = ANY ('{a,b}'::text[])))")
+    resource_only = bitmap("(resource_id = 3)")  # key left to a filter: reads the resource
+    assert pg._uses_key_index(by_key, True)
+    assert not pg._uses_key_index(resource_only, True)
+    assert pg._uses_key_index(resource_only, False)  # "any record yet?" needs no key
+    other = {**by_key, "Plans": [{**by_key["Plans"][0], "Index Name": "hub_record_batch"}]}
+    assert not pg._uses_key_index(other, True)
+
+
+@pytest.mark.postgres
+def test_range_probe_bounds_follow_the_database_collation(catalog):
+    """Bounds come from SQL min/max, not from polars' byte order (which differs from
+    en_US/ICU collations): a re-upload with mixed-case keys finds every stored key."""
+    from django.db import connection
+
+    from hub import recordstore_postgres as pg
+
+    resource = catalog["resources"][RESOURCE]
+    frame = gas_frame(0, 2)
+    frame["point_id"] = ["aa", "Bb"]
+    rows = _rows(resource, frame)
+    assert recordstore.upsert(resource=resource, batch=None, frame_rows=rows).inserted == 2
+    with connection.cursor() as cursor:
+        cursor.execute(pg.RANGE_PROBE_SQL, [rows["key"].to_list(), resource.pk, 5])
+        assert sorted(key for key, _ in cursor.fetchall()) == sorted(rows["key"].to_list())
+    assert recordstore.upsert(resource=resource, batch=None, frame_rows=rows).unchanged == 2

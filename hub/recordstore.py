@@ -178,6 +178,8 @@ class LoadState:
     small_table: bool = False
     # Every chunk so far had only new keys (the reader thread reads it: a bool).
     all_fresh: bool = True
+    # The database sorts text by bytes (C collation), as polars does.
+    byte_order: bool = False
     # Probe stored keys with one range scan per chunk until a range holds too many.
     range_probe: bool = True
 

@@ -81,6 +81,11 @@ RANGE_PROBE_SQL = (
     " (SELECT min(k) AS lo, max(k) AS hi FROM unnest(%s::varchar[]) AS k) b"
     " WHERE r.resource_id = %s AND r.key >= b.lo AND r.key <= b.hi ORDER BY r.key LIMIT %s"
 )
+# The same with the bounds given: right when text sorts by bytes, as polars sorts.
+BYTE_RANGE_PROBE_SQL = (
+    "SELECT key, content_hash FROM hub_record WHERE resource_id = %s AND key >= %s"
+    " AND key <= %s ORDER BY key LIMIT %s"
+)
 _KEY_COND = re.compile(r"\bkey\b")
 DIRECT_COLUMNS = ("resource_id", "batch_id", *STORE_COLUMNS)
 
@@ -103,7 +108,7 @@ def upsert_postgres(
         rows = rows.sort("key")
     with connection.cursor() as cursor:
         if not state.locked:
-            state.small_table = _lock(cursor, resource)
+            state.small_table, state.byte_order = _lock(cursor, resource)
             state.empty = _probe_is_safe(
                 cursor, ANY_RECORD_SQL, [resource.pk], state, by_key=False
             ) and not _fetch(cursor, ANY_RECORD_SQL, [resource.pk])
@@ -139,9 +144,13 @@ def _probe(
     """
     if state.range_probe:
         limit = 2 * len(rows) + 1
-        params = [rows["key"].to_list(), resource.pk, limit]
-        if _probe_is_safe(cursor, RANGE_PROBE_SQL, params, state):
-            stored = _fetch(cursor, RANGE_PROBE_SQL, params)
+        if state.byte_order:
+            sql = BYTE_RANGE_PROBE_SQL
+            params = [resource.pk, rows["key"][0], rows["key"][-1], limit]
+        else:
+            sql, params = RANGE_PROBE_SQL, [rows["key"].to_list(), resource.pk, limit]
+        if _probe_is_safe(cursor, sql, params, state):
+            stored = _fetch(cursor, sql, params)
             if len(stored) < limit:
                 return stored
         state.range_probe = False
@@ -151,18 +160,22 @@ def _probe(
     return _fetch(cursor, PROBE_SQL, params)
 
 
-def _lock(cursor, resource: DataResource) -> bool:
+def _lock(cursor, resource: DataResource) -> tuple[bool, bool]:
     """Become the only writer of the resource's records until commit and keep the
-    resource alive; return whether the record table is small."""
+    resource alive; return whether the record table is small and whether the database
+    sorts text by bytes (C collation), as polars does."""
     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, resource.pk])
     cursor.execute(
-        "SELECT pg_relation_size('hub_record') FROM hub_dataresource WHERE id = %s FOR KEY SHARE",
+        "SELECT pg_relation_size('hub_record'),"
+        " (SELECT datlocprovider = 'c' AND datcollate IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8')"
+        "  FROM pg_database WHERE datname = current_database())"
+        " FROM hub_dataresource WHERE id = %s FOR KEY SHARE",
         [resource.pk],
     )
     row = cursor.fetchone()
     if row is None:
         raise DataResource.DoesNotExist(f"resource {resource.pk} was deleted")
-    return row[0] < SMALL_TABLE_BYTES
+    return row[0] < SMALL_TABLE_BYTES, bool(row[1])
 
 
 def _probe_is_safe(

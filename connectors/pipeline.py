@@ -165,8 +165,8 @@ def _keyed(
     resource: DataResource,
     names: list[str],
     labels: dict,
-    build_copy=None,
-    state: recordstore.LoadState | None = None,
+    build_copy,
+    state: recordstore.LoadState,
 ) -> Iterator[_Keyed]:
     """Key each chunk and check its keys across the file, and build the COPY payload of
     valid chunks; no database access (it runs in the reader thread, whose Django
@@ -184,7 +184,7 @@ def _keyed(
         payload = None
         # Worth it while every chunk so far was all new rows (first loads, appends);
         # a re-upload's chunks are mostly known keys and are written another way.
-        fresh_so_far = state is None or state.all_fresh
+        fresh_so_far = state.all_fresh
         if build_copy is not None and fresh_so_far and not errors and bool(np.all(chunk.valid)):
             rows, payload = build_copy(rows)
         yield _Keyed(chunk, rows, errors, time.perf_counter() - started, payload)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +180,8 @@ def open_table(
     elif kind == "json":
         table = open_json(path=path, scorer=scorer, chunk_rows=chunk_rows)
     else:
+        from connectors.csvfile import open_csv
+
         table = open_csv(path=path, head=head, scorer=scorer, chunk_rows=chunk_rows)
     suffix = Path(filename).suffix.lower().lstrip(".")
     expected = {"xlsx": ("xlsx", "xlsm"), "csv": ("csv", "txt", "tsv"), "json": ("json",)}
@@ -191,101 +191,6 @@ def open_table(
             % {"suffix": suffix, "kind": kind.upper()}
         )
     return table
-
-
-def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Table:
-    """Open a delimited text file: detect encoding, delimiter and header row."""
-    encoding = detect_encoding(head)
-    sample = codecs.getincrementaldecoder(encoding)("replace").decode(head, final=False)
-    sample = sample.lstrip("\ufeff")
-    if not sample.strip():
-        raise InputError(_("文件为空。"))
-    delimiter = sniff_delimiter(sample)
-    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
-    rows: list[list[object]] = []
-    line_ends: list[int] = []
-    for row in reader:
-        rows.append(row)
-        line_ends.append(reader.line_num)
-        if len(rows) >= HEADER_SEARCH_ROWS:
-            break
-    header_index = find_header(rows, scorer)
-    headers = [str(cell).strip() for cell in rows[header_index]]
-    check_columns(len(headers))
-    widest = max((len(row) for row in rows), default=len(headers))
-    width = max(len(headers), widest) + SPARE_COLUMNS
-    chunks = _csv_chunks(
-        path=path,
-        encoding=encoding,
-        delimiter=delimiter,
-        skip_lines=line_ends[header_index],
-        header_row=header_index + 1,
-        headers=headers,
-        width=width,
-        chunk_rows=chunk_rows,
-    )
-    return Table(headers=headers, header_row=header_index + 1, chunks=chunks, kind="csv")
-
-
-def _csv_chunks(
-    *,
-    path: Path,
-    encoding: str,
-    delimiter: str,
-    skip_lines: int,
-    header_row: int,
-    headers: list[str],
-    width: int,
-    chunk_rows: int,
-) -> Iterator[RawChunk]:
-    """Let pandas stream-decode and parse the file in chunks of strings.
-
-    pandas decodes in C while it reads (GB18030 included), so memory stays bounded by the
-    chunk size; title rows are skipped by line count, measured by the header search.
-    """
-    reader = pd.read_csv(
-        path,
-        encoding=encoding,
-        encoding_errors="strict",
-        skiprows=skip_lines,
-        sep=delimiter,
-        header=None,
-        names=list(range(width)),
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=False,
-        chunksize=chunk_rows,
-        engine="c",
-        quotechar='"',
-    )
-    next_row = header_row + 1
-    try:
-        with reader:
-            for frame in reader:
-                rows = np.arange(next_row, next_row + len(frame), dtype="int64")
-                next_row += len(frame)
-                frame = frame.fillna("")
-                frame, errors = long_row_errors(frame, len(headers), rows)
-                blank = (frame == "").all(axis=1).to_numpy()
-                if blank.any():
-                    frame, rows = frame[~blank], rows[~blank]
-                yield RawChunk(frame=frame.reset_index(drop=True), source_rows=rows, errors=errors)
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            _("文件编码不一致：按 %(encoding)s 解码失败（第 %(row)d 行之后），请统一另存为 UTF-8。")
-            % {"encoding": encoding, "row": next_row}
-        ) from exc
-    except pd.errors.ParserError as exc:
-        # pandas numbers lines from the start of the file, skipped title lines included.
-        found = re.search(r"line (\d+), saw (\d+)", str(exc))
-        row = int(found.group(1)) if found else next_row
-        cells = int(found.group(2)) if found else 0
-        raise InputError(
-            _("第 %(row)d 行有 %(cells)d 个单元格，远多于表头的 %(width)d 列，无法解析。")
-            % {"row": row, "cells": cells, "width": len(headers)},
-            row=row,
-        ) from exc
 
 
 def open_json(*, path: Path, scorer: Scorer, chunk_rows: int) -> Table:

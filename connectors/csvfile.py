@@ -81,11 +81,26 @@ def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Tab
     pandas_width = max(len(headers), widest) + SPARE_COLUMNS
     # pyarrow skips records, pandas and the header search count lines: they agree only
     # while no quoted cell above the data spans lines.
-    if line_ends[header_index] == header_index + 1:
+    if line_ends[header_index] == header_index + 1 and _quotes_balanced(path):
         chunks = _arrow_then_pandas(options, pandas_width)
     else:
         chunks = pandas_chunks(**options, width=pandas_width)
     return Table(headers=headers, header_row=header_index + 1, chunks=chunks, kind="csv")
+
+
+def _quotes_balanced(path: Path) -> bool:
+    """False when the file has an odd number of quote characters.
+
+    pandas rejects a file that ends inside a quoted cell (a truncated file); pyarrow
+    silently closes the cell. Quoted cells hold an even number of quotes, so an odd count
+    leaves the file to pandas. (A stray quote inside an unquoted cell also counts once:
+    a truncated file with exactly one such stray quote is read as pyarrow reads it.)
+    """
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(ARROW_BLOCK_BYTES * 8):
+            count += block.count(b'"')
+    return count % 2 == 0
 
 
 def _arrow_then_pandas(options: dict, pandas_width: int) -> Iterator[RawChunk]:

@@ -9,7 +9,13 @@ class OperationsConfig(AppConfig):
     verbose_name = _("城市运行")
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
         from hub.signals import batch_loaded
-        from operations.receivers import enqueue_sync
+        from operations.models import MonitoringPoint
+        from operations.receivers import enqueue_sync, lock_point_for_delete
 
         batch_loaded.connect(enqueue_sync, dispatch_uid="operations.enqueue_sync")
+        pre_delete.connect(
+            lock_point_for_delete, sender=MonitoringPoint, dispatch_uid="operations.lock_point"
+        )

@@ -49,10 +49,14 @@ class MonitoringPoint(models.Model):
 class Reading(models.Model):
     """One metric value of one record: unique by source identity (resource, key, metric).
 
-    ``resource`` (denormalised from the point, which is constrained) and ``batch`` (a
-    lineage pointer) carry no database constraint: PostgreSQL checks Django's deferred
-    foreign keys at commit, row by row, and for 100k readings that was most of the
-    commit. Django's collector still applies their on_delete.
+    No foreign key of a reading carries a database constraint: PostgreSQL checks Django's
+    deferred foreign keys at commit, row by row, and for 100k readings that was most of
+    the commit. Django's collector still applies their on_delete, and deleting a point
+    first waits for any sync writing to it (``operations.receivers.lock_point_for_delete``).
+    ``resource`` and ``point`` have no index of their own: the source-identity constraint
+    and the (point, metric, observed_at) index start with them, and every extra index
+    is written on each of a sync's inserts. PostgreSQL hands out ids from a cache of
+    1,000 per session (migration 0002), so two syncs do not queue on one sequence page.
     """
 
     resource = models.ForeignKey(
@@ -60,12 +64,18 @@ class Reading(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         db_constraint=False,
+        db_index=False,
         verbose_name=_("数据资源"),
     )
     record_key = models.CharField(_("记录主键"), max_length=255)
     metric = models.CharField(_("指标"), max_length=64)
     point = models.ForeignKey(
-        MonitoringPoint, on_delete=models.CASCADE, related_name="readings", verbose_name=_("监测点")
+        MonitoringPoint,
+        on_delete=models.CASCADE,
+        related_name="readings",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("监测点"),
     )
     value = models.FloatField(_("数值"))
     unit = models.CharField(_("单位"), max_length=32, blank=True)

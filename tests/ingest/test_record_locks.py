@@ -3,16 +3,14 @@ writing its records must wait for the load, and leave no orphan (PostgreSQL only
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from hub import recordstore
 from hub.models import UploadBatch
 from tests.ingest.helpers import RESOURCE, gas_frame
+from tests.locking import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,63 +29,12 @@ def _record_count(**where) -> int:
         return cursor.fetchone()[0]
 
 
-def _wait_until_someone_waits_for_a_lock(deadline_s: float = 30) -> None:
-    """Poll pg_stat_activity until another session is blocked on a lock (a condition,
-    not a guess about timing)."""
-    until = time.monotonic() + deadline_s
-    pause = threading.Event()
-    while time.monotonic() < until:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return
-        pause.wait(0.02)
-    raise AssertionError("the delete never waited for the load")
-
-
-def _race(load, delete) -> list[BaseException]:
-    """Run ``load`` in a transaction held open until ``delete`` (another connection) is
-    blocked on it; then commit the load and let the delete finish."""
-    loaded, release, errors = threading.Event(), threading.Event(), []
-
-    def in_thread(work):
-        def run():
-            try:
-                work()
-            except BaseException as exc:  # surfaced to the test
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        return threading.Thread(target=run)
-
-    def hold_load():
-        with transaction.atomic():
-            load()
-            loaded.set()
-            assert release.wait(30)
-
-    loader = in_thread(hold_load)
-    loader.start()
-    assert loaded.wait(30)
-    deleter = in_thread(delete)
-    deleter.start()
-    _wait_until_someone_waits_for_a_lock()
-    release.set()
-    loader.join(30)
-    deleter.join(30)
-    return errors
-
-
 def test_resource_deleted_during_a_load_leaves_no_orphans(catalog):
     resource = catalog["resources"][RESOURCE]
     recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, 0, 10))
     rows = _rows(resource, 10, 30)
 
-    errors = _race(
+    errors = race(
         lambda: recordstore.upsert(resource=resource, batch=None, frame_rows=rows),
         lambda: type(resource).objects.get(pk=resource.pk).delete(),
     )
@@ -107,7 +54,7 @@ def test_batch_deleted_during_a_load_leaves_no_dangling_lineage(catalog):
         UploadBatch.objects.select_for_update().get(pk=batch.pk)
         recordstore.upsert(resource=resource, batch=batch, frame_rows=rows)
 
-    errors = _race(load, lambda: UploadBatch.objects.get(pk=batch.pk).delete())
+    errors = race(load, lambda: UploadBatch.objects.get(pk=batch.pk).delete())
     assert errors == []
     assert not UploadBatch.objects.filter(pk=batch.pk).exists()
     assert _record_count(resource_id=resource.pk) == 30

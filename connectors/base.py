@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 if TYPE_CHECKING:
     from hub.models import DataResource, Department
@@ -41,6 +42,20 @@ class RowError:
 
 
 @dataclass
+class KnownRows:
+    """Source rows found among the fingerprints of the resource's last load: their
+    records are stored already, so they were not normalised."""
+
+    source_rows: np.ndarray
+    keys: pl.Series  # the natural keys of their stored records
+    fingerprints: np.ndarray  # (n, 2) uint64
+    raw: pd.DataFrame  # original cells under the original headers, for the error report
+
+    def __len__(self) -> int:
+        return len(self.source_rows)
+
+
+@dataclass
 class ParsedChunk:
     """A normalised, validated slice of the source.
 
@@ -56,6 +71,11 @@ class ParsedChunk:
     errors: list[RowError]
     raw: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    # Rows of the source whose records are stored already (connectors.fingerprints):
+    # not in ``frame``; counted unchanged unless their keys repeat.
+    known: KnownRows | None = None
+    # (n, 2) uint64 fingerprints of the rows in ``frame``, when a load keeps them.
+    fingerprints: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -127,11 +147,13 @@ def parse_file(
     connector: Connector | None = None,
     chunk_rows: int = 100_000,
     sheet: str | int | None = None,
+    memo=None,
 ) -> Iterator[ParsedChunk]:
     """Read, map, normalise and validate a file in chunks of at most ``chunk_rows`` rows.
 
     The format is decided by content (magic bytes), the file name only breaks ties.
     Raises :class:`InputError` for whole-file problems, possibly after some chunks.
+    ``memo`` (a ``connectors.fingerprints.RowMemo``) sets aside rows loaded before.
     """
     from connectors.parsing import parse_file as implementation
 
@@ -142,13 +164,14 @@ def parse_file(
         connector=connector,
         chunk_rows=chunk_rows,
         sheet=sheet,
+        memo=memo,
     )
 
 
 def parse_records(
-    *, records: list[dict], resource: DataResource, connector: Connector | None = None
+    *, records: list[dict], resource: DataResource, connector: Connector | None = None, memo=None
 ) -> ParsedChunk:
     """Normalise and validate records pushed as JSON; keys are field names or labels."""
     from connectors.parsing import parse_records as implementation
 
-    return implementation(records=records, resource=resource, connector=connector)
+    return implementation(records=records, resource=resource, connector=connector, memo=memo)

@@ -16,6 +16,7 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from connectors.base import Connector, InputError, ParsedChunk, RowError
+from connectors.fingerprints import RowMemo, parse_context
 from connectors.headers import ColumnMatch
 from connectors.normalisers import coordinates, dates, geopoints, numbers, units
 from connectors.normalisers.districts import DistrictMatcher
@@ -33,8 +34,9 @@ def parse_file(
     connector: Connector | None = None,
     chunk_rows: int = 100_000,
     sheet: str | int | None = None,
+    memo: RowMemo | None = None,
 ) -> Iterator[ParsedChunk]:
-    """See :func:`connectors.base.parse_file`."""
+    """See :func:`connectors.base.parse_file`; ``memo`` skips rows loaded before."""
     connector = connector or _default_connector(resource)
     schema = load_schema(resource, connector)
     table = open_table(
@@ -44,17 +46,19 @@ def parse_file(
         chunk_rows=chunk_rows,
         sheet=sheet,
     )
-    return _parse_table(table, schema, connector)
+    return _parse_table(table, schema, connector, resource=resource, memo=memo)
 
 
-def parse_records(*, records: list[dict], resource, connector: Connector | None = None):
+def parse_records(
+    *, records: list[dict], resource, connector: Connector | None = None, memo=None
+) -> ParsedChunk:
     """See :func:`connectors.base.parse_records`; all records come back as one chunk."""
     connector = connector or _default_connector(resource)
     schema = load_schema(resource, connector)
     table = records_table(
         records, scorer=schema.headers.score, chunk_rows=max(1, len(records or [1]))
     )
-    chunks = list(_parse_table(table, schema, connector))
+    chunks = list(_parse_table(table, schema, connector, resource=resource, memo=memo))
     return chunks[0]
 
 
@@ -64,7 +68,9 @@ def _default_connector(resource) -> Connector:
     return connector_for(resource)
 
 
-def _parse_table(table: Table, schema: Schema, connector: Connector) -> Iterator[ParsedChunk]:
+def _parse_table(
+    table: Table, schema: Schema, connector: Connector, *, resource, memo: RowMemo | None
+) -> Iterator[ParsedChunk]:
     """Check the header mapping now; normalise chunk by chunk when iterated."""
     matches, ignored = schema.headers.map_columns(table.headers)
     found = {match.field for match in matches}
@@ -81,10 +87,25 @@ def _parse_table(table: Table, schema: Schema, connector: Connector) -> Iterator
             _("以下列不属于本资源，已忽略：%(headers)s") % {"headers": "、".join(ignored)}
         )
 
+    if memo is not None:
+        memo.begin(
+            parse_context(
+                resource=resource,
+                connector=connector,
+                schema=schema,
+                headers=table.headers,
+                matches=matches,
+            )
+        )
+
     def generate() -> Iterator[ParsedChunk]:
         first = True
         for raw in table.chunks:
+            known = None
+            if memo is not None:
+                raw, known = memo.split(raw, table.headers)
             chunk = normalise_chunk(raw, table.headers, matches, schema, connector)
+            chunk.known, chunk.fingerprints = known, raw.fingerprints
             if first:
                 chunk.warnings = warnings
                 first = False

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from connectors.base import InputError, ParsedChunk, RowError, connector_for, parse_file
 from connectors.base import parse_records as parse_pushed_records
 from connectors.chunking import KeyRegistry, prefetch
+from connectors.fingerprints import RowMemo
 from hub import recordstore
 from hub.models import BatchSource, BatchStatus, DataResource, UploadBatch
 from hub.signals import batch_loaded
@@ -64,6 +65,7 @@ class _Run:
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     spool: tempfile._TemporaryFileWrapper | None = None
     report_rows: int = 0
+    memo: RowMemo | None = None
 
     def add_errors(self, errors: list[RowError]) -> None:
         self.error_count += len(errors)
@@ -122,16 +124,20 @@ def _key_errors(
     # Rows already invalid for a missing required key field need no second message.
     for i in np.flatnonzero(missing & np.asarray(chunk.valid, dtype=bool)):
         errors.append(RowError(int(source_rows[i]), column, _("主键字段不能为空"), first_field))
-    usable = ~missing
-    usable_idx = np.flatnonzero(usable)
-    repeats = registry.check(keys.gather(usable_idx), source_rows[usable_idx])
+    usable_idx = np.flatnonzero(~missing)
+    # Rows found among the last load's fingerprints are checked with the others.
+    check_keys, check_rows = keys.gather(usable_idx), source_rows[usable_idx]
+    if chunk.known is not None:
+        check_keys = pl.concat([check_keys, chunk.known.keys.alias(check_keys.name)])
+        check_rows = np.concatenate([check_rows, chunk.known.source_rows])
+    repeats = registry.check(check_keys, check_rows)
     for position, first_row in sorted(repeats.items()):
-        i = usable_idx[position]
         errors.append(
             RowError(
-                int(source_rows[i]),
+                int(check_rows[position]),
                 column,
-                _("主键 %(key)s 与第 %(first)d 行重复") % {"key": keys[int(i)], "first": first_row},
+                _("主键 %(key)s 与第 %(first)d 行重复")
+                % {"key": check_keys[int(position)], "first": first_row},
                 first_field,
             )
         )
@@ -167,10 +173,11 @@ def _keyed(
     labels: dict,
     build_copy,
     state: recordstore.LoadState,
+    memo: RowMemo,
 ) -> Iterator[_Keyed]:
-    """Key each chunk and check its keys across the file, and build the COPY payload of
-    valid chunks; no database access (it runs in the reader thread, whose Django
-    connection would be another transaction)."""
+    """Key each chunk and check its keys across the file, keep its rows' fingerprints,
+    and build the COPY payload of valid chunks; no database access (it runs in the
+    reader thread, whose Django connection would be another transaction)."""
     registry = KeyRegistry()
     for chunk in chunks:
         started = time.perf_counter()
@@ -181,6 +188,9 @@ def _keyed(
             fields=names,
         )
         errors = list(chunk.errors) + _key_errors(resource, chunk, rows, registry, labels)
+        memo.record(chunk.fingerprints, rows["key"])
+        if chunk.known is not None:
+            memo.record(chunk.known.fingerprints, chunk.known.keys)
         payload = None
         # Worth it while every chunk so far was all new rows (first loads, appends);
         # a re-upload's chunks are mostly known keys and are written another way.
@@ -190,7 +200,7 @@ def _keyed(
         yield _Keyed(chunk, rows, errors, time.perf_counter() - started, payload)
 
 
-def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
+def _chunks(batch: UploadBatch, connector, memo: RowMemo) -> Iterator[ParsedChunk]:
     """The parsed chunks of a batch's stored file (or pushed records).
 
     ``parse_file`` reads the schema and checks the header here, in the caller's thread
@@ -199,7 +209,9 @@ def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
     if batch.source == BatchSource.API:
         with batch.file.open("rb") as handle:
             records = json.load(handle)
-        parsed = parse_pushed_records(records=records, resource=batch.resource, connector=connector)
+        parsed = parse_pushed_records(
+            records=records, resource=batch.resource, connector=connector, memo=memo
+        )
         return (chunk for chunk in [parsed])
     chunks = parse_file(
         path=Path(batch.file.path),
@@ -207,6 +219,7 @@ def _chunks(batch: UploadBatch, connector) -> Iterator[ParsedChunk]:
         resource=batch.resource,
         connector=connector,
         chunk_rows=CHUNK_ROWS,
+        memo=memo,
     )
     return iter(chunks)
 
@@ -222,8 +235,12 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
     labels = dict(resource.fields.values_list("name", "label"))
     state = recordstore.LoadState()
     started = time.perf_counter()
+    # Under the resource's write lock from here, so the fingerprints read now stay true.
+    recordstore.begin_load(resource=resource, state=state)
+    run.memo = RowMemo.load(resource)
     build_copy = recordstore.copy_builder(resource=resource, batch=batch)
-    keyed = prefetch(_keyed(_chunks(batch, connector), resource, names, labels, build_copy, state))
+    chunks = _chunks(batch, connector, run.memo)
+    keyed = prefetch(_keyed(chunks, resource, names, labels, build_copy, state, run.memo))
     with contextlib.closing(keyed) as items:
         for item in items:
             run.timings["parse"] += time.perf_counter() - started
@@ -242,7 +259,8 @@ def _take(batch: UploadBatch, run: _Run, item: _Keyed, state: recordstore.LoadSt
     # Spent in the reader thread, overlapping the load of the previous chunk.
     run.timings["prepare"] += item.seconds
     source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
-    run.rows_read += len(chunk)
+    known = len(chunk.known) if chunk.known is not None else 0
+    run.rows_read += len(chunk) + known
     invalid = source_rows[~np.asarray(chunk.valid, dtype=bool)]
     bad_rows = sorted({error.row for error in errors} | {int(row) for row in invalid})
     if bad_rows:
@@ -254,6 +272,7 @@ def _take(batch: UploadBatch, run: _Run, item: _Keyed, state: recordstore.LoadSt
         run.counts += recordstore.upsert(
             resource=batch.resource, batch=batch, frame_rows=rows, state=state, payload=item.payload
         )
+        run.counts += recordstore.UpsertCounts(unchanged=known)
         run.timings["load"] += time.perf_counter() - t0
     return time.perf_counter()
 
@@ -262,11 +281,14 @@ def _spool_bad_rows(run: _Run, chunk: ParsedChunk, errors: list[RowError], bad: 
     by_row: dict[int, list[RowError]] = defaultdict(list)
     for error in errors:
         by_row[error.row].append(error)
-    positions = {int(row): i for i, row in enumerate(chunk.source_rows)}
+    frames = [(chunk.raw, chunk.source_rows)]
+    if chunk.known is not None:
+        frames.append((chunk.known.raw, chunk.known.source_rows))
+    positions = {int(row): (raw, i) for raw, rows in frames for i, row in enumerate(rows)}
     items = []
     for row in bad:
-        i = positions.get(row)
-        values = [] if i is None else ["" if v is None else v for v in chunk.raw.iloc[i].tolist()]
+        raw, i = positions.get(row, (None, None))
+        values = [] if raw is None else ["" if v is None else v for v in raw.iloc[i].tolist()]
         items.append((row, values, by_row[row]))
     run.spool_rows(items)
 
@@ -395,6 +417,8 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
             "n": batch.unchanged,
         }
         DataResource.objects.filter(pk=batch.resource_id).update(last_loaded_at=batch.finished_at)
+        if run.memo is not None:
+            run.memo.save(resource=batch.resource, batch=batch)
         transaction.on_commit(lambda: batch_loaded.send(sender=UploadBatch, batch=batch))
     run.timings["total"] = time.perf_counter() - begun
     batch.timings = {name: round(value, 3) for name, value in run.timings.items()}

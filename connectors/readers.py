@@ -40,6 +40,8 @@ class RawChunk:
     frame: pd.DataFrame
     source_rows: np.ndarray
     errors: list[RowError] = field(default_factory=list)
+    # (n, 2) uint64 fingerprints of the rows' cells, once computed (connectors.fingerprints).
+    fingerprints: np.ndarray | None = None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,7 @@ from hub.models import (
     TaskFailure,
     UploadBatch,
 )
+from hub.recordstore import forget_fingerprints
 from permissions.admin_mixins import RestrictedAdminMixin
 from permissions.selectors import VIEW_RECORDS_CLEAR
 
@@ -183,6 +185,18 @@ class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def delete_model(self, request, obj: Record) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            forget_fingerprints(resource_id=obj.resource_id)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            resources = set(queryset.values_list("resource_id", flat=True))
+            super().delete_queryset(request, queryset)
+            for resource_id in resources:
+                forget_fingerprints(resource_id=resource_id)
 
 
 @admin.register(TaskFailure)

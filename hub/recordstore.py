@@ -27,7 +27,7 @@ import pandas as pd
 import polars as pl
 from django.db import connection, transaction
 
-from hub.models import DataResource, Record, UploadBatch
+from hub.models import DataResource, Record, RowFingerprints, UploadBatch
 
 KEY_SEPARATOR = "|"
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
@@ -182,6 +182,8 @@ class LoadState:
     byte_order: bool = False
     # Probe stored keys with one range scan per chunk until a range holds too many.
     range_probe: bool = True
+    # The resource's source-row fingerprints were deleted by a write of this load.
+    forgot_fingerprints: bool = False
 
     def tick(self, step: str, since: float) -> float:
         now = time.perf_counter()
@@ -205,18 +207,37 @@ def upsert(
     """
     if frame_rows.is_empty():
         return UpsertCounts()
+    state = state or LoadState()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             from hub.recordstore_postgres import upsert_postgres
 
-            return upsert_postgres(
-                resource=resource,
-                batch=batch,
-                rows=frame_rows,
-                state=state or LoadState(),
-                payload=payload,
+            counts = upsert_postgres(
+                resource=resource, batch=batch, rows=frame_rows, state=state, payload=payload
             )
-        return _upsert_generic(resource, batch, frame_rows)
+        else:
+            counts = _upsert_generic(resource, batch, frame_rows)
+        if (counts.inserted or counts.updated) and not state.forgot_fingerprints:
+            forget_fingerprints(resource_id=resource.pk)
+            state.forgot_fingerprints = True
+    return counts
+
+
+def begin_load(*, resource: DataResource, state: LoadState) -> None:
+    """Start a load: on PostgreSQL become the resource's only writer now, so that what
+    the load reads before its first write (its source-row fingerprints) stays true until
+    it commits. SQLite serialises writers on its own."""
+    if connection.vendor == "postgresql" and not state.locked:
+        from hub.recordstore_postgres import take_lock
+
+        with connection.cursor() as cursor:
+            take_lock(cursor, resource, state)
+
+
+def forget_fingerprints(*, resource_id: int) -> None:
+    """Drop a resource's source-row fingerprints: call it from any code that writes or
+    deletes its records outside ``upsert`` (they describe the records as loaded)."""
+    RowFingerprints.objects.filter(resource_id=resource_id).delete()
 
 
 def copy_builder(

@@ -108,11 +108,7 @@ def upsert_postgres(
         rows = rows.sort("key")
     with connection.cursor() as cursor:
         if not state.locked:
-            state.small_table, state.byte_order = _lock(cursor, resource)
-            state.empty = _probe_is_safe(
-                cursor, ANY_RECORD_SQL, [resource.pk], state, by_key=False
-            ) and not _fetch(cursor, ANY_RECORD_SQL, [resource.pk])
-            state.locked = True
+            take_lock(cursor, resource, state)
         if state.empty:
             fresh, changed, unchanged = rows, rows.clear(), 0
         else:
@@ -130,6 +126,17 @@ def upsert_postgres(
         if len(changed):
             counts += _stage_and_upsert(cursor, resource, batch, changed, state, started)
     return counts
+
+
+def take_lock(cursor, resource: DataResource, state: LoadState) -> None:
+    """Become the resource's only writer until commit (see ``_lock``) and note what the
+    load's chunks share: whether the resource has any record, the table's size, the
+    database's text order."""
+    state.small_table, state.byte_order = _lock(cursor, resource)
+    state.empty = _probe_is_safe(
+        cursor, ANY_RECORD_SQL, [resource.pk], state, by_key=False
+    ) and not _fetch(cursor, ANY_RECORD_SQL, [resource.pk])
+    state.locked = True
 
 
 def _probe(

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.models import BatchSource, BatchStatus, DataResource, Record, UploadBatch
+from hub.recordstore import forget_fingerprints
 
 
 def _json_value(value: Any) -> Any:
@@ -92,5 +93,7 @@ def load_rows(
             "source_row",
         ],
     )
+    # Written outside the record store: the resource's source-row fingerprints are stale.
+    forget_fingerprints(resource_id=resource.pk)
     DataResource.objects.filter(pk=resource.pk).update(last_loaded_at=timezone.now())
     return batch

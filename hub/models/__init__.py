@@ -3,6 +3,7 @@
 from hub.models.batches import BatchSource, BatchStatus, Record, UploadBatch
 from hub.models.codelists import CodeItem, CodeList
 from hub.models.departments import Department
+from hub.models.fingerprints import RowFingerprints
 from hub.models.resources import (
     DataResource,
     Domain,
@@ -34,6 +35,7 @@ __all__ = [
     "Record",
     "ResourceFormat",
     "ResourceStatus",
+    "RowFingerprints",
     "SharingType",
     "TaskFailure",
     "UpdateCycle",

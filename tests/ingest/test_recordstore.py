@@ -107,6 +107,7 @@ def test_upsert_counts_on_postgres_with_copy(catalog):
         "SELECT",  # the resource row FOR KEY SHARE, now(), the table's size
         "SELECT",  # any record yet?
         "SELECT",  # the probe: stored hashes of the chunk's keys
+        "DELETE",  # the resource's source-row fingerprints, once per load that writes
         "RELEASE",
     ]  # (no EXPLAIN: the table is small; test_probe_plan_check covers big ones)
     stored = Record.objects.get(resource=resource, key="GP001001|2025-07-01T06:30:00Z")

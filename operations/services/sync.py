@@ -31,6 +31,12 @@ from operations.services.alerts import reconcile
 
 logger = logging.getLogger(__name__)
 
+# A batch's records, found by the batch index alone. A batch belongs to one resource, so
+# the records are the batch resource's; a ``resource_id`` condition here let PostgreSQL
+# AND the batch index with the (resource, observed_at) index, reading an index entry for
+# every record of the resource (410k for a 10k batch in the benchmark) in each sync.
+BATCH_RECORDS = "r.batch_id = %(batch)s"
+
 EVENT_LEVELS = {"蓝": 1, "黄": 2, "橙": 3, "红": 4, "IV": 1, "III": 2, "II": 3, "I": 4}
 
 
@@ -78,8 +84,7 @@ def upsert_points(*, batch: UploadBatch, mapping: ResourceMapping) -> list[int]:
     source = (
         f"SELECT {_json_text('pf')} AS ext, COALESCE({name_sql}, '') AS name, "  # noqa: S608 - only table names and fixed SQL are interpolated
         "r.district_code, r.latitude, r.longitude, r.observed_at "
-        f"FROM {Record._meta.db_table} r "
-        "WHERE r.batch_id = %(batch)s AND r.resource_id = %(resource)s"
+        f"FROM {Record._meta.db_table} r WHERE {BATCH_RECORDS}"
     )
     if connection.vendor == "postgresql":
         # One row per point (its newest record), in key order to avoid deadlocks.
@@ -142,12 +147,11 @@ def upsert_readings(*, batch: UploadBatch, mapping: ResourceMapping) -> int:
         sql = (
             f"INSERT INTO {Reading._meta.db_table} AS x (resource_id, record_key, metric, "  # noqa: S608 - only table names and fixed SQL are interpolated
             "point_id, value, unit, observed_at, batch_id) "
-            f"SELECT r.resource_id, r.key, %(metric)s, p.id, {value}, %(unit)s, r.observed_at, "
+            f"SELECT %(resource)s, r.key, %(metric)s, p.id, {value}, %(unit)s, r.observed_at, "
             f"r.batch_id FROM {Record._meta.db_table} r "
-            f"JOIN {MonitoringPoint._meta.db_table} p ON p.resource_id = r.resource_id "
+            f"JOIN {MonitoringPoint._meta.db_table} p ON p.resource_id = %(resource)s "
             f"AND p.external_id = {_json_text('pf')} "
-            "WHERE r.batch_id = %(batch)s AND r.resource_id = %(resource)s "
-            f"AND r.observed_at IS NOT NULL AND {value} IS NOT NULL "
+            f"WHERE {BATCH_RECORDS} AND r.observed_at IS NOT NULL AND {value} IS NOT NULL "
             "ON CONFLICT (resource_id, record_key, metric) DO UPDATE SET "
             "point_id = EXCLUDED.point_id, value = EXCLUDED.value, unit = EXCLUDED.unit, "
             "observed_at = EXCLUDED.observed_at, batch_id = EXCLUDED.batch_id"

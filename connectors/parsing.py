@@ -104,7 +104,10 @@ def _parse_table(
             known = None
             if memo is not None:
                 raw, known = memo.split(raw, table.headers)
-            chunk = normalise_chunk(raw, table.headers, matches, schema, connector)
+            if len(raw.frame) or raw.errors:
+                chunk = normalise_chunk(raw, table.headers, matches, schema, connector)
+            else:  # every row was found among the last load's: nothing to normalise
+                chunk = _empty_chunk(raw, table.headers, schema)
             chunk.known, chunk.fingerprints = known, raw.fingerprints
             if first:
                 chunk.warnings = warnings
@@ -112,6 +115,19 @@ def _parse_table(
             yield chunk
 
     return generate()
+
+
+def _empty_chunk(raw: RawChunk, headers: list[str], schema: Schema) -> ParsedChunk:
+    """A chunk of no rows, typed as ``normalise_chunk`` types the fields' columns."""
+    original = raw.frame.copy()
+    original.columns = headers
+    return ParsedChunk(
+        frame=pd.DataFrame({info.name: pd.Series([], dtype=object) for info in schema.fields}),
+        source_rows=np.empty(0, dtype="int64"),
+        valid=np.empty(0, dtype=bool),
+        errors=[],
+        raw=original,
+    )
 
 
 def normalise_chunk(

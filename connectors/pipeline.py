@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 from django.core.files import File
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -29,8 +28,10 @@ from django.utils.translation import gettext as _
 
 from connectors.base import InputError, ParsedChunk, RowError, connector_for, parse_file
 from connectors.base import parse_records as parse_pushed_records
-from connectors.chunking import KeyRegistry, prefetch
+from connectors.chunking import prefetch
 from connectors.fingerprints import RowMemo
+from connectors.keying import Keyed
+from connectors.keying import keyed as keyed_chunks
 from hub import recordstore
 from hub.models import BatchSource, BatchStatus, DataResource, UploadBatch
 from hub.signals import batch_loaded
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 25_000
 MAX_STORED_ERRORS = 1_000
 MAX_REPORT_ROWS = 100_000
-MAX_KEY_LENGTH = 255
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # A load inserting this many rows refreshes the record table's planner statistics.
 ANALYZE_AFTER_ROWS = 50_000
@@ -93,57 +93,6 @@ class _Run:
             yield source_row, values, [RowError(**error) for error in errors]
 
 
-def _key_errors(
-    resource: DataResource,
-    chunk: ParsedChunk,
-    rows: pl.DataFrame,
-    registry: KeyRegistry,
-    labels: dict[str, str],
-) -> list[RowError]:
-    """Missing, overlong and repeated natural keys (repeats name the first row)."""
-    column = "、".join(labels.get(name, name) for name in resource.key_fields)
-    first_field = resource.key_fields[0] if resource.key_fields else ""
-    errors: list[RowError] = []
-    present = [name for name in resource.key_fields if name in chunk.frame.columns]
-    missing = (
-        chunk.frame[present].isna().any(axis=1).to_numpy()
-        if present
-        else np.ones(len(chunk), dtype=bool)
-    )
-    keys = rows["key"]
-    source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
-    for i in np.flatnonzero(keys.str.len_bytes().to_numpy() > MAX_KEY_LENGTH):
-        errors.append(
-            RowError(
-                int(source_rows[i]),
-                column,
-                _("主键过长（超过 %(n)d 字节）") % {"n": MAX_KEY_LENGTH},
-                first_field,
-            )
-        )
-    # Rows already invalid for a missing required key field need no second message.
-    for i in np.flatnonzero(missing & np.asarray(chunk.valid, dtype=bool)):
-        errors.append(RowError(int(source_rows[i]), column, _("主键字段不能为空"), first_field))
-    usable_idx = np.flatnonzero(~missing)
-    # Rows found among the last load's fingerprints are checked with the others.
-    check_keys, check_rows = keys.gather(usable_idx), source_rows[usable_idx]
-    if chunk.known is not None:
-        check_keys = pl.concat([check_keys, chunk.known.keys.alias(check_keys.name)])
-        check_rows = np.concatenate([check_rows, chunk.known.source_rows])
-    repeats = registry.check(check_keys, check_rows)
-    for position, first_row in sorted(repeats.items()):
-        errors.append(
-            RowError(
-                int(check_rows[position]),
-                column,
-                _("主键 %(key)s 与第 %(first)d 行重复")
-                % {"key": check_keys[int(position)], "first": first_row},
-                first_field,
-            )
-        )
-    return errors
-
-
 def _connector_for(batch: UploadBatch):
     """Files get their department's connector (its quirks: units, CRS, layouts); records
     pushed through the API follow the published Table Schema, so the generic one."""
@@ -152,52 +101,6 @@ def _connector_for(batch: UploadBatch):
 
         return GenericConnector()
     return connector_for(batch.resource, batch.department)
-
-
-@dataclass
-class _Keyed:
-    """A parsed chunk with its store rows and every error of its rows, keys included."""
-
-    chunk: ParsedChunk
-    rows: pl.DataFrame
-    errors: list[RowError]
-    seconds: float
-    # The COPY payload of a valid chunk's rows (sorted by key), PostgreSQL only.
-    payload: bytes | None = None
-
-
-def _keyed(
-    chunks: Iterator[ParsedChunk],
-    resource: DataResource,
-    names: list[str],
-    labels: dict,
-    build_copy,
-    state: recordstore.LoadState,
-    memo: RowMemo,
-) -> Iterator[_Keyed]:
-    """Key each chunk and check its keys across the file, keep its rows' fingerprints,
-    and build the COPY payload of valid chunks; no database access (it runs in the
-    reader thread, whose Django connection would be another transaction)."""
-    registry = KeyRegistry()
-    for chunk in chunks:
-        started = time.perf_counter()
-        rows = recordstore.prepare_rows(
-            resource=resource,
-            frame=chunk.frame,
-            source_rows=np.asarray(chunk.source_rows, dtype=np.int64),
-            fields=names,
-        )
-        errors = list(chunk.errors) + _key_errors(resource, chunk, rows, registry, labels)
-        memo.record(chunk.fingerprints, rows["key"])
-        if chunk.known is not None:
-            memo.record(chunk.known.fingerprints, chunk.known.keys)
-        payload = None
-        # Worth it while every chunk so far was all new rows (first loads, appends);
-        # a re-upload's chunks are mostly known keys and are written another way.
-        fresh_so_far = state.all_fresh
-        if build_copy is not None and fresh_so_far and not errors and bool(np.all(chunk.valid)):
-            rows, payload = build_copy(rows)
-        yield _Keyed(chunk, rows, errors, time.perf_counter() - started, payload)
 
 
 def _chunks(batch: UploadBatch, connector, memo: RowMemo) -> Iterator[ParsedChunk]:
@@ -240,7 +143,7 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
     run.memo = RowMemo.load(resource)
     build_copy = recordstore.copy_builder(resource=resource, batch=batch)
     chunks = _chunks(batch, connector, run.memo)
-    keyed = prefetch(_keyed(chunks, resource, names, labels, build_copy, state, run.memo))
+    keyed = prefetch(keyed_chunks(chunks, resource, names, labels, build_copy, state, run.memo))
     with contextlib.closing(keyed) as items:
         for item in items:
             run.timings["parse"] += time.perf_counter() - started
@@ -250,7 +153,7 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
         run.timings[f"load_{step}"] = seconds
 
 
-def _take(batch: UploadBatch, run: _Run, item: _Keyed, state: recordstore.LoadState) -> float:
+def _take(batch: UploadBatch, run: _Run, item: Keyed, state: recordstore.LoadState) -> float:
     """Count, spool errors of, or (while no row was rejected) load one keyed chunk;
     return when it ended."""
     chunk, rows, errors = item.chunk, item.rows, item.errors

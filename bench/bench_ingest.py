@@ -101,6 +101,9 @@ def generate(rows: int, xlsx_rows: int) -> dict[str, Path]:
     }
     if not files["csv"].exists():
         _bridge_frame(rows).to_csv(files["csv"], index=False, encoding="utf-8")
+    shuffled = files["csv"].with_name(f"{files['csv'].stem}-shuffled.csv")
+    if not shuffled.exists():
+        _variant(files["csv"], "shuffled", change_one=False, shuffle=True)
     if not files["gbk"].exists():
         with files["gbk"].open("w", encoding="gbk", newline="") as handle:
             handle.write("2025年7月燃气管网压力监测日报\n")
@@ -118,11 +121,16 @@ def generate(rows: int, xlsx_rows: int) -> dict[str, Path]:
     return files
 
 
-def _variant(path: Path, suffix: str, *, change_one: bool) -> Path:
-    """The same rows under another SHA-256: a trailing newline, or one value changed."""
+def _variant(path: Path, suffix: str, *, change_one: bool, shuffle: bool = False) -> Path:
+    """The same rows under another SHA-256: a trailing newline, one value changed, or
+    the data rows in another order."""
     target = path.with_name(f"{path.stem}-{suffix}{path.suffix}")
     data = path.read_bytes()
-    if change_one:
+    if shuffle:
+        header, *rows = data.rstrip(b"\n").split(b"\n")
+        order = np.random.default_rng(7).permutation(len(rows))
+        target.write_bytes(b"\n".join([header, *(rows[i] for i in order)]) + b"\n")
+    elif change_one:
         # The last data line's last field (a coordinate) gets one more digit.
         body = data.rstrip(b"\n")
         cut = body.rfind(b"\n")
@@ -314,6 +322,17 @@ def run(args: argparse.Namespace) -> str:
                 f"- Re-upload with one changed row: {changed['seconds']:.2f} s, "
                 f"updated {changed['updated']}, inserted {changed['inserted']}, "
                 f"unchanged {changed['unchanged']:,}."
+            )
+            # The first file's rows shuffled: fingerprints are looked up out of order, and
+            # the row changed just before is changed back.
+            # (Written by the generating child: a 1M-row shuffle here would raise this
+            # process's peak RSS, which Linux carries into the next children's figures.)
+            shuffled = _spawn("hub", str(path.with_name(f"{path.stem}-shuffled.csv")), resource)
+            details.append(
+                f"- Re-upload of the first file's rows in another order: "
+                f"{shuffled['seconds']:.2f} s, updated {shuffled['updated']}, inserted "
+                f"{shuffled['inserted']}, unchanged {shuffled['unchanged']:,}; phases "
+                f"{shuffled['timings']}; peak RSS {shuffled['peak_rss_mb']:.0f} MB."
             )
     command = (
         "DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub_bench .venv/bin/python -m bench ingest"

@@ -4,6 +4,8 @@ and never at the cost of a wrong count, a missed change or a missed duplicate.""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors import fingerprints, parsing, services
 from hub import recordstore
@@ -218,3 +220,21 @@ def test_begin_load_holds_the_resources_advisory_lock(gas):
                 [LOCK_CLASS, gas.pk],
             )
             assert cursor.fetchone()[0] == 1
+
+
+_cell = st.text(alphabet=st.sampled_from(list("ab1,. 中—\n")), max_size=4)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.lists(_cell, min_size=3, max_size=3), min_size=1, max_size=12))
+def test_rows_have_equal_fingerprints_exactly_when_their_cells_are_equal(rows):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, dtype="str")
+    prints = [tuple(p) for p in fingerprints.row_fingerprints(frame).tolist()]
+    for i, row in enumerate(rows):
+        for j, other in enumerate(rows):
+            assert (prints[i] == prints[j]) == (row == other)
+    # A row's fingerprint does not depend on its neighbours or position.
+    reversed_prints = fingerprints.row_fingerprints(frame.iloc[::-1].reset_index(drop=True))
+    assert [tuple(p) for p in reversed_prints.tolist()] == prints[::-1]

@@ -152,15 +152,13 @@ class RowMemo:
             raw.fingerprints = prints
             return raw, None
         at = self._aligned(start, prints)
-        if raw.errors:
-            # A row the reader flagged (e.g. longer than the header) is never looked up.
-            at[np.isin(raw.source_rows, [error.row for error in raw.errors])] = -1
+        # A row the reader flagged (e.g. longer than the header) is never looked up.
+        flagged = np.isin(raw.source_rows, [error.row for error in raw.errors])
+        at[flagged] = -1
         if (at < 0).any():
             self._depart(start)
-            astray = np.flatnonzero(at < 0)
+            astray = np.flatnonzero((at < 0) & ~flagged)
             at[astray] = self._search(prints[astray])
-            if raw.errors:
-                at[np.isin(raw.source_rows, [error.row for error in raw.errors])] = -1
         found = at >= 0
         if not found.any():
             raw.fingerprints = prints

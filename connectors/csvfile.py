@@ -82,7 +82,9 @@ def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Tab
     pandas_width = max(len(headers), widest) + SPARE_COLUMNS
     # pyarrow skips records, pandas and the header search count lines: they agree only
     # while no quoted cell above the data spans lines.
-    if line_ends[header_index] == header_index + 1 and _quotes_balanced(path):
+    # The quote count reads bytes: only for encodings where '"' is one byte of its own.
+    regular = line_ends[header_index] == header_index + 1 and not encoding.startswith("utf-16")
+    if regular and _quotes_balanced(path):
         chunks = _arrow_then_pandas(options, pandas_width)
     else:
         chunks = pandas_chunks(**options, width=pandas_width)

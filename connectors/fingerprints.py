@@ -72,7 +72,13 @@ def parse_context(
     for info in schema.fields:
         described = {k: v for k, v in asdict(info).items() if k != "matcher"}
         if info.matcher is not None:
-            described["matcher"] = [type(info.matcher).__name__, sorted(info.matcher.exact.items())]
+            matcher = info.matcher  # its whole lookup state: exact, folded and the codes
+            described["matcher"] = [
+                type(matcher).__name__,
+                sorted(matcher.exact.items()),
+                sorted(matcher.folded.items()),
+                sorted(matcher.codes),
+            ]
         fields.append(described)
     context = {
         "code": _code_digest(),
@@ -173,7 +179,10 @@ class RowMemo:
             raw=original,
         )
         if not len(misses):
-            return RawChunk(frame=raw.frame.iloc[:0], source_rows=misses, errors=[]), known
+            # Reader errors stay: some name rows no longer in the frame (a row blank but
+            # for cells beyond the header).
+            empty = RawChunk(frame=raw.frame.iloc[:0], source_rows=misses, errors=raw.errors)
+            return empty, known
         rest = RawChunk(
             frame=raw.frame.iloc[misses].reset_index(drop=True),
             source_rows=raw.source_rows[misses],

@@ -105,9 +105,7 @@ def keyed(
             fields=names,
         )
         errors = list(chunk.errors) + key_errors(resource, chunk, rows, registry, labels)
-        memo.record(chunk.fingerprints, rows["key"])
-        if chunk.known is not None:
-            memo.record(chunk.known.fingerprints, chunk.known.keys)
+        _remember(memo, chunk, rows["key"])
         payload = None
         # Worth it while every chunk so far was all new rows (first loads, appends);
         # a re-upload's chunks are mostly known keys and are written another way.
@@ -115,3 +113,19 @@ def keyed(
         if build_copy is not None and fresh_so_far and not errors and bool(np.all(chunk.valid)):
             rows, payload = build_copy(rows)
         yield Keyed(chunk, rows, errors, time.perf_counter() - started, payload)
+
+
+def _remember(memo: RowMemo, chunk: ParsedChunk, keys: pl.Series) -> None:
+    """Hand the chunk's rows to the memo in source order (known and normalised rows
+    interleaved), so that the next upload of the same file meets them in place."""
+    if chunk.known is None:
+        memo.record(chunk.fingerprints, keys)
+        return
+    normalised = chunk.fingerprints
+    if normalised is None:  # every row of the chunk was known
+        normalised = np.empty((0, 2), dtype=np.uint64)
+    rows = np.concatenate([np.asarray(chunk.source_rows), chunk.known.source_rows])
+    order = np.argsort(rows, kind="stable")
+    prints = np.concatenate([normalised, chunk.known.fingerprints])[order]
+    both = pl.concat([keys.cast(pl.String), chunk.known.keys.cast(pl.String).alias(keys.name)])
+    memo.record(prints, both.gather(order))

@@ -186,17 +186,18 @@ class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    # Deleting records makes the resource's source-row fingerprints stale: drop them
+    # first, which also waits for a load of the resource in progress.
     def delete_model(self, request, obj: Record) -> None:
         with transaction.atomic():
-            super().delete_model(request, obj)
             forget_fingerprints(resource_id=obj.resource_id)
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
-            resources = set(queryset.values_list("resource_id", flat=True))
-            super().delete_queryset(request, queryset)
-            for resource_id in resources:
+            for resource_id in sorted(set(queryset.values_list("resource_id", flat=True))):
                 forget_fingerprints(resource_id=resource_id)
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(TaskFailure)

@@ -236,7 +236,15 @@ def begin_load(*, resource: DataResource, state: LoadState) -> None:
 
 def forget_fingerprints(*, resource_id: int) -> None:
     """Drop a resource's source-row fingerprints: call it from any code that writes or
-    deletes its records outside ``upsert`` (they describe the records as loaded)."""
+    deletes its records outside ``upsert`` (they describe the records as loaded), in the
+    same transaction and BEFORE writing. On PostgreSQL it first becomes the resource's
+    only writer (the loads' advisory lock), so a load that read the fingerprints
+    commits first, and a load starting later finds none."""
+    if connection.vendor == "postgresql":
+        from hub.recordstore_postgres import LOCK_CLASS
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, resource_id])
     RowFingerprints.objects.filter(resource_id=resource_id).delete()
 
 

@@ -46,6 +46,9 @@ def load_rows(
     if existing is not None:
         # The same content loads once (as in the ingest pipeline): nothing to do.
         return existing
+    # Records are written outside the record store: the resource's source-row
+    # fingerprints go first (waiting for a load of the resource in progress).
+    forget_fingerprints(resource_id=resource.pk)
     batch = UploadBatch.objects.create(
         resource=resource,
         department=resource.provider,
@@ -93,7 +96,5 @@ def load_rows(
             "source_row",
         ],
     )
-    # Written outside the record store: the resource's source-row fingerprints are stale.
-    forget_fingerprints(resource_id=resource.pk)
     DataResource.objects.filter(pk=resource.pk).update(last_loaded_at=timezone.now())
     return batch

@@ -191,3 +191,13 @@ def test_an_unclosed_quote_names_the_line_it_opens(tmp_path):
         _flatten(_open(path).chunks)
     assert caught.value.message == "第 6 行起的引号没有闭合，文件在引号内结束。"
     assert caught.value.row == 6
+
+
+def test_utf16_files_are_left_to_pandas(tmp_path):
+    # "丢" is U+4E22: in UTF-16 one of its bytes is '"', so counting quote bytes lies.
+    text = '编号,时间,数值\n1,丢,2\n3,e,"open\n4,x,y\n'
+    path = tmp_path / "data.csv"
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(InputError) as caught:
+        _flatten(_open(path).chunks)
+    assert caught.value.message == "第 3 行起的引号没有闭合，文件在引号内结束。"

@@ -238,3 +238,57 @@ def test_rows_have_equal_fingerprints_exactly_when_their_cells_are_equal(rows):
     # A row's fingerprint does not depend on its neighbours or position.
     reversed_prints = fingerprints.row_fingerprints(frame.iloc[::-1].reset_index(drop=True))
     assert [tuple(p) for p in reversed_prints.tolist()] == prints[::-1]
+
+
+def test_a_row_blank_but_for_extra_cells_is_an_error_among_known_rows(gas, load):
+    load(gas_csv(10), "a.csv")
+    batch = load(gas_csv(10) + ",,,,,,,,surplus\n", "extra.csv")
+    assert batch.status == BatchStatus.REJECTED
+    assert [e["row"] for e in batch.errors] == [12]
+    assert "多出 1 个单元格" in batch.errors[0]["message"]
+
+
+def test_a_code_list_change_seen_only_by_folded_spellings_changes_the_context(gas, load):
+    text = gas_csv(5).replace("黄浦区", "黄浦级")  # matched through the folded spelling
+    assert load(text, "a.csv").status == BatchStatus.LOADED
+    xuhui = CodeItem.objects.get(code_list__code__startswith="gb2260", code="310104")
+    xuhui.aliases = [*(xuhui.aliases or []), "黄浦"]  # "黄浦" is now ambiguous
+    xuhui.save()
+    again = load(text + "\n", "b.csv")
+    assert again.status == BatchStatus.REJECTED
+    assert "黄浦级" in again.errors[0]["message"]
+
+
+def test_fingerprints_are_kept_in_source_order(gas, load):
+    load(gas_csv(6), "a.csv")
+    load(gas_csv(6, changed=3), "b.csv")  # row 5 normalised between known rows
+    keys = fingerprints.RowMemo.load(gas)._keys.to_list()
+    assert keys == [f"GP{i:06d}|2025-07-01T06:30:00Z" for i in range(6)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_deleting_records_waits_for_a_load_that_read_the_fingerprints(gas, load):
+    from django.db import transaction
+
+    from tests.locking import race
+
+    load(gas_csv(5), "a.csv")
+    key = "GP000002|2025-07-01T06:30:00Z"
+    outcome = {}
+
+    def reupload():
+        outcome["batch"] = load(gas_csv(5, changed=4), "b.csv")
+
+    def delete_in_admin_order():
+        with transaction.atomic():
+            recordstore.forget_fingerprints(resource_id=gas.pk)
+            Record.objects.filter(resource=gas, key=key).delete()
+
+    assert race(reupload, delete_in_admin_order) == []
+    assert (outcome["batch"].updated, outcome["batch"].unchanged) == (1, 4)
+    assert not Record.objects.filter(key=key).exists()
+    assert not RowFingerprints.objects.filter(resource=gas).exists()
+    again = load(gas_csv(5, changed=4) + "\n", "c.csv")
+    assert (again.inserted, again.unchanged) == (1, 4)
+    assert Record.objects.filter(key=key).exists()

@@ -118,6 +118,8 @@ def keyed(
 def _remember(memo: RowMemo, chunk: ParsedChunk, keys: pl.Series) -> None:
     """Hand the chunk's rows to the memo in source order (known and normalised rows
     interleaved), so that the next upload of the same file meets them in place."""
+    if memo.same:
+        return  # nothing to collect while the upload is the stored rows in order
     if chunk.known is None:
         memo.record(chunk.fingerprints, keys)
         return

@@ -218,7 +218,8 @@ def upsert(
         else:
             counts = _upsert_generic(resource, batch, frame_rows)
         if (counts.inserted or counts.updated) and not state.forgot_fingerprints:
-            forget_fingerprints(resource_id=resource.pk)
+            # The load holds the resource's write lock already (forget_fingerprints).
+            RowFingerprints.objects.filter(resource_id=resource.pk).delete()
             state.forgot_fingerprints = True
     return counts
 

@@ -122,7 +122,9 @@ class RowMemo:
         self._high = table["high"].to_numpy()
         self._low = table["low"].to_numpy()
         self._keys = table["key"]
-        self._order: np.ndarray | None = None  # stored positions sorted by high
+        # Built on the first row found out of place: positions sorted by high, and high so.
+        self._order: np.ndarray | None = None
+        self._sorted_high: np.ndarray | None = None
         self.context = ""
         self.active = False
         self.same = False
@@ -263,6 +265,14 @@ class RowMemo:
         self._writer = self._sink = None
 
 
+def _binary_cursor():
+    """A server-side-binding psycopg cursor on Django's connection (same transaction)."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _read(resource_id: int) -> tuple[str, bytes] | None:
     """(context, data) of a resource's fingerprints, or None.
 
@@ -272,9 +282,7 @@ def _read(resource_id: int) -> tuple[str, bytes] | None:
     from hub.models import RowFingerprints
 
     if connection.vendor == "postgresql":
-        import psycopg
-
-        with psycopg.Cursor(connection.connection) as cursor:
+        with _binary_cursor() as cursor:
             cursor.execute(
                 "SELECT context, data FROM hub_rowfingerprints WHERE resource_id = %s",
                 [resource_id],
@@ -290,9 +298,7 @@ def _write(resource_id: int, batch_id: int, context: str, rows: int, data) -> No
     from hub.models import RowFingerprints
 
     if connection.vendor == "postgresql":
-        import psycopg
-
-        with psycopg.Cursor(connection.connection) as cursor:
+        with _binary_cursor() as cursor:
             cursor.execute(
                 "INSERT INTO hub_rowfingerprints (resource_id, batch_id, context, rows, data,"
                 " created_at) VALUES (%s, %s, %s, %s, %b, now())",

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 from pyarrow import csv as pa_csv
 
@@ -32,6 +31,7 @@ from connectors.readers import (
     RawChunk,
     Scorer,
     Table,
+    arrow_chunk,
     check_columns,
     detect_encoding,
     find_header,
@@ -175,32 +175,17 @@ def arrow_chunks(
                     table = pa.Table.from_batches(pending)
                     head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
                     next_row += chunk_rows
-                    yield _raw_chunk(head, next_row - chunk_rows), next_row
+                    yield arrow_chunk(head, next_row - chunk_rows), next_row
                     pending, pending_rows = rest.to_batches(), rest.num_rows
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         raise _Irregular(str(exc)) from exc
     if pending_rows:
-        yield _raw_chunk(pa.Table.from_batches(pending), next_row), next_row + pending_rows
+        yield arrow_chunk(pa.Table.from_batches(pending), next_row), next_row + pending_rows
 
 
 def _refuse(row) -> str:
     """pyarrow's invalid-row handler: any row of another width ends the fast path."""
     return "error"
-
-
-def _raw_chunk(table: pa.Table, first_row: int) -> RawChunk:
-    """Positional string columns and source row numbers; all-empty rows dropped."""
-    rows = np.arange(first_row, first_row + table.num_rows, dtype="int64")
-    blank = None
-    for column in table.columns:
-        empty = pc.equal(pc.utf8_length(column), 0)
-        blank = empty if blank is None else pc.and_(blank, empty)
-    if blank is not None and pc.any(blank).as_py():
-        keep = pc.invert(blank)
-        table, rows = table.filter(keep), rows[keep.to_numpy(zero_copy_only=False)]
-    frame = table.to_pandas()
-    frame.columns = list(range(table.num_columns))
-    return RawChunk(frame=frame, source_rows=rows)
 
 
 def pandas_chunks(

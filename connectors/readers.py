@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -142,20 +144,42 @@ def long_row_errors(
     """Drop the spare columns, reporting rows that had content in them."""
     errors: list[RowError] = []
     if frame.shape[1] > width:
-        extra = frame.iloc[:, width:]
-        filled = (extra != "").to_numpy()
-        for position in np.flatnonzero(filled.any(axis=1)):
-            cells = int(np.flatnonzero(filled[position]).max()) + 1
-            errors.append(
-                RowError(
-                    row=int(source_rows[position]),
-                    column=_("第%(n)d列") % {"n": width + 1},
-                    message=_("该行比表头多出 %(extra)d 个单元格（表头共 %(width)d 列）。")
-                    % {"extra": cells, "width": width},
-                )
-            )
+        errors = overflow_errors((frame.iloc[:, width:] != "").to_numpy(), width, source_rows)
         frame = frame.iloc[:, :width]
     return frame, errors
+
+
+def overflow_errors(filled: np.ndarray, width: int, source_rows: np.ndarray) -> list[RowError]:
+    """One error per row with content beyond the header (``filled``: rows x spare
+    columns, True where a cell has content)."""
+    errors: list[RowError] = []
+    for position in np.flatnonzero(filled.any(axis=1)):
+        cells = int(np.flatnonzero(filled[position]).max()) + 1
+        errors.append(
+            RowError(
+                row=int(source_rows[position]),
+                column=_("第%(n)d列") % {"n": width + 1},
+                message=_("该行比表头多出 %(extra)d 个单元格（表头共 %(width)d 列）。")
+                % {"extra": cells, "width": width},
+            )
+        )
+    return errors
+
+
+def arrow_chunk(table: pa.Table, first_row: int) -> RawChunk:
+    """Positional string columns of consecutive rows and their source row numbers;
+    all-empty rows dropped."""
+    rows = np.arange(first_row, first_row + table.num_rows, dtype="int64")
+    blank = None
+    for column in table.columns:
+        empty = pc.equal(pc.utf8_length(column), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None and pc.any(blank).as_py():
+        keep = pc.invert(blank)
+        table, rows = table.filter(keep), rows[keep.to_numpy(zero_copy_only=False)]
+    frame = table.to_pandas()
+    frame.columns = list(range(table.num_columns))
+    return RawChunk(frame=frame, source_rows=rows)
 
 
 def open_table(

@@ -8,7 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from connectors import xlsx as xlsx_module
+from connectors import xlsx_archive
 from connectors.base import InputError, RowError, parse_file
 from connectors.registry import GenericConnector
 
@@ -68,7 +68,7 @@ def test_zip_bomb_is_rejected_from_the_central_directory(resources, write):
 
 
 def test_total_uncompressed_size_limit(resources, write, monkeypatch):
-    monkeypatch.setattr(xlsx_module, "MAX_UNCOMPRESSED", 1000)
+    monkeypatch.setattr(xlsx_archive, "MAX_UNCOMPRESSED", 1000)
     error = failure(resources, write("big.xlsx", gas_xlsx()))
     assert error.message.startswith("Excel 文件解压后过大（")
 

@@ -1,0 +1,189 @@
+"""The XLSX reader (calamine through fastexcel) and the sheet-extent guard before it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import fastexcel
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors import xlsx_archive
+from connectors.base import InputError, RowError
+from connectors.xlsx import open_xlsx
+
+from .test_hostile import GAS_HEADER, GAS_ROW, failure, gas_xlsx, replace_part, run
+
+SHEET = "xl/worksheets/sheet1.xml"
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+def sheet_xml(body: str, dimension: str | None = None) -> bytes:
+    head = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return f"<worksheet {NS}>{head}<sheetData>{body}</sheetData></worksheet>".encode()
+
+
+def with_sheet(body: str, dimension: str | None = None) -> bytes:
+    return replace_part(gas_xlsx(), SHEET, sheet_xml(body, dimension))
+
+
+def test_rows_below_blank_rows_keep_their_sheet_numbers(resources, write):
+    """Calamine starts a sheet at its first used cell; row numbers in errors are still
+    the ones Excel shows (an earlier reader counted from the first used row)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["C3"] = "燃气管网压力监测"
+    for offset, row in enumerate([GAS_HEADER.split(","), GAS_ROW.split(",")]):
+        for column, value in enumerate(row):
+            sheet.cell(row=5 + offset, column=3 + column, value=value)
+    for column, value in enumerate(GAS_ROW.replace("GP000001", "GP000002").split(",")):
+        sheet.cell(row=8, column=3 + column, value=value)
+    sheet.cell(row=8, column=7, value="=SUM(1,2)")  # 介质温度, no cached value
+    out = io.BytesIO()
+    book.save(out)
+    chunks = run(resources, write("title.xlsx", out.getvalue()))
+    assert chunks[0].source_rows.tolist() == [6, 8]
+    assert chunks[0].frame.loc[0, "point_id"] == "GP000001"
+    assert chunks[0].errors == [
+        RowError(
+            8, "介质温度", "单元格 G8 是公式但没有计算结果，请在 Excel 中重新计算并保存后上传。"
+        )
+    ]
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_cells_come_as_the_text_a_user_typed(write, date1904):
+    book = openpyxl.Workbook()
+    book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904 if date1904 else book.epoch
+    sheet = book.active
+    sheet.append(["时间", "时刻", "数值", "整数", "布尔", "文本"])
+    sheet.append([dt.datetime(2025, 7, 1, 14, 30), dt.time(8, 15), 12.44, 31.0, True, "00123"])
+    sheet.append([dt.datetime(2025, 7, 1), dt.time(0, 0, 30), 0.1 + 0.2, -7, False, " 空格 "])
+    out = io.BytesIO()
+    book.save(out)
+    table = open_xlsx(
+        path=write("cells.xlsx", out.getvalue()),
+        scorer=lambda texts: int("时间" in texts),
+        chunk_rows=10,
+        sheet=None,
+    )
+    frame = next(table.chunks).frame
+    assert frame.values.tolist() == [
+        ["2025-07-01 14:30:00", "08:15:00", "12.44", "31", "true", "00123"],
+        ["2025-07-01 00:00:00", "00:00:30", "0.3", "-7", "false", " 空格 "],
+    ]
+
+
+def test_a_sparse_sheet_asking_for_a_huge_grid_is_refused(resources, write):
+    """Two cells, A1 and XFD1048576: calamine would allocate 17 billion cells and abort
+    the process. The guard refuses it before calamine opens the file."""
+    body = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>监测点编号</t></is></c></row>'
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    )
+    error = failure(resources, write("sparse.xlsx", with_sheet(body)))
+    assert error.message == (
+        "工作表“Sheet”的单元格范围过大（约 17179869184 个单元格，最多 16000000 个），"
+        "请删除表格右侧或下方的多余内容后重新上传。"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the far cell written with its reference after another attribute
+        '<row r="1"><c t="inlineStr" r="A1"><is><t>监测点编号</t></is></c></row>'
+        '<row r="900000"><c s="0" r="ZZ900000"><v>1</v></c></row>',
+        # a far row whose cell has no reference at all
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>监测点编号</t></is></c>'
+        '<c r="ZZ1"><v>1</v></c></row><row r="900000"><c><v>1</v></c></row>',
+        # spaces around "=", single quotes, a namespace prefix, lower-case letters
+        '<row r="1"><c r = "A1" t="inlineStr"><is><t>监测点编号</t></is></c></row>'
+        "<row r='900000'><x:c r='ZZ900000'><x:v>1</x:v></x:c></row>",
+        '<row r="1"><c r="a1" t="inlineStr"><is><t>监测点编号</t></is></c></row>'
+        '<row r="900000"><c r="zz900000"><v>1</v></c></row>',
+    ],
+)
+def test_unusual_reference_syntax_does_not_get_past_the_guard(resources, write, body):
+    error = failure(resources, write("odd.xlsx", with_sheet(body)))
+    assert error.message.startswith("工作表“Sheet”的单元格范围过大")
+
+
+def test_a_lying_dimension_only_costs_time(resources, write):
+    """A <dimension> claiming one cell does not let a large sheet through, nor refuse a
+    normal one: the exact count decides."""
+
+    def row(number: int, values: list[str]) -> str:
+        cells = "".join(
+            f'<c r="{xlsx_archive.column_letters(i + 1)}{number}" t="inlineStr">'
+            f"<is><t>{value}</t></is></c>"
+            for i, value in enumerate(values)
+        )
+        return f'<row r="{number}">{cells}</row>'
+
+    header = row(1, GAS_HEADER.split(","))
+    rows = "".join(
+        row(n, GAS_ROW.replace("GP000001", f"GP{n:06d}").split(",")) for n in range(2, 3000)
+    )
+    chunks = run(resources, write("liar.xlsx", with_sheet(header + rows, dimension="A1")))
+    assert sum(len(chunk.frame) for chunk in chunks) == 2998
+    assert chunks[-1].frame["point_id"].iloc[-1] == "GP002999"
+
+
+# --- a property: the guard lets through only what calamine can hold -----------------
+
+cell_positions = st.lists(
+    st.tuples(st.integers(1, 3000), st.integers(1, 120)), min_size=1, max_size=12, unique=True
+)
+
+
+def _grid(path) -> int:
+    data = fastexcel.read_excel(str(path)).load_sheet(
+        0, header_row=None, skip_rows=0, dtypes="string", eager=True
+    )
+    return data.num_rows * data.num_columns
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cells=cell_positions,
+    style=st.sampled_from(["plain", "attribute-after", "no-reference", "prefixed"]),
+    dimension=st.sampled_from([None, "A1", "A1:B2", "A1:DZ3000"]),
+)
+def test_guard_is_sound(tmp_path_factory, monkeypatch, cells, style, dimension):
+    """With a small cap, any sheet the guard accepts loads into a grid within the cap,
+    and a sheet of plain references whose extent is within a quarter of the cap is
+    always accepted."""
+    monkeypatch.setattr(xlsx_archive, "MAX_SHEET_CELLS", 20_000)
+    rows: dict[int, list[tuple[int, str]]] = {}
+    for row, column in sorted(cells):
+        letters = xlsx_archive.column_letters(column)
+        if style == "attribute-after":
+            cell = f'<c t="n" r="{letters}{row}"><v>1</v></c>'
+        elif style == "no-reference" and column % 2:
+            cell = "<c><v>1</v></c>"
+        elif style == "prefixed":
+            cell = f'<x:c r="{letters}{row}"><x:v>1</x:v></x:c>'
+        else:
+            cell = f'<c r="{letters}{row}"><v>1</v></c>'
+        rows.setdefault(row, []).append((column, cell))
+    body = "".join(
+        f'<row r="{row}">' + "".join(cell for _, cell in sorted(items)) + "</row>"
+        for row, items in sorted(rows.items())
+    )
+    path = tmp_path_factory.mktemp("guard") / "g.xlsx"
+    path.write_bytes(with_sheet(body, dimension))
+    extent = max(r for r, _ in cells) * max(c for _, c in cells)
+    try:
+        book = xlsx_archive.check_workbook(path)
+        book.guard_sheet("Sheet")
+    except InputError as error:
+        assert "单元格范围过大" in error.message
+        assert not (style == "plain" and extent <= 5_000)
+        return
+    assert _grid(path) <= 20_000

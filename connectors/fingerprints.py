@@ -59,7 +59,7 @@ def _code_digest() -> str:
     for path in sorted([*_SOURCES.rglob("*.py"), _RECORD_STORE]):
         if "migrations" not in path.parts:
             digest.update(path.name.encode() + path.read_bytes())
-    for package in ("pandas", "polars", "pyarrow", "numpy"):
+    for package in ("pandas", "polars", "pyarrow", "numpy", "fastexcel"):
         digest.update(f"{package}={metadata.version(package)}".encode())
     return digest.hexdigest()
 

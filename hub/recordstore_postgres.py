@@ -32,8 +32,9 @@ import time
 import polars as pl
 from django.db import connection
 
+from hub import pgbinary
 from hub.models import DataResource, Record, UploadBatch
-from hub.recordstore import STORE_COLUMNS, LoadState, UpsertCounts
+from hub.recordstore import LoadState, UpsertCounts
 
 # pg_advisory_xact_lock(LOCK_CLASS, resource id): one writer of a resource's records.
 LOCK_CLASS = 0x4855_4252  # "HUBR"
@@ -87,7 +88,24 @@ BYTE_RANGE_PROBE_SQL = (
     " AND key <= %s ORDER BY key LIMIT %s"
 )
 _KEY_COND = re.compile(r"\bkey\b")
-DIRECT_COLUMNS = ("resource_id", "batch_id", *STORE_COLUMNS)
+# The columns COPYed, with their PostgreSQL types (binary format, hub.pgbinary).
+STAGE_TYPES = {
+    "key": "text",
+    "data": "text",
+    "observed_at": "timestamptz",
+    "district_code": "text",
+    "latitude": "float8",
+    "longitude": "float8",
+    "content_hash": "text",
+    "source_row": "int8",
+}
+DIRECT_TYPES = {
+    "resource_id": "int8",
+    "batch_id": "int8",
+    **STAGE_TYPES,
+    "data": "jsonb",
+    "source_row": "int4",
+}
 
 
 def upsert_postgres(
@@ -263,19 +281,17 @@ def _copy(cursor, sql: str, payload: bytes) -> None:
 
 
 def copy_payload(rows: pl.DataFrame, *, resource_id: int, batch_id: int | None) -> bytes:
-    """The COPY payload (CSV, DIRECT_COLUMNS) of prepared rows sorted by key.
+    """The binary COPY payload (DIRECT_TYPES) of prepared rows sorted by key.
 
     Built by the reader thread for every valid chunk, so the database is not idle while
     it is written; created_at/updated_at come from the columns' defaults.
     """
-    return (
+    return pgbinary.encode(
         rows.with_columns(
             pl.lit(resource_id, dtype=pl.Int64).alias("resource_id"),
             pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
-        )
-        .select(DIRECT_COLUMNS)
-        .write_csv(include_header=False, null_value="")
-        .encode("utf-8")
+        ),
+        DIRECT_TYPES,
     )
 
 
@@ -294,13 +310,8 @@ def _copy_fresh(
         payload = copy_payload(rows, resource_id=resource.pk, batch_id=batch_id)
     state.tick("payload", started)
     started = time.perf_counter()
-    columns = ", ".join(DIRECT_COLUMNS)
-    # FORCE_NOT_NULL: an empty district code is "", not NULL (the column is NOT NULL).
-    _copy(
-        cursor,
-        f"COPY {RECORD_TABLE} ({columns}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL (district_code))",
-        payload,
-    )
+    columns = ", ".join(DIRECT_TYPES)
+    _copy(cursor, f"COPY {RECORD_TABLE} ({columns}) FROM STDIN (FORMAT binary)", payload)
     state.tick("copy", started)
     return len(rows)
 
@@ -314,12 +325,12 @@ def _stage_and_upsert(
     started: float,
 ) -> UpsertCounts:
     """COPY into the staging table, then INSERT … ON CONFLICT (unchanged rows skipped)."""
-    payload = rows.write_csv(include_header=False, null_value="").encode("utf-8")
+    payload = pgbinary.encode(rows, STAGE_TYPES)
     cursor.execute(STAGE_DDL)
     cursor.execute("TRUNCATE hub_record_stage")
     _copy(
         cursor,
-        f"COPY hub_record_stage ({', '.join(STORE_COLUMNS)}) FROM STDIN (FORMAT csv)",
+        f"COPY hub_record_stage ({', '.join(STAGE_TYPES)}) FROM STDIN (FORMAT binary)",
         payload,
     )
     started = state.tick("stage", started)

@@ -25,6 +25,9 @@ from connectors.readers import RawChunk, Table, open_table, records_table
 from connectors.schema import FieldInfo, Schema, load_schema
 from connectors.validation import field_errors
 
+# The first chunk is split here: the load starts on it while the rest is normalised.
+FIRST_CHUNK_ROWS = 4_096
+
 
 def parse_file(
     *,
@@ -100,7 +103,7 @@ def _parse_table(
 
     def generate() -> Iterator[ParsedChunk]:
         first = True
-        for raw in table.chunks:
+        for raw in _ramped(table.chunks):
             known = None
             if memo is not None:
                 raw, known = memo.split(raw, table.headers)
@@ -115,6 +118,30 @@ def _parse_table(
             yield chunk
 
     return generate()
+
+
+def _ramped(chunks: Iterator[RawChunk]) -> Iterator[RawChunk]:
+    """The chunks with the first one split after FIRST_CHUNK_ROWS rows: the pipeline's
+    loading thread starts on a small chunk while the rest of the first is normalised."""
+    chunks = iter(chunks)
+    head = next(chunks, None)
+    if head is None:
+        return
+    if len(head.frame) <= 2 * FIRST_CHUNK_ROWS:
+        yield head
+    else:
+        boundary = int(head.source_rows[FIRST_CHUNK_ROWS])
+        yield RawChunk(
+            frame=head.frame.iloc[:FIRST_CHUNK_ROWS],
+            source_rows=head.source_rows[:FIRST_CHUNK_ROWS],
+            errors=[error for error in head.errors if error.row < boundary],
+        )
+        yield RawChunk(
+            frame=head.frame.iloc[FIRST_CHUNK_ROWS:].reset_index(drop=True),
+            source_rows=head.source_rows[FIRST_CHUNK_ROWS:],
+            errors=[error for error in head.errors if error.row >= boundary],
+        )
+    yield from chunks
 
 
 def _empty_chunk(raw: RawChunk, headers: list[str], schema: Schema) -> ParsedChunk:

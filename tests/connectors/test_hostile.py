@@ -250,3 +250,19 @@ def test_header_only_files_yield_no_rows(resources, write):
     for chunks in (csv_chunks, xlsx_chunks):
         assert sum(len(chunk.frame) for chunk in chunks) == 0
         assert all(chunk.errors == [] for chunk in chunks)
+
+
+def test_first_chunk_is_split_with_its_reader_errors(resources, write):
+    """The first chunk is split after FIRST_CHUNK_ROWS rows (the load starts early);
+    each reader error stays with the part holding its row."""
+    from connectors.parsing import FIRST_CHUNK_ROWS
+
+    rows = [GAS_ROW.replace("GP000001", f"GP{n:06d}") for n in range(10_000)]
+    rows[1] += ",extra"  # line 3
+    rows[8_998] += ",extra"  # line 9000
+    chunks = run(resources, write("many.csv", GAS_HEADER + "\n" + "\n".join(rows) + "\n"))
+    assert [len(chunk.source_rows) for chunk in chunks] == [FIRST_CHUNK_ROWS, 10_000 - 4_096]
+    assert chunks[1].source_rows[0] == FIRST_CHUNK_ROWS + 2
+    assert [error.row for error in chunks[0].errors] == [3]
+    assert [error.row for error in chunks[1].errors] == [9000]
+    assert chunks[1].frame["point_id"].iloc[0] == f"GP{FIRST_CHUNK_ROWS:06d}"

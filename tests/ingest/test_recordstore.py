@@ -263,3 +263,17 @@ def test_range_probe_bounds_follow_the_database_collation(catalog):
         cursor.execute(pg.RANGE_PROBE_SQL, [rows["key"].to_list(), resource.pk, 5])
         assert sorted(key for key, _ in cursor.fetchall()) == sorted(rows["key"].to_list())
     assert recordstore.upsert(resource=resource, batch=None, frame_rows=rows).unchanged == 2
+
+
+@pytest.mark.postgres
+def test_probe_columns_have_a_small_statistics_sample(db):
+    """The ANALYZE after a large load samples 300 rows per unit of target (hub 0007)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstattarget FROM pg_attribute"
+            " WHERE attrelid = 'hub_record'::regclass AND attname IN ('resource_id', 'key')"
+            " ORDER BY attname"
+        )
+        assert cursor.fetchall() == [("key", 25), ("resource_id", 25)]

@@ -32,7 +32,8 @@ from connectors.readers import (
     find_header,
     overflow_errors,
 )
-from connectors.xlsx_archive import CheckedWorkbook, check_workbook, column_index
+from connectors.xlsx_archive import CheckedWorkbook, check_workbook
+from connectors.xlsx_extent import column_index
 
 # What calamine renders a time-only cell as, per date system: the epoch's date + time.
 _EPOCH_DAY = {False: "1899-12-31 ", True: "1904-01-01 "}
@@ -161,10 +162,11 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
     columns = [_as_text(top.column(i), epoch_day).to_pylist() for i in range(top.num_columns)]
     head = [list(row) for row in zip(*columns, strict=True)]
     scan = book.scans.get(book.parts.get(name, ""))
+    # Sheet columns to data columns; a merge left of the first used column is dropped.
     merged = [
-        ((r0, c0 - first_col), (r1, c1 - first_col))
-        for (r0, c0), (r1, c1) in (scan.merges if scan else [])
-        if r0 < HEADER_SEARCH_ROWS
+        ((r0, max(c0 - first_col, 0)), (r1, c1 - first_col))
+        for (r0, c0), (r1, c1) in sorted(scan.merges if scan else ())
+        if r0 < HEADER_SEARCH_ROWS and c1 >= first_col
     ]
     candidates = _header_candidates(head[:HEADER_SEARCH_ROWS], merged)
     find_header([texts for _index, texts in candidates], scorer)  # raises when none fits

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import zipfile
 
 import fastexcel
 import openpyxl
@@ -11,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import xlsx_archive
+from connectors import xlsx_archive, xlsx_extent
 from connectors.base import InputError, RowError
 from connectors.xlsx import open_xlsx
 
@@ -118,7 +120,7 @@ def test_a_lying_dimension_only_costs_time(resources, write):
 
     def row(number: int, values: list[str]) -> str:
         cells = "".join(
-            f'<c r="{xlsx_archive.column_letters(i + 1)}{number}" t="inlineStr">'
+            f'<c r="{xlsx_extent.column_letters(i + 1)}{number}" t="inlineStr">'
             f"<is><t>{value}</t></is></c>"
             for i, value in enumerate(values)
         )
@@ -141,36 +143,55 @@ cell_positions = st.lists(
 
 
 def _grid(path) -> int:
-    data = fastexcel.read_excel(str(path)).load_sheet(
-        0, header_row=None, skip_rows=0, dtypes="string", eager=True
-    )
+    """The cells calamine allocates for the sheet (0 when it cannot read it at all)."""
+    try:
+        data = fastexcel.read_excel(str(path)).load_sheet(
+            0, header_row=None, skip_rows=0, dtypes="string", eager=True
+        )
+    except fastexcel.FastExcelError:
+        return 0
     return data.num_rows * data.num_columns
 
 
+CELL_STYLES = {
+    "plain": '<c r="{ref}"><v>1</v></c>',
+    "attribute-after": '<c t="n" r="{ref}"><v>1</v></c>',
+    "no-reference": "<c><v>1</v></c>",
+    "prefixed": '<x:c r="{ref}"><x:v>1</x:v></x:c>',
+    "odd-prefix": '<a-b:c r="{ref}"><a-b:v>1</a-b:v></a-b:c>',
+    "mixed-case": '<c r="{mixed}"><v>1</v></c>',
+    "comment-first": '<c r="{ref}"><!-- x --><v>1</v></c>',
+    "quoted-gt": '<c r="{ref}" z=">"><v>1</v></c>',
+    "fake-r": '<c z="r=\'A1\'" r="{ref}"><v>1</v></c>',
+    "spaced": "<c\n  r = '{ref}'><v>1</v></c>",
+    "entity": '<c r="&#{code};{rest}"><v>1</v></c>',
+}
+
+
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     cells=cell_positions,
-    style=st.sampled_from(["plain", "attribute-after", "no-reference", "prefixed"]),
+    style=st.sampled_from(sorted(CELL_STYLES)),
     dimension=st.sampled_from([None, "A1", "A1:B2", "A1:DZ3000"]),
 )
 def test_guard_is_sound(tmp_path_factory, monkeypatch, cells, style, dimension):
     """With a small cap, any sheet the guard accepts loads into a grid within the cap,
     and a sheet of plain references whose extent is within a quarter of the cap is
     always accepted."""
-    monkeypatch.setattr(xlsx_archive, "MAX_SHEET_CELLS", 20_000)
+    monkeypatch.setattr(xlsx_extent, "MAX_SHEET_CELLS", 20_000)
     rows: dict[int, list[tuple[int, str]]] = {}
     for row, column in sorted(cells):
-        letters = xlsx_archive.column_letters(column)
-        if style == "attribute-after":
-            cell = f'<c t="n" r="{letters}{row}"><v>1</v></c>'
-        elif style == "no-reference" and column % 2:
-            cell = "<c><v>1</v></c>"
-        elif style == "prefixed":
-            cell = f'<x:c r="{letters}{row}"><x:v>1</x:v></x:c>'
-        else:
-            cell = f'<c r="{letters}{row}"><v>1</v></c>'
+        letters = xlsx_extent.column_letters(column)
+        ref = f"{letters}{row}"
+        template = CELL_STYLES[style] if column % 2 or style != "no-reference" else ""
+        cell = (template or CELL_STYLES["plain"]).format(
+            ref=ref,
+            mixed=letters[0] + letters[1:].lower() + str(row),
+            code=ord(ref[0]),
+            rest=ref[1:],
+        )
         rows.setdefault(row, []).append((column, cell))
     body = "".join(
         f'<row r="{row}">' + "".join(cell for _, cell in sorted(items)) + "</row>"
@@ -187,3 +208,34 @@ def test_guard_is_sound(tmp_path_factory, monkeypatch, cells, style, dimension):
         assert not (style == "plain" and extent <= 5_000)
         return
     assert _grid(path) <= 20_000
+
+
+def test_duplicate_sheet_names_are_refused(resources, write):
+    """Which of two sheets named alike a reader loads is up to the reader; the guard
+    must check the one that is read, so such a workbook is refused."""
+    data = gas_xlsx()
+    workbook = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")
+    twice = re.sub(rb"(<sheet [^>]*/>)", rb"\1\1", workbook, count=1)
+    error = failure(resources, write("twice.xlsx", replace_part(data, "xl/workbook.xml", twice)))
+    assert error.message == "Excel 文件结构无效：工作表名称重复：Sheet"
+
+
+def test_a_sheet_stored_under_another_name_is_still_guarded(resources, write):
+    body = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>监测点编号</t></is></c></row>'
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    )
+    data = with_sheet(body)
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body_bytes = source.read(info)
+            name = info.filename
+            if name == SHEET:
+                name = "xl/sheets/data.bin"
+            if name == "xl/_rels/workbook.xml.rels":
+                body_bytes = body_bytes.replace(b"worksheets/sheet1.xml", b"sheets/data.bin")
+            target.writestr(name, body_bytes)
+    error = failure(resources, write("moved.xlsx", out.getvalue()))
+    assert error.message.startswith("工作表“Sheet”的单元格范围过大")

@@ -113,3 +113,29 @@ def test_postgres_reads_back_what_was_encoded(db, items):
         (i, r, label, json.loads(doc) if isinstance(doc, str) else doc, at, value)
         for i, r, label, doc, at, value in back
     ] == expected
+
+
+def test_values_the_type_cannot_hold_are_refused_not_wrapped():
+    too_big = pl.DataFrame({"n": [2**31]}, schema={"n": pl.Int64})
+    with pytest.raises(ValueError, match="n: 2147483648 is out of int4 range"):
+        pgbinary.encode(too_big, {"n": "int4"})
+    fractional = pl.DataFrame({"n": [1.5]})
+    with pytest.raises(TypeError, match="n: Float64 is not an integer type"):
+        pgbinary.encode(fractional, {"n": "int8"})
+    unreadable = pl.DataFrame({"at": ["2025-07-01T06:30:00Z", "yesterday"]})
+    with pytest.raises(ValueError, match="at: cannot read 'yesterday' as a time"):
+        pgbinary.encode(unreadable, {"at": "timestamptz"})
+
+
+def test_dates_are_midnight_utc():
+    """A date-typed time field arrives as "2025-07-01": PostgreSQL read it as midnight in
+    the connection's time zone (UTC), so the binary form says the same."""
+    frame = pl.DataFrame({"at": ["2025-07-01", "2025-07-01T00:00:00Z", None]})
+    payload = pgbinary.encode(frame, {"at": "timestamptz"})
+    body = payload[len(pgbinary.SIGNATURE) : -len(pgbinary.TRAILER)]
+    midnight = int(
+        (dt.datetime(2025, 7, 1, tzinfo=dt.UTC) - dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        / dt.timedelta(microseconds=1)
+    )
+    cell = struct.pack(">hiq", 1, 8, midnight)
+    assert body == cell + cell + struct.pack(">hi", 1, -1)

@@ -277,3 +277,32 @@ def test_probe_columns_have_a_small_statistics_sample(db):
             " ORDER BY attname"
         )
         assert cursor.fetchall() == [("key", 25), ("resource_id", 25)]
+
+
+@pytest.mark.postgres
+def test_a_date_typed_time_field_is_stored_as_midnight_utc(catalog):
+    """Date fields come from the connectors as "2025-07-01"; the binary COPY reads them
+    as PostgreSQL read them in text: midnight in the connection's time zone, UTC."""
+    import datetime as dt
+
+    import pandas as pd
+
+    resource = catalog["resources"]["hospital-emergency-capacity"]
+    frame = pd.DataFrame(
+        {
+            "hospital_id": ["H001", "H002"],
+            "hospital_name": ["瑞金医院", "华山医院"],
+            "report_date": ["2025-07-01", "2025-07-02"],
+            "district": ["310101", "310106"],
+            "beds_total": [100, 80],
+            "beds_free": [10, 8],
+            "er_visits": [300, 250],
+        }
+    )
+    counts = recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, frame))
+    assert counts.inserted == 2
+    stored = dict(Record.objects.filter(resource=resource).values_list("key", "observed_at"))
+    assert stored == {
+        "H001|2025-07-01": dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
+        "H002|2025-07-02": dt.datetime(2025, 7, 2, tzinfo=dt.UTC),
+    }

@@ -239,3 +239,36 @@ def test_a_sheet_stored_under_another_name_is_still_guarded(resources, write):
             target.writestr(name, body_bytes)
     error = failure(resources, write("moved.xlsx", out.getvalue()))
     assert error.message.startswith("工作表“Sheet”的单元格范围过大")
+
+
+EXCEL_SHEET = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    ' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    ' mc:Ignorable="x14ac xr xr2 xr3"'
+    ' xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"'
+    ' xmlns:xr="http://schemas.microsoft.com/office/spreadsheetml/2014/revision"'
+    ' xr:uid="{00000000-0001-0000-0000-000000000000}">'
+    '<dimension ref="A1:C3"/><sheetViews><sheetView tabSelected="1" workbookViewId="0">'
+    '<selection activeCell="B2" sqref="B2"/></sheetView></sheetViews>'
+    '<sheetFormatPr defaultRowHeight="14.25" x14ac:dyDescent="0.2"/>'
+    '<cols><col min="1" max="1" width="12" customWidth="1"/></cols><sheetData>'
+    '<row r="1" spans="1:3" x14ac:dyDescent="0.2"><c r="A1" t="s"><v>0</v></c>'
+    '<c r="B1" s="1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
+    '<row r="2" spans="1:3" ht="15" customHeight="1" x14ac:dyDescent="0.2">'
+    '<c r="A2"><v>1.5</v></c><c r="B2" s="2"><f>A2*2</f><v>3</v></c><c r="C2" s="3"/></row>'
+    '</sheetData><mergeCells count="1"><mergeCell ref="A3:C3"/></mergeCells>'
+    '<hyperlinks><hyperlink ref="A1" r:id="rId2" display="x"/></hyperlinks>'
+    '<phoneticPr fontId="1" type="noConversion"/>'
+    '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+    '<pageSetup paperSize="9" orientation="portrait" r:id="rId1"/></worksheet>'
+)
+
+
+def test_a_sheet_as_excel_writes_it_takes_the_fast_path():
+    """Nothing in a sheet written by Excel needs the exact (parsing) check."""
+    data = EXCEL_SHEET.encode()
+    assert not xlsx_extent.matches_any(data, xlsx_extent.fast_checks(3))
+    odd = data.replace(b'<c r="C1"', b'<c\nr="C1"')
+    assert xlsx_extent.matches_any(odd, xlsx_extent.fast_checks(3))

@@ -21,6 +21,8 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +56,9 @@ _CELL = re.compile(
     re.S,
 )
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s+ref=\"[A-Z]*[0-9]*:?[A-Z]*([0-9]{1,7})\"")
-_FORMULA = r"<(?:[^\s<>/!?:]+:)?f[\s>/]"
+# Plain "<f": a sheet writing prefixed elements fails the fast extent check, and its
+# formulas are then looked for too (guard_sheet).
+_FORMULA = r"<f[\s>/]"
 _MERGE = re.compile(rb"<" + _PREFIX + rb"mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 
 
@@ -96,7 +100,8 @@ class CheckedWorkbook:
                 scan.suspect = _stream_matches(archive, part, fast_checks(scan.rows))
             if scan.suspect:
                 _exact_extent(archive, part, name)
-            return formula_cells_without_value(archive, part) if scan.has_formulas else {}
+            formulas = scan.has_formulas or scan.suspect
+            return formula_cells_without_value(archive, part) if formulas else {}
 
 
 def _too_large(part: str, size: int, compressed: int) -> InputError:
@@ -193,17 +198,29 @@ def _first_pass(
             dimension = _DIMENSION.search(prolog)
             claimed = int(dimension.group(1)) if dimension else None
             checks = fast_checks(rows_guess(claimed, info.file_size))
-        size, block, tail = len(prolog), prolog, b""
-        while block:
-            if scan is not None:
-                _scan_block(scan, tail + block, len(tail), checks, count_rows=claimed is None)
-                tail = block[-OVERLAP:]
-            block = part.read(BLOCK)
-            size += len(block)
-            if before + size > MAX_UNCOMPRESSED or (
-                size > RATIO_CHECK_FROM and size / max(info.compress_size, 1) > MAX_RATIO
-            ):
-                raise _too_large(info.filename, size, info.compress_size)
+        # A worksheet's blocks are scanned in a helper thread while this one inflates
+        # the next (zlib and RE2 both release the GIL); at most two blocks in flight.
+        with ThreadPoolExecutor(max_workers=1) as scanner:
+            size, block, tail = len(prolog), prolog, b""
+            in_flight: deque[Future] = deque()
+            while block:
+                if scan is not None:
+                    count = claimed is None
+                    data = tail + block
+                    in_flight.append(
+                        scanner.submit(_scan_block, scan, data, len(tail), checks, count_rows=count)
+                    )
+                    tail = block[-OVERLAP:]
+                    if len(in_flight) > 2:
+                        in_flight.popleft().result()
+                block = part.read(BLOCK)
+                size += len(block)
+                if before + size > MAX_UNCOMPRESSED or (
+                    size > RATIO_CHECK_FROM and size / max(info.compress_size, 1) > MAX_RATIO
+                ):
+                    raise _too_large(info.filename, size, info.compress_size)
+            for future in in_flight:
+                future.result()
     if scan is not None:
         scan.settled = claimed is not None or not scan.suspect
     return size

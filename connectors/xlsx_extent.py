@@ -58,7 +58,9 @@ def fast_checks(rows: int) -> list[str]:
     rows = min(EXCEL_ROWS, rows + max(rows // 4, 1024))
     columns = max(1, min(EXCEL_COLUMNS, MAX_SHEET_CELLS // rows))
     beyond = f' r="(?:{_letters_above(columns)}[0-9]|[A-Z]*{_number_above(rows)}")'
-    return [beyond, *_UNPLAIN]
+    # One scan for both " r" patterns: with a common literal start RE2 runs their
+    # alternation as fast as either.
+    return [f"(?:{beyond})|(?:{_UNPLAIN[0]})", *_UNPLAIN[1:]]
 
 
 def rows_guess(claimed: int | None, size: int) -> int:

@@ -122,7 +122,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _load(reader, book: CheckedWorkbook, name: str) -> tuple[pa.RecordBatch, int]:
+def _load(reader, name: str) -> tuple[pa.RecordBatch, int]:
     """The whole sheet as Arrow strings, row 0 being the sheet's first row, and the
     sheet column of its first column (calamine starts at the first used column)."""
     absolute: list[int] = []
@@ -154,7 +154,7 @@ def _as_text(column: pa.Array, epoch_day: str) -> pa.Array:
 
 def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_rows: int):
     formulas = book.guard_sheet(name)
-    data, first_col = _load(reader, book, name)
+    data, first_col = _load(reader, name)
     if data.num_rows == 0 or data.num_columns == 0:
         raise InputError(_("工作表“%(name)s”是空的。") % {"name": name})
     epoch_day = _EPOCH_DAY[book.date1904]

@@ -206,12 +206,7 @@ def child_hub(path: str, resource: str) -> dict:
 
 
 def _spawn(*argv: str) -> dict:
-    """Run one case in a child process; return its JSON plus its own peak RSS (MB).
-
-    A CHECKPOINT first: a 1M-row load writes more WAL than max_wal_size, so without it
-    the checkpoint that load triggered is still flushing while the next case runs (the
-    100k-row XLSX load measured 0.3-0.5 s slower right after the GBK case)."""
-    _checkpoint()
+    """Run one case in a child process; return its JSON plus its own peak RSS (MB)."""
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.bench_ingest", *argv], cwd=ROOT, stdout=out
@@ -225,16 +220,6 @@ def _spawn(*argv: str) -> dict:
     result = json.loads(text.strip().splitlines()[-1])
     result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
     return result
-
-
-def _checkpoint() -> None:
-    from django.db import DatabaseError, connection
-
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("CHECKPOINT")
-    except DatabaseError as error:  # needs superuser or pg_checkpoint
-        print(f"[bench] CHECKPOINT refused ({error}); cases may overlap", file=sys.stderr)
 
 
 def _reset(resource: str) -> None:

@@ -279,13 +279,31 @@ def formula_cells_without_value(archive: zipfile.ZipFile, part: str) -> dict[int
         while True:
             block = stream.read(BLOCK)
             pending += block
+            # Cut before the last cell start (written "<x:c " too); a part with none in
+            # 8 MiB is cut anyway, so memory stays bounded whatever the markup.
             cut = pending.rfind(b"<c ") if block else len(pending)
+            if cut < 0:
+                cut = _last_cell_start(pending)
+            if cut <= 0 and len(pending) > 8 * BLOCK:
+                cut = len(pending) - BLOCK
             if cut > 0:
                 _collect_formulas(pending[:cut], found)
                 pending = pending[cut:]
             if not block:
                 break
     return found
+
+
+_CELL_START = re.compile(rb"<" + _PREFIX + rb"c\s")
+
+
+def _last_cell_start(data: bytes) -> int:
+    """Offset of the last cell start tag in ``data`` (searched in the last 1 MiB), or -1."""
+    start = max(len(data) - BLOCK, 0)
+    last = -1
+    for match in _CELL_START.finditer(data, start):
+        last = match.start()
+    return last
 
 
 def _collect_formulas(data: bytes, found: dict[int, list[str]]) -> None:

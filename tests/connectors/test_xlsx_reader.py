@@ -272,3 +272,30 @@ def test_a_sheet_as_excel_writes_it_takes_the_fast_path():
     assert not xlsx_extent.matches_any(data, xlsx_extent.fast_checks(3))
     odd = data.replace(b'<c r="C1"', b'<c\nr="C1"')
     assert xlsx_extent.matches_any(odd, xlsx_extent.fast_checks(3))
+
+
+def test_formula_without_value_in_a_prefixed_sheet(resources, write):
+    """A sheet writing "x:"-prefixed elements takes the exact extent check, and its formula
+    cells without a cached value are still reported."""
+
+    def row(number: int, values: list[str], formula_at: int | None = None) -> str:
+        cells = []
+        for i, value in enumerate(values):
+            ref = f"{xlsx_extent.column_letters(i + 1)}{number}"
+            if i == formula_at:
+                cells.append(f'<x:c r="{ref}"><x:f>SUM(1,2)</x:f></x:c>')
+            else:
+                cells.append(f'<x:c r="{ref}" t="inlineStr"><x:is><x:t>{value}</x:t></x:is></x:c>')
+        return f'<x:row r="{number}">{"".join(cells)}</x:row>'
+
+    body = row(1, GAS_HEADER.split(",")) + row(2, GAS_ROW.split(","), formula_at=4)
+    sheet = (
+        '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<x:sheetData>{body}</x:sheetData></x:worksheet>"
+    ).encode()
+    chunk = run(resources, write("prefixed.xlsx", replace_part(gas_xlsx(), SHEET, sheet)))[0]
+    assert chunk.errors == [
+        RowError(
+            2, "介质温度", "单元格 E2 是公式但没有计算结果，请在 Excel 中重新计算并保存后上传。"
+        )
+    ]

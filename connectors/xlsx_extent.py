@@ -179,23 +179,24 @@ def _is_r(attribute: str) -> bool:
 
 def _number_above(limit: int) -> str:
     """A regular expression for the decimal numbers (no sign) greater than ``limit``."""
-    digits = str(limit)
-    options = [f"[0-9]{{{len(digits) + 1},}}"]
-    for position, digit in enumerate(digits):
-        if digit != "9":
-            rest = len(digits) - position - 1
-            options.append(f"{digits[:position]}[{int(digit) + 1}-9][0-9]{{{rest}}}")
-    return "(?:" + "|".join(options) + ")"
+    return _above(str(limit), "0", "9")
 
 
 def _letters_above(columns: int) -> str:
     """A regular expression for the column letters after column number ``columns``."""
-    letters = column_letters(columns)
-    options = [f"[A-Z]{{{len(letters) + 1},}}"]
-    for position, letter in enumerate(letters):
-        if letter != "Z":
-            rest = len(letters) - position - 1
-            options.append(f"{letters[:position]}[{chr(ord(letter) + 1)}-Z][A-Z]{{{rest}}}")
+    return _above(column_letters(columns), "A", "Z")
+
+
+def _above(text: str, low: str, high: str) -> str:
+    """The strings over ``low``-``high`` greater than ``text`` when longer strings are
+    greater and equal lengths compare place by place (digits of a number, letters of a
+    column): one more place, or the same prefix and a greater character somewhere."""
+    any_char = f"[{low}-{high}]"
+    options = [f"{any_char}{{{len(text) + 1},}}"]
+    for position, char in enumerate(text):
+        if char != high:
+            rest = len(text) - position - 1
+            options.append(f"{text[:position]}[{chr(ord(char) + 1)}-{high}]{any_char}{{{rest}}}")
     return "(?:" + "|".join(options) + ")"
 
 

@@ -12,6 +12,7 @@ back as "08:15:00".
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from connectors.readers import (
 )
 from connectors.xlsx_archive import CheckedWorkbook, check_workbook
 from connectors.xlsx_extent import column_index
+from connectors.xlsx_slices import SheetSlice, load_columns, slice_sheet
 
 # What calamine renders a time-only cell as, per date system: the epoch's date + time.
 _EPOCH_DAY = {False: "1899-12-31 ", True: "1904-01-01 "}
@@ -80,9 +82,16 @@ def _is_unit_row(row: list[str]) -> bool:
 
 def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int | None) -> Table:
     """Open a workbook sheet: pick the sheet, find the (possibly two-row) header."""
+    book = check_workbook(path)
+    try:
+        return _open_book(path, book, scorer, chunk_rows, sheet)
+    finally:
+        book.close()  # the slice files: a reader opened on one keeps it while it reads
+
+
+def _open_book(path: Path, book: CheckedWorkbook, scorer: Scorer, chunk_rows: int, sheet):
     import fastexcel
 
-    book = check_workbook(path)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # fastexcel raises its own error types for corrupt parts
@@ -122,25 +131,16 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _load(reader, name: str) -> tuple[pa.RecordBatch, int]:
-    """The whole sheet as Arrow strings, row 0 being the sheet's first row, and the
-    sheet column of its first column (calamine starts at the first used column)."""
-    absolute: list[int] = []
-
-    def keep(column) -> bool:
-        absolute.append(column.absolute_index)
-        return True
-
-    try:
-        data = reader.load_sheet(
-            name, header_row=None, skip_rows=0, dtypes="string", eager=True, use_columns=keep
-        )
-    except Exception as exc:
-        raise InputError(
-            _("Excel 工作表“%(name)s”无法读取：%(detail)s")
-            % {"name": name, "detail": _first_line(exc)}
-        ) from exc
-    return data, min(absolute, default=0)
+def _sheet_slices(reader, book: CheckedWorkbook, name: str):
+    """The sheet's first slice (its header rows) and an iterator over the rest: a large
+    sheet in slices (``connectors.xlsx_slices``), any other whole."""
+    sliced = slice_sheet(book, name)
+    if sliced is not None:
+        slices = iter(sliced)
+        return next(slices), slices
+    data, absolute = load_columns(reader, name, name, absolute=True)
+    columns = dict(zip(absolute, data.columns, strict=True))
+    return SheetSlice(first_row=1, num_rows=data.num_rows, columns=columns), iter(())
 
 
 def _as_text(column: pa.Array, epoch_day: str) -> pa.Array:
@@ -154,12 +154,15 @@ def _as_text(column: pa.Array, epoch_day: str) -> pa.Array:
 
 def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_rows: int):
     formulas = book.guard_sheet(name)
-    data, first_col = _load(reader, name)
-    if data.num_rows == 0 or data.num_columns == 0:
+    first, rest = _sheet_slices(reader, book, name)
+    if first.num_rows == 0 or not first.columns:
         raise InputError(_("工作表“%(name)s”是空的。") % {"name": name})
     epoch_day = _EPOCH_DAY[book.date1904]
-    top = data.slice(0, HEADER_SEARCH_ROWS + 1)
-    columns = [_as_text(top.column(i), epoch_day).to_pylist() for i in range(top.num_columns)]
+    # Data columns start at the first used column of the header rows' slice; a cell left
+    # of it in a later slice is outside the table (read whole, it had an empty header).
+    first_col = min(first.columns)
+    top = _aligned(first, 0, min(first.num_rows, HEADER_SEARCH_ROWS + 1), first_col, None)
+    columns = [_as_text(column, epoch_day).to_pylist() for column in top]
     head = [list(row) for row in zip(*columns, strict=True)]
     scan = book.scans.get(book.parts.get(name, ""))
     # Sheet columns to data columns; a merge left of the first used column is dropped.
@@ -185,10 +188,11 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
     check_columns(len(headers))
     width = len(headers)
 
-    def emit(start: int, count: int) -> RawChunk:
-        rows = data.slice(start, count)
-        first_row = start + 1
-        cells = [_as_text(rows.column(i), epoch_day) for i in range(rows.num_columns)]
+    def emit(part: SheetSlice, start: int, count: int) -> RawChunk:
+        first_row = part.first_row + start
+        cells = [
+            _as_text(column, epoch_day) for column in _aligned(part, start, count, first_col, width)
+        ]
         numbers = np.arange(first_row, first_row + count, dtype="int64")
         errors = _long_rows(cells[width:], width, numbers)
         for row_number in sorted(r for r in formulas if first_row <= r < first_row + count):
@@ -205,10 +209,32 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
         return chunk
 
     def chunks() -> Iterator[RawChunk]:
-        for start in range(header_index + 1, data.num_rows, chunk_rows):
-            yield emit(start, min(chunk_rows, data.num_rows - start))
+        for part in chain([first], rest):
+            # Data rows are the sheet rows below the header row.
+            begin = max(header_row + 1 - part.first_row, 0)
+            for start in range(begin, part.num_rows, chunk_rows):
+                yield emit(part, start, min(chunk_rows, part.num_rows - start))
 
     return Table(headers=headers, header_row=header_row, chunks=chunks(), kind="xlsx")
+
+
+def _aligned(
+    part: SheetSlice, start: int, count: int, first_col: int, width: int | None
+) -> list[pa.Array]:
+    """Rows ``start``..+``count`` of a slice as one column per sheet column from
+    ``first_col``: the table's ``width`` columns (all of the slice's when None, empty
+    where the slice has none), then any beyond them."""
+    if width is None:
+        keys = range(first_col, max(part.columns) + 1)
+    else:
+        beyond = first_col + width
+        keys = [*range(first_col, beyond), *sorted(k for k in part.columns if k >= beyond)]
+    return [
+        part.columns[key].slice(start, count)
+        if key in part.columns
+        else pa.nulls(count, pa.string())
+        for key in keys
+    ]
 
 
 def _long_rows(extra: list[pa.Array], width: int, numbers: np.ndarray) -> list[RowError]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from defusedxml import ElementTree as SafeTree
 from django.utils.translation import gettext as _
 
+from connectors import xlsx_slices
 from connectors.base import InputError
 from connectors.readers import HEADER_SEARCH_ROWS
 from connectors.xlsx_extent import (
@@ -39,12 +40,12 @@ from connectors.xlsx_extent import (
     matches_any,
     rows_guess,
 )
+from connectors.xlsx_slices import BLOCK, SliceWriter, _SliceFile
 
 MAX_UNCOMPRESSED = 500 * 1024 * 1024
 MAX_RATIO = 100
 RATIO_CHECK_FROM = 1024 * 1024  # small parts may compress extremely well and harmlessly
 MAX_WORKBOOK_PART = 16 * 1024 * 1024  # workbook.xml and its relationships, read whole
-BLOCK = 1 << 20
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -67,6 +68,9 @@ class SheetScan:
     """What the pass over a worksheet part saw."""
 
     rows: int = 0  # row elements counted (sheets without a <dimension>)
+    size: int = 0  # bytes of XML, inflated
+    # Comments, CDATA sections or processing instructions (after the XML declaration).
+    markup: bool = False
     # Whether the fast extent check settles the sheet (else guard_sheet checks again,
     # sized by the counted rows), and whether it flagged anything.
     settled: bool = False
@@ -74,6 +78,19 @@ class SheetScan:
     has_formulas: bool = False
     # ((first row, first column), (last row, last column)), 0-based, header rows only.
     merges: set[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class SharedPart:
+    """A workbook relationship to the shared strings or the styles, and its part."""
+
+    rel_id: str
+    rel_type: str
+    target: str
+    path: str
+
+
+_SHARED_TYPES = ("/sharedStrings", "/styles")
 
 
 @dataclass
@@ -84,6 +101,15 @@ class CheckedWorkbook:
     parts: dict[str, str]  # sheet name -> part path
     date1904: bool
     scans: dict[str, SheetScan]
+    shared_parts: list[SharedPart] = field(default_factory=list)
+    # Large sheets cut into slices during the archive pass (connectors.xlsx_slices).
+    slices: dict[str, _SliceFile] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Remove the slice files (a reader already opened on one keeps it until done)."""
+        for sliced in self.slices.values():
+            sliced.handle.close()
+        self.slices.clear()
 
     def guard_sheet(self, name: str) -> dict[int, list[str]]:
         """Refuse a sheet whose cells span too large a grid; return its formula cells
@@ -147,24 +173,49 @@ def check_workbook(path: Path) -> CheckedWorkbook:
                 raise _invalid(_("压缩包中有重名的部件"))
             infos = archive.infolist()
             _check_declared_sizes(infos)
-            sheets, targets, date1904 = _workbook_parts(archive)
+            sheets, targets, date1904, shared = _workbook_parts(archive)
             read = [
                 info
                 for info in infos
                 if info.filename.endswith((".xml", ".rels")) or info.filename in targets
             ]
-            scans: dict[str, SheetScan] = {}
-            actual = 0
-            sheet_parts = set(sheets.values())
-            for info in read:
-                scan = SheetScan() if info.filename in sheet_parts else None
-                xml = scan is not None or info.filename.endswith((".xml", ".rels"))
-                actual += _first_pass(archive, info, actual, scan, xml=xml)
-                if scan is not None:
-                    scans[info.filename] = scan
+            book = CheckedWorkbook(
+                path=path, parts=sheets, date1904=date1904, scans={}, shared_parts=shared
+            )
+            _scan_parts(archive, book, read)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise _corrupt() from exc
-    return CheckedWorkbook(path=path, parts=sheets, date1904=date1904, scans=scans)
+    return book
+
+
+def _scan_parts(
+    archive: zipfile.ZipFile, book: CheckedWorkbook, read: list[zipfile.ZipInfo]
+) -> None:
+    """The first pass over every part read; large sheets are cut into slices meanwhile
+    (all removed again when the pass fails)."""
+    writers: dict[str, SliceWriter] = {}
+    sheet_parts = set(book.parts.values())
+    try:
+        actual = 0
+        for info in read:
+            scan = SheetScan() if info.filename in sheet_parts else None
+            xml = scan is not None or info.filename.endswith((".xml", ".rels"))
+            if scan is not None and info.file_size >= xlsx_slices.SLICE_FROM:
+                writers[info.filename] = SliceWriter()
+            writer = writers.get(info.filename)
+            actual += _first_pass(archive, info, actual, scan, writer, xml=xml)
+            if scan is not None:
+                book.scans[info.filename] = scan
+        for part, writer in writers.items():
+            if (sliced := writer.finish(archive, book)) is not None:
+                book.slices[part] = sliced
+    except BaseException:
+        book.close()
+        raise
+    finally:
+        for writer in writers.values():
+            if writer.out is not None:
+                writer.close()
 
 
 def _check_declared_sizes(infos: list[zipfile.ZipInfo]) -> None:
@@ -179,10 +230,16 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo]) -> None:
 
 
 def _first_pass(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, before: int, scan, *, xml: bool
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    before: int,
+    scan,
+    writer: SliceWriter | None,
+    *,
+    xml: bool,
 ) -> int:
     """Decompress one part, counting its real size; check an XML part's prolog; scan a
-    worksheet."""
+    worksheet (and cut it into slices when it is large)."""
     with archive.open(info) as part:
         prolog = part.read(64 * 1024)
         if xml and _prolog_declares_entities(prolog):
@@ -213,16 +270,21 @@ def _first_pass(
                     tail = block[-OVERLAP:]
                     if len(in_flight) > 2:
                         in_flight.popleft().result()
+                if writer is not None:
+                    writer.feed(block)
                 block = part.read(BLOCK)
                 size += len(block)
                 if before + size > MAX_UNCOMPRESSED or (
                     size > RATIO_CHECK_FROM and size / max(info.compress_size, 1) > MAX_RATIO
                 ):
                     raise _too_large(info.filename, size, info.compress_size)
+            if writer is not None:
+                writer.feed(b"")
             for future in in_flight:
                 future.result()
     if scan is not None:
         scan.settled = claimed is not None or not scan.suspect
+        scan.size = size
     return size
 
 
@@ -234,6 +296,8 @@ def _scan_block(
     there is not counted again)."""
     if count_rows:
         scan.rows += data.count(b"<row") - data[:overlap].count(b"<row")
+    if not scan.markup:
+        scan.markup = b"<!" in data or b"<?" in (data if overlap else _after_declaration(data))
     if not scan.suspect:
         scan.suspect = matches_any(data, checks)
     if not scan.has_formulas:
@@ -249,6 +313,15 @@ def _scan_block(
                         (int(last_row) - 1, column_index(last_col.decode())),
                     )
                 )
+
+
+def _after_declaration(data: bytes) -> bytes:
+    """A part's first block without its byte-order mark and XML declaration."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if data.startswith(b"<?xml"):
+        end = data.find(b"?>")
+        return data[end + 2 :] if end >= 0 else b""
+    return data
 
 
 def _stream_matches(archive: zipfile.ZipFile, part: str, patterns: list[str]) -> bool:
@@ -327,9 +400,11 @@ def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:
     return data
 
 
-def _workbook_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str], bool]:
-    """Sheet name -> part path, every part the workbook's relationships name, and whether
-    dates count from 1904; read with defusedxml."""
+def _workbook_parts(
+    archive: zipfile.ZipFile,
+) -> tuple[dict[str, str], set[str], bool, list[SharedPart]]:
+    """Sheet name -> part path, every part the workbook's relationships name, whether
+    dates count from 1904, and the shared strings and styles; read with defusedxml."""
     try:
         workbook = SafeTree.fromstring(_read_bounded(archive, "xl/workbook.xml"))
         rels = SafeTree.fromstring(_read_bounded(archive, "xl/_rels/workbook.xml.rels"))
@@ -339,6 +414,7 @@ def _workbook_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str],
         raise _invalid(exc) from exc
     members = set(archive.namelist())
     targets = {}
+    shared: list[SharedPart] = []
     for rel in rels.findall("rel:Relationship", _NS):
         target = rel.get("Target", "")
         path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
@@ -347,6 +423,9 @@ def _workbook_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str],
         if path not in members and posixpath.normpath(target.lstrip("/")) in members:
             path = posixpath.normpath(target.lstrip("/"))
         targets[rel.get("Id")] = path
+        kind = rel.get("Type", "")
+        if kind.endswith(_SHARED_TYPES) and path in members:
+            shared.append(SharedPart(rel.get("Id", ""), kind, target, path))
     parts: dict[str, str] = {}
     for sheet in workbook.findall("m:sheets/m:sheet", _NS):
         name = sheet.get("name", "")
@@ -355,4 +434,4 @@ def _workbook_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str],
         parts[name] = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
     properties = workbook.find("m:workbookPr", _NS)
     date1904 = properties is not None and properties.get("date1904", "") in ("1", "true")
-    return parts, set(targets.values()), date1904
+    return parts, set(targets.values()), date1904, shared

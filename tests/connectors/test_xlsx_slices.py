@@ -259,3 +259,35 @@ def test_shared_strings_are_read_through_the_slices(slicing, write):
     assert sliced == whole
     assert sliced[2][:2] == [(2, ["共享2", "2"]), (3, ["共享3", "3"])]
     assert sliced[2][-1] == (399, [f"共享{399 % 13}", "399"])
+
+
+def test_a_disk_error_while_slicing_falls_back_to_reading_whole(slicing, write, monkeypatch):
+    path = workbook(write, HEADER + "".join(inline_row(n) for n in range(2, 200)))
+    slicing.off()
+    whole = read(path)
+    slicing.small()
+
+    def full(self, cut):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xlsx_slices.SliceWriter, "_open", full)
+    assert read(path) == whole
+    assert slicing.counts[-1] == 0
+
+
+def test_each_large_sheet_is_sliced_and_the_chosen_one_read(slicing, tmp_path):
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "封面"
+    second = book.create_sheet("数据")
+    for sheet, tag in ((first, "甲"), (second, "乙")):
+        sheet.append(["列0", "列1"])
+        for number in range(2, 200):
+            sheet.append([f"{tag}{number}", number])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    slicing.small()
+    table = open_xlsx(path=path, scorer=scorer, chunk_rows=50, sheet="数据")
+    rows = [row for chunk in table.chunks for row in chunk.frame.values.tolist()]
+    assert slicing.counts == [slicing.counts[0]] and slicing.counts[0] >= 4
+    assert rows[0] == ["乙2", "2"] and rows[-1] == ["乙199", "199"] and len(rows) == 198

@@ -297,7 +297,7 @@ def _scan_block(
     if count_rows:
         scan.rows += data.count(b"<row") - data[:overlap].count(b"<row")
     if not scan.markup:
-        scan.markup = b"<!" in data or b"<?" in (data if overlap else _after_declaration(data))
+        scan.markup = _has_markup(data if overlap else _after_declaration(data))
     if not scan.suspect:
         scan.suspect = matches_any(data, checks)
     if not scan.has_formulas:
@@ -313,6 +313,14 @@ def _scan_block(
                         (int(last_row) - 1, column_index(last_col.decode())),
                     )
                 )
+
+
+def _has_markup(data: bytes) -> bool:
+    """A comment, CDATA section, DOCTYPE or processing instruction in ``data``."""
+    # One-byte searches run at memory speed; "<!" or "<?" costs 1 ms per MB of XML.
+    if b"!" not in data and b"?" not in data:
+        return False
+    return b"<!" in data or b"<?" in data
 
 
 def _after_declaration(data: bytes) -> bytes:

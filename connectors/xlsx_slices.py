@@ -38,12 +38,13 @@ from connectors.xlsx_extent import column_index
 if TYPE_CHECKING:
     from connectors.xlsx_archive import CheckedWorkbook
 
-BLOCK = 1 << 20
+BLOCK = 1 << 20  # bytes inflated at a time by the archive pass
 
 # Sheets whose XML is smaller are read whole: slicing would save little.
 SLICE_FROM = 8 * 1024 * 1024
-# XML bytes of the first slice (header rows; parsed before the load can start) and of
-# the later ones (about 9,000 rows of 9 columns each).
+# XML bytes of the first slice (header rows; parsed before the load can start), then
+# four times more per slice up to SLICE_BYTES (about 9,500 rows of 9 columns), so the
+# pipeline is fed while it starts up.
 FIRST_SLICE_BYTES = 256 * 1024
 SLICE_BYTES = 4 * 1024 * 1024
 # The part of a sheet before <sheetData> is repeated in every slice: only when small.
@@ -229,7 +230,7 @@ class SliceWriter:
             self._close_entry(data[: cut[0]])
             data = data[cut[0] :]
             self._open(cut[1])
-            self.target = SLICE_BYTES
+            self.target = min(SLICE_BYTES, 4 * self.target)
         keep = min(len(data), _TAIL)
         self.entry.write(data[: len(data) - keep])
         self.written += len(data) - keep

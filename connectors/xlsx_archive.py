@@ -11,8 +11,11 @@ keeps memory bounded happens here, on the raw archive, in one streamed pass:
   parts we read ourselves; duplicate part or sheet names are refused (which one a reader
   takes is up to the reader);
 * the extent of each sheet's cells (``connectors.xlsx_extent``);
-* formula cells without a cached value, collected only when the sheet has formulas, and
-  merged cells in the rows a header can be in.
+* formula cells without a cached value (``connectors.xlsx_formulas``), collected only
+  when the sheet has formulas, and merged cells in the rows a header can be in.
+
+The same pass cuts each large sheet into slices (``connectors.xlsx_slices``), used only
+when the checks find the sheet plainly written.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from connectors import xlsx_slices
 from connectors.base import InputError
 from connectors.readers import HEADER_SEARCH_ROWS
 from connectors.xlsx_extent import (
+    BLOCK,
     OVERLAP,
     ExactExtent,
     column_index,
@@ -40,7 +44,8 @@ from connectors.xlsx_extent import (
     matches_any,
     rows_guess,
 )
-from connectors.xlsx_slices import BLOCK, SliceWriter, _SliceFile
+from connectors.xlsx_formulas import PREFIX, formula_cells_without_value
+from connectors.xlsx_slices import SliceWriter, _SliceFile
 
 MAX_UNCOMPRESSED = 500 * 1024 * 1024
 MAX_RATIO = 100
@@ -51,16 +56,11 @@ _NS = {
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
-_PREFIX = rb"(?:[^\s<>/!?:]+:)?"
-_CELL = re.compile(
-    rb"<" + _PREFIX + rb"c\b[^>]*?r=\"([A-Z]+)(\d+)\"[^>]*?(?:/>|>(.*?)</" + _PREFIX + rb"c>)",
-    re.S,
-)
-_DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s+ref=\"[A-Z]*[0-9]*:?[A-Z]*([0-9]{1,7})\"")
+_DIMENSION = re.compile(rb"<" + PREFIX + rb"dimension\s+ref=\"[A-Z]*[0-9]*:?[A-Z]*([0-9]{1,7})\"")
 # Plain "<f": a sheet writing prefixed elements fails the fast extent check, and its
 # formulas are then looked for too (guard_sheet).
 _FORMULA = r"<f[\s>/]"
-_MERGE = re.compile(rb"<" + _PREFIX + rb"mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
+_MERGE = re.compile(rb"<" + PREFIX + rb"mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 
 
 @dataclass
@@ -349,54 +349,6 @@ def _exact_extent(archive: zipfile.ZipFile, part: str, name: str) -> None:
         while block := stream.read(BLOCK):
             extent.feed(block)
     extent.feed(b"", final=True)
-
-
-def formula_cells_without_value(archive: zipfile.ZipFile, part: str) -> dict[int, list[str]]:
-    """1-based row -> column letters of formula cells lacking a cached value (streamed,
-    1 MiB at a time; a cell cut by a block boundary is carried over)."""
-    found: dict[int, list[str]] = {}
-    with archive.open(part) as stream:
-        pending = b""
-        while True:
-            block = stream.read(BLOCK)
-            pending += block
-            # Cut before the last cell start (written "<x:c " too); a part with none in
-            # 8 MiB is cut anyway, so memory stays bounded whatever the markup.
-            cut = pending.rfind(b"<c ") if block else len(pending)
-            if cut < 0:
-                cut = _last_cell_start(pending)
-            if cut <= 0 and len(pending) > 8 * BLOCK:
-                cut = len(pending) - BLOCK
-            if cut > 0:
-                _collect_formulas(pending[:cut], found)
-                pending = pending[cut:]
-            if not block:
-                break
-    return found
-
-
-_CELL_START = re.compile(rb"<" + _PREFIX + rb"c\s")
-
-
-def _last_cell_start(data: bytes) -> int:
-    """Offset of the last cell start tag in ``data`` (searched in the last 1 MiB), or -1."""
-    start = max(len(data) - BLOCK, 0)
-    last = -1
-    for match in _CELL_START.finditer(data, start):
-        last = match.start()
-    return last
-
-
-def _collect_formulas(data: bytes, found: dict[int, list[str]]) -> None:
-    for match in _CELL.finditer(data):
-        body = match.group(3) or b""
-        if re.search(rb"<" + _PREFIX + rb"f\b", body) and not re.search(
-            rb"<" + _PREFIX + rb"v>[^<]+</", body
-        ):
-            letters = match.group(1).decode()
-            row = found.setdefault(int(match.group(2)), [])
-            if letters not in row:
-                row.append(letters)
 
 
 def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:

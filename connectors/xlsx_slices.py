@@ -33,12 +33,10 @@ from django.utils.translation import gettext as _
 
 from connectors.base import InputError
 from connectors.readers import HEADER_SEARCH_ROWS
-from connectors.xlsx_extent import column_index
+from connectors.xlsx_extent import BLOCK, column_index
 
 if TYPE_CHECKING:
     from connectors.xlsx_archive import CheckedWorkbook
-
-BLOCK = 1 << 20  # bytes inflated at a time by the archive pass
 
 # Sheets whose XML is smaller are read whole: slicing would save little.
 SLICE_FROM = 8 * 1024 * 1024

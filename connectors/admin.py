@@ -99,6 +99,7 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
                     uploaded_by=request.user,
                     file=upload,
                     original_filename=upload.name or "upload",
+                    sheet=request.POST.get("sheet", ""),
                 )
             except services.UploadTooLarge as exc:
                 messages.error(request, exc.message)
@@ -133,6 +134,7 @@ def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
         resource=resource,
         connector=connector_for(resource, batch.department),
         chunk_rows=PREVIEW_ROWS,
+        sheet=batch.sheet or None,
     )
     try:
         chunk = next(iter(chunks), None)

@@ -122,6 +122,7 @@ def _chunks(batch: UploadBatch, connector, memo: RowMemo) -> Iterator[ParsedChun
         resource=batch.resource,
         connector=connector,
         chunk_rows=CHUNK_ROWS,
+        sheet=batch.sheet or None,
         memo=memo,
     )
     return iter(chunks)

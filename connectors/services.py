@@ -116,10 +116,11 @@ def _spool(file: Any) -> tuple[str, str]:
     return path, digest.hexdigest()
 
 
-def _live_batch(resource: DataResource, sha256: str) -> UploadBatch | None:
-    """The batch holding this content for the resource (failed/rejected ones don't count)."""
+def _live_batch(resource: DataResource, sha256: str, sheet: str = "") -> UploadBatch | None:
+    """The batch holding this content (and sheet choice) for the resource (failed and
+    rejected ones don't count)."""
     return (
-        UploadBatch.objects.filter(resource=resource, sha256=sha256)
+        UploadBatch.objects.filter(resource=resource, sha256=sha256, sheet=sheet)
         .exclude(status__in=RETRYABLE)
         .order_by("id")
         .first()
@@ -135,7 +136,7 @@ def _as_duplicate(batch: UploadBatch) -> UploadBatch:
 
 def _store(*, content: File, name: str, **fields: Any) -> UploadBatch:
     """Create the batch row and move the file into storage, or return the live twin."""
-    resource, sha256 = fields["resource"], fields["sha256"]
+    resource, sha256, sheet = fields["resource"], fields["sha256"], fields.get("sheet", "")
     batch = UploadBatch(**fields)
     try:
         with transaction.atomic():
@@ -145,7 +146,7 @@ def _store(*, content: File, name: str, **fields: Any) -> UploadBatch:
         # Two identical uploads raced; the unique constraint let exactly one through.
         if batch.file.name:
             batch.file.storage.delete(batch.file.name)
-        twin = _live_batch(resource, sha256)
+        twin = _live_batch(resource, sha256, sheet)
         if twin is None:
             raise
         return _as_duplicate(twin)
@@ -181,16 +182,21 @@ def create_batch(
     source: str = "",
     file: Any,
     original_filename: str,
+    sheet: str = "",
 ) -> UploadBatch:
     """Store an upload as a batch in status received (not yet enqueued).
+
+    ``sheet`` picks an XLSX sheet by name or 1-based number (empty: the first sheet with
+    a header); the same file with another sheet is another batch.
 
     The file is streamed to storage while its SHA-256 is computed; above
     HUB_MAX_UPLOAD_BYTES it raises UploadTooLarge. When the same content is already held
     by a batch of this resource that did not fail, that batch is returned with
     ``duplicate_of`` set to its id (a batch still in status received is simply reused).
     """
+    sheet = sheet.strip()[:100]
     path, sha256 = _spool(file)
-    existing = _live_batch(resource, sha256)
+    existing = _live_batch(resource, sha256, sheet)
     if existing is not None:
         Path(path).unlink(missing_ok=True)
         if existing.status == BatchStatus.RECEIVED:
@@ -210,6 +216,7 @@ def create_batch(
             source=source or source_for(original_filename),
             original_filename=Path(original_filename).name[:255],
             sha256=sha256,
+            sheet=sheet,
         )
     Path(path).unlink(missing_ok=True)
     audit_upload(batch=batch, actor=uploaded_by)

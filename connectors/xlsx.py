@@ -98,11 +98,13 @@ def _open_book(path: Path, book: CheckedWorkbook, scorer: Scorer, chunk_rows: in
         detail = _first_line(exc)
         raise InputError(_("Excel 文件无法读取：%(detail)s") % {"detail": detail}) from exc
     names = reader.sheet_names
+    if isinstance(sheet, str) and sheet.strip() not in names and sheet.strip().isdigit():
+        sheet = int(sheet.strip()) - 1  # a sheet number as people count: from 1
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise InputError(
                 _("工作表序号 %(index)d 不存在（共 %(count)d 个工作表）。")
-                % {"index": sheet, "count": len(names)}
+                % {"index": sheet + 1, "count": len(names)}
             )
         choices = [names[sheet]]
     elif sheet:

@@ -29,6 +29,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "department",
             "source",
             "original_filename",
+            "sheet",
             "sha256",
             "status",
             "is_final",
@@ -80,6 +81,11 @@ class UploadSerializer(serializers.Serializer):
     """Multipart upload of one file."""
 
     file = serializers.FileField()
+    sheet = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="XLSX sheet name or 1-based number; empty: the first sheet with a header.",
+    )
 
 
 class RecordsSerializer(serializers.ListSerializer):

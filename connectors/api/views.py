@@ -79,6 +79,7 @@ class ResourceUploadView(APIView):
                 api_key_prefix=getattr(request.auth, "prefix", "") or "",
                 file=upload,
                 original_filename=upload.name or "upload",
+                sheet=str(request.data.get("sheet", "") or ""),
             )
         except services.UploadTooLarge as exc:
             return Response(

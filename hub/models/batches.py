@@ -64,6 +64,12 @@ class UploadBatch(models.Model):
     source = models.CharField(_("来源"), max_length=8, choices=BatchSource.choices)
     file = models.FileField(_("文件"), upload_to=batch_upload_path, blank=True, max_length=255)
     original_filename = models.CharField(_("原始文件名"), max_length=255, blank=True)
+    sheet = models.CharField(
+        _("工作表"),
+        max_length=100,
+        blank=True,
+        help_text=_("XLSX 工作表名称或序号（从 1 开始）；留空则取第一个有表头的工作表。"),
+    )
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     idempotency_key = models.CharField(_("幂等键"), max_length=128, blank=True)
     connector = models.CharField(_("接入器"), max_length=100, blank=True)
@@ -90,11 +96,12 @@ class UploadBatch(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "上传批次")
         ordering = ["-created_at", "-id"]
         constraints = [
-            # The same content loads once per resource; failed or rejected ones may be retried.
+            # The same content (and sheet) loads once per resource; failed or rejected
+            # ones may be retried.
             models.UniqueConstraint(
-                fields=["resource", "sha256"],
+                fields=["resource", "sha256", "sheet"],
                 condition=~models.Q(status__in=["failed", "rejected"]),
-                name="batch_resource_sha256_once",
+                name="batch_resource_sha256_sheet_once",
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"])]

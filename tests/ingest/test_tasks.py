@@ -91,10 +91,10 @@ def test_racing_identical_uploads_end_as_one_batch(gas, housing, write_csv, monk
     real = services._live_batch
     seen = []
 
-    def racing(resource, sha256):
+    def racing(resource, sha256, sheet=""):
         # The other upload commits between our check and our insert.
         seen.append(sha256)
-        return None if len(seen) == 1 else real(resource, sha256)
+        return None if len(seen) == 1 else real(resource, sha256, sheet)
 
     monkeypatch.setattr(services, "_live_batch", racing)
     second = _received(gas, housing, write_csv, rows=2)

@@ -44,6 +44,11 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument("--resource", required=True, help="resource code")
         parser.add_argument("--department", help="uploading department code (default provider)")
+        parser.add_argument(
+            "--sheet",
+            default="",
+            help="XLSX sheet name or 1-based number (default: first with a header)",
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args, path: Path, resource: str, department: str | None, **options):
@@ -64,6 +69,7 @@ class Command(BaseCommand):
                 source="",
                 file=path,
                 original_filename=path.name,
+                sheet=options["sheet"],
             )
         except UploadTooLarge as exc:
             raise CommandError(exc.message) from exc

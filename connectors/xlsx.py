@@ -33,7 +33,7 @@ from connectors.readers import (
     find_header,
     overflow_errors,
 )
-from connectors.xlsx_archive import CheckedWorkbook, check_workbook
+from connectors.xlsx_archive import CheckedWorkbook, check_workbook, resolve_sheet
 from connectors.xlsx_extent import column_index
 from connectors.xlsx_slices import SheetSlice, load_columns, slice_sheet
 
@@ -82,7 +82,7 @@ def _is_unit_row(row: list[str]) -> bool:
 
 def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int | None) -> Table:
     """Open a workbook sheet: pick the sheet, find the (possibly two-row) header."""
-    book = check_workbook(path)
+    book = check_workbook(path, sheet=sheet)
     try:
         return _open_book(path, book, scorer, chunk_rows, sheet)
     finally:
@@ -98,8 +98,7 @@ def _open_book(path: Path, book: CheckedWorkbook, scorer: Scorer, chunk_rows: in
         detail = _first_line(exc)
         raise InputError(_("Excel 文件无法读取：%(detail)s") % {"detail": detail}) from exc
     names = reader.sheet_names
-    if isinstance(sheet, str) and sheet.strip() not in names and sheet.strip().isdigit():
-        sheet = int(sheet.strip()) - 1  # a sheet number as people count: from 1
+    sheet = resolve_sheet(sheet, names)
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise InputError(
@@ -160,17 +159,32 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
     if first.num_rows == 0 or not first.columns:
         raise InputError(_("工作表“%(name)s”是空的。") % {"name": name})
     epoch_day = _EPOCH_DAY[book.date1904]
-    # Data columns start at the first used column of the header rows' slice; a cell left
-    # of it in a later slice is outside the table (read whole, it had an empty header).
-    first_col = min(first.columns)
-    top = _aligned(first, 0, min(first.num_rows, HEADER_SEARCH_ROWS + 1), first_col, None)
+    scan = book.scans.get(book.parts.get(name, ""))
+    header_merges = sorted(scan.merges if scan else ())
+    top_rows = min(first.num_rows, HEADER_SEARCH_ROWS + 1)
+    # The table starts at the first column with content in the rows a header can be in:
+    # a cell left of it further down is outside the table, however the sheet is read.
+    used = [
+        key
+        for key, column in first.columns.items()
+        if column.slice(0, top_rows).null_count < top_rows
+    ]
+    first_col = min(used or first.columns)
+    # Up to the last column of the first slice, or of a merged header cell (its other
+    # columns may be used only further down).
+    last_col = max(
+        [
+            max(first.columns),
+            *(c1 for (r0, _c0), (_r1, c1) in header_merges if r0 < HEADER_SEARCH_ROWS),
+        ]
+    )
+    top = _aligned(first, 0, top_rows, first_col, last_col + 1 - first_col, extra=False)
     columns = [_as_text(column, epoch_day).to_pylist() for column in top]
     head = [list(row) for row in zip(*columns, strict=True)]
-    scan = book.scans.get(book.parts.get(name, ""))
     # Sheet columns to data columns; a merge left of the first used column is dropped.
     merged = [
         ((r0, max(c0 - first_col, 0)), (r1, c1 - first_col))
-        for (r0, c0), (r1, c1) in sorted(scan.merges if scan else ())
+        for (r0, c0), (r1, c1) in header_merges
         if r0 < HEADER_SEARCH_ROWS and c1 >= first_col
     ]
     candidates = _header_candidates(head[:HEADER_SEARCH_ROWS], merged)
@@ -190,14 +204,16 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
     check_columns(len(headers))
     width = len(headers)
 
-    def emit(part: SheetSlice, start: int, count: int) -> RawChunk:
+    def emit(part: SheetSlice, start: int, count: int, until: float) -> RawChunk:
+        """Rows start..+count of a slice; formula errors of the rows up to ``until``
+        (beyond the rows: empty rows calamine left out, which read whole are blank)."""
         first_row = part.first_row + start
         cells = [
             _as_text(column, epoch_day) for column in _aligned(part, start, count, first_col, width)
         ]
         numbers = np.arange(first_row, first_row + count, dtype="int64")
         errors = _long_rows(cells[width:], width, numbers)
-        for row_number in sorted(r for r in formulas if first_row <= r < first_row + count):
+        for row_number in sorted(r for r in formulas if first_row <= r < until):
             for letters in formulas[row_number]:
                 column = column_index(letters) - first_col
                 label = headers[column] if 0 <= column < width else letters
@@ -212,25 +228,29 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
 
     def chunks() -> Iterator[RawChunk]:
         for part in chain([first], rest):
-            # Data rows are the sheet rows below the header row.
+            # Data rows are the sheet rows below the header row; the rows from the
+            # slice's last one to the next slice hold no value, but maybe formulas.
             begin = max(header_row + 1 - part.first_row, 0)
-            for start in range(begin, part.num_rows, chunk_rows):
-                yield emit(part, start, min(chunk_rows, part.num_rows - start))
+            end = part.end_row if part.end_row is not None else float("inf")
+            starts = range(begin, part.num_rows, chunk_rows)
+            if not starts and any(part.first_row + begin <= r < end for r in formulas):
+                yield emit(part, begin, 0, end)
+            for start in starts:
+                count = min(chunk_rows, part.num_rows - start)
+                tail = start + count >= part.num_rows
+                yield emit(part, start, count, end if tail else part.first_row + start + count)
 
     return Table(headers=headers, header_row=header_row, chunks=chunks(), kind="xlsx")
 
 
 def _aligned(
-    part: SheetSlice, start: int, count: int, first_col: int, width: int | None
+    part: SheetSlice, start: int, count: int, first_col: int, width: int, *, extra: bool = True
 ) -> list[pa.Array]:
     """Rows ``start``..+``count`` of a slice as one column per sheet column from
-    ``first_col``: the table's ``width`` columns (all of the slice's when None, empty
-    where the slice has none), then any beyond them."""
-    if width is None:
-        keys = range(first_col, max(part.columns) + 1)
-    else:
-        beyond = first_col + width
-        keys = [*range(first_col, beyond), *sorted(k for k in part.columns if k >= beyond)]
+    ``first_col``: the table's ``width`` columns (empty where the slice has none), then
+    (``extra``) every column beyond them up to the slice's last."""
+    stop = max(first_col + width, max(part.columns) + 1) if extra else first_col + width
+    keys = range(first_col, stop)
     return [
         part.columns[key].slice(start, count)
         if key in part.columns

@@ -20,6 +20,7 @@ when the checks find the sheet plainly written.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 import zipfile
@@ -155,9 +156,10 @@ def _prolog_declares_entities(prolog: bytes) -> bool:
     return b"<!DOCTYPE" in upper or b"<!ENTITY" in upper or endless
 
 
-def check_workbook(path: Path) -> CheckedWorkbook:
+def check_workbook(path: Path, *, sheet: str | int | None = None) -> CheckedWorkbook:
     """Open the zip, reject bombs, entity declarations and non-workbooks, and scan the
-    worksheets once (see the module docstring)."""
+    worksheets once (see the module docstring). ``sheet`` (the upload's choice) is the
+    one sheet cut into slices when large; without one, the first large sheet."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -182,17 +184,43 @@ def check_workbook(path: Path) -> CheckedWorkbook:
             book = CheckedWorkbook(
                 path=path, parts=sheets, date1904=date1904, scans={}, shared_parts=shared
             )
-            _scan_parts(archive, book, read)
+            _scan_parts(archive, book, read, _slice_target(book, infos, sheet))
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise _corrupt() from exc
     return book
 
 
+def resolve_sheet(sheet: str | int | None, names: list[str]) -> str | int | None:
+    """A sheet choice as a name, or a 0-based index for a number people typed ("2")."""
+    if isinstance(sheet, str) and sheet.strip() not in names and sheet.strip().isdigit():
+        return int(sheet.strip()) - 1
+    return sheet
+
+
+def _slice_target(
+    book: CheckedWorkbook, infos: list[zipfile.ZipInfo], sheet: str | int | None
+) -> str | None:
+    """The part of the one sheet to slice: the chosen one, else the first large one."""
+    sizes = {info.filename: info.file_size for info in infos}
+    names = list(book.parts)
+    choice = resolve_sheet(sheet, names)
+    if isinstance(choice, int):
+        parts = [book.parts[names[choice]]] if 0 <= choice < len(names) else []
+    elif choice:
+        parts = [book.parts[choice]] if choice in book.parts else []
+    else:
+        parts = list(book.parts.values())
+    return next((part for part in parts if sizes.get(part, 0) >= xlsx_slices.SLICE_FROM), None)
+
+
 def _scan_parts(
-    archive: zipfile.ZipFile, book: CheckedWorkbook, read: list[zipfile.ZipInfo]
+    archive: zipfile.ZipFile,
+    book: CheckedWorkbook,
+    read: list[zipfile.ZipInfo],
+    target: str | None,
 ) -> None:
-    """The first pass over every part read; large sheets are cut into slices meanwhile
-    (all removed again when the pass fails)."""
+    """The first pass over every part read; the ``target`` sheet is cut into slices
+    meanwhile (removed again when the pass fails)."""
     writers: dict[str, SliceWriter] = {}
     sheet_parts = set(book.parts.values())
     try:
@@ -200,8 +228,9 @@ def _scan_parts(
         for info in read:
             scan = SheetScan() if info.filename in sheet_parts else None
             xml = scan is not None or info.filename.endswith((".xml", ".rels"))
-            if scan is not None and info.file_size >= xlsx_slices.SLICE_FROM:
-                writers[info.filename] = SliceWriter()
+            if scan is not None and info.filename == target:
+                with contextlib.suppress(OSError):  # no usable temporary directory
+                    writers[info.filename] = SliceWriter()
             writer = writers.get(info.filename)
             actual += _first_pass(archive, info, actual, scan, writer, xml=xml)
             if scan is not None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 import pyarrow as pa
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError
@@ -83,6 +84,7 @@ class SheetSlice:
     first_row: int
     num_rows: int
     columns: dict[int, pa.Array]
+    end_row: int | None = None  # where the next slice starts (None: the last slice)
 
 
 @dataclass
@@ -100,12 +102,18 @@ class SlicedSheet:
     def __iter__(self) -> Iterator[SheetSlice]:
         """The slices in order; calamine parses the next (GIL released) while the
         current one is normalised."""
+        language = translation.get_language()
+
+        def load(index: int) -> SheetSlice:
+            with translation.override(language):  # messages in the caller's language
+                return self.load(index)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-slices") as parser:
-            ahead = parser.submit(self.load, 0)
+            ahead = parser.submit(load, 0)
             for index in range(len(self.cuts)):
                 current = ahead.result()
                 if index + 1 < len(self.cuts):
-                    ahead = parser.submit(self.load, index + 1)
+                    ahead = parser.submit(load, index + 1)
                 yield current
 
     def load(self, index: int) -> SheetSlice:
@@ -122,7 +130,7 @@ class SlicedSheet:
         following = self.cuts[index + 1].row if index + 1 < len(self.cuts) else None
         if following is not None and first_row + rows > following:
             raise self._out_of_order(following)
-        return SheetSlice(first_row=first_row, num_rows=rows, columns=columns)
+        return SheetSlice(first_row=first_row, num_rows=rows, columns=columns, end_row=following)
 
     def _check_sentinel(self, columns: dict[int, pa.Array], cut: _Cut) -> None:
         # Row 0 must be the sentinel alone: else a row of this slice lies above the cut.
@@ -193,6 +201,7 @@ class SliceWriter:
         self.pending = b""  # bytes not yet written: the prefix, or a tail a cut may span
         self.target = FIRST_SLICE_BYTES
         self.failed = False
+        self.ended = False  # </sheetData> seen
 
     def feed(self, block: bytes) -> None:
         """Take the next block of the part (``b""`` at its end)."""
@@ -206,21 +215,24 @@ class SliceWriter:
             self.close()
 
     def _feed(self, block: bytes) -> bool:
+        if self.ended:
+            return True  # what follows </sheetData> (formatting, validations) is not needed
         data = self.pending + block
         if self.prefix is None:
             start = data.find(_SHEET_DATA)
             if start < 0:
                 self.pending = data
                 return bool(block) and len(data) <= MAX_PREFIX + len(_SHEET_DATA)
+            if start > MAX_PREFIX:
+                return False
             self.prefix = _DIMENSION.sub(b"", data[:start]) + _SHEET_DATA
             data = data[start + len(_SHEET_DATA) :]
             self._open(_Cut(row=1, column="A"))
-        if not block:  # the end: the last slice runs to </sheetData>
-            end = data.rfind(_SHEET_DATA_END)
-            if end < 0:
-                return False
-            self._close_entry(data[:end])
-            return True
+        end = data.find(_SHEET_DATA_END)
+        if end >= 0:  # the last slice runs to </sheetData>
+            data, self.ended = data[:end], True
+        elif not block:
+            return False
         while self.written + len(data) >= self.target:
             cut = _find_cut(data, max(self.target - self.written, 0), self.cuts[-1].row)
             if cut is None:
@@ -229,6 +241,10 @@ class SliceWriter:
             data = data[cut[0] :]
             self._open(cut[1])
             self.target = min(SLICE_BYTES, 4 * self.target)
+        if self.ended:
+            self._close_entry(data)
+            self.pending = b""
+            return True
         keep = min(len(data), _TAIL)
         self.entry.write(data[: len(data) - keep])
         self.written += len(data) - keep
@@ -345,7 +361,12 @@ def _write_workbook(
         f'<Relationship Id="hubSlice{k}" Type="{_WORKSHEET}" Target="worksheets/s{k}.xml"/>'
         for k in range(count)
     ]
-    copied = {"xl/sharedStrings.xml", "xl/styles.xml"} & set(archive.namelist())
+    # calamine also finds these two by name, ignoring case.
+    copied = {
+        name
+        for name in archive.namelist()
+        if name.lower() in ("xl/sharedstrings.xml", "xl/styles.xml")
+    }
     for shared in book.shared_parts:
         relations.append(
             f"<Relationship Id={quoteattr(shared.rel_id)} Type={quoteattr(shared.rel_type)} "

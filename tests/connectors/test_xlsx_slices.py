@@ -10,10 +10,11 @@ import zipfile
 
 import openpyxl
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import xlsx, xlsx_slices
+from connectors import xlsx, xlsx_archive, xlsx_slices
 from connectors.base import InputError
 from connectors.xlsx import open_xlsx
 
@@ -87,27 +88,39 @@ cell = st.one_of(
         lambda value: value.replace(microsecond=0)
     ),
     st.times().map(lambda value: value.replace(microsecond=0)),
+    st.just("=1+1"),  # a formula without a cached value (openpyxl writes none)
+)
+# A row: blank, a labelled row of cells (far columns: long rows with gaps), a row whose
+# only cell is a formula without a value, or a stray cell left of the table.
+row = st.one_of(
+    st.just(("blank", [])),
+    st.tuples(st.just("cells"), st.lists(cell, max_size=6)),
+    st.tuples(st.just("cells"), st.tuples(st.none(), st.none(), st.none(), cell).map(list)),
+    st.just(("formula", [])),
+    st.tuples(st.just("stray"), st.text("甲乙", min_size=1, max_size=2).map(lambda t: [t])),
 )
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     titles=st.integers(0, 2),
     left=st.integers(0, 2),
     width=st.integers(1, 4),
-    rows=st.lists(
-        st.one_of(st.just(None), st.lists(cell, max_size=6)), min_size=40, max_size=90
-    ).filter(lambda rows: sum(row is not None for row in rows) >= 36),
+    merged=st.booleans(),
+    rows=st.lists(row, min_size=40, max_size=90).filter(
+        lambda rows: sum(kind == "cells" for kind, _cells in rows) >= 36
+    ),
     date1904=st.booleans(),
 )
 def test_a_sliced_sheet_reads_as_the_whole_sheet(
-    slicing, tmp_path, titles, left, width, rows, date1904
+    slicing, tmp_path, titles, left, width, merged, rows, date1904
 ):
     """Headers, row numbers, cells and errors (long rows, formulas without a value) are
-    the same whatever the slices: cell types, blank rows, title rows, shared strings,
-    leading empty columns, both date systems."""
+    the same whatever the slices: cell types, blank rows, title rows, leading empty
+    columns, a merged header cell over columns used only further down, cells left of
+    the table, rows holding only a formula, both date systems."""
     book = openpyxl.Workbook()
     if date1904:
         book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
@@ -115,9 +128,20 @@ def test_a_sliced_sheet_reads_as_the_whole_sheet(
     for title in range(titles):
         sheet.append([None] * left + [f"标题{title}"])
     sheet.append([None] * left + [f"列{i}" for i in range(width + 1)])
-    for number, row in enumerate(rows):
-        # A label first (so rows have content where cuts can fall), or a blank row.
-        sheet.append([] if row is None else [None] * left + [f"行{number}", *row])
+    if merged:  # the last header cell spans two more columns
+        header_row, last = titles + 1, left + width + 1
+        sheet.merge_cells(
+            start_row=header_row, start_column=last, end_row=header_row, end_column=last + 2
+        )
+    for number, (kind, cells) in enumerate(rows):
+        if kind == "cells":  # a label first, so rows have content where cuts can fall
+            sheet.append([None] * left + [f"行{number}", *cells])
+        elif kind == "formula":
+            sheet.append([None] * left + ["=1+1"])
+        elif kind == "stray" and left:
+            sheet.append(cells)  # in column A, left of the table
+        else:
+            sheet.append([])
     path = tmp_path / "sheet.xlsx"
     book.save(path)
     whole, sliced = both_ways(slicing, path, slices=2)
@@ -224,29 +248,32 @@ def test_a_large_sheet_is_sliced_at_the_default_sizes(slicing, write):
     assert read_rows[12_345] == (12_347, ["v12347", "12347.5"])
 
 
-def with_shared_strings(strings: list[str], body: str) -> bytes:
+def with_shared_strings(
+    strings: list[str], body: str, *, part: str = "xl/sharedStrings.xml", related: bool = True
+) -> bytes:
     """A workbook whose sheet refers to a shared-string table, as Excel writes them."""
     table = "".join(f"<si><t>{text}</t></si>" for text in strings)
     shared = f'<sst {NS} count="{len(strings)}" uniqueCount="{len(strings)}">{table}</sst>'
     data = replace_part(gas_xlsx(), SHEET, sheet_xml(body))
-    source = zipfile.ZipFile(io.BytesIO(data))
-    rels = source.read("xl/_rels/workbook.xml.rels").decode()
-    rels = rels.replace(
-        "</Relationships>",
-        '<Relationship Id="rIdShared" Target="sharedStrings.xml" Type="http://schemas.'
-        'openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>',
-    )
-    data = replace_part(data, "xl/_rels/workbook.xml.rels", rels.encode())
+    if related:
+        source = zipfile.ZipFile(io.BytesIO(data))
+        rels = source.read("xl/_rels/workbook.xml.rels").decode()
+        rels = rels.replace(
+            "</Relationships>",
+            f'<Relationship Id="rIdShared" Target="{part.removeprefix("xl/")}" Type="http://'
+            'schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/>'
+            "</Relationships>",
+        )
+        data = replace_part(data, "xl/_rels/workbook.xml.rels", rels.encode())
     out = io.BytesIO(data)
     with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as target:
-        target.writestr("xl/sharedStrings.xml", shared)
+        target.writestr(part, shared)
     return out.getvalue()
 
 
-def test_shared_strings_are_read_through_the_slices(slicing, write):
-    """The slices keep the original's shared-string table: values come out as stored."""
-    strings = ["列0", "列1", *(f"共享{number}" for number in range(13))]
-    rows = [
+SHARED = ["列0", "列1", *(f"共享{number}" for number in range(13))]
+SHARED_ROWS = "".join(
+    [
         '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>',
         *(
             f'<row r="{n}"><c r="A{n}" t="s"><v>{2 + n % 13}</v></c>'
@@ -254,11 +281,71 @@ def test_shared_strings_are_read_through_the_slices(slicing, write):
             for n in range(2, 400)
         ),
     ]
-    path = write("shared.xlsx", with_shared_strings(strings, "".join(rows)))
+)
+
+
+@pytest.mark.parametrize(
+    ("part", "related"),
+    [
+        ("xl/sharedStrings.xml", True),
+        ("xl/SharedStrings.xml", False),
+    ],
+    ids=["excel", "other-case-unrelated"],
+)
+def test_shared_strings_are_read_through_the_slices(slicing, write, part, related):
+    """The slices keep the original's shared-string table however calamine finds it (by
+    its name, ignoring case): values come out as stored."""
+    path = write(
+        "shared.xlsx", with_shared_strings(SHARED, SHARED_ROWS, part=part, related=related)
+    )
     whole, sliced = both_ways(slicing, path)
     assert sliced == whole
     assert sliced[2][:2] == [(2, ["共享2", "2"]), (3, ["共享3", "3"])]
     assert sliced[2][-1] == (399, [f"共享{399 % 13}", "399"])
+
+
+def test_messages_of_the_slice_thread_are_in_the_callers_language(slicing, write):
+    body = HEADER + "".join(inline_row(n) for n in range(2, 120) if n != 50) + inline_row(50)
+    slicing.small()
+    with translation.override("en"), pytest.raises(InputError) as info:
+        read(workbook(write, body))
+    assert info.value.message.startswith("The rows of sheet")
+
+
+def test_a_long_tail_after_the_rows_still_slices(slicing, write):
+    """Conditional formats, validations and extensions after </sheetData> (kilobytes in
+    Excel's files) are not needed by the slices."""
+    rows = HEADER + "".join(inline_row(n) for n in range(2, 200))
+    tail = "".join(
+        f'<conditionalFormatting sqref="A{n}"><cfRule type="expression" priority="{n}">'
+        f"<formula>A{n}&gt;0</formula></cfRule></conditionalFormatting>"
+        for n in range(1, 100)
+    )
+    xml = f"<worksheet {NS}><sheetData>{rows}</sheetData>{tail}</worksheet>".encode()
+    path = write("tail.xlsx", replace_part(gas_xlsx(), SHEET, xml))
+    whole, sliced = both_ways(slicing, path)
+    assert sliced == whole and len(tail) > 8 * 1024
+
+
+def test_a_long_prefix_is_read_whole(slicing, write):
+    """What precedes <sheetData> is repeated in every slice: not when it is long."""
+    columns = "".join(f'<col min="{n}" max="{n}" width="12"/>' for n in range(1, 3000))
+    rows = HEADER + "".join(inline_row(n) for n in range(2, 200))
+    xml = f"<worksheet {NS}><cols>{columns}</cols><sheetData>{rows}</sheetData></worksheet>"
+    path = write("prefix.xlsx", replace_part(gas_xlsx(), SHEET, xml.encode()))
+    slicing.off()
+    whole = read(path)
+    slicing.small()
+    assert read(path) == whole and slicing.counts[-1] == 0 and len(columns) > 64 * 1024
+
+
+def test_no_usable_temporary_directory_reads_whole(slicing, write, tmp_path):
+    path = workbook(write, HEADER + "".join(inline_row(n) for n in range(2, 200)))
+    slicing.off()
+    whole = read(path)
+    slicing.small()
+    slicing.monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    assert read(path) == whole and slicing.counts[-1] == 0
 
 
 def test_a_disk_error_while_slicing_falls_back_to_reading_whole(slicing, write, monkeypatch):
@@ -275,7 +362,7 @@ def test_a_disk_error_while_slicing_falls_back_to_reading_whole(slicing, write, 
     assert slicing.counts[-1] == 0
 
 
-def test_each_large_sheet_is_sliced_and_the_chosen_one_read(slicing, tmp_path):
+def test_the_chosen_sheet_is_sliced_and_read(slicing, tmp_path):
     book = openpyxl.Workbook()
     first = book.active
     first.title = "封面"
@@ -291,3 +378,10 @@ def test_each_large_sheet_is_sliced_and_the_chosen_one_read(slicing, tmp_path):
     rows = [row for chunk in table.chunks for row in chunk.frame.values.tolist()]
     assert slicing.counts == [slicing.counts[0]] and slicing.counts[0] >= 4
     assert rows[0] == ["乙2", "2"] and rows[-1] == ["乙199", "199"] and len(rows) == 198
+    # Only one sheet is cut into slices: the chosen one, else the first large one.
+    for choice, sliced in ((None, "封面"), ("数据", "数据"), ("2", "数据"), ("1", "封面")):
+        book = xlsx_archive.check_workbook(path, sheet=choice)
+        try:
+            assert [name for name, part in book.parts.items() if part in book.slices] == [sliced]
+        finally:
+            book.close()

@@ -318,10 +318,14 @@ def run(args: argparse.Namespace) -> str:
                 f"peak RSS {unchanged['peak_rss_mb']:.0f} MB."
             )
             changed = _spawn("hub", str(_variant(path, "changed", change_one=True)), resource)
+            one_updated = (changed["updated"], changed["inserted"]) == (1, 0) and changed[
+                "unchanged"
+            ] == rows - 1
             details.append(
                 f"- Re-upload with one changed row: {changed['seconds']:.2f} s, "
                 f"updated {changed['updated']}, inserted {changed['inserted']}, "
-                f"unchanged {changed['unchanged']:,}."
+                f"unchanged {changed['unchanged']:,} (target 1 updated: "
+                f"{'met' if one_updated else 'MISSED'})."
             )
             # The first file's rows shuffled: fingerprints are looked up out of order, and
             # the row changed just before is changed back.

@@ -156,3 +156,29 @@ def test_unit_row_under_a_complete_header(resources, write):
     assert chunk.raw.columns[3] == "管网压力(kPa)"
     assert chunk.frame.loc[0, "pressure"] == pytest.approx(0.3)
     assert chunk.errors == []
+
+
+def test_steward_adds_an_alias_through_the_admin_form(resources, make_user, client, write):
+    """The admin's add form: the alias is saved with its creator and used by the next
+    parse; a field the resource lacks, or another department's resource, is refused."""
+    gas, ponding = resources["gas-pipeline-pressure"], resources["road-ponding"]
+    steward = make_user("housing", steward=True)
+    client.force_login(steward)
+    url = "/admin/connectors/headeralias/add/"
+    assert client.get(url).status_code == 200
+
+    refused = client.post(url, {"resource": gas.pk, "field_name": "nope", "alias": "管压"})
+    assert refused.status_code == 200 and not HeaderAlias.objects.exists()
+    foreign = client.post(url, {"resource": ponding.pk, "field_name": "depth", "alias": "水深"})
+    assert foreign.status_code == 200 and "resource" in foreign.context["adminform"].form.errors
+    assert not HeaderAlias.objects.exists()
+
+    saved = client.post(url, {"resource": gas.pk, "field_name": "pressure", "alias": "管道内压力"})
+    assert saved.status_code == 302
+    alias = HeaderAlias.objects.get()
+    assert (alias.alias, alias.field_name, alias.created_by) == ("管道内压力", "pressure", steward)
+    path = write(
+        "a.csv", "监测点编号,监测时间,所属区,管道内压力(kPa)\nGP000001,2025-07-01 14:30,黄浦,300\n"
+    )
+    (chunk,) = parse_file(path=path, filename="a.csv", resource=gas, connector=GenericConnector())
+    assert chunk.errors == [] and chunk.frame.loc[0, "pressure"] == pytest.approx(0.3)

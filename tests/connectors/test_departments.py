@@ -226,3 +226,19 @@ def test_weather_rainfall_gb18030_trace_and_hour_only_times(resources):
         RowError(7, "小时雨量(mm)", "'350' 大于最大值 300mm", "rainfall_1h"),
         RowError(8, "观测时间", "无法识别的日期时间：'2025年7月1日 25时'", "observed_at"),
     ]
+
+
+def test_samples_regenerate_byte_for_byte(tmp_path, monkeypatch, capsys):
+    """The committed samples are what the script writes, to the byte (no save time in
+    the workbooks' properties or zip entries)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "HERE", tmp_path)
+    script.main()
+    made = sorted(path.name for path in tmp_path.iterdir())
+    assert made == sorted(path.name for path in SAMPLES.iterdir() if path.suffix != ".py")
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name

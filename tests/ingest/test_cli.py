@@ -53,3 +53,21 @@ def test_cli_rejected_exits_non_zero_with_errors(gas, write_csv, capsys):
 def test_cli_unknown_resource(catalog, write_csv):
     with pytest.raises(CommandError):
         call_command("ingest", str(write_csv()), "--resource", "nope")
+
+
+def test_cli_loads_a_json_file(gas, tmp_path):
+    """A JSON upload (a list of objects keyed by the same headers as the CSV, or
+    {"records": [...]}) loads like the CSV, numbers as JSON numbers."""
+    from hub.models import Record
+    from tests.ingest.helpers import gas_csv
+
+    header, *lines = gas_csv(3).splitlines()
+    records = [dict(zip(header.split(","), line.split(","), strict=True)) for line in lines]
+    for record in records:
+        record["管网压力(MPa)"] = float(record["管网压力(MPa)"])
+    path = tmp_path / "gas.json"
+    path.write_text(json.dumps({"records": records}, ensure_ascii=False), encoding="utf-8")
+    summary = _ingest(path)
+    assert (summary["status"], summary["inserted"], summary["rejected"]) == ("loaded", 3, 0)
+    stored = Record.objects.get(batch_id=summary["batch"], key__startswith="GP000001")
+    assert stored.data["pressure"] == pytest.approx(0.35) and stored.district_code == "310101"

@@ -125,3 +125,11 @@ def test_postgres_pipeline_counts(gas, housing, write_csv):
         batch_id=_received(gas, housing, write_csv, name="c.csv", rows=40, changed=5).pk
     )
     assert (second.inserted, second.updated, second.unchanged) == (0, 1, 39)
+
+
+def test_the_task_is_acknowledged_after_it_ran():
+    """A worker killed mid-load leaves the message to be redelivered (acks_late), also
+    when it dies hard (reject_on_worker_lost); the load is idempotent by batch id."""
+    assert ingest_batch.acks_late is True
+    assert ingest_batch.reject_on_worker_lost is True
+    assert ingest_batch.max_retries == MAX_RETRIES

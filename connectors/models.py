@@ -55,3 +55,24 @@ class HeaderAlias(models.Model):
             errors["field_name"] = _("该资源没有字段“%(name)s”。") % {"name": self.field_name}
         if errors:
             raise ValidationError(errors)
+
+
+class BatchProgress(models.Model):
+    """Rows read so far by a batch being loaded (读取进度).
+
+    Written on a connection of its own outside the load transaction, so that pollers see
+    it while the batch's own row stays unchanged until the load commits. No foreign key:
+    the batch row is locked by the load meanwhile.
+    """
+
+    batch_id = models.BigIntegerField(_("批次"), primary_key=True)
+    rows_read = models.PositiveBigIntegerField(_("已读取行数"), default=0)
+    updated_at = models.DateTimeField(_("更新时间"))
+
+    class Meta:
+        db_table = "connectors_batchprogress"  # named in connectors.progress's SQL
+        verbose_name = _("读取进度")
+        verbose_name_plural = pgettext_lazy("plural", "读取进度")
+
+    def __str__(self) -> str:
+        return f"#{self.batch_id}: {self.rows_read}"

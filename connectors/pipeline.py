@@ -32,6 +32,7 @@ from connectors.chunking import prefetch
 from connectors.fingerprints import RowMemo
 from connectors.keying import Keyed
 from connectors.keying import keyed as keyed_chunks
+from connectors.progress import ProgressReporter
 from hub import recordstore
 from hub.models import BatchSource, BatchStatus, DataResource, UploadBatch
 from hub.signals import batch_loaded
@@ -66,6 +67,7 @@ class _Run:
     spool: tempfile._TemporaryFileWrapper | None = None
     report_rows: int = 0
     memo: RowMemo | None = None
+    progress: ProgressReporter | None = None
 
     def add_errors(self, errors: list[RowError]) -> None:
         self.error_count += len(errors)
@@ -149,6 +151,8 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
         for item in items:
             run.timings["parse"] += time.perf_counter() - started
             started = _take(batch, run, item, state)
+            if run.progress is not None:
+                run.progress.report(run.rows_read)
     run.timings["parse"] += time.perf_counter() - started
     for step, seconds in state.timings.items():
         run.timings[f"load_{step}"] = seconds
@@ -223,7 +227,7 @@ def run_batch(*, batch_id: int) -> UploadBatch:
     """
     if _claim(batch_id) is None:
         return UploadBatch.objects.select_related("resource").get(pk=batch_id)
-    run = _Run()
+    run = _Run(progress=ProgressReporter(batch_id))
     try:
         batch = _run_claimed(batch_id, run)
         if batch.status == BatchStatus.REJECTED and run.report_rows:
@@ -234,6 +238,8 @@ def run_batch(*, batch_id: int) -> UploadBatch:
                 logger.exception("error report of batch %s could not be written", batch_id)
         return batch
     finally:
+        if run.progress is not None:
+            run.progress.close()
         if run.spool is not None:
             run.spool.close()
 

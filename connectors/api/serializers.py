@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from hub.models import UploadBatch
+from connectors.progress import rows_read_so_far
+from hub.models import BatchStatus, UploadBatch
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -19,6 +20,9 @@ class BatchSerializer(serializers.ModelSerializer):
     duplicate_of = serializers.SerializerMethodField()
     message = serializers.SerializerMethodField()
     is_final = serializers.BooleanField(read_only=True)
+    rows_read = serializers.SerializerMethodField(
+        help_text="Rows read; while the batch is being parsed, the rows read so far."
+    )
 
     class Meta:
         model = UploadBatch
@@ -51,6 +55,11 @@ class BatchSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+    def get_rows_read(self, batch: UploadBatch) -> int:
+        if batch.status == BatchStatus.PARSING:
+            return rows_read_so_far(batch.pk) or batch.rows_read
+        return batch.rows_read
 
     def get_errors(self, batch: UploadBatch) -> list[dict]:
         return [

@@ -35,7 +35,7 @@ from connectors.readers import (
 )
 from connectors.xlsx_archive import CheckedWorkbook, check_workbook, resolve_sheet
 from connectors.xlsx_extent import column_index
-from connectors.xlsx_slices import SheetSlice, load_columns, slice_sheet
+from connectors.xlsx_slices import SheetSlice, first_line, load_columns, slice_sheet
 
 # What calamine renders a time-only cell as, per date system: the epoch's date + time.
 _EPOCH_DAY = {False: "1899-12-31 ", True: "1904-01-01 "}
@@ -95,7 +95,7 @@ def _open_book(path: Path, book: CheckedWorkbook, scorer: Scorer, chunk_rows: in
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # fastexcel raises its own error types for corrupt parts
-        detail = _first_line(exc)
+        detail = first_line(exc)
         raise InputError(_("Excel 文件无法读取：%(detail)s") % {"detail": detail}) from exc
     names = reader.sheet_names
     sheet = resolve_sheet(sheet, names)
@@ -126,10 +126,6 @@ def _open_book(path: Path, book: CheckedWorkbook, scorer: Scorer, chunk_rows: in
             last_error = last_error or exc
     assert last_error is not None
     raise last_error
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _sheet_slices(reader, book: CheckedWorkbook, name: str):

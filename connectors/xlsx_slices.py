@@ -151,6 +151,17 @@ class SlicedSheet:
         )
 
 
+def first_line(exc: Exception) -> str:
+    """The first line of an error from fastexcel (its context follows on other lines)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def unreadable_sheet(name: str, exc: Exception) -> InputError:
+    return InputError(
+        _("Excel 工作表“%(name)s”无法读取：%(detail)s") % {"name": name, "detail": first_line(exc)}
+    )
+
+
 def load_columns(
     reader, sheet: str, name: str, *, absolute: bool
 ) -> tuple[pa.RecordBatch, list[int]]:
@@ -174,10 +185,7 @@ def load_columns(
             use_columns=keep,
         )
     except Exception as exc:  # fastexcel raises its own error types for bad XML
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(
-            _("Excel 工作表“%(name)s”无法读取：%(detail)s") % {"name": name, "detail": detail}
-        ) from exc
+        raise unreadable_sheet(name, exc) from exc
     return data, found
 
 
@@ -318,9 +326,7 @@ def slice_sheet(book: CheckedWorkbook, name: str) -> SlicedSheet | None:
     try:
         reader = fastexcel.read_excel(sliced.handle.name)
     except Exception as exc:  # fastexcel raises its own error types for bad XML
-        raise InputError(
-            _("Excel 工作表“%(name)s”无法读取：%(detail)s") % {"name": name, "detail": exc}
-        ) from exc
+        raise unreadable_sheet(name, exc) from exc
     # calamine keeps its own handle on the file: it goes away with the reader.
     return SlicedSheet(reader, name, sliced.cuts, sliced.sentinel)
 

@@ -135,10 +135,10 @@ class SlicedSheet:
     def _check_sentinel(self, columns: dict[int, pa.Array], cut: _Cut) -> None:
         # Row 0 must be the sentinel alone: else a row of this slice lies above the cut.
         at = column_index(cut.column)
-        for key, column in columns.items():
-            value = column[0].as_py() if len(column) else None
-            if value != (self.sentinel if key == at else None):
-                raise self._out_of_order(cut.row)
+        if at not in columns or columns[at][0].as_py() != self.sentinel:
+            raise self._out_of_order(cut.row)
+        if any(column[0].as_py() is not None for key, column in columns.items() if key != at):
+            raise self._out_of_order(cut.row)
 
     def _out_of_order(self, row: int) -> InputError:
         return InputError(

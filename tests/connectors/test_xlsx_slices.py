@@ -189,8 +189,12 @@ def test_inline_strings_and_gaps_read_alike(slicing, write):
         + inline_row(60, first="B"),
         # row 100 stored first
         inline_row(100) + HEADER + "".join(inline_row(n) for n in range(2, 120) if n != 100),
+        # every row again at the end, as an empty styled cell (no value)
+        HEADER
+        + "".join(inline_row(n) for n in range(2, 120))
+        + "".join(f'<row r="{n}"><c r="A{n}" s="0"/></row>' for n in range(2, 120)),
     ],
-    ids=["moved", "twice", "other-columns", "first"],
+    ids=["moved", "twice", "other-columns", "first", "empty-duplicates"],
 )
 def test_rows_out_of_order_are_refused_not_misread(slicing, write, body):
     """OOXML requires ascending rows and Excel writes them so; calamine places any order.

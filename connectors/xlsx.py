@@ -166,15 +166,9 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
         if column.slice(0, top_rows).null_count < top_rows
     ]
     first_col = min(used or first.columns)
-    # Up to the last column of the first slice, or of a merged header cell (its other
-    # columns may be used only further down).
-    last_col = max(
-        [
-            max(first.columns),
-            *(c1 for (r0, _c0), (_r1, c1) in header_merges if r0 < HEADER_SEARCH_ROWS),
-        ]
-    )
-    top = _aligned(first, 0, top_rows, first_col, last_col + 1 - first_col, extra=False)
+    # Up to the first slice's last column: a merged title over further columns does not
+    # widen the header.
+    top = _aligned(first, 0, top_rows, first_col, max(first.columns) + 1 - first_col, extra=False)
     columns = [_as_text(column, epoch_day).to_pylist() for column in top]
     head = [list(row) for row in zip(*columns, strict=True)]
     # Sheet columns to data columns; a merge left of the first used column is dropped.

@@ -299,3 +299,24 @@ def test_formula_without_value_in_a_prefixed_sheet(resources, write):
             2, "介质温度", "单元格 E2 是公式但没有计算结果，请在 Excel 中重新计算并保存后上传。"
         )
     ]
+
+
+def test_a_title_merged_over_the_whole_row_leaves_the_header_alone(write):
+    """A merged title spans columns no data uses: the header below is read as is, and
+    the merge costs no more than the widest header allowed."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = "燃气管网压力监测"
+    sheet.merge_cells("A1:XFD1")
+    sheet.append(["时间", "数值"])
+    sheet.append(["2025-07-01 14:30", 0.35])
+    out = io.BytesIO()
+    book.save(out)
+    table = open_xlsx(
+        path=write("title.xlsx", out.getvalue()),
+        scorer=lambda texts: int("时间" in texts) + int("数值" in texts),
+        chunk_rows=10,
+        sheet=None,
+    )
+    assert (table.headers, table.header_row) == (["时间", "数值"], 2)
+    assert next(table.chunks).frame.values.tolist() == [["2025-07-01 14:30", "0.35"]]

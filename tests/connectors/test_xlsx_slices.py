@@ -128,8 +128,9 @@ def test_a_sliced_sheet_reads_as_the_whole_sheet(
     for title in range(titles):
         sheet.append([None] * left + [f"标题{title}"])
     sheet.append([None] * left + [f"列{i}" for i in range(width + 1)])
-    if merged:  # the last header cell spans two more columns
+    if merged:  # the last header cell spans two more columns, used in the next row
         header_row, last = titles + 1, left + width + 1
+        sheet.append([None] * left + ["行首"] + ["值"] * (width + 2))
         sheet.merge_cells(
             start_row=header_row, start_column=last, end_row=header_row, end_column=last + 2
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,6 +13,9 @@ from operations.services.workorders import mark_overdue, transition_work_order
 from tests.operations.conftest import gas
 
 pytestmark = pytest.mark.django_db
+# Deadline tests run on a frozen clock (a Saturday), so they never depend on when they run.
+FROZEN = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)
+frozen_clock = pytest.mark.time_machine(FROZEN, tick=False)
 
 
 @pytest.fixture
@@ -29,12 +32,14 @@ def order(ops) -> WorkOrder:
     return WorkOrder.objects.get()
 
 
+@frozen_clock
 def test_new_alert_dispatches_to_provider_with_level_deadlines(order):
     assert order.state == WorkOrderState.DISPATCHED
     assert order.department.code == "housing"
     assert order.alert.level == 4
-    assert order.accept_by - order.dispatched_at == timedelta(minutes=15)
-    assert order.resolve_by - order.dispatched_at == timedelta(hours=4)
+    assert order.dispatched_at == FROZEN
+    assert order.accept_by == FROZEN + timedelta(minutes=15)
+    assert order.resolve_by == FROZEN + timedelta(hours=4)
     assert order.code.startswith("GD") and order.code.endswith(f"{order.alert_id:07d}")
 
 
@@ -80,6 +85,7 @@ def test_failed_verification_sends_back_to_work(order):
     assert order.state == WorkOrderState.IN_PROGRESS
 
 
+@frozen_clock
 def test_overdue_marking(order):
     assert mark_overdue(now=order.dispatched_at + timedelta(minutes=10)) == 0
     assert mark_overdue(now=order.dispatched_at + timedelta(minutes=16)) == 1
@@ -87,6 +93,7 @@ def test_overdue_marking(order):
     assert mark_overdue(now=timezone.now() + timedelta(days=1)) == 0  # already flagged
 
 
+@frozen_clock
 def test_accepted_order_overdue_only_after_resolve_deadline(order):
     transition_work_order(work_order_id=order.pk, to_state="accepted")
     assert mark_overdue(now=order.dispatched_at + timedelta(hours=3)) == 0

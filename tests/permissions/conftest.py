@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -144,3 +145,27 @@ def key_client(db):
         return client, api_key
 
     return make
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# One morning on each day of a week (Monday 2026-03-02 to Sunday 2026-03-08; 10:00 in
+# Shanghai is the same date in UTC) and the date 10 working days later. Deadline tests run
+# with the clock frozen at each of them, so they pass whatever day the suite runs on.
+WEEK = {
+    "mon": (dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 16)),
+    "tue": (dt.datetime(2026, 3, 3, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 17)),
+    "wed": (dt.datetime(2026, 3, 4, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 18)),
+    "thu": (dt.datetime(2026, 3, 5, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 19)),
+    "fri": (dt.datetime(2026, 3, 6, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 20)),
+    "sat": (dt.datetime(2026, 3, 7, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 20)),
+    "sun": (dt.datetime(2026, 3, 8, 10, 0, tzinfo=SHANGHAI), dt.date(2026, 3, 20)),
+}
+
+
+@pytest.fixture(params=list(WEEK))
+def each_weekday(request, time_machine):
+    """(now, date 10 working days later), with the clock frozen at ``now``: one run per
+    weekday. List it before fixtures that create data, so they see the frozen clock too."""
+    now, due = WEEK[request.param]
+    time_machine.move_to(now, tick=False)
+    return now, due

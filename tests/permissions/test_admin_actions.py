@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from permissions import services
 from permissions.models import AccessGrant, AccessRequest, AuditEvent, RequestStatus
+from tests.permissions.conftest import WEEK
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +72,7 @@ def test_audit_admin_is_read_only(db, make_user, client):
     assert AuditEvent.objects.count() == 1
 
 
+@pytest.mark.time_machine(WEEK["sat"][0], tick=False)
 def test_request_filed_in_admin_goes_through_service(catalog, make_user, client):
     from django.contrib.auth.models import Permission
 
@@ -93,5 +97,7 @@ def test_request_filed_in_admin_goes_through_service(catalog, make_user, client)
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     created = AccessRequest.objects.get()
-    assert created.status == RequestStatus.PENDING and created.due_at is not None
+    assert created.status == RequestStatus.PENDING
+    saturday, due = WEEK["sat"]
+    assert created.due_at == dt.datetime.combine(due, saturday.timetz())  # 10 working days
     assert AuditEvent.objects.filter(action="request").count() == 1

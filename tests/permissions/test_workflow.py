@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from hub.models import Department
 from permissions import services
-from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
+from permissions.models import AccessGrant, AuditEvent, PartnerApiKey
 from permissions.workdays import add_working_days
+from tests.permissions.conftest import WEEK
 
 pytestmark = pytest.mark.django_db
 
@@ -156,22 +157,39 @@ def test_working_days_skip_weekends_and_holidays():
         assert add_working_days(friday, 1).date() == dt.date(2026, 7, 7)
 
 
-def test_overdue_requests_flagged_and_escalated_once(catalog, make_user):
+@pytest.mark.parametrize("day", list(WEEK))
+def test_ten_working_days_from_each_weekday(day):
+    start, due = WEEK[day]
+    assert add_working_days(start, 10) == dt.datetime.combine(due, start.timetz())
+    # A holiday inside the span moves the deadline by one working day.
+    with override_settings(HUB_HOLIDAYS=["2026-03-11"]):
+        later = add_working_days(start, 10).date()
+    assert later == due + dt.timedelta(days=3 if due.weekday() == 4 else 1)
+
+
+def test_overdue_requests_flagged_and_escalated_once(
+    each_weekday, catalog, make_user, time_machine
+):
+    now, due = each_weekday
     access_request = services.request_access(
         user=make_user("cityops"),
         requester=catalog["departments"]["cityops"],
         resource=catalog["resources"]["fire-incidents"],
         purpose="x",
     )
-    assert access_request.due_at > timezone.now() + dt.timedelta(days=13)
+    # 10 working days later, at the same time of day.
+    assert access_request.due_at == dt.datetime.combine(due, now.timetz())
     from permissions.tasks import flag_overdue_requests
 
     assert flag_overdue_requests.delay().get() == 0
-    AccessRequest.objects.filter(pk=access_request.pk).update(due_at=timezone.now())
+    time_machine.move_to(access_request.due_at - dt.timedelta(seconds=1), tick=False)
+    assert flag_overdue_requests.delay().get() == 0
+    time_machine.move_to(access_request.due_at + dt.timedelta(seconds=1), tick=False)
     assert flag_overdue_requests.delay().get() == 1
     assert flag_overdue_requests.delay().get() == 0
     access_request.refresh_from_db()
-    assert access_request.overdue and access_request.escalated_at is not None
+    assert access_request.overdue
+    assert access_request.escalated_at == access_request.due_at + dt.timedelta(seconds=1)
     assert AuditEvent.objects.filter(action="escalate").count() == 1
 
 

@@ -7,3 +7,8 @@ class ConnectorsConfig(AppConfig):
 
     name = "connectors"
     verbose_name = _("数据接入")
+
+    def ready(self) -> None:
+        from connectors import policies
+
+        policies.register()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource
+from hub.restricted import RestrictedManager
 
 
 class HeaderAlias(models.Model):
@@ -31,6 +32,8 @@ class HeaderAlias(models.Model):
         verbose_name=_("创建人"),
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("表头别名")

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from hub.admin_base import RestrictedInline, RestrictedModelAdmin
 from hub.display import display_value
 from hub.models import (
     CodeItem,
@@ -19,8 +20,9 @@ from hub.models import (
     UploadBatch,
 )
 from hub.recordstore import forget_fingerprints
-from permissions.admin_mixins import RestrictedAdminMixin
-from permissions.selectors import VIEW_RECORDS_CLEAR
+
+# Records and batches shown raw (unmasked, unscoped): the provider and managers only.
+VIEW_RECORDS_CLEAR = "view_records_clear"
 
 admin.site.site_header = _("城市数据中枢 · 一网统管")
 admin.site.site_title = _("城市数据中枢")
@@ -28,25 +30,25 @@ admin.site.index_title = _("管理首页")
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(RestrictedModelAdmin):
     list_display = ("code", "name", "short_name", "is_active")
     search_fields = ("code", "name", "short_name")
     list_filter = ("is_active",)
 
 
-class CodeItemInline(admin.TabularInline):
+class CodeItemInline(RestrictedInline):
     model = CodeItem
     extra = 0
 
 
 @admin.register(CodeList)
-class CodeListAdmin(admin.ModelAdmin):
+class CodeListAdmin(RestrictedModelAdmin):
     list_display = ("code", "name", "version", "standard")
     search_fields = ("code", "name")
     inlines = [CodeItemInline]
 
 
-class FieldSpecInline(admin.TabularInline):
+class FieldSpecInline(RestrictedInline):
     model = FieldSpec
     extra = 0
     fields = (
@@ -67,7 +69,7 @@ class FieldSpecInline(admin.TabularInline):
 
 
 @admin.register(DataResource)
-class DataResourceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class DataResourceAdmin(RestrictedModelAdmin):
     list_display = (
         "code",
         "name",
@@ -111,7 +113,7 @@ class DataResourceAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(UploadBatch)
-class UploadBatchAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class UploadBatchAdmin(RestrictedModelAdmin):
     list_display = (
         "id",
         "resource",
@@ -128,16 +130,7 @@ class UploadBatchAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "source", "department", ("resource", admin.RelatedOnlyFieldListFilter))
     search_fields = ("resource__code", "original_filename", "sha256")
     list_select_related = ("resource", "department")
-    # Batches carry raw rows (errors); only the provider (or a manager) sees them in clear.
-    restrict_action = VIEW_RECORDS_CLEAR
-
-    def get_queryset(self, request):
-        from permissions.selectors import resource_filter
-
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        return queryset.filter(
-            resource_filter(request.user, VIEW_RECORDS_CLEAR, prefix="resource__")
-        )
+    # Batches carry raw rows (errors): the provider, managers and the uploader see them.
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
@@ -147,7 +140,7 @@ class UploadBatchAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Record)
-class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+class RecordAdmin(RestrictedModelAdmin):
     list_display = ("resource", "key", "observed_at", "district_code", "batch", "source_row")
     list_filter = (("resource", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("key",)
@@ -201,7 +194,7 @@ class RecordAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TaskFailure)
-class TaskFailureAdmin(admin.ModelAdmin):
+class TaskFailureAdmin(RestrictedModelAdmin):
     """Failed background tasks, for operators (superusers and those given the view right)."""
 
     list_display = ("occurred_at", "task_name", "exception_type", "will_retry", "hostname")

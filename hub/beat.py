@@ -16,6 +16,7 @@ SCHEDULE: list[tuple[str, int, str]] = [
     ("operations.tasks.sweep_syncs", 600, "运行视图同步补偿"),
     ("permissions.tasks.revoke_expired_grants", 900, "过期授权回收"),
     ("permissions.tasks.flag_overdue_requests", 3600, "逾期申请催办"),
+    ("permissions.tasks.write_audit_checkpoint", 300, "审计链锚定"),
 ]
 
 

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from hub.admin_base import RestrictedInline, RestrictedModelAdmin
+from hub.restricted import CHANGE
 from operations.models import (
     Alert,
     AlertTransition,
@@ -20,43 +22,21 @@ from operations.models import (
 )
 from operations.services.workorders import transition_work_order
 from permissions.selectors import (
-    MANAGE_RESOURCE,
-    VIEW_RECORDS,
-    can,
-    resource_filter,
     user_department_ids,
 )
 
 
-class ResourceScopedAdmin(admin.ModelAdmin):
-    """Lists only rows of resources the user may act on (``resource_path`` to the resource)."""
-
-    resource_path = "resource__"
-    action_name = VIEW_RECORDS
-
-    def get_queryset(self, request: HttpRequest):
-        queryset = super().get_queryset(request)
-        return queryset.filter(resource_filter(request.user, self.action_name, self.resource_path))
+class ResourceScopedAdmin(RestrictedModelAdmin):
+    """Objects derived from records: listed with the records' row scope
+    (``Model.objects.restrict``)."""
 
 
-class ProviderEditableAdmin(ResourceScopedAdmin):
-    """Rules and mappings: listed with the records; edited by the provider department
-    (or whoever may manage the resource)."""
+class ProviderEditableAdmin(RestrictedModelAdmin):
+    """Rules and mappings: listed with the records; edited by the resource's managers
+    (provider department, ``manage_resource`` holders); the resource choices are the
+    resources the user manages."""
 
-    def _may_edit(self, request: HttpRequest, obj) -> bool:
-        user = request.user
-        if obj is None or user.is_superuser:
-            return True
-        resource = obj.resource
-        return resource.provider_id in user_department_ids(user) or can(
-            user, MANAGE_RESOURCE, resource
-        )
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+    related_actions = {"resource": CHANGE}
 
 
 @admin.register(ResourceMapping)
@@ -70,6 +50,7 @@ class ResourceMappingAdmin(ProviderEditableAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(ProviderEditableAdmin):
+    related_actions = {"resource": CHANGE, "event_resource": "view_records"}
     list_display = ("name", "kind", "resource", "point", "metric", "level_summary", "is_active")
     list_filter = ("kind", "is_active", "resource")
     search_fields = ("name", "hazard", "metric")
@@ -114,7 +95,7 @@ class EventAdmin(ResourceScopedAdmin):
     readonly_fields = [f.name for f in Event._meta.fields]
 
 
-class AlertTransitionInline(admin.TabularInline):
+class AlertTransitionInline(RestrictedInline):
     model = AlertTransition
     extra = 0
     can_delete = False
@@ -135,7 +116,6 @@ class AlertAdmin(ResourceScopedAdmin):
 
 @admin.register(WorkOrder)
 class WorkOrderAdmin(ResourceScopedAdmin):
-    resource_path = "alert__resource__"
     list_display = ("code", "department", "state", "overdue", "dispatched_at", "resolve_by")
     list_filter = ("state", "overdue", "department")
     search_fields = ("code", "feedback")
@@ -182,7 +162,6 @@ class WorkOrderAdmin(ResourceScopedAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ResourceScopedAdmin):
-    resource_path = "batch__resource__"
     list_display = ("batch", "state", "attempts", "started_at", "finished_at")
     list_filter = ("state",)
     readonly_fields = [f.name for f in SyncRun._meta.fields]

@@ -9,6 +9,9 @@ class OperationsConfig(AppConfig):
     verbose_name = _("城市运行")
 
     def ready(self) -> None:
+        from operations import policies
+
+        policies.register()
         from django.db.models.signals import pre_delete
 
         from hub.signals import batch_loaded

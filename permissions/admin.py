@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from hub.models import DataResource, Department, SharingType
+from hub.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
+from hub.models import DataResource, SharingType
+from hub.restricted import CHANGE
 from permissions import services
-from permissions.admin_mixins import HiddenIs404Mixin
 from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
-from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
-
-
-def _own_or_provider(request, queryset, requester_field: str):
-    """Rows of the user's departments, as requester/grantee or as provider."""
-    if request.user.is_superuser:
-        return queryset
-    departments = user_department_ids(request.user)
-    return queryset.filter(
-        Q(**{f"{requester_field}__in": departments}) | Q(resource__provider_id__in=departments)
-    )
 
 
 @admin.register(AccessRequest)
-class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
+class AccessRequestAdmin(RestrictedModelAdmin):
     """Access requests; the provider approves or refuses (a reason is required)."""
 
     list_display = ("id", "resource", "requester", "status", "due_at", "overdue", "created_at")
@@ -60,8 +49,8 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     )
     actions = ["approve", "refuse"]
 
-    def get_queryset(self, request):
-        return _own_or_provider(request, super().get_queryset(request), "requester_id")
+    # Requests are filed for the user's own departments only.
+    related_actions = {"requester": "member"}
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Decisions go through the actions (audited); the form is read-only.
@@ -70,10 +59,8 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Only resources the user may see and request, only the user's own departments.
         if db_field.name == "resource":
-            visible = restrict(DataResource.objects.all(), request.user, VIEW_METADATA)
+            visible = DataResource.objects.restrict(request.user, "view")
             kwargs["queryset"] = visible.exclude(sharing_type=SharingType.NONE)
-        elif db_field.name == "requester" and not request.user.is_superuser:
-            kwargs["queryset"] = Department.objects.filter(pk__in=user_department_ids(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
@@ -122,7 +109,7 @@ class AccessRequestAdmin(HiddenIs404Mixin, admin.ModelAdmin):
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(HiddenIs404Mixin, admin.ModelAdmin):
+class AccessGrantAdmin(RestrictedModelAdmin):
     """Grants; revocation (audited) is the only change."""
 
     list_display = ("id", "resource", "department", "expires_at", "revoked_at", "created_at")
@@ -130,9 +117,6 @@ class AccessGrantAdmin(HiddenIs404Mixin, admin.ModelAdmin):
     list_select_related = ("resource", "department")
     search_fields = ("resource__code", "department__code")
     actions = ["revoke"]
-
-    def get_queryset(self, request):
-        return _own_or_provider(request, super().get_queryset(request), "department_id")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -145,16 +129,16 @@ class AccessGrantAdmin(HiddenIs404Mixin, admin.ModelAdmin):
 
     @admin.action(description=_("撤销所选授权"))
     def revoke(self, request, queryset):
-        departments = user_department_ids(request.user)
+        revocable = set(queryset.restrict(request.user, CHANGE).values_list("pk", flat=True))
         for grant in queryset:
-            if request.user.is_superuser or grant.resource.provider_id in departments:
+            if grant.pk in revocable:
                 services.revoke_grant(user=request.user, grant=grant, reason="admin")
             else:
                 self.message_user(request, _("只有提供方可以撤销 #%d") % grant.pk, messages.ERROR)
 
 
 @admin.register(PartnerApiKey)
-class PartnerApiKeyAdmin(HiddenIs404Mixin, APIKeyModelAdmin):
+class PartnerApiKeyAdmin(RestrictedAdminMixin, APIKeyModelAdmin):
     """API keys: created with ``create_api_key``; revocable here."""
 
     list_display = (*APIKeyModelAdmin.list_display, "department")
@@ -174,7 +158,7 @@ class PartnerApiKeyAdmin(HiddenIs404Mixin, APIKeyModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(HiddenIs404Mixin, admin.ModelAdmin):
+class AuditEventAdmin(RestrictedModelAdmin):
     """The audit log, read-only."""
 
     list_display = ("sequence", "created_at", "actor", "api_key_prefix", "action", "resource_code")

@@ -7,3 +7,8 @@ class PermissionsConfig(AppConfig):
 
     name = "permissions"
     verbose_name = pgettext_lazy("app", "共享授权")
+
+    def ready(self) -> None:
+        from permissions import policies
+
+        policies.register()

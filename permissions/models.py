@@ -12,6 +12,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from hub.models import DataResource, Department
+from hub.restricted import RestrictedManager, RestrictedQuerySet
 
 
 class ResourceUserPermission(UserObjectPermissionBase):
@@ -92,6 +93,8 @@ class AccessRequest(models.Model):
     refusal_reason = models.TextField(_("拒绝理由"), blank=True)
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
 
+    objects = RestrictedManager()
+
     class Meta:
         verbose_name = _("共享申请")
         verbose_name_plural = pgettext_lazy("plural", "共享申请")
@@ -139,6 +142,8 @@ class AccessGrant(models.Model):
     )
     created_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
 
+    objects = RestrictedManager()
+
     class Meta:
         verbose_name = _("共享授权")
         verbose_name_plural = pgettext_lazy("plural", "共享授权")
@@ -163,7 +168,7 @@ class AccessGrant(models.Model):
                 raise ValidationError({name: _("必须是字符串列表。")})
 
 
-class PartnerApiKeyManager(APIKeyManager):
+class PartnerApiKeyManager(APIKeyManager.from_queryset(RestrictedQuerySet)):
     """Looks keys up with their service user and department in the same query."""
 
     def get_usable_keys(self):
@@ -223,6 +228,8 @@ class AuditEvent(models.Model):
     detail = models.JSONField(_("详情"), default=dict, blank=True)
     prev_hash = models.CharField(_("前序摘要"), max_length=64)
     hash = models.CharField(pgettext_lazy("hash", "摘要"), max_length=64)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("审计日志")

@@ -25,6 +25,7 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import Expression, RawSQL
 from django.utils import timezone
 
+from hub import restricted
 from hub.models import DataResource, FieldSpec, Record, ResourceStatus, SharingType
 from permissions.masking import masker_for
 from permissions.models import AccessGrant, ResourceUserPermission
@@ -216,17 +217,12 @@ def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
 
 
 def restrict(queryset: Q_T, user: UserLike, action: str) -> Q_T:
-    """Narrow a queryset of DataResource, Record or FieldSpec to what ``user`` may ``action``.
+    """``queryset.restrict(user, action)``: the model's one door (``hub.restricted``).
 
-    Record querysets restricted for VIEW_RECORDS are not narrowed to a row scope here, as
-    the scope depends on the resource: use ``scope_records`` with ``record_access``.
+    Kept for callers holding a queryset; the policies live in ``permissions.policies``
+    and the apps' own ``policies`` modules.
     """
-    model = queryset.model
-    if issubclass(model, DataResource):
-        return queryset.filter(resource_filter(user, action))
-    if issubclass(model, Record | FieldSpec):
-        return queryset.filter(resource_filter(user, action, prefix="resource__"))
-    raise TypeError(f"restrict() does not know how to restrict {model.__name__}")
+    return restricted.restrict(queryset, user, action)
 
 
 def can(user: UserLike, action: str, resource: DataResource) -> bool:

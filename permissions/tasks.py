@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from permissions import services
+from permissions import audit_anchor, services
 
 
 @shared_task(acks_late=True)
@@ -17,3 +17,10 @@ def revoke_expired_grants() -> int:
 def flag_overdue_requests() -> int:
     """Flag and escalate access requests past their answer deadline (idempotent)."""
     return services.flag_overdue_requests()
+
+
+@shared_task(acks_late=True)
+def write_audit_checkpoint() -> dict[str, object]:
+    """Anchor the audit chain head outside the database when it moved (idempotent)."""
+    result = audit_anchor.write_checkpoint()
+    return {"status": result.status, "sequence": result.sequence}

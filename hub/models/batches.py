@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from hub.models.departments import Department
 from hub.models.resources import DataResource
+from hub.restricted import RestrictedManager
 
 
 class BatchSource(models.TextChoices):
@@ -91,6 +92,8 @@ class UploadBatch(models.Model):
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
+    objects = RestrictedManager()
+
     class Meta:
         verbose_name = _("上传批次")
         verbose_name_plural = pgettext_lazy("plural", "上传批次")
@@ -151,6 +154,8 @@ class Record(models.Model):
     # db_default: the record store COPYs new rows without them (the load's now()).
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True, db_default=Now())
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("数据记录")

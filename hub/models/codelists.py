@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from hub.restricted import RestrictedManager
+
 
 class CodeList(models.Model):
     """A versioned list of codes (代码表) used by fields and normalisers."""
@@ -15,6 +17,8 @@ class CodeList(models.Model):
     version = models.CharField(_("版本"), max_length=32, default="1")
     standard = models.CharField(_("依据标准"), max_length=100, blank=True)
     description = models.TextField(_("说明"), blank=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("代码表")
@@ -39,6 +43,8 @@ class CodeItem(models.Model):
     aliases = models.JSONField(_("别名"), default=list, blank=True)
     parent_code = models.CharField(_("上级代码"), max_length=64, blank=True)
     order = models.PositiveIntegerField(_("顺序"), default=0)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("代码项")

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from hub.restricted import RestrictedManager
+
 
 class Department(models.Model):
     """A city department (部门). Its staff are the members of its auth ``group``."""
@@ -19,6 +21,8 @@ class Department(models.Model):
     )
     description = models.TextField(_("职责说明"), blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("部门")

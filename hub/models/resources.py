@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from hub.models.codelists import CodeList
 from hub.models.departments import Department
+from hub.restricted import RestrictedManager
 
 
 class Domain(models.TextChoices):
@@ -134,6 +135,8 @@ class DataResource(models.Model):
     last_loaded_at = models.DateTimeField(_("最近更新时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("数据资源")
@@ -261,6 +264,8 @@ class FieldSpec(models.Model):
         _("脱敏规则"), max_length=16, choices=MaskingRule.choices, default=MaskingRule.NONE
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("信息项")

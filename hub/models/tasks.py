@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from hub.restricted import RestrictedManager
+
 
 class TaskFailure(models.Model):
     """One failed run of a Celery task: what failed, where, and why."""
@@ -19,6 +21,8 @@ class TaskFailure(models.Model):
     hostname = models.CharField(_("执行节点"), max_length=200, blank=True)
     will_retry = models.BooleanField(_("将重试"), default=False)
     occurred_at = models.DateTimeField(_("发生时间"), auto_now_add=True, db_index=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("任务失败记录")

@@ -240,6 +240,12 @@ HUB_HOLIDAYS = env_list("HUB_HOLIDAYS")
 # the WAL flush (a server crash may lose the last few hundred ms of read events, never break
 # the chain; grants, uploads, denials etc. always wait). On: read events are durable too.
 HUB_AUDIT_SYNC_READS = env_bool("HUB_AUDIT_SYNC_READS", default=False)
+# Audit anchor (permissions/audit_anchor.py): signed checkpoints of the chain head appended
+# outside the database. Empty path: <MEDIA_ROOT>/audit/checkpoints.jsonl. Empty key: derived
+# from SECRET_KEY with a salt of its own; production sets a key of its own (env or secret
+# store), never kept in the database.
+HUB_AUDIT_CHECKPOINT_PATH = os.environ.get("HUB_AUDIT_CHECKPOINT_PATH", "")
+HUB_AUDIT_SIGNING_KEY = os.environ.get("HUB_AUDIT_SIGNING_KEY", "")
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, Domain
+from hub.restricted import RestrictedManager
 
 
 class Level(models.IntegerChoices):
@@ -85,6 +86,8 @@ class Alert(models.Model):
     closed_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
+    objects = RestrictedManager()
+
     class Meta:
         verbose_name = _("预警")
         verbose_name_plural = pgettext_lazy("plural", "预警")
@@ -121,6 +124,8 @@ class AlertTransition(models.Model):
     to_level = models.PositiveSmallIntegerField(_("新级别"), null=True, blank=True)
     value = models.FloatField(_("数值"), null=True, blank=True)
     at = models.DateTimeField(_("时间"))
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("预警变化")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, Department, Domain, UploadBatch
+from hub.restricted import RestrictedManager
 
 
 class MonitoringPoint(models.Model):
@@ -30,6 +31,8 @@ class MonitoringPoint(models.Model):
     last_observed_at = models.DateTimeField(_("最近观测时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("监测点")
@@ -89,6 +92,8 @@ class Reading(models.Model):
         verbose_name=_("批次"),
     )
 
+    objects = RestrictedManager()
+
     class Meta:
         verbose_name = _("监测读数")
         verbose_name_plural = pgettext_lazy("plural", "监测读数")
@@ -124,6 +129,8 @@ class Event(models.Model):
     batch = models.ForeignKey(
         UploadBatch, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("批次")
     )
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("事件")

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, UploadBatch
+from hub.restricted import RestrictedManager
 
 
 class EntityKind(models.TextChoices):
@@ -40,6 +41,8 @@ class ResourceMapping(models.Model):
     event_end_field = models.CharField(_("事件结束时间字段"), max_length=64, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("资源映射")
@@ -102,6 +105,8 @@ class SyncRun(models.Model):
     error = models.TextField(_("错误"), blank=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("同步记录")

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.models import DataResource, Department
+from hub.restricted import RestrictedManager
 
 
 class RuleKind(models.TextChoices):
@@ -90,6 +91,8 @@ class Rule(models.Model):
     )
     is_active = models.BooleanField(_("启用"), default=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("研判规则")

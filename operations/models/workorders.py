@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.models import Department
+from hub.restricted import RestrictedManager
 
 
 class WorkOrderState(models.TextChoices):
@@ -61,6 +62,8 @@ class WorkOrder(models.Model):
     feedback = models.TextField(_("处置反馈"), blank=True)
     history = models.JSONField(_("流转记录"), default=list, blank=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("工单")

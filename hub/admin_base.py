@@ -1,0 +1,123 @@
+"""Admin base classes that route every admin read and write through the model's door.
+
+``RestrictedModelAdmin`` lists and opens only ``Model.objects.restrict(user, view)``
+(hidden objects are 404, not a redirect), allows changing and deleting only what
+``restrict(user, change|delete)`` returns, restricts the choices of every foreign key,
+many-to-many field and related list filter to what the user may see, and refuses bulk
+deletes that reach beyond the user's rights. Admin pages of reachable models derive from
+it; ``tests/permissions/test_bypass_guard.py`` fails when one does not.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404, HttpRequest
+
+from hub.restricted import CHANGE, DELETE, VIEW, has_policy, restrict
+
+
+def restricted_choices(model: type[models.Model], request: HttpRequest, action: str = VIEW):
+    """The objects of ``model`` the user may ``action`` (all, for unrestricted models)."""
+    queryset = model._default_manager.all()
+    return restrict(queryset, request.user, action) if has_policy(model) else queryset
+
+
+class RestrictedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A related-object list filter offering only objects the user may see that occur in
+    the user's own changelist (Django's default lists every row of the related table)."""
+
+    def field_choices(self, field, request, model_admin):
+        queryset = restricted_choices(field.related_model, request).filter(
+            pk__in=model_admin.get_queryset(request).values(field.name)
+        )
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in queryset]
+
+
+class HiddenIs404Mixin:
+    """Objects outside ``get_queryset`` are 404 on their change, history and delete pages
+    (Django's admin would redirect to the index instead)."""
+
+    def _visible_or_404(self, request: HttpRequest, object_id: str) -> None:
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+
+class RestrictedAdminMixin(HiddenIs404Mixin):
+    """The door for admin pages. ``restrict_action`` is the action listed pages need
+    (``view``; e.g. ``view_records_clear`` for pages showing raw records);
+    ``related_actions`` maps a foreign key to the action its choices need."""
+
+    restrict_action = VIEW
+    related_actions: dict[str, str] = {}
+
+    def get_queryset(self, request: HttpRequest):
+        return restrict(super().get_queryset(request), request.user, self.restrict_action)
+
+    def _allowed(self, request: HttpRequest, obj, action: str) -> bool:
+        if obj is None or obj.pk is None:
+            return True
+        queryset = self.model._default_manager.filter(pk=obj.pk)
+        return restrict(queryset, request.user, action).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and self._allowed(request, obj, CHANGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and self._allowed(request, obj, DELETE)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        allowed = restrict(queryset, request.user, DELETE)
+        if allowed.count() != queryset.count():
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        action = self.related_actions.get(db_field.name, VIEW)
+        kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request, action))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        action = self.related_actions.get(db_field.name, VIEW)
+        kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request, action))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = []
+        for entry in super().get_list_filter(request):
+            if isinstance(entry, str) and "__" not in entry:
+                field = self.model._meta.get_field(entry)
+                if field.is_relation and has_policy(field.related_model):
+                    entry = (entry, RestrictedRelatedFieldListFilter)
+            filters.append(entry)
+        return filters
+
+
+class RestrictedModelAdmin(RestrictedAdminMixin, admin.ModelAdmin):
+    """``admin.ModelAdmin`` behind the model's door."""
+
+
+class RestrictedInline(admin.TabularInline):
+    """Inline rows of a restricted parent, themselves restricted."""
+
+    def get_queryset(self, request: HttpRequest):
+        return restrict(super().get_queryset(request), request.user, VIEW)

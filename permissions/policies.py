@@ -1,0 +1,217 @@
+"""The permission policy of every catalog and sharing model: what ``restrict`` returns.
+
+Registered on the catalog's ``RestrictedManager`` when the permissions app is ready
+(``hub.restricted.register_policy``), so ``Model.objects.restrict(user, action)`` is the
+one door for resources, field specs, records, batches, departments, code lists, task
+failures, access requests, grants, API keys and audit events. The conditions themselves
+live in ``permissions.selectors`` (EXISTS over guardian's direct-FK tables and the
+caller's department groups); nothing here computes access in Python per object.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from hub.models import (
+    CodeItem,
+    CodeList,
+    DataResource,
+    Department,
+    FieldSpec,
+    Record,
+    TaskFailure,
+    UploadBatch,
+)
+from hub.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
+from permissions.selectors import (
+    ACTIONS,
+    MANAGE_RESOURCE,
+    UPLOAD_RECORDS,
+    VIEW_METADATA,
+    VIEW_RECORDS,
+    VIEW_RECORDS_CLEAR,
+    UserLike,
+    resource_filter,
+    row_scope_filter,
+    user_department_ids,
+)
+
+NOTHING = Q(pk__in=[])
+
+
+def active_user(user: UserLike) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def unknown(model: type, action: str) -> ValueError:
+    return ValueError(f"{model.__name__}: unknown action {action!r}")
+
+
+def managed_resources(user: UserLike, prefix: str = "") -> Q:
+    """Resources the user may manage: provider department members, holders of
+    ``manage_resource`` and superusers (the model permission is checked by the caller)."""
+    if not active_user(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    own = Q(**{f"{prefix}provider_id__in": user_department_ids(user)})
+    return own | resource_filter(user, MANAGE_RESOURCE, prefix=prefix)
+
+
+def resource_condition(user: UserLike, action: str, prefix: str, generic: dict[str, str]) -> Q:
+    """The condition on the resource reached through ``prefix`` for a generic or a
+    resource action."""
+    action = generic.get(action, action)
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return resource_filter(user, action, prefix=prefix)
+
+
+def _resource_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """Resources: ``view`` is the catalog entry (metadata); ``change``/``delete`` are for
+    its managers (provider department, ``manage_resource`` holders, superusers)."""
+    if action in (CHANGE, DELETE):
+        return queryset.filter(managed_resources(user))
+    if action == ADD:
+        raise unknown(DataResource, action)
+    return queryset.filter(resource_condition(user, action, "", {VIEW: VIEW_METADATA}))
+
+
+def _field_spec_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    if action in (ADD, CHANGE, DELETE):
+        return queryset.filter(managed_resources(user, "resource__"))
+    generic = {VIEW: VIEW_METADATA}
+    return queryset.filter(resource_condition(user, action, "resource__", generic))
+
+
+def _record_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """Records: ``view`` is the records a caller reads, row scope included; raw (unmasked,
+    unscoped) rows are ``view_records_clear``; deleting needs ``manage_resource`` or the
+    provider's clear access."""
+    if action in (VIEW, VIEW_RECORDS):
+        return queryset.filter(row_scope_filter(user))
+    if action == DELETE:
+        return queryset.filter(resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__"))
+    if action in (VIEW_RECORDS_CLEAR, MANAGE_RESOURCE, UPLOAD_RECORDS):
+        return queryset.filter(resource_filter(user, action, prefix="resource__"))
+    raise unknown(Record, action)
+
+
+def _batch_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """Batches carry raw source rows (error values, the stored file): the provider and
+    managers of the resource see them, and whoever uploaded the batch (they sent it)."""
+    if not active_user(user):
+        return queryset.filter(NOTHING)
+    clear = resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__")
+    if action in (VIEW, VIEW_RECORDS_CLEAR):
+        if user.is_superuser:
+            return queryset
+        return queryset.filter(clear | Q(uploaded_by_id=user.pk))
+    if action in (CHANGE, DELETE):
+        return queryset.filter(clear)
+    raise unknown(UploadBatch, action)
+
+
+MEMBER = "member"
+
+
+def _public_policy(model: type):
+    """Reference data (departments, code lists): not secret inside the city; edited by
+    those holding the model permission (checked by the admin) — superusers in practice.
+    Departments also answer ``member``: the departments the user acts for."""
+
+    def policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+        if not active_user(user):
+            return queryset.filter(NOTHING)
+        if action == VIEW:
+            return queryset
+        if action == MEMBER and model is Department:
+            return (
+                queryset if user.is_superuser else queryset.filter(pk__in=user_department_ids(user))
+            )
+        if action in (CHANGE, DELETE):
+            opts = model._meta
+            allowed = user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+            return queryset if allowed else queryset.filter(NOTHING)
+        raise unknown(model, action)
+
+    return policy
+
+
+def _operators_only(model: type):
+    """Operator data (task failures, the audit log): superusers and holders of the view
+    permission read it; nobody changes it."""
+
+    def policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+        if not active_user(user):
+            return queryset.filter(NOTHING)
+        opts = model._meta
+        if action == VIEW and (
+            user.is_superuser or user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+        ):
+            return queryset
+        if action in (VIEW, CHANGE, DELETE):
+            return queryset.filter(NOTHING)
+        raise unknown(model, action)
+
+    return policy
+
+
+def _request_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """Access requests: the requesting and the providing department see them; the
+    provider decides (``change``)."""
+    if not active_user(user):
+        return queryset.filter(NOTHING)
+    if user.is_superuser:
+        return queryset
+    departments = user_department_ids(user)
+    provider = Q(resource__provider_id__in=departments)
+    if action == VIEW:
+        return queryset.filter(Q(requester_id__in=departments) | provider)
+    if action in (CHANGE, DELETE):
+        return queryset.filter(provider)
+    raise unknown(AccessRequest, action)
+
+
+def _grant_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """Grants: the grantee and the provider see them; the provider revokes them."""
+    if not active_user(user):
+        return queryset.filter(NOTHING)
+    if user.is_superuser:
+        return queryset
+    departments = user_department_ids(user)
+    provider = Q(resource__provider_id__in=departments)
+    if action == VIEW:
+        return queryset.filter(Q(department_id__in=departments) | provider)
+    if action in (CHANGE, DELETE):
+        return queryset.filter(provider)
+    raise unknown(AccessGrant, action)
+
+
+def _key_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """API keys: superusers manage every key; department staff holding the model
+    permission see (and revoke) their own department's keys; a key never sees keys."""
+    if not active_user(user):
+        return queryset.filter(NOTHING)
+    if user.is_superuser:
+        return queryset
+    if action not in (VIEW, CHANGE, DELETE):
+        raise unknown(PartnerApiKey, action)
+    if not user.has_perm(f"permissions.{action}_partnerapikey"):
+        return queryset.filter(NOTHING)
+    return queryset.filter(department_id__in=user_department_ids(user))
+
+
+def register() -> None:
+    register_policy(DataResource, _resource_policy)
+    register_policy(FieldSpec, _field_spec_policy)
+    register_policy(Record, _record_policy)
+    register_policy(UploadBatch, _batch_policy)
+    for model in (Department, CodeList, CodeItem):
+        register_policy(model, _public_policy(model))
+    for model in (TaskFailure, AuditEvent):
+        register_policy(model, _operators_only(model))
+    register_policy(AccessRequest, _request_policy)
+    register_policy(AccessGrant, _grant_policy)
+    register_policy(PartnerApiKey, _key_policy)

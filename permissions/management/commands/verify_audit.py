@@ -51,9 +51,10 @@ class Command(BaseCommand):
             raise CommandError("\n".join(failures))
         self.stdout.write(f"audit chain intact: {report.checked} events\n")
         if anchor.exists:
+            last = f", last #{anchor.last_sequence}" if anchor.checkpoints else ""
             self.stdout.write(
-                f"audit checkpoints intact: {anchor.checkpoints} signed checkpoints, "
-                f"last #{anchor.last_sequence} ({anchor.path})\n"
+                f"audit checkpoints intact: {anchor.checkpoints} signed checkpoints{last} "
+                f"({anchor.path})\n"
             )
         else:
             self.stderr.write(

@@ -1,8 +1,8 @@
 """Admin pages of the connectors: header aliases, and the data stewards' upload flow.
 
-Header aliases: every queryset goes through the permission policy: a steward sees and
-edits only the aliases of resources they may upload to
-(``resource_filter(..., UPLOAD_RECORDS)``); others are 404, as elsewhere in the admin.
+Header aliases: every queryset goes through ``HeaderAlias.objects.restrict``: a steward
+sees and edits only the aliases of resources they may upload to (``upload_records``);
+others are 404, as elsewhere in the admin.
 
 Uploads: upload → preview → confirm → result pages hang under
 ``/admin/connectors/upload/<resource code>/`` (added to the admin site's URLs here, behind
@@ -26,14 +26,16 @@ from connectors import services
 from connectors.api.views import uploader_department
 from connectors.models import HeaderAlias
 from connectors.selectors import uploadable_resource
+from hub.admin_base import RestrictedModelAdmin
 from hub.models import BatchStatus, DataResource, UploadBatch
-from permissions.selectors import UPLOAD_RECORDS, resource_filter
+from hub.restricted import VIEW
+from permissions.selectors import UPLOAD_RECORDS
 
 PREVIEW_ROWS = 20
 
 
 @admin.register(HeaderAlias)
-class HeaderAliasAdmin(admin.ModelAdmin):
+class HeaderAliasAdmin(RestrictedModelAdmin):
     """List, search and add header aliases; the creator is recorded automatically."""
 
     list_display = ("alias", "field_name", "resource", "created_by", "created_at")
@@ -42,16 +44,7 @@ class HeaderAliasAdmin(admin.ModelAdmin):
     readonly_fields = ("created_by", "created_at")
     list_select_related = ("resource", "created_by")
 
-    def get_queryset(self, request: HttpRequest):
-        queryset = super().get_queryset(request)
-        return queryset.filter(resource_filter(request.user, UPLOAD_RECORDS, prefix="resource__"))
-
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
-        if db_field.name == "resource":
-            kwargs["queryset"] = DataResource.objects.filter(
-                resource_filter(request.user, UPLOAD_RECORDS)
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    related_actions = {"resource": UPLOAD_RECORDS}
 
     def save_model(self, request: HttpRequest, obj: HeaderAlias, form, change: bool) -> None:
         if not change:
@@ -66,8 +59,9 @@ def _resource_or_404(request: HttpRequest, code: str) -> DataResource:
     return resource
 
 
-def _batch_or_404(resource: DataResource, batch_id: int) -> UploadBatch:
-    batch = UploadBatch.objects.filter(pk=batch_id, resource=resource).first()
+def _batch_or_404(request: HttpRequest, resource: DataResource, batch_id: int) -> UploadBatch:
+    batch = UploadBatch.objects.restrict(request.user, VIEW).filter(pk=batch_id, resource=resource)
+    batch = batch.first()
     if batch is None:
         raise Http404
     return batch
@@ -179,7 +173,7 @@ def preview_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse
     from connectors.base import InputError
 
     resource = _resource_or_404(request, code)
-    batch = _batch_or_404(resource, batch_id)
+    batch = _batch_or_404(request, resource, batch_id)
     if batch.status != BatchStatus.RECEIVED:
         return redirect("admin:connectors_batch_result", code, batch.pk)
     if request.method == "POST":
@@ -200,7 +194,7 @@ def preview_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse
 def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
     """Step 3: progress and result; the page polls GET /api/v1/batches/{id}/."""
     resource = _resource_or_404(request, code)
-    batch = _batch_or_404(resource, batch_id)
+    batch = _batch_or_404(request, resource, batch_id)
     context = _context(
         request,
         resource,

@@ -5,21 +5,37 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from hub.models import DataResource, UploadBatch
-from permissions.selectors import UPLOAD_RECORDS, VIEW_RECORDS, UserLike, resource_filter
+from hub.restricted import VIEW
+from permissions.models import ApiKeyScope, PartnerApiKey
+from permissions.selectors import UPLOAD_RECORDS, UserLike
 
 
 def visible_batches(user: UserLike) -> QuerySet[UploadBatch]:
-    """Batches of resources whose records the user may view (others answer 404)."""
-    return UploadBatch.objects.select_related("resource", "department").filter(
-        resource_filter(user, VIEW_RECORDS, prefix="resource__")
-    )
+    """Batches the user may see (the provider, managers, the uploader; others 404)."""
+    return UploadBatch.objects.restrict(user, VIEW).select_related("resource", "department")
 
 
-def uploadable_resource(user: UserLike, code: str) -> DataResource | None:
-    """The resource with ``code`` if the user may upload to it (else None: answer 404)."""
+def uploadable_resource(
+    user: UserLike, code: str, *, api_key: PartnerApiKey | None = None
+) -> DataResource | None:
+    """The resource with ``code`` if the user may upload to it (else None: answer 404).
+
+    ``api_key``: the key the request authenticated with. One with the "push" scope may
+    also upload to the resources its own department provides, although its service user
+    has no steward role (``hub.upload_records``): that is what a push key is for.
+    """
+    if api_key is not None and api_key.has_scope(ApiKeyScope.PUSH):
+        own = (
+            DataResource.objects.select_related("provider")
+            .filter(code=code, provider_id=api_key.department_id)
+            .first()
+        )
+        if own is not None:
+            return own
     return (
-        DataResource.objects.select_related("provider")
-        .filter(resource_filter(user, UPLOAD_RECORDS), code=code)
+        DataResource.objects.restrict(user, UPLOAD_RECORDS)
+        .select_related("provider")
+        .filter(code=code)
         .first()
     )
 

@@ -19,7 +19,8 @@ TEMPLATE_ROWS = 1000  # rows the drop-downs and checks apply to
 def _allowed(spec) -> list[str]:
     """Values offered in the drop-down: enum values, or code list names (they map back)."""
     if spec.code_list_id:
-        return [item.name for item in spec.code_list.items.all().order_by("order", "code")]
+        items = sorted(spec.code_list.items.all(), key=lambda item: (item.order, item.code))
+        return [item.name for item in items]
     return [str(value) for value in spec.enum or []]
 
 
@@ -68,7 +69,7 @@ def _note(spec) -> str:
 def build_template(resource) -> bytes:
     """The template workbook: a data sheet with marked headers, notes and drop-downs,
     a "说明" sheet describing every field, and a hidden sheet holding the lists."""
-    specs = list(resource.fields.select_related("code_list").order_by("order", "id"))
+    specs = sorted(resource.fields.all(), key=lambda spec: (spec.order, spec.id))
     book = Workbook()
     data = book.active
     data.title = safe_text(resource.name[:31]) or _("数据")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from hub.admin_base import RestrictedInline, RestrictedModelAdmin
+from hub.admin_writes import CatalogWritesMixin
 from hub.display import display_value
 from hub.models import (
     CodeItem,
@@ -20,6 +22,7 @@ from hub.models import (
     UploadBatch,
 )
 from hub.recordstore import forget_fingerprints
+from hub.restricted import VIEW
 
 # Records and batches shown raw (unmasked, unscoped): the provider and managers only.
 VIEW_RECORDS_CLEAR = "view_records_clear"
@@ -69,7 +72,9 @@ class FieldSpecInline(RestrictedInline):
 
 
 @admin.register(DataResource)
-class DataResourceAdmin(RestrictedModelAdmin):
+class DataResourceAdmin(CatalogWritesMixin, RestrictedModelAdmin):
+    """Resources and their fields; every save and delete is a checked, audited service call."""
+
     list_display = (
         "code",
         "name",
@@ -149,6 +154,14 @@ class RecordAdmin(RestrictedModelAdmin):
     # (the provider, superusers); everyone else reads masked rows through the API.
     restrict_action = VIEW_RECORDS_CLEAR
 
+    def get_queryset(self, request):
+        fields = FieldSpec.objects.restrict(request.user, VIEW)
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("resource__fields", queryset=fields))
+        )
+
     def get_fields(self, request, obj=None):
         # The raw JSON would show datetimes in UTC; "data_display" shows them locally.
         return ["data_display" if name == "data" else name for name in self._field_names()]
@@ -163,9 +176,8 @@ class RecordAdmin(RestrictedModelAdmin):
     def data_display(self, obj: Record):
         """The record's data as a label/value table, values as people read them."""
         data = obj.data if isinstance(obj.data, dict) else {}
-        specs = list(
-            obj.resource.fields.order_by("order", "id").values_list("name", "label", "field_type")
-        )
+        ordered = sorted(obj.resource.fields.all(), key=lambda spec: (spec.order, spec.id))
+        specs = [(spec.name, spec.label, spec.field_type) for spec in ordered]
         rows = [(label, display_value(data.get(name), kind)) for name, label, kind in specs]
         known = {name for name, _label, _kind in specs}
         rows += [

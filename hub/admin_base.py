@@ -104,10 +104,14 @@ class RestrictedAdminMixin(HiddenIs404Mixin):
     def get_list_filter(self, request: HttpRequest):
         filters = []
         for entry in super().get_list_filter(request):
-            if isinstance(entry, str) and "__" not in entry:
-                field = self.model._meta.get_field(entry)
+            name = entry[0] if isinstance(entry, tuple) else entry
+            related_only = isinstance(entry, tuple) and issubclass(
+                entry[1], admin.RelatedOnlyFieldListFilter
+            )
+            if (isinstance(entry, str) or related_only) and "__" not in name:
+                field = self.model._meta.get_field(name)
                 if field.is_relation and has_policy(field.related_model):
-                    entry = (entry, RestrictedRelatedFieldListFilter)
+                    entry = (name, RestrictedRelatedFieldListFilter)
             filters.append(entry)
         return filters
 

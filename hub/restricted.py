@@ -18,17 +18,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
-Policy = Callable[[models.QuerySet, Any, str], models.QuerySet]
+UserLike = AbstractBaseUser | AnonymousUser
+
+Policy = Callable[..., models.QuerySet]
 
 _POLICIES: dict[str, Policy] = {}
-# Observers of every restriction (label, action): the bypass tests use this to prove that
-# each model a request queried went through its door.
-_OBSERVERS: list[Callable[[str, str], None]] = []
+# Observers of every restriction (label, action, "enter" | "exit"): the bypass tests use
+# this to prove that each model a request queried went through its door (queries between
+# enter and exit are the policy's own reads).
+_OBSERVERS: list[Callable[[str, str, str], None]] = []
 
 
 def register_policy(model: type[models.Model], policy: Policy) -> None:
@@ -45,8 +49,9 @@ def restricted_models() -> list[str]:
     return sorted(_POLICIES)
 
 
-def observe(callback: Callable[[str, str], None]) -> Callable[[], None]:
-    """Call ``callback(label, action)`` on every restriction; returns the unsubscriber."""
+def observe(callback: Callable[[str, str, str], None]) -> Callable[[], None]:
+    """Call ``callback(label, action, phase)`` around every restriction; returns the
+    unsubscriber."""
     _OBSERVERS.append(callback)
     return lambda: _OBSERVERS.remove(callback)
 
@@ -62,24 +67,34 @@ def _policy_for(model: type[models.Model]) -> Policy | None:
 class RestrictedQuerySet(models.QuerySet):
     """A queryset that can be narrowed to what one user may do."""
 
-    def restrict(self, user: Any, action: str = VIEW) -> RestrictedQuerySet:
+    def restrict(self, user: Any, action: str = VIEW, **context: Any) -> RestrictedQuerySet:
+        """The rows ``user`` may ``action``. ``context`` narrows the question for policies
+        that take it (records: ``resource=`` reads one resource's records)."""
         policy = _policy_for(self.model)
         if policy is None:
             raise ImproperlyConfigured(
                 f"{self.model._meta.label} has no permission policy: register one"
             )
-        restricted = policy(self, user, action)
+        if not _OBSERVERS:
+            return policy(self, user, action, **context)
+        label = self.model._meta.label_lower
         for observer in _OBSERVERS:
-            observer(self.model._meta.label_lower, action)
-        return restricted
+            observer(label, action, "enter")
+        try:
+            return policy(self, user, action, **context)
+        finally:
+            for observer in _OBSERVERS:
+                observer(label, action, "exit")
 
 
 class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
     """The default manager of every model a caller can reach."""
 
 
-def restrict(queryset: models.QuerySet, user: Any, action: str = VIEW) -> models.QuerySet:
+def restrict(
+    queryset: models.QuerySet, user: Any, action: str = VIEW, **context: Any
+) -> models.QuerySet:
     """``queryset.restrict(user, action)`` for querysets built from another manager."""
     if isinstance(queryset, RestrictedQuerySet):
-        return queryset.restrict(user, action)
-    return RestrictedQuerySet.restrict(queryset, user, action)
+        return queryset.restrict(user, action, **context)
+    return RestrictedQuerySet.restrict(queryset, user, action, **context)

@@ -10,43 +10,21 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from hub.models import DataResource, FieldSpec, ResourceStatus
 from hub.models.resources import UPDATE_CYCLE_SECONDS
+from hub.restricted import VIEW
 from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkOrder, WorkOrderState
-from permissions.selectors import (
-    VIEW_METADATA,
-    UserLike,
-    district_scopes,
-    restrict,
-    row_scope_filter,
-    user_department_ids,
-)
-
-
-def _alert_visibility(user: UserLike, prefix: str = "") -> Q:
-    # Row scopes of district grants apply to the alert's district on both resources.
-    district = f"{prefix}district_code"
-    scopes = district_scopes(user)  # one query for both resources of a compound alert
-    main = row_scope_filter(
-        user, resource_prefix=f"{prefix}resource__", district_lookup=district, scopes=scopes
-    )
-    other = row_scope_filter(
-        user, resource_prefix=f"{prefix}other_resource__", district_lookup=district, scopes=scopes
-    )
-    if not other:
-        # An empty Q (superuser) would vanish from the OR below and drop compound alerts.
-        return main
-    return main & (Q(**{f"{prefix}other_resource__isnull": True}) | other)
+from permissions.selectors import UserLike
 
 
 def point_list(
     *, user: UserLike, domain: str | None = None, district: str | None = None
 ) -> QuerySet[MonitoringPoint]:
     """Points of resources whose records the user may view."""
-    queryset = MonitoringPoint.objects.filter(row_scope_filter(user))
+    queryset = MonitoringPoint.objects.restrict(user, VIEW)
     if domain:
         queryset = queryset.filter(domain=domain)
     if district:
@@ -64,15 +42,19 @@ def point_readings(
 ) -> list[Reading]:
     """The latest ``limit`` readings of a visible point, oldest first."""
     point = point_get(user=user, point_id=point_id)
-    queryset = Reading.objects.filter(point=point)
+    queryset = Reading.objects.restrict(user, VIEW).filter(point=point)
     if metric:
         queryset = queryset.filter(metric=metric)
     return list(reversed(queryset.order_by("-observed_at", "-id")[:limit]))
 
 
-def metric_labels(*, resource_ids: set[int]) -> dict[str, str]:
+def metric_labels(*, user: UserLike, resource_ids: set[int]) -> dict[str, str]:
     """Chinese labels of metric fields (FieldSpec.label) by field name."""
-    return dict(FieldSpec.objects.filter(resource_id__in=resource_ids).values_list("name", "label"))
+    return dict(
+        FieldSpec.objects.restrict(user, VIEW)
+        .filter(resource_id__in=resource_ids)
+        .values_list("name", "label")
+    )
 
 
 def alert_list(
@@ -84,7 +66,7 @@ def alert_list(
     state: str | None = None,
 ) -> QuerySet[Alert]:
     """Alerts the user may see, filtered by level, domain, district and state."""
-    queryset = Alert.objects.filter(_alert_visibility(user))
+    queryset = Alert.objects.restrict(user, VIEW)
     if level:
         queryset = queryset.filter(level=level)
     if domain:
@@ -107,8 +89,7 @@ def work_order_list(
     *, user: UserLike, state: str | None = None, department: str | None = None
 ) -> QuerySet[WorkOrder]:
     """Work orders of visible alerts or assigned to one of the user's departments."""
-    own = Q(department_id__in=user_department_ids(user))
-    queryset = WorkOrder.objects.filter(_alert_visibility(user, prefix="alert__") | own)
+    queryset = WorkOrder.objects.restrict(user, VIEW)
     if state:
         queryset = queryset.filter(state=state)
     if department:
@@ -134,9 +115,11 @@ def timeliness(order: WorkOrder, now: datetime) -> str:
 def freshness(*, user: UserLike, now: datetime | None = None) -> list[dict]:
     """Freshness per department of the published resources whose metadata the user sees."""
     now = now or timezone.now()
-    resources = restrict(
-        DataResource.objects.filter(status=ResourceStatus.PUBLISHED), user, VIEW_METADATA
-    ).select_related("provider")
+    resources = (
+        DataResource.objects.restrict(user, VIEW)
+        .filter(status=ResourceStatus.PUBLISHED)
+        .select_related("provider")
+    )
     departments: dict[str, dict] = {}
     for resource in resources.order_by("provider__code", "code"):
         entry = departments.setdefault(

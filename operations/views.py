@@ -40,7 +40,8 @@ def _labels() -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The 运行态势 page: district map, alerts, time series, work orders, freshness."""
     districts = dict(
-        CodeItem.objects.filter(code_list__code="gb2260-shanghai")
+        CodeItem.objects.restrict(request.user, "view")
+        .filter(code_list__code="gb2260-shanghai")
         .order_by("code_list__version", "order")
         .values_list("code", "name")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
@@ -12,7 +13,13 @@ from hub.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
 from hub.models import DataResource, SharingType
 from hub.restricted import CHANGE
 from permissions import services
-from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
+from permissions.models import (
+    AccessGrant,
+    AccessRequest,
+    ApiKeyScope,
+    AuditEvent,
+    PartnerApiKey,
+)
 
 
 @admin.register(AccessRequest)
@@ -137,13 +144,50 @@ class AccessGrantAdmin(RestrictedModelAdmin):
                 self.message_user(request, _("只有提供方可以撤销 #%d") % grant.pk, messages.ERROR)
 
 
+class PartnerApiKeyForm(forms.ModelForm):
+    """Scopes as check boxes; saved through ``services.set_api_key_scopes`` (audited)."""
+
+    scopes = forms.MultipleChoiceField(
+        label=_("权限范围"),
+        choices=ApiKeyScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=PartnerApiKey._meta.get_field("scopes").help_text,
+    )
+
+    class Meta:
+        model = PartnerApiKey
+        fields = ("name", "scopes", "expiry_date")
+
+
 @admin.register(PartnerApiKey)
 class PartnerApiKeyAdmin(RestrictedAdminMixin, APIKeyModelAdmin):
-    """API keys: created with ``create_api_key``; revocable here."""
+    """API keys: created with ``create_api_key``; revocable here, scopes changeable here."""
 
-    list_display = (*APIKeyModelAdmin.list_display, "department")
+    form = PartnerApiKeyForm
+    list_display = (*APIKeyModelAdmin.list_display, "department", "scope_labels")
     list_select_related = ("department",)
     actions = ["revoke"]
+    fields = ("prefix", "name", "department", "user", "scopes", "expiry_date", "revoked", "created")
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        # The binding is fixed at creation; revoking goes through the audited action.
+        fixed = ("department", "user", "revoked", "created")
+        inherited = tuple(super().get_readonly_fields(request, obj))
+        return (*inherited, *(name for name in fixed if name not in inherited))
+
+    @admin.display(description=_("权限范围"))
+    def scope_labels(self, obj: PartnerApiKey) -> str:
+        granted = set(obj.scopes or [])
+        return "、".join(str(label) for scope, label in ApiKeyScope.choices if scope in granted)
+
+    def save_model(self, request, obj, form, change) -> None:
+        wanted = list(obj.scopes or [])
+        if change:
+            # Scopes change only through the audited service below, not with the form's save.
+            obj.scopes = PartnerApiKey.objects.values_list("scopes", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        if change:
+            services.set_api_key_scopes(user=request.user, api_key=obj, scopes=wanted)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -32,8 +32,10 @@ from permissions.selectors import (
     VIEW_RECORDS,
     VIEW_RECORDS_CLEAR,
     UserLike,
+    record_access,
     resource_filter,
     row_scope_filter,
+    scope_records,
     user_department_ids,
 )
 
@@ -85,13 +87,26 @@ def _field_spec_policy(queryset: QuerySet, user: UserLike, action: str) -> Query
     return queryset.filter(resource_condition(user, action, "resource__", generic))
 
 
-def _record_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+def _record_policy(
+    queryset: QuerySet, user: UserLike, action: str, resource: DataResource | None = None
+) -> QuerySet:
     """Records: ``view`` is the records a caller reads, row scope included; raw (unmasked,
     unscoped) rows are ``view_records_clear``; deleting needs ``manage_resource`` or the
-    provider's clear access."""
+    provider's clear access.
+
+    With ``resource`` (the records facade), the records of that one resource under the
+    caller's ``record_access`` (its row scope; nothing when the caller has no access):
+    the same rule, decided once for the resource instead of per row.
+    """
+    if resource is not None and action in (VIEW, VIEW_RECORDS):
+        access = record_access(user, resource)
+        if access is None:
+            return queryset.none()
+        return scope_records(queryset.filter(resource=resource), access)
     if action in (VIEW, VIEW_RECORDS):
         return queryset.filter(row_scope_filter(user))
-    if action == DELETE:
+    if action in (CHANGE, DELETE):
+        # Records change only through loads; the admin's read-only page is the raw view.
         return queryset.filter(resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__"))
     if action in (VIEW_RECORDS_CLEAR, MANAGE_RESOURCE, UPLOAD_RECORDS):
         return queryset.filter(resource_filter(user, action, prefix="resource__"))

@@ -177,7 +177,13 @@ def grant_access(
     clear_fields: list[str] | None = None,
     access_request: AccessRequest | None = None,
 ) -> AccessGrant:
-    """Create a grant of ``resource``'s records to ``department`` and sync guardian."""
+    """Create a grant of ``resource``'s records to ``department`` and sync guardian.
+
+    ``user`` None is the system (demo loader, tests); a user must be the provider.
+    """
+    provider = user is None or user.is_superuser
+    if not provider and resource.provider_id not in user_department_ids(user):
+        raise PermissionDenied(_("只有提供方可以授权。"))
     _check_shareable(resource)
     grant = AccessGrant(
         resource=resource,
@@ -216,8 +222,13 @@ def _sync_guardian(resource: DataResource, department: Department) -> None:
 
 @transaction.atomic
 def revoke_grant(*, user: UserLike | None, grant: AccessGrant, reason: str = "") -> None:
-    """Revoke a grant now; it stops working on the caller's next request."""
+    """Revoke a grant now; it stops working on the caller's next request.
+
+    ``user`` None is the system (expiry); a user must be the provider (the grant's door).
+    """
     grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    if user is not None and not _may(AccessGrant, grant.pk, user):
+        raise PermissionDenied(_("只有提供方可以撤销授权。"))
     if grant.revoked_at is not None:
         return
     grant.revoked_at = timezone.now()
@@ -289,7 +300,26 @@ def create_api_key(
 
 @transaction.atomic
 def revoke_api_key(*, user: UserLike | None, api_key: PartnerApiKey) -> None:
-    """Revoke a key; requests with it fail from the next one on."""
-    PartnerApiKey.objects.filter(pk=api_key.pk).update(revoked=True)
+    """Revoke a key; requests with it fail from the next one on.
+
+    ``user`` None is the system; a user must pass the key's door (superusers, the key's
+    department staff holding the model permission). Revoking a revoked key does nothing.
+    """
+    locked = PartnerApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if user is not None and not _may(PartnerApiKey, locked.pk, user):
+        raise PermissionDenied(_("无权吊销该密钥。"))
     api_key.revoked = True
-    log_event(actor=user, action="revoke_key", api_key_prefix=api_key.prefix)
+    if locked.revoked:
+        return
+    PartnerApiKey.objects.filter(pk=api_key.pk).update(revoked=True)
+    log_event(
+        actor=user,
+        action="revoke_key",
+        api_key_prefix=api_key.prefix,
+        detail={"department": locked.department.code},
+    )
+
+
+def _may(model: type, pk: int, user: UserLike) -> bool:
+    """Whether ``user`` may change the row: the model's door (``restrict``)."""
+    return model.objects.filter(pk=pk).restrict(user, "change").exists()

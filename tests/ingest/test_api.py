@@ -90,8 +90,9 @@ def test_other_departments_get_404(api_client, make_user, steward, gas):
         api_client.post(UPLOAD, {"file": _file(gas_csv(2))}, format="multipart").status_code == 404
     )
     assert api_client.post(PUSH, [_record(1)], format="json").status_code == 404
-    # gas-pipeline-pressure is 无条件共享: other departments may read its batches.
-    assert api_client.get(f"/api/v1/batches/{batch_id}/").status_code == 200
+    # Batches carry raw source rows: even of a 无条件共享 resource (whose records other
+    # departments read masked) only the provider, managers and the uploader see them.
+    assert api_client.get(f"/api/v1/batches/{batch_id}/").status_code == 404
     # A 有条件共享 resource's batches are invisible to them.
     UploadBatch.objects.filter(pk=batch_id).update(
         resource=UploadBatch.objects.get(pk=batch_id).resource.provider.resources.get(

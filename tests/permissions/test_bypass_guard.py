@@ -2,7 +2,7 @@
 
 Walks every URL pattern and every admin page as a department user who may not read a
 hidden resource, and fails when a response carries the hidden data (a canary string) or
-when a view answers 200 without going through the chokepoint (``resource_filter``),
+when a view answers 200 without going through a model's door (``restrict``),
 unless the view is listed as serving no resource data, with the reason.
 """
 
@@ -16,7 +16,7 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from hub.models import UploadBatch
-from permissions import selectors
+from hub import restricted
 from permissions.models import AccessRequest
 from tests.permissions.conftest import make_record
 
@@ -98,16 +98,17 @@ def concrete_urls(template: str, params: list[str], hidden) -> list[str]:
 
 
 @pytest.fixture
-def spy(monkeypatch):
+def spy():
+    """Every ``Model.objects.restrict`` call (the door) during a request."""
     calls = []
-    original = selectors.resource_filter
 
-    def recording(*args, **kwargs):
-        calls.append(args)
-        return original(*args, **kwargs)
+    def recording(label: str, action: str, phase: str) -> None:
+        if phase == "enter":
+            calls.append((label, action))
 
-    monkeypatch.setattr(selectors, "resource_filter", recording)
-    return calls
+    unsubscribe = restricted.observe(recording)
+    yield calls
+    unsubscribe()
 
 
 def check(response, url: str) -> None:

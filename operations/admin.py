@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from hub.admin_base import RestrictedInline, RestrictedModelAdmin
 from hub.restricted import CHANGE
+from operations.admin_writes import ConfigWritesMixin, WorkOrderActionsMixin
 from operations.models import (
     Alert,
     AlertTransition,
@@ -18,11 +17,6 @@ from operations.models import (
     Rule,
     SyncRun,
     WorkOrder,
-    WorkOrderState,
-)
-from operations.services.workorders import transition_work_order
-from permissions.selectors import (
-    user_department_ids,
 )
 
 
@@ -31,10 +25,11 @@ class ResourceScopedAdmin(RestrictedModelAdmin):
     (``Model.objects.restrict``)."""
 
 
-class ProviderEditableAdmin(RestrictedModelAdmin):
+class ProviderEditableAdmin(ConfigWritesMixin, RestrictedModelAdmin):
     """Rules and mappings: listed with the records; edited by the resource's managers
     (provider department, ``manage_resource`` holders); the resource choices are the
-    resources the user manages."""
+    resources the user manages. Saves and deletes are audited services
+    (``ConfigWritesMixin``)."""
 
     related_actions = {"resource": CHANGE}
 
@@ -115,49 +110,12 @@ class AlertAdmin(ResourceScopedAdmin):
 
 
 @admin.register(WorkOrder)
-class WorkOrderAdmin(ResourceScopedAdmin):
+class WorkOrderAdmin(WorkOrderActionsMixin, ResourceScopedAdmin):
+    """Read-only orders; moves (feedback included) are actions: ``WorkOrderActionsMixin``."""
+
     list_display = ("code", "department", "state", "overdue", "dispatched_at", "resolve_by")
     list_filter = ("state", "overdue", "department")
     search_fields = ("code", "feedback")
-    readonly_fields = [f.name for f in WorkOrder._meta.fields if f.name != "feedback"]
-    actions = ["accept", "start", "resolve", "verify", "close"]
-
-    def _move(self, request: HttpRequest, queryset, to_state: str) -> None:
-        moved = 0
-        departments = user_department_ids(request.user)
-        for order in queryset:
-            if not request.user.is_superuser and order.department_id not in departments:
-                not_ours = _("非本部门工单")
-                self.message_user(request, f"{order.code}: {not_ours}", messages.WARNING)
-                continue
-            try:
-                transition_work_order(
-                    work_order_id=order.pk, to_state=to_state, actor=request.user.get_username()
-                )
-                moved += 1
-            except ValidationError as exc:
-                self.message_user(request, f"{order.code}: {exc.messages[0]}", messages.WARNING)
-        self.message_user(request, _("已处理 %(n)d 张工单。") % {"n": moved})
-
-    @admin.action(description=_("签收"))
-    def accept(self, request, queryset):
-        self._move(request, queryset, WorkOrderState.ACCEPTED)
-
-    @admin.action(description=_("开始处置"))
-    def start(self, request, queryset):
-        self._move(request, queryset, WorkOrderState.IN_PROGRESS)
-
-    @admin.action(description=_("办结"))
-    def resolve(self, request, queryset):
-        self._move(request, queryset, WorkOrderState.RESOLVED)
-
-    @admin.action(description=_("核查通过"))
-    def verify(self, request, queryset):
-        self._move(request, queryset, WorkOrderState.VERIFIED)
-
-    @admin.action(description=_("归档"))
-    def close(self, request, queryset):
-        self._move(request, queryset, WorkOrderState.CLOSED)
 
 
 @admin.register(SyncRun)

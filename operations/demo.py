@@ -285,9 +285,7 @@ def load(stdout: TextIO) -> None:
     # Show a work order further along its life cycle, once.
     if not WorkOrder.objects.exclude(state=WorkOrderState.DISPATCHED).exists():
         for order in WorkOrder.objects.order_by("id")[:2]:
-            transition_work_order(
-                work_order_id=order.pk, to_state=WorkOrderState.ACCEPTED, actor="demo"
-            )
+            transition_work_order(user=None, work_order=order, to_state=WorkOrderState.ACCEPTED)
     stdout.write(
         f"operations: {len(batches)} demo batches, {rules} rules, "
         f"{WorkOrder.objects.count()} work orders\n"

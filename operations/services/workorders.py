@@ -1,18 +1,24 @@
-"""Work orders: dispatch for new alerts, the state machine, overdue marking."""
+"""Work orders: dispatch for new alerts, the checked state machine, overdue marking."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hub.models import Department
 from operations.models import Alert, WorkOrder, WorkOrderState
 from operations.models.workorders import TRANSITIONS
+from permissions.audit import log_event
+from permissions.models import AuditEvent
+from permissions.selectors import UserLike, user_department_ids
 
 # Deadlines by alert level (1 蓝 … 4 红): (accept within, resolve within).
 DEADLINES: dict[int, tuple[timedelta, timedelta]] = {
@@ -21,6 +27,11 @@ DEADLINES: dict[int, tuple[timedelta, timedelta]] = {
     2: (timedelta(hours=2), timedelta(hours=24)),
     1: (timedelta(hours=4), timedelta(hours=72)),
 }
+
+# Roles (docs/OPERATIONS.md): the assigned department works an order (accept, start,
+# resolve); from these states on the checking side moves it (verify, send back, close).
+CHECKED_STATES = (WorkOrderState.RESOLVED, WorkOrderState.VERIFIED)
+DEFAULT_OPS_CENTRE = "cityops"
 
 # Which timestamp each state stamps when entered.
 STAMPS = {
@@ -59,33 +70,125 @@ def dispatch_for_alerts(
     return WorkOrder.objects.bulk_create(orders, ignore_conflicts=False)
 
 
+@dataclass(frozen=True)
+class WorkOrderTransition:
+    """One move of a work order: the order after it, the acting department's code ("" for
+    the system or a superuser outside every department) and its audit event."""
+
+    work_order: WorkOrder
+    from_state: str
+    to_state: str
+    department: str
+    event: AuditEvent
+
+
+def ops_centre_code() -> str:
+    """The ops centre's department code (城运中心), ``HUB_OPS_CENTRE_DEPARTMENT``."""
+    return getattr(settings, "HUB_OPS_CENTRE_DEPARTMENT", DEFAULT_OPS_CENTRE)
+
+
+def _work_department(user: UserLike | None, order: WorkOrder) -> Department | None:
+    """Accept, start and resolve: the assigned department's staff (or a superuser)."""
+    if user is None or user.is_superuser or order.department_id in user_department_ids(user):
+        return order.department
+    raise PermissionDenied(_("只有处置部门可以签收、处置和办结工单。"))
+
+
+def _resolver_id(order: WorkOrder) -> int | None:
+    resolved = [h for h in order.history if h.get("state") == WorkOrderState.RESOLVED]
+    return resolved[-1].get("user_id") if resolved else None
+
+
+def _check_department(user: UserLike | None, order: WorkOrder) -> Department | None:
+    """Verify, send back and close: the alert resource's provider or the ops centre,
+    never the department that resolved the order nor the user who did (separation of
+    duties, superusers included)."""
+    if user is None:
+        return None
+    departments = user_department_ids(user)
+    if order.department_id in departments or _resolver_id(order) == user.pk:
+        raise PermissionDenied(_("办结工单的部门不能核查或归档该工单。"))
+    checkers = Department.objects.filter(
+        Q(pk=order.alert.resource.provider_id) | Q(code=ops_centre_code()), pk__in=departments
+    ).order_by("pk")
+    # The provider first: it knows its assets best.
+    ranked = sorted(checkers, key=lambda d: d.pk != order.alert.resource.provider_id)
+    if ranked:
+        return ranked[0]
+    if user.is_superuser:
+        return None
+    raise PermissionDenied(_("只有数据提供方或城运中心可以核查和归档工单。"))
+
+
 @transaction.atomic
 def transition_work_order(
     *,
-    work_order_id: int,
+    user: UserLike | None,
+    work_order: WorkOrder,
     to_state: str,
     feedback: str = "",
-    actor: str = "",
     at: datetime | None = None,
-) -> WorkOrder:
-    """Move a work order along the state machine; invalid moves raise ValidationError."""
-    order = WorkOrder.objects.select_for_update().get(pk=work_order_id)
-    if to_state not in TRANSITIONS.get(order.state, ()):
+) -> WorkOrderTransition:
+    """Move a work order along the state machine, checked, recorded and audited.
+
+    ``user`` None is the system (demo loader). Invalid moves, and a resolve or a send
+    back without feedback, raise ValidationError; a user outside the move's role
+    PermissionDenied.
+    """
+    if user is not None and not (getattr(user, "is_authenticated", False) and user.is_active):
+        raise PermissionDenied(_("请先登录。"))
+    order = (
+        WorkOrder.objects.select_for_update(of=("self",))
+        .select_related("alert__resource", "department")
+        .get(pk=work_order.pk)
+    )
+    from_state = order.state
+    if to_state not in TRANSITIONS.get(from_state, ()):
         raise ValidationError(
-            _("工单不能从“%(from)s”变为“%(to)s”。") % {"from": order.state, "to": to_state}
+            _("工单不能从“%(from)s”变为“%(to)s”。") % {"from": from_state, "to": to_state}
         )
+    if from_state in CHECKED_STATES:
+        department = _check_department(user, order)
+    else:
+        department = _work_department(user, order)
+    feedback = feedback.strip()
+    if to_state == WorkOrderState.RESOLVED and not feedback:
+        raise ValidationError({"feedback": _("办结须填写处置反馈。")})
+    sent_back = from_state == WorkOrderState.RESOLVED and to_state == WorkOrderState.IN_PROGRESS
+    if sent_back and not feedback:
+        raise ValidationError({"feedback": _("退回处置须说明理由。")})
     at = at or timezone.now()
     order.state = to_state
     if to_state in STAMPS:
         setattr(order, STAMPS[to_state], at)
     if feedback:
         order.feedback = f"{order.feedback}\n{feedback}".strip()
+    code = department.code if department else ""
     order.history = [
         *order.history,
-        {"state": to_state, "at": at.isoformat(), "by": actor, "feedback": feedback},
+        {
+            "state": to_state,
+            "at": at.isoformat(),
+            "by": user.get_username() if user is not None else "system",
+            "user_id": user.pk if user is not None else None,
+            "department": code,
+            "feedback": feedback,
+        },
     ]
     order.save()
-    return order
+    event = log_event(
+        actor=user,
+        action="work_order",
+        resource=order.alert.resource,
+        detail={
+            "work_order": order.code,
+            "from": from_state,
+            "to": to_state,
+            "department": code,
+            "feedback": feedback,
+        },
+    )
+    return WorkOrderTransition(order, from_state, to_state, code, event)
 
 
 def mark_overdue(*, now: datetime | None = None) -> int:

@@ -46,8 +46,8 @@ def test_new_alert_dispatches_to_provider_with_level_deadlines(order):
 def test_full_life_cycle_and_archive(order):
     for state in ("accepted", "in_progress", "resolved", "verified", "closed"):
         order = transition_work_order(
-            work_order_id=order.pk, to_state=state, feedback=f"{state} ok", actor="u"
-        )
+            user=None, work_order=order, to_state=state, feedback=f"{state} ok"
+        ).work_order
     assert order.archived and order.closed_at is not None
     assert order.accepted_at and order.resolved_at and order.verified_at
     assert [h["state"] for h in order.history] == [
@@ -72,16 +72,18 @@ def test_full_life_cycle_and_archive(order):
 )
 def test_invalid_transitions_are_refused(order, path, refused):
     for state in path:
-        transition_work_order(work_order_id=order.pk, to_state=state)
+        transition_work_order(user=None, work_order=order, to_state=state, feedback="ok")
     before = WorkOrder.objects.get(pk=order.pk)
     with pytest.raises(ValidationError):
-        transition_work_order(work_order_id=order.pk, to_state=refused)
+        transition_work_order(user=None, work_order=order, to_state=refused, feedback="ok")
     assert WorkOrder.objects.get(pk=order.pk).state == before.state
 
 
 def test_failed_verification_sends_back_to_work(order):
     for state in ("accepted", "in_progress", "resolved", "in_progress"):
-        order = transition_work_order(work_order_id=order.pk, to_state=state)
+        order = transition_work_order(
+            user=None, work_order=order, to_state=state, feedback="ok"
+        ).work_order
     assert order.state == WorkOrderState.IN_PROGRESS
 
 
@@ -95,6 +97,6 @@ def test_overdue_marking(order):
 
 @frozen_clock
 def test_accepted_order_overdue_only_after_resolve_deadline(order):
-    transition_work_order(work_order_id=order.pk, to_state="accepted")
+    transition_work_order(user=None, work_order=order, to_state="accepted")
     assert mark_overdue(now=order.dispatched_at + timedelta(hours=3)) == 0
     assert mark_overdue(now=order.dispatched_at + timedelta(hours=5)) == 1

@@ -155,11 +155,14 @@ class RecordAdmin(RestrictedModelAdmin):
     restrict_action = VIEW_RECORDS_CLEAR
 
     def get_queryset(self, request):
-        fields = FieldSpec.objects.restrict(request.user, VIEW)
+        user = request.user
         return (
             super()
             .get_queryset(request)
-            .prefetch_related(Prefetch("resource__fields", queryset=fields))
+            .prefetch_related(
+                Prefetch("resource", queryset=DataResource.objects.restrict(user, VIEW)),
+                Prefetch("resource__fields", queryset=FieldSpec.objects.restrict(user, VIEW)),
+            )
         )
 
     def get_fields(self, request, obj=None):

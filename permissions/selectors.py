@@ -225,6 +225,7 @@ def restrict(queryset: Q_T, user: UserLike, action: str) -> Q_T:
     return restricted.restrict(queryset, user, action)
 
 
+@restricted.policy_function
 def can(user: UserLike, action: str, resource: DataResource) -> bool:
     """Whether ``user`` may ``action`` on one resource (one query)."""
     return restrict(DataResource.objects.filter(pk=resource.pk), user, action).exists()
@@ -252,6 +253,7 @@ def _all_fields(resource: DataResource) -> list[FieldSpec]:
     return list(resource.fields.all())
 
 
+@restricted.policy_function
 def record_access(user: UserLike, resource: DataResource) -> RecordAccess | None:
     """The fields, masking and row scope of ``resource``'s records for ``user``, or None.
 
@@ -349,6 +351,7 @@ def scope_records(queryset: QuerySet[Record], access: RecordAccess) -> QuerySet[
     return queryset.filter(district_code__in=access.districts)
 
 
+@restricted.policy_function
 def district_scopes(user: UserLike) -> dict[int, list[str]]:
     """Resources whose records ``user`` reads only in some districts: {resource id: codes}.
 

@@ -168,6 +168,32 @@ class AccessGrant(models.Model):
                 raise ValidationError({name: _("必须是字符串列表。")})
 
 
+class ApiKeyScope(models.TextChoices):
+    """What a partner key may do: read (GET) and/or push (uploads and record pushes)."""
+
+    READ = "read", _("读取")
+    PUSH = "push", _("推送")
+
+
+def default_api_key_scopes() -> list[str]:
+    """Keys read only unless pushing is asked for when they are created."""
+    return [ApiKeyScope.READ.value]
+
+
+def clean_api_key_scopes(scopes) -> list[str]:
+    """The scopes as a sorted list without repeats; ValidationError if empty or unknown."""
+    if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes or []):
+        raise ValidationError({"scopes": _("必须是字符串列表。")})
+    unknown = sorted(set(scopes) - set(ApiKeyScope.values))
+    if unknown:
+        raise ValidationError(
+            {"scopes": _("未知的权限范围：%(names)s") % {"names": ", ".join(unknown)}}
+        )
+    if not scopes:
+        raise ValidationError({"scopes": _("至少选择一个权限范围。")})
+    return sorted(set(scopes))
+
+
 class PartnerApiKeyManager(APIKeyManager.from_queryset(RestrictedQuerySet)):
     """Looks keys up with their service user and department in the same query."""
 
@@ -189,10 +215,22 @@ class PartnerApiKey(AbstractAPIKey):
         related_name="api_keys",
         verbose_name=_("服务账号"),
     )
+    scopes = models.JSONField(
+        _("权限范围"),
+        default=default_api_key_scopes,
+        help_text=_("read：读取目录和记录；push：上传文件和推送记录（仅本部门提供的资源）。"),
+    )
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("接口密钥")
         verbose_name_plural = pgettext_lazy("plural", "接口密钥")
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+    def clean(self) -> None:
+        super().clean()
+        self.scopes = clean_api_key_scopes(self.scopes)
 
 
 class AuditChainHead(models.Model):

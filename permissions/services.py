@@ -7,6 +7,8 @@ same transaction as the change it records.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,8 +23,10 @@ from permissions.audit import log_event
 from permissions.models import (
     AccessGrant,
     AccessRequest,
+    ApiKeyScope,
     PartnerApiKey,
     RequestStatus,
+    clean_api_key_scopes,
 )
 from permissions.selectors import (
     VIEW_METADATA,
@@ -277,9 +281,18 @@ def flag_overdue_requests() -> int:
 
 @transaction.atomic
 def create_api_key(
-    *, department: Department, name: str, expires_at: dt.datetime | None = None
+    *,
+    department: Department,
+    name: str,
+    expires_at: dt.datetime | None = None,
+    scopes: Sequence[str] = (ApiKeyScope.READ,),
 ) -> tuple[PartnerApiKey, str]:
-    """Create a key bound to the department's service user; the plaintext is returned once."""
+    """Create a key bound to the department's service user; the plaintext is returned once.
+
+    ``scopes``: "read" (GET requests) and/or "push" (uploads and record pushes to the
+    resources the department provides).
+    """
+    scopes = clean_api_key_scopes([str(scope) for scope in scopes])
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=f"svc-{department.code}")
     if created:
@@ -287,15 +300,52 @@ def create_api_key(
         user.save()
     user.groups.add(department.group)
     api_key, key = PartnerApiKey.objects.create_key(
-        name=name, department=department, user=user, expiry_date=expires_at
+        name=name, department=department, user=user, expiry_date=expires_at, scopes=scopes
     )
     log_event(
         actor=None,
         action="create_key",
         api_key_prefix=api_key.prefix,
-        detail={"department": department.code, "name": name},
+        detail={"department": department.code, "name": name, "scopes": scopes},
     )
     return api_key, key
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """The scopes of a key before and after ``set_api_key_scopes``."""
+
+    before: list[str]
+    after: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@transaction.atomic
+def set_api_key_scopes(
+    *, user: UserLike | None, api_key: PartnerApiKey, scopes: Sequence[str]
+) -> ScopeChange:
+    """Change what a key may do (audited when it changes); applies to its next request.
+
+    ``user`` None is the system; a user must pass the key's door, as for revoking.
+    """
+    after = clean_api_key_scopes([str(scope) for scope in scopes])
+    locked = PartnerApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if user is not None and not _may(PartnerApiKey, locked.pk, user):
+        raise PermissionDenied(_("无权修改该密钥。"))
+    change = ScopeChange(before=list(locked.scopes or []), after=after)
+    if change.changed:
+        PartnerApiKey.objects.filter(pk=api_key.pk).update(scopes=after)
+        log_event(
+            actor=user,
+            action="key_scopes",
+            api_key_prefix=api_key.prefix,
+            detail={"before": change.before, "after": change.after},
+        )
+    api_key.scopes = after
+    return change
 
 
 @transaction.atomic

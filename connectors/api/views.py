@@ -16,6 +16,7 @@ from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
 from hub.models import DataResource, Department, UploadBatch
+from permissions.api_scopes import push_key
 from permissions.audit import log_event
 from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
@@ -31,7 +32,8 @@ def uploader_department(user, resource: DataResource) -> Department:
 
 
 def _upload_target(request: Request, code: str) -> DataResource:
-    resource = uploadable_resource(request.user, code)
+    # A key with the "push" scope may upload to its own department's resources.
+    resource = uploadable_resource(request.user, code, api_key=push_key(request))
     if resource is None:
         log_event(
             actor=request.user,

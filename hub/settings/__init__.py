@@ -164,7 +164,11 @@ REST_FRAMEWORK = {
         "permissions.authentication.ApiKeyRateThrottle",
         "permissions.authentication.SessionUserRateThrottle",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # API keys need the scope of the method ("read" for GET, "push" to write).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "permissions.api_scopes.HasApiKeyScope",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -21,7 +21,7 @@ from permissions.api.serializers import (
     ApproveSerializer,
     RefuseSerializer,
 )
-from permissions.models import AccessRequest
+from permissions.models import AccessRequest, ApiKeyScope
 from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
 
@@ -38,6 +38,8 @@ class AccessRequestViewSet(
 ):
     """Requests filed by the caller's departments or addressed to them as provider."""
 
+    # Asking for, approving or refusing access writes no data: a "read" key may do it.
+    api_key_scope = ApiKeyScope.READ
     serializer_class = AccessRequestSerializer
     filter_backends: list = []
 

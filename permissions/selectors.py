@@ -191,7 +191,7 @@ class _VisibleResource(Expression):
         self.user, self.action = user, action
 
     def as_sql(self, compiler, connection):
-        alias = connection.ops.quote_name(compiler.query.get_initial_alias())
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
         return _visible_sql(self.user, self.action, alias)
 
     def get_group_by_cols(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.utils import timezone
 
 
 def holidays() -> set[dt.date]:
@@ -19,12 +20,14 @@ def is_working_day(day: dt.date, closed: set[dt.date] | None = None) -> bool:
 
 
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
-    """The moment ``days`` working days after ``start`` (same time of day)."""
+    """The moment ``days`` working days after ``start`` (same time of day). Days are the
+    city's calendar days (local time), not UTC dates."""
     closed = holidays()
     current = start
     remaining = days
     while remaining > 0:
         current += dt.timedelta(days=1)
-        if is_working_day(current.date(), closed):
+        local = timezone.localtime(current) if timezone.is_aware(current) else current
+        if is_working_day(local.date(), closed):
             remaining -= 1
     return current

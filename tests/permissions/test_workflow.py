@@ -201,3 +201,11 @@ def test_beat_schedule_registered():
         "permissions.tasks.revoke_expired_grants",
         "permissions.tasks.flag_overdue_requests",
     } <= tasks
+
+
+def test_working_days_follow_the_local_calendar_day():
+    """Monday 07:00 in Shanghai is still Sunday in UTC: the deadline counts from Monday."""
+    monday_early = dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.UTC)  # Mon 2026-03-02 07:00 +08
+    due = timezone.localtime(add_working_days(monday_early, 1))
+    assert due.date() == dt.date(2026, 3, 3)
+    assert due.hour == 7

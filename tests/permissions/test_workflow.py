@@ -204,8 +204,8 @@ def test_beat_schedule_registered():
 
 
 def test_working_days_follow_the_local_calendar_day():
-    """Monday 07:00 in Shanghai is still Sunday in UTC: the deadline counts from Monday."""
-    monday_early = dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.UTC)  # Mon 2026-03-02 07:00 +08
-    due = timezone.localtime(add_working_days(monday_early, 1))
-    assert due.date() == dt.date(2026, 3, 3)
-    assert due.hour == 7
+    """Friday 07:00 in Shanghai is Thursday in UTC: one working day later is Monday 07:00
+    (counting UTC dates would end on Saturday)."""
+    friday_early = dt.datetime(2026, 3, 5, 23, 0, tzinfo=dt.UTC)  # Fri 2026-03-06 07:00 +08
+    due = timezone.localtime(add_working_days(friday_early, 1))
+    assert (due.date(), due.hour) == (dt.date(2026, 3, 9), 7)

@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 
 from hub.models import DataResource, UploadBatch
 from hub.restricted import VIEW
-from permissions.models import ApiKeyScope, PartnerApiKey
 from permissions.selectors import UPLOAD_RECORDS, UserLike
 
 
@@ -15,23 +14,12 @@ def visible_batches(user: UserLike) -> QuerySet[UploadBatch]:
     return UploadBatch.objects.restrict(user, VIEW).select_related("resource", "department")
 
 
-def uploadable_resource(
-    user: UserLike, code: str, *, api_key: PartnerApiKey | None = None
-) -> DataResource | None:
+def uploadable_resource(user: UserLike, code: str) -> DataResource | None:
     """The resource with ``code`` if the user may upload to it (else None: answer 404).
 
-    ``api_key``: the key the request authenticated with. One with the "push" scope may
-    also upload to the resources its own department provides, although its service user
-    has no steward role (``hub.upload_records``): that is what a push key is for.
+    A request with a push-scoped API key uploads to its own department's resources
+    although its service user has no steward role: the policy knows the key's scope.
     """
-    if api_key is not None and api_key.has_scope(ApiKeyScope.PUSH):
-        own = (
-            DataResource.objects.select_related("provider")
-            .filter(code=code, provider_id=api_key.department_id)
-            .first()
-        )
-        if own is not None:
-            return own
     return (
         DataResource.objects.restrict(user, UPLOAD_RECORDS)
         .select_related("provider")

@@ -8,9 +8,9 @@ records writes no data into the hub). Requests without an API key (browser sessi
 left to the other permissions. A missing scope is 403 naming it, whatever the resource, so
 it reveals nothing about resources the caller may not see (those stay 404).
 
-``push_key`` tells the upload decision that the request's key may push: such a key
-uploads and pushes to the resources its own department provides, without its service
-user holding the stewards' model permission.
+A push-scoped key uploads and pushes to the resources its own department provides,
+without its service user holding the stewards' model permission: the authentication
+pins that on the user and the upload policy (``restrict(user, upload_records)``) reads it.
 """
 
 from __future__ import annotations
@@ -45,11 +45,3 @@ class HasApiKeyScope(BasePermission):
             "scopes": ", ".join(api_key.scopes or []) or "-",
         }
         return False
-
-
-def push_key(request: Request) -> PartnerApiKey | None:
-    """The request's API key if it has the "push" scope, else None."""
-    api_key = getattr(request, "auth", None)
-    if isinstance(api_key, PartnerApiKey) and api_key.has_scope(ApiKeyScope.PUSH):
-        return api_key
-    return None

@@ -8,7 +8,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from permissions.models import PartnerApiKey
+from permissions.models import ApiKeyScope, PartnerApiKey
 from permissions.selectors import set_memberships
 
 KEYWORD = "Api-Key"
@@ -36,9 +36,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         department = api_key.department
         if api_key.has_expired or not api_key.user.is_active or not department.is_active:
             raise exceptions.AuthenticationFailed(_("接口密钥无效、已过期或已吊销。"))
-        # A key acts for its own department only (and saves the department lookup).
+        # A key acts for its own department only (and saves the department lookup); a key
+        # with the push scope uploads to its department's resources (the policy reads it).
         set_memberships(
-            api_key.user, group_ids=[department.group_id], department_ids=[department.pk]
+            api_key.user,
+            group_ids=[department.group_id],
+            department_ids=[department.pk],
+            may_push=api_key.has_scope(ApiKeyScope.PUSH),
         )
         return api_key.user, api_key
 

@@ -59,9 +59,19 @@ def _memberships(user: UserLike) -> tuple[list[int], list[int]]:
     return cached
 
 
-def set_memberships(user: UserLike, *, group_ids: list[int], department_ids: list[int]) -> None:
-    """Pin what the user acts as (API keys act for their own department only)."""
+def set_memberships(
+    user: UserLike, *, group_ids: list[int], department_ids: list[int], may_push: bool = False
+) -> None:
+    """Pin what the user acts as (API keys act for their own department only);
+    ``may_push``: a push-scoped key uploads to its department's resources."""
     user._hub_memberships = (list(group_ids), list(department_ids))
+    user._hub_key_may_push = may_push
+
+
+def may_upload_own(user: UserLike) -> bool:
+    """Whether the user uploads to their department's resources: the steward role, or a
+    request authenticated with a push-scoped API key."""
+    return bool(getattr(user, "_hub_key_may_push", False)) or user.has_perm("hub.upload_records")
 
 
 def user_department_ids(user: UserLike) -> list[int]:
@@ -164,7 +174,7 @@ def _visible_sql(user: UserLike, action: str, alias: str) -> tuple[str, list]:
         # 不予共享 is provider only: no grant opens it to another department.
         params.append(SharingType.NONE)
         where = f"{own_sql} OR {shared} OR ({granted} AND {alias}.sharing_type <> %s)"
-    elif action == UPLOAD_RECORDS and user.has_perm("hub.upload_records"):
+    elif action == UPLOAD_RECORDS and may_upload_own(user):
         # Uploading needs the steward role (model permission) within the provider department.
         where = f"{own()} OR {_granted_sql(user, action, params, alias)}"
     else:

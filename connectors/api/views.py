@@ -16,9 +16,9 @@ from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
 from hub.models import DataResource, Department, UploadBatch
-from permissions.api_scopes import push_key
+from hub.selectors import resource_get
 from permissions.audit import log_event
-from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
+from permissions.selectors import user_department_ids
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -33,7 +33,7 @@ def uploader_department(user, resource: DataResource) -> Department:
 
 def _upload_target(request: Request, code: str) -> DataResource:
     # A key with the "push" scope may upload to its own department's resources.
-    resource = uploadable_resource(request.user, code, api_key=push_key(request))
+    resource = uploadable_resource(request.user, code)
     if resource is None:
         log_event(
             actor=request.user,
@@ -161,13 +161,10 @@ class ResourceTemplateView(APIView):
 
     @extend_schema(responses={(200, XLSX): bytes})
     def get(self, request: Request, code: str) -> HttpResponse:
-        resource = (
-            restrict(DataResource.objects.all(), request.user, VIEW_METADATA)
-            .filter(code=code)
-            .first()
-        )
-        if resource is None:
-            raise Http404
+        try:
+            resource = resource_get(user=request.user, code=code, code_items=True)
+        except DataResource.DoesNotExist as exc:
+            raise Http404 from exc
         from connectors.templates_xlsx import build_template
 
         response = HttpResponse(build_template(resource), content_type=XLSX)

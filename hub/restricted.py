@@ -57,11 +57,8 @@ def observe(callback: Callable[[str, str, str], None]) -> Callable[[], None]:
     return lambda: _OBSERVERS.remove(callback)
 
 
-def policy_function(function: Callable) -> Callable:
-    """Mark a function of the permission policy (e.g. the caller's access to one
-    resource's records): its own reads are the door's, like a policy's."""
-
-    label = f"policy:{function.__module__}.{function.__qualname__}"
+def _marked(kind: str, function: Callable) -> Callable:
+    label = f"{kind}:{function.__module__}.{function.__qualname__}"
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -76,6 +73,19 @@ def policy_function(function: Callable) -> Callable:
                 observer(label, "", "exit")
 
     return wrapper
+
+
+def policy_function(function: Callable) -> Callable:
+    """Mark a function of the permission policy (e.g. the caller's access to one
+    resource's records): its own reads are the door's, like a policy's."""
+    return _marked("policy", function)
+
+
+def write_service(function: Callable) -> Callable:
+    """Mark a write service (checks the object permission, writes and audits in one
+    transaction): the reads that validate its write (foreign keys, uniqueness) are part
+    of that door."""
+    return _marked("service", function)
 
 
 def _policy_for(model: type[models.Model]) -> Policy | None:

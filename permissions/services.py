@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from hub.models import DataResource, Department, SharingType
+from hub.models import DataResource, Department, FieldSpec, SharingType
+from hub.restricted import write_service
 from permissions.audit import log_event
 from permissions.models import (
     AccessGrant,
@@ -29,12 +30,9 @@ from permissions.models import (
     clean_api_key_scopes,
 )
 from permissions.selectors import (
-    VIEW_METADATA,
     VIEW_RECORDS,
     UserLike,
     active_grants,
-    can,
-    user_department_ids,
 )
 from permissions.workdays import add_working_days
 
@@ -46,13 +44,19 @@ def answer_days() -> int:
     return int(getattr(settings, "HUB_ACCESS_REQUEST_ANSWER_DAYS", DEFAULT_ANSWER_DAYS))
 
 
-def _check_names(resource: DataResource, names: list[str], label: str) -> None:
-    known = set(resource.fields.values_list("name", flat=True))
+def _check_names(
+    user: UserLike | None, resource: DataResource, names: list[str], label: str
+) -> None:
+    fields = FieldSpec.objects.filter(resource=resource)
+    if user is not None:
+        fields = fields.restrict(user, "view")
+    known = set(fields.values_list("name", flat=True))
     unknown = sorted(set(names) - known)
     if unknown:
         raise ValidationError({label: _("未知字段：%(names)s") % {"names": ", ".join(unknown)}})
 
 
+@write_service
 @transaction.atomic
 def request_access(
     *,
@@ -65,9 +69,9 @@ def request_access(
     duration_days: int = 365,
 ) -> AccessRequest:
     """File an access request for ``requester`` (a department of ``user``)."""
-    if requester.pk not in user_department_ids(user) and not user.is_superuser:
+    if not Department.objects.filter(pk=requester.pk).restrict(user, "member").exists():
         raise PermissionDenied(_("只能以本部门名义申请。"))
-    if not can(user, VIEW_METADATA, resource):
+    if not DataResource.objects.filter(pk=resource.pk).restrict(user, "view").exists():
         raise DataResource.DoesNotExist
     _check_shareable(resource)
     if not purpose.strip():
@@ -75,7 +79,7 @@ def request_access(
     if not 1 <= duration_days <= 3 * 365:
         raise ValidationError({"duration_days": _("期限须在 1 到 1095 天之间。")})
     fields = list(fields or [])
-    _check_names(resource, fields, "fields")
+    _check_names(user, resource, fields, "fields")
     now = timezone.now()
     access_request = AccessRequest.objects.create(
         resource=resource,
@@ -103,19 +107,23 @@ def _check_shareable(resource: DataResource) -> None:
 
 
 def _check_provider(user: UserLike, access_request: AccessRequest) -> None:
-    if user.is_superuser:
-        return
-    if access_request.resource.provider_id not in user_department_ids(user):
+    # Deciding is the request's ``change`` action: the provider department.
+    if not _may(AccessRequest, access_request.pk, user):
         raise PermissionDenied(_("只有提供方可以审批。"))
 
 
 def _lock_pending(access_request: AccessRequest) -> AccessRequest:
-    locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    locked = (
+        AccessRequest.objects.select_for_update()
+        .select_related("resource", "requester")
+        .get(pk=access_request.pk)
+    )
     if locked.status != RequestStatus.PENDING:
         raise ValidationError(_("该申请已处理。"))
     return locked
 
 
+@write_service
 @transaction.atomic
 def approve_request(
     *, user: UserLike, access_request: AccessRequest, clear_fields: list[str] | None = None
@@ -124,7 +132,7 @@ def approve_request(
     _check_provider(user, access_request)
     access_request = _lock_pending(access_request)
     clear_fields = list(clear_fields or [])
-    _check_names(access_request.resource, clear_fields, "clear_fields")
+    _check_names(user, access_request.resource, clear_fields, "clear_fields")
     now = timezone.now()
     access_request.status = RequestStatus.APPROVED
     access_request.decided_by = user
@@ -149,6 +157,7 @@ def approve_request(
     return grant
 
 
+@write_service
 @transaction.atomic
 def refuse_request(*, user: UserLike, access_request: AccessRequest, reason: str) -> None:
     """Refuse a pending request; a reason is required."""
@@ -169,6 +178,7 @@ def refuse_request(*, user: UserLike, access_request: AccessRequest, reason: str
     )
 
 
+@write_service
 @transaction.atomic
 def grant_access(
     *,
@@ -185,8 +195,11 @@ def grant_access(
 
     ``user`` None is the system (demo loader, tests); a user must be the provider.
     """
-    provider = user is None or user.is_superuser
-    if not provider and resource.provider_id not in user_department_ids(user):
+    if user is not None and not (
+        DataResource.objects.filter(pk=resource.pk, provider__isnull=False)
+        .restrict(user, "change")
+        .exists()
+    ):
         raise PermissionDenied(_("只有提供方可以授权。"))
     _check_shareable(resource)
     grant = AccessGrant(
@@ -224,6 +237,7 @@ def _sync_guardian(resource: DataResource, department: Department) -> None:
         remove_perm(VIEW_RECORDS, department.group, resource)
 
 
+@write_service
 @transaction.atomic
 def revoke_grant(*, user: UserLike | None, grant: AccessGrant, reason: str = "") -> None:
     """Revoke a grant now; it stops working on the caller's next request.

@@ -199,7 +199,8 @@ def every_admin_url(hidden) -> list[str]:
 def test_every_url_goes_through_the_door(hidden, make_user, client, watch, caller):
     user = make_user(superuser=True) if caller == "superuser" else make_user(caller)
     client.force_login(user)
-    assert walk(client, watch, every_url(hidden)) == []
+    failures = walk(client, watch, every_url(hidden))
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("caller", ["water", "fire"])
@@ -208,7 +209,8 @@ def test_every_admin_page_goes_through_the_door(hidden, make_user, client, watch
     staff.is_staff = True
     staff.save()
     client.force_login(staff)
-    assert walk(client, watch, every_admin_url(hidden)) == []
+    failures = walk(client, watch, every_admin_url(hidden))
+    assert not failures, "\n".join(failures)
 
 
 def test_the_door_check_can_fail(hidden, make_user, client, watch):

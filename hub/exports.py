@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from hub.models import DataResource, FieldSpec, FieldType, SharingType, UpdateCycle
@@ -81,8 +81,39 @@ def table_schema_field(field: FieldSpec) -> dict[str, Any]:
     return descriptor
 
 
-def table_schema(resource: DataResource, fields: Iterable[FieldSpec]) -> dict[str, Any]:
-    """A Frictionless Table Schema for ``resource`` restricted to ``fields``."""
+MASKED_NOTE = "Masked for you (脱敏): text such as 138****5678, not the field's own type."
+
+
+def masked_schema_field(field: FieldSpec) -> dict[str, Any]:
+    """The descriptor of a field the caller receives masked: any text.
+
+    Masked values are text whatever the field's type (``******``, ``138****5678``), so
+    type, format and value constraints would reject them; only ``required`` still holds
+    (an empty value stays empty). ``masked: true`` is a custom property, which Table
+    Schema allows.
+    """
+    descriptor: dict[str, Any] = {
+        "name": field.name,
+        "title": field.label,
+        "type": "string",
+        "masked": True,
+        "description": f"{field.description} {MASKED_NOTE}".strip(),
+    }
+    if field.required:
+        descriptor["constraints"] = {"required": True}
+    descriptor["grade"] = field.grade
+    return descriptor
+
+
+def table_schema(
+    resource: DataResource, fields: Iterable[FieldSpec], *, masked: Collection[str] = ()
+) -> dict[str, Any]:
+    """A Frictionless Table Schema for ``resource`` restricted to ``fields``.
+
+    ``masked`` names the fields whose values the caller receives masked: they are
+    described as masked text, and a primary key over one of them is left out (masked
+    values need not be unique).
+    """
     fields = list(fields)
     names = {field.name for field in fields}
     schema: dict[str, Any] = {
@@ -90,11 +121,15 @@ def table_schema(resource: DataResource, fields: Iterable[FieldSpec]) -> dict[st
         "name": resource.code,
         "title": resource.name,
         "description": resource.summary,
-        "fields": [table_schema_field(field) for field in fields],
+        "fields": [
+            masked_schema_field(field) if field.name in masked else table_schema_field(field)
+            for field in fields
+        ],
         "missingValues": MISSING_VALUES,
     }
-    if resource.key_fields and all(name in names for name in resource.key_fields):
-        schema["primaryKey"] = list(resource.key_fields)
+    key = list(resource.key_fields)
+    if key and all(name in names and name not in masked for name in key):
+        schema["primaryKey"] = key
     return schema
 
 

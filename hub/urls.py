@@ -21,3 +21,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("hub.urls_site")),
 ]
+
+# JSON errors under /api/ when Django answers itself (no route, a crash outside DRF).
+handler400 = "hub.api.exceptions.bad_request"
+handler404 = "hub.api.exceptions.page_not_found"
+handler500 = "hub.api.exceptions.server_error"

@@ -15,16 +15,27 @@ from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.fields.json import KT
 from django.db.models.query import ValuesIterable
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.pagination import CursorPagination
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from hub.api.pagination import bounded_int
 from hub.api.record_exports import export_response
-from hub.api.record_filters import filter_records, projection
+from hub.api.record_filters import filter_records, hidden_parts, projection
+from hub.api.record_pages import (
+    Cursor,
+    Ordering,
+    choose_ordering,
+    decode_cursor,
+    encode_cursor,
+    read_page,
+)
+from hub.api.record_schema import RECORD_PARAMETERS, RECORD_RESPONSES
 from hub.models import DataResource, Record
 from permissions.audit import AuditEvent, log_event, read_and_log
 from permissions.authentication import request_key_prefix
@@ -41,15 +52,8 @@ from permissions.selectors import (
 )
 
 EXPORT_FORMATS = ("csv", "xlsx", "json")
-
-
-class RecordCursorPagination(CursorPagination):
-    """Cursor pagination over the natural key (unique per resource, indexed)."""
-
-    ordering = ("key",)
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 
 
 def readable_resource(user, code: str) -> DataResource:
@@ -151,33 +155,25 @@ class AuditedRead:
         return values
 
 
-RECORD_PARAMETERS = [
-    OpenApiParameter("fields", str, description="Comma-separated field names to return"),
-    OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Streaming export"),
-    OpenApiParameter("since", str, description="observed_at ≥ (ISO 8601 date or datetime)"),
-    OpenApiParameter("until", str, description="observed_at ≤ (ISO 8601 date or datetime)"),
-    OpenApiParameter("district", str, description="Comma-separated GB/T 2260 district codes"),
-    OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (WGS-84)"),
-    OpenApiParameter("cursor", str, description="Cursor from the previous page"),
-    OpenApiParameter("page_size", int, description="Rows per page (max 1000, default 100)"),
-]
-
-
 class ResourceRecordsView(APIView):
     """Records (数据记录) of one resource the caller may read, masked and row-scoped.
 
-    Field equality filters: ``eq.<field>=<value>`` (not on masked fields).
+    Field equality filters: ``eq.<field>=<value>`` (not on masked fields). Filters, order
+    and cursors never depend on a value the caller cannot read (``record_filters``,
+    ``record_pages``).
     """
 
-    pagination_class = RecordCursorPagination
-
     def perform_content_negotiation(self, request: Request, force: bool = False):
-        # ``format=csv|xlsx`` selects an export, not a DRF renderer.
-        if request.query_params.get("format") in EXPORT_FORMATS:
-            return JSONRenderer(), JSONRenderer.media_type
+        # ``format=csv|xlsx|json`` selects an export, not a DRF renderer; other values are
+        # a 400 (when rendering that 400, ``force``, JSON is used).
+        fmt = request.query_params.get("format")
+        if fmt is not None:
+            if fmt in EXPORT_FORMATS or force:
+                return JSONRenderer(), JSONRenderer.media_type
+            raise ValidationError({"format": [_("format 只能是 csv、xlsx 或 json。")]})
         return super().perform_content_negotiation(request, force)
 
-    @extend_schema(parameters=RECORD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=RECORD_PARAMETERS, responses=RECORD_RESPONSES)
     def get(self, request: Request, code: str):
         user = request.user
         prefix = request_key_prefix(request)
@@ -197,20 +193,30 @@ class ResourceRecordsView(APIView):
             raise Http404
         params = request.query_params
         names = projection(params, access)
+        hidden = hidden_parts(resource, access)
+        ordering = choose_ordering(params.get("order"), key_readable=not hidden.key)
         queryset = filter_records(
-            scope_records(Record.objects.filter(resource=resource), access), params, access
+            scope_records(Record.objects.filter(resource=resource), access),
+            params,
+            access,
+            resource,
+            hidden,
         )
         fmt = params.get("format")
         if fmt in EXPORT_FORMATS:
-            return self.export(request, resource, queryset, names, access, fmt)
-        paginator = self.pagination_class()
+            return self.export(request, resource, queryset, names, access, fmt, ordering)
+        page_size = bounded_int(
+            params, "page_size", minimum=1, maximum=MAX_PAGE_SIZE, default=PAGE_SIZE
+        )
+        token = params.get("cursor")
+        cursor = decode_cursor(token, resource_id=resource.pk, ordering=ordering) if token else None
         # The page query also appends the read event (one statement on PostgreSQL).
         audit = AuditedRead(actor=user, resource=resource, api_key_prefix=prefix, fields=names)
-        page_size = paginator.get_page_size(request)
-        page = paginator.paginate_queryset(
-            audit.values(queryset, "key", "data", page_size=page_size), request, view=self
+        values = audit.values(
+            ordering.prepare(queryset), "data", *ordering.columns, page_size=page_size
         )
-        rows = masked_rows([item["data"] for item in page], names, access.maskers)
+        page = read_page(values, ordering, cursor, page_size, resource.pk)
+        rows = masked_rows([item["data"] for item in page.rows], names, access.maskers)
         # Logged here on SQLite or when no query ran; a count differing from the rows sent
         # (not expected) is corrected by a second event rather than left wrong.
         if audit.event is None or audit.event.rows != len(rows):
@@ -225,12 +231,18 @@ class ResourceRecordsView(APIView):
             )
         return Response(
             {
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
+                "next": self.page_link(request, page.next),
+                "previous": self.page_link(request, page.previous),
                 "fields": names,
                 "results": rows,
             }
         )
+
+    @staticmethod
+    def page_link(request: Request, cursor: Cursor | None) -> str | None:
+        if cursor is None:
+            return None
+        return replace_query_param(request.build_absolute_uri(), "cursor", encode_cursor(cursor))
 
     def export(
         self,
@@ -240,10 +252,11 @@ class ResourceRecordsView(APIView):
         names: list[str],
         access: RecordAccess,
         fmt: str,
+        ordering: Ordering,
     ):
-        """Stream every matching row in ``fmt``; the audit event records rows sent."""
+        """Stream every matching row in ``fmt``, in the page order; audited on its end."""
         user, prefix = request.user, request_key_prefix(request)
-        ordered = queryset.order_by("key")
+        ordered = ordering.prepare(queryset).order_by(*ordering.order_by())
         if fmt == "json":
             rows = (
                 list(masked_row(data, names, access.maskers).values())

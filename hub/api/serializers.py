@@ -15,7 +15,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 
 class FieldSpecSerializer(serializers.ModelSerializer):
-    code_list = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    code_list = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = FieldSpec

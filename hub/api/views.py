@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.decorators import action, api_view
+from rest_framework.decorators import action, api_view, renderer_classes
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub import selectors
+from hub.api.filters import ResourceFilterSet
 from hub.api.serializers import (
     DataResourceDetailSerializer,
     DataResourceSerializer,
     DepartmentSerializer,
 )
 from hub.exports import dcat_catalog, table_schema
-from hub.models import DataResource, Domain, SharingType
-from permissions.selectors import visible_fields
+from hub.models import DataResource
+from permissions.masking import masker_for
+from permissions.selectors import record_access, visible_fields
 
 
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -33,33 +37,19 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.department_list()
 
 
-RESOURCE_FILTERS = [
-    OpenApiParameter("provider", str, description="Provider department code (提供方)"),
-    OpenApiParameter("domain", str, enum=Domain.values, description="Domain (领域)"),
-    OpenApiParameter("sharing_type", str, enum=SharingType.values, description="共享类型"),
-    OpenApiParameter("search", str, description="Search in code, name and summary"),
-]
-
-
-@extend_schema_view(list=extend_schema(parameters=RESOURCE_FILTERS))
 class DataResourceViewSet(viewsets.ReadOnlyModelViewSet):
     """Data resources (数据资源) whose metadata the caller may see; others are 404."""
 
     lookup_field = "code"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
-    filter_backends: list = []
+    # The list's filters apply on top of what the selector lets the caller see.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ResourceFilterSet
 
     def get_queryset(self):
-        params = self.request.query_params
         if getattr(self, "swagger_fake_view", False):
             return DataResource.objects.none()
-        return selectors.resource_list(
-            user=self.request.user,
-            provider=params.get("provider"),
-            domain=params.get("domain"),
-            sharing_type=params.get("sharing_type"),
-            search=params.get("search"),
-        )
+        return selectors.resource_list(user=self.request.user)
 
     def get_serializer_class(self):
         return DataResourceSerializer if self.action == "list" else DataResourceDetailSerializer
@@ -83,7 +73,22 @@ class DataResourceViewSet(viewsets.ReadOnlyModelViewSet):
     def table_schema(self, request: Request, code: str) -> Response:
         """The resource's Frictionless Table Schema (fields the caller may see)."""
         resource = self.get_object()
-        return Response(table_schema(resource, visible_fields(request.user, resource)))
+        return Response(
+            table_schema(
+                resource,
+                visible_fields(request.user, resource),
+                masked=masked_for(request.user, resource),
+            )
+        )
+
+
+def masked_for(user, resource: DataResource) -> set[str]:
+    """Fields whose values ``user`` receives masked: per their record access, or, without
+    one, the fields a grant without clear fields would mask (what a request would give)."""
+    access = record_access(user, resource)
+    if access is not None:
+        return set(access.maskers)
+    return {spec.name for spec in resource.fields.all() if masker_for(spec) is not None}
 
 
 def absolute_url_builder(request: Request):
@@ -101,12 +106,24 @@ def absolute_url_builder(request: Request):
     return url_for
 
 
-@extend_schema(responses={200: OpenApiTypes.OBJECT})
+class JsonLdRenderer(JSONRenderer):
+    media_type = "application/ld+json"
+    format = "jsonld"
+
+
+@extend_schema(
+    responses={
+        (200, JsonLdRenderer.media_type): OpenApiTypes.OBJECT,
+        (200, JSONRenderer.media_type): OpenApiTypes.OBJECT,
+    }
+)
 @api_view(["GET"])
+@renderer_classes([JsonLdRenderer, JSONRenderer])
 def catalog_jsonld(request: Request) -> Response:
-    """The catalog as DCAT JSON-LD, listing the resources the caller may see."""
+    """The catalog as DCAT JSON-LD (``application/ld+json``, or ``application/json`` when
+    only that is accepted), listing the resources the caller may see."""
     resources = selectors.resource_list(user=request.user)
     document = dcat_catalog(
         resources, absolute_url_builder(request), title="上海市城市数据中枢资源目录"
     )
-    return Response(document, content_type="application/ld+json")
+    return Response(document)

@@ -30,7 +30,8 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
+# Off unless asked for (``make run`` sets DJANGO_DEBUG=1): no debug pages by default.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 # The development key is only used when DEBUG is on; production refuses to start without one.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-insecure-key-for-local-use-only")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hub.api.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -170,8 +172,10 @@ REST_FRAMEWORK = {
         "permissions.api_scopes.HasApiKeyScope",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Bad input is a 400 naming the parameter, never a 500 (hub.api.exceptions).
+    "EXCEPTION_HANDLER": "hub.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "api_key": os.environ.get("HUB_API_KEY_THROTTLE", "600/min"),
@@ -187,6 +191,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api.schema.add_error_responses",
+    ],
     # Several models have a "state" field with different choices; name their enums.
     "ENUM_NAME_OVERRIDES": {
         "AlertStateEnum": "operations.models.alerts.AlertState",

@@ -5,15 +5,21 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.models import Domain
 from operations import selectors
+from operations.api.filters import (
+    AlertFilterSet,
+    PointFilterSet,
+    ReadingsQuerySerializer,
+    WorkOrderFilterSet,
+)
 from operations.api.serializers import (
     AlertDetailSerializer,
     AlertSerializer,
@@ -22,52 +28,48 @@ from operations.api.serializers import (
     TransitionRequestSerializer,
     WorkOrderSerializer,
 )
-from operations.models import Alert, AlertState, Level, MonitoringPoint, WorkOrder, WorkOrderState
+from operations.models import Alert, MonitoringPoint, WorkOrder
 from operations.services.workorders import transition_work_order
 
-DISTRICT = OpenApiParameter("district", str, description="GB/T 2260 district code (区划代码)")
-DOMAIN = OpenApiParameter("domain", str, enum=Domain.values, description="Domain (领域)")
+MAX_ID = 2**63 - 1  # Ids are 64-bit; a larger number names no object.
 
 
 def _int(value: str | None) -> int | None:
+    """An object id from the path: a 404 when it cannot name one."""
     try:
-        return int(value) if value else None
+        number = int(value) if value and len(value) <= 20 else None
     except ValueError as exc:
         raise Http404 from exc
+    if number is None or not 1 <= number <= MAX_ID:
+        raise Http404
+    return number
 
 
-@extend_schema_view(list=extend_schema(parameters=[DOMAIN, DISTRICT]))
 class PointViewSet(viewsets.ReadOnlyModelViewSet):
     """Monitoring points (监测点) of resources whose records the caller may view."""
 
     serializer_class = PointSerializer
-    filter_backends: list = []
+    # Filters apply on top of what the selector lets the caller see.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PointFilterSet
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return MonitoringPoint.objects.none()
-        params = self.request.query_params
-        return selectors.point_list(
-            user=self.request.user, domain=params.get("domain"), district=params.get("district")
-        )
+        return selectors.point_list(user=self.request.user)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("metric", str, description="Metric (指标)"),
-            OpenApiParameter("limit", int, description="At most this many (default 200)"),
-        ],
-        responses=ReadingSerializer(many=True),
-    )
-    @action(detail=True, methods=["get"])
+    @extend_schema(parameters=[ReadingsQuerySerializer], responses=ReadingSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def readings(self, request: Request, pk: str) -> Response:
-        """The latest readings of the point, oldest first (a time series)."""
-        limit = min(_int(request.query_params.get("limit")) or 200, 2000)
+        """The latest readings of the point, oldest first (a time series, one array)."""
+        query = ReadingsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         try:
             rows = selectors.point_readings(
                 user=request.user,
                 point_id=_int(pk),
-                metric=request.query_params.get("metric"),
-                limit=limit,
+                metric=query.validated_data.get("metric") or None,
+                limit=query.validated_data["limit"],
             )
         except MonitoringPoint.DoesNotExist as exc:
             raise Http404 from exc
@@ -75,19 +77,11 @@ class PointViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(ReadingSerializer(rows, many=True, context={"labels": labels}).data)
 
 
-ALERT_FILTERS = [
-    OpenApiParameter("level", int, enum=Level.values, description="1 蓝 … 4 红"),
-    DOMAIN,
-    DISTRICT,
-    OpenApiParameter("state", str, enum=AlertState.values, description="open | closed"),
-]
-
-
-@extend_schema_view(list=extend_schema(parameters=ALERT_FILTERS))
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     """Alerts (预警) the caller may see; others are 404."""
 
-    filter_backends: list = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AlertFilterSet
 
     def get_serializer_class(self):
         return AlertDetailSerializer if self.action == "retrieve" else AlertSerializer
@@ -95,14 +89,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Alert.objects.none()
-        params = self.request.query_params
-        return selectors.alert_list(
-            user=self.request.user,
-            level=_int(params.get("level")),
-            domain=params.get("domain"),
-            district=params.get("district"),
-            state=params.get("state"),
-        )
+        return selectors.alert_list(user=self.request.user)
 
     def get_object(self) -> Alert:
         try:
@@ -111,19 +98,12 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404 from exc
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("state", str, enum=WorkOrderState.values),
-            OpenApiParameter("department", str, description="Department code (处置部门)"),
-        ]
-    )
-)
 class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Work orders (工单) of visible alerts or of the caller's departments."""
 
     serializer_class = WorkOrderSerializer
-    filter_backends: list = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = WorkOrderFilterSet
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -131,10 +111,7 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return WorkOrder.objects.none()
-        params = self.request.query_params
-        return selectors.work_order_list(
-            user=self.request.user, state=params.get("state"), department=params.get("department")
-        )
+        return selectors.work_order_list(user=self.request.user)
 
     def get_object(self) -> WorkOrder:
         try:

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 
 from hub.models import DataResource, Department
 from permissions import services
+from permissions.api.filters import AccessRequestFilterSet
 from permissions.api.serializers import (
     AccessRequestCreateSerializer,
     AccessRequestSerializer,
@@ -41,7 +43,9 @@ class AccessRequestViewSet(
     # Asking for, approving or refusing access writes no data: a "read" key may do it.
     api_key_scope = ApiKeyScope.READ
     serializer_class = AccessRequestSerializer
-    filter_backends: list = []
+    # List filters apply on top of the requests the caller may see.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AccessRequestFilterSet
 
     def get_queryset(self):
         queryset = AccessRequest.objects.select_related("resource", "requester", "grant")

@@ -102,11 +102,11 @@ def _reset_ops() -> None:
 
 def _prepare(points: int, steps: int, per_batch_points: int):
     """Catalog, mapping, points, 1,000 rules and the records of the batches (not timed)."""
-    from django.db import connection
     from django.utils import timezone
 
     from hub.demo import load_catalog
     from hub.models import DataResource, UploadBatch
+    from hub.recordstore import RecordStore
     from operations.models import MonitoringPoint, Rule
     from operations.samples import load_rows
     from operations.services.mappings import upsert_mapping
@@ -117,8 +117,7 @@ def _prepare(points: int, steps: int, per_batch_points: int):
         resource=resource, entity="reading", point_field="point_id", metrics=["pressure"]
     )
     _reset_ops()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM hub_record WHERE resource_id = %s", [resource.pk])
+    RecordStore(resource).delete()
     Rule.objects.all().delete()
     MonitoringPoint.objects.all().delete()
     UploadBatch.objects.filter(resource=resource).delete()

@@ -8,8 +8,8 @@ resource computes its rows' fingerprints as it reads (two seeded polars row hash
 found there through normalising, validation and the record store. A found row is counted
 unchanged: its cells, header, schema, code lists, connector and code are the ones that
 produced the stored record, and nothing else wrote the resource since (any other write
-deletes the fingerprints, see ``hub.recordstore.forget_fingerprints``; a load reads them
-under the resource's write lock).
+deletes the fingerprints, see ``hub.recordstore.RecordStore.forget_fingerprints``; a
+load reads them under the resource's write lock).
 
 What a found row skips is per-row work; what stays file-wide stays: its key still goes
 through the duplicate-key check, and rows with reader errors are never looked up.
@@ -40,7 +40,8 @@ from connectors.schema import Schema
 MAX_ROWS = 2_000_000
 _SEEDS = (0x5EED_F1A7, 0x5EED_0B0E)
 _SOURCES = Path(__file__).resolve().parent
-_RECORD_STORE = _SOURCES.parent / "hub" / "recordstore.py"
+# The hub modules that decide what a row is stored as (keys, JSON, hashes).
+_RECORD_STORE = [_SOURCES.parent / "hub" / name for name in ("recordstore.py", "recordrows.py")]
 
 
 def row_fingerprints(frame: pd.DataFrame) -> np.ndarray:
@@ -56,7 +57,7 @@ def row_fingerprints(frame: pd.DataFrame) -> np.ndarray:
 def _code_digest() -> str:
     """The normalising code and libraries: any change makes old fingerprints useless."""
     digest = hashlib.sha256()
-    for path in sorted([*_SOURCES.rglob("*.py"), _RECORD_STORE]):
+    for path in sorted([*_SOURCES.rglob("*.py"), *_RECORD_STORE]):
         if "migrations" not in path.parts:
             digest.update(path.name.encode() + path.read_bytes())
     for package in ("pandas", "polars", "pyarrow", "numpy", "fastexcel"):

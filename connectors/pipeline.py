@@ -139,26 +139,28 @@ def _process(batch: UploadBatch, run: _Run, connector) -> None:
     resource = batch.resource
     names = recordstore.field_names(resource)
     labels = dict(resource.fields.values_list("name", "label"))
-    state = recordstore.LoadState()
+    store = recordstore.RecordStore(resource)
     started = time.perf_counter()
     # Under the resource's write lock from here, so the fingerprints read now stay true.
-    recordstore.begin_load(resource=resource, state=state)
+    store.begin_load()
     run.memo = RowMemo.load(resource)
-    build_copy = recordstore.copy_builder(resource=resource, batch=batch)
+    build_copy = store.copy_builder(batch=batch)
     chunks = _chunks(batch, connector, run.memo)
-    keyed = prefetch(keyed_chunks(chunks, resource, names, labels, build_copy, state, run.memo))
+    keyed = prefetch(
+        keyed_chunks(chunks, resource, names, labels, build_copy, store.state, run.memo)
+    )
     with contextlib.closing(keyed) as items:
         for item in items:
             run.timings["parse"] += time.perf_counter() - started
-            started = _take(batch, run, item, state)
+            started = _take(batch, run, item, store)
             if run.progress is not None:
                 run.progress.report(run.rows_read)
     run.timings["parse"] += time.perf_counter() - started
-    for step, seconds in state.timings.items():
+    for step, seconds in store.state.timings.items():
         run.timings[f"load_{step}"] = seconds
 
 
-def _take(batch: UploadBatch, run: _Run, item: Keyed, state: recordstore.LoadState) -> float:
+def _take(batch: UploadBatch, run: _Run, item: Keyed, store: recordstore.RecordStore) -> float:
     """Count, spool errors of, or (while no row was rejected) load one keyed chunk;
     return when it ended."""
     chunk, rows, errors = item.chunk, item.rows, item.errors
@@ -177,9 +179,7 @@ def _take(batch: UploadBatch, run: _Run, item: Keyed, state: recordstore.LoadSta
         _spool_bad_rows(run, chunk, errors, bad_rows)
     elif not run.rejected:
         t0 = time.perf_counter()
-        run.counts += recordstore.upsert(
-            resource=batch.resource, batch=batch, frame_rows=rows, state=state, payload=item.payload
-        )
+        run.counts += store.upsert(batch=batch, rows=rows, payload=item.payload)
         run.counts += recordstore.UpsertCounts(unchanged=known)
         run.timings["load"] += time.perf_counter() - t0
     return time.perf_counter()

@@ -21,7 +21,7 @@ from hub.models import (
     TaskFailure,
     UploadBatch,
 )
-from hub.recordstore import forget_fingerprints
+from hub.recordstore import RecordStore
 from hub.restricted import VIEW
 
 # Records and batches shown raw (unmasked, unscoped): the provider and managers only.
@@ -194,18 +194,15 @@ class RecordAdmin(RestrictedModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    # Deleting records makes the resource's source-row fingerprints stale: drop them
-    # first, which also waits for a load of the resource in progress.
+    # Records are deleted by their resource's store: it drops the stale source-row
+    # fingerprints first, which also waits for a load of the resource in progress.
     def delete_model(self, request, obj: Record) -> None:
-        with transaction.atomic():
-            forget_fingerprints(resource_id=obj.resource_id)
-            super().delete_model(request, obj)
+        RecordStore(obj.resource_id).delete(keys=[obj.key])
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
             for resource_id in sorted(set(queryset.values_list("resource_id", flat=True))):
-                forget_fingerprints(resource_id=resource_id)
-            super().delete_queryset(request, queryset)
+                RecordStore(resource_id).delete(queryset)
 
 
 @admin.register(TaskFailure)

@@ -1,4 +1,5 @@
-"""Write records of a resource as one loaded batch, without the ingest pipeline.
+"""Write records of a resource as one loaded batch, without the ingest pipeline (the
+record store writes them).
 
 Used by the demo, the tests and the benchmark, so the operations view can be exercised
 before (or without) the connectors app: rows are already-normalised dicts.
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.models import BatchSource, BatchStatus, DataResource, Record, UploadBatch
-from hub.recordstore import forget_fingerprints
+from hub.recordstore import RecordStore
 
 
 def _json_value(value: Any) -> Any:
@@ -46,9 +47,6 @@ def load_rows(
     if existing is not None:
         # The same content loads once (as in the ingest pipeline): nothing to do.
         return existing
-    # Records are written outside the record store: the resource's source-row
-    # fingerprints go first (waiting for a load of the resource in progress).
-    forget_fingerprints(resource_id=resource.pk)
     batch = UploadBatch.objects.create(
         resource=resource,
         department=resource.provider,
@@ -80,21 +78,8 @@ def load_rows(
                 source_row=number,
             )
         )
-    Record.objects.bulk_create(
-        records,
-        batch_size=chunk_size,
-        update_conflicts=True,
-        unique_fields=["resource", "key"],
-        update_fields=[
-            "data",
-            "observed_at",
-            "district_code",
-            "latitude",
-            "longitude",
-            "content_hash",
-            "batch",
-            "source_row",
-        ],
-    )
+    # The store drops the resource's source-row fingerprints first (waiting for a load
+    # of the resource in progress).
+    RecordStore(resource).save(records, chunk_size=chunk_size)
     DataResource.objects.filter(pk=resource.pk).update(last_loaded_at=timezone.now())
     return batch

@@ -19,7 +19,7 @@ class RowFingerprints(models.Model):
     headers, schema, code lists, connector and code) skips normalising its rows whose
     fingerprint is here: they are byte for byte rows whose records are stored already.
     It holds only while nothing else wrote the resource's records: every write outside
-    the ingest pipeline deletes it (``hub.recordstore.forget_fingerprints``).
+    the ingest pipeline deletes it (``hub.recordstore.RecordStore.forget_fingerprints``).
     """
 
     resource = models.OneToOneField(

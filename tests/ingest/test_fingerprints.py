@@ -149,8 +149,7 @@ def test_another_parse_context_normalises_every_row(gas, load, normalised, chang
 
 def test_records_written_elsewhere_drop_the_fingerprints(gas, load, normalised):
     load(gas_csv(10), "a.csv")
-    Record.objects.filter(key="GP000004|2025-07-01T06:30:00Z").delete()
-    recordstore.forget_fingerprints(resource_id=gas.pk)
+    assert recordstore.RecordStore(gas).delete(keys=["GP000004|2025-07-01T06:30:00Z"]) == 1
     normalised.clear()
     batch = load(gas_csv(10) + "\n", "again.csv")
     assert normalised == [10]
@@ -189,17 +188,17 @@ def test_deleting_records_in_the_admin_drops_the_fingerprints(gas, load, make_us
 
 def test_the_write_lock_is_taken_before_the_fingerprints_are_read(gas, load, monkeypatch):
     steps = []
-    real_begin, real_load = recordstore.begin_load, fingerprints.RowMemo.load.__func__
+    real_begin, real_load = recordstore.RecordStore.begin_load, fingerprints.RowMemo.load.__func__
 
-    def begin(**kwargs):
+    def begin(store):
         steps.append("lock")
-        return real_begin(**kwargs)
+        return real_begin(store)
 
     def read(cls, resource):
         steps.append("read")
         return real_load(cls, resource)
 
-    monkeypatch.setattr(recordstore, "begin_load", begin)
+    monkeypatch.setattr(recordstore.RecordStore, "begin_load", begin)
     monkeypatch.setattr(fingerprints.RowMemo, "load", classmethod(read))
     load(gas_csv(3), "a.csv")
     assert steps == ["lock", "read"]
@@ -212,7 +211,7 @@ def test_begin_load_holds_the_resources_advisory_lock(gas):
     from hub.recordstore_postgres import LOCK_CLASS
 
     with transaction.atomic():
-        recordstore.begin_load(resource=gas, state=recordstore.LoadState())
+        recordstore.RecordStore(gas).begin_load()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -269,8 +268,6 @@ def test_fingerprints_are_kept_in_source_order(gas, load):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_deleting_records_waits_for_a_load_that_read_the_fingerprints(gas, load):
-    from django.db import transaction
-
     from tests.locking import race
 
     load(gas_csv(5), "a.csv")
@@ -280,12 +277,10 @@ def test_deleting_records_waits_for_a_load_that_read_the_fingerprints(gas, load)
     def reupload():
         outcome["batch"] = load(gas_csv(5, changed=4), "b.csv")
 
-    def delete_in_admin_order():
-        with transaction.atomic():
-            recordstore.forget_fingerprints(resource_id=gas.pk)
-            Record.objects.filter(resource=gas, key=key).delete()
+    def delete_through_the_store():
+        recordstore.RecordStore(gas).delete(keys=[key])
 
-    assert race(reupload, delete_in_admin_order) == []
+    assert race(reupload, delete_through_the_store) == []
     assert (outcome["batch"].updated, outcome["batch"].unchanged) == (1, 4)
     assert not Record.objects.filter(key=key).exists()
     assert not RowFingerprints.objects.filter(resource=gas).exists()

@@ -191,21 +191,21 @@ def test_unexpected_error_fails_and_rolls_back(gas, housing, write_csv, monkeypa
     from hub import recordstore
 
     calls = []
-    real = recordstore.upsert
+    real = recordstore.RecordStore.upsert
 
-    def upsert_then_break(**kwargs):
+    def upsert_then_break(store, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("disk on fire")
-        return real(**kwargs)
+        return real(store, **kwargs)
 
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 10)
-    monkeypatch.setattr(recordstore, "upsert", upsert_then_break)
+    monkeypatch.setattr(recordstore.RecordStore, "upsert", upsert_then_break)
     batch = _load(gas, housing, write_csv(rows=25))
     assert batch.status == BatchStatus.FAILED
     assert "disk on fire" in batch.message
     assert not Record.objects.exists()
-    monkeypatch.setattr(recordstore, "upsert", real)
+    monkeypatch.setattr(recordstore.RecordStore, "upsert", real)
     retried = services.run_batch(batch_id=batch.pk)
     assert retried.status == BatchStatus.FAILED  # final: retry means a new upload
     again = _load(gas, housing, write_csv(rows=25))

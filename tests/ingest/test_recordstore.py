@@ -306,3 +306,38 @@ def test_a_date_typed_time_field_is_stored_as_midnight_utc(catalog):
         "H001|2025-07-01": dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
         "H002|2025-07-02": dt.datetime(2025, 7, 2, tzinfo=dt.UTC),
     }
+
+
+def test_store_deletes_only_its_resources_records_and_forgets_fingerprints(catalog):
+    from hub.models import RowFingerprints, UploadBatch
+
+    gas = catalog["resources"][RESOURCE]
+    other = catalog["resources"]["fire-incidents"]
+    _upsert_counts(gas, gas_frame(0, 5))
+    Record.objects.create(resource=other, key="F1", data={}, content_hash="0" * 32)
+    batch = UploadBatch.objects.create(
+        resource=gas, department=gas.provider, source="csv", sha256="0" * 64
+    )
+    RowFingerprints.objects.create(resource=gas, batch=batch, context="c", rows=0, data=b"")
+    store = recordstore.RecordStore(gas)
+
+    assert store.delete(keys=["GP000001|2025-07-01T06:30:00Z", "nope"]) == 1
+    assert not RowFingerprints.objects.filter(resource=gas).exists()
+    # A queryset spanning resources deletes only the store's resource's records.
+    assert store.delete(Record.objects.filter(key__in=["F1", "GP000002|2025-07-01T06:30:00Z"])) == 1
+    assert store.delete() == 3
+    assert list(Record.objects.values_list("key", flat=True)) == ["F1"]
+
+
+def test_store_saves_ready_made_records_of_its_resource_only(catalog):
+    gas = catalog["resources"][RESOURCE]
+    other = catalog["resources"]["fire-incidents"]
+    store = recordstore.RecordStore(gas)
+    record = Record(resource=gas, key="A", data={"v": 1}, content_hash="1" * 32)
+    assert store.save([record]) == 1
+    assert store.save([Record(resource=gas, key="A", data={"v": 2}, content_hash="2" * 32)]) == 1
+    assert Record.objects.get(resource=gas, key="A").data == {"v": 2}
+    with pytest.raises(ValueError, match="another resource"):
+        store.save([Record(resource=other, key="B", data={}, content_hash="3" * 32)])
+    with pytest.raises(TypeError):
+        recordstore.RecordStore(gas.pk).upsert(batch=None, rows=_rows(gas, gas_frame(0, 1)))

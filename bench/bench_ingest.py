@@ -183,11 +183,11 @@ def child_hub(path: str, resource: str) -> dict:
 
     target = DataResource.objects.select_related("provider").get(code=resource)
     started = time.perf_counter()
-    batch = create_batch(
+    upload = create_batch(
         resource=target, department=target.provider, file=path, original_filename=Path(path).name
     )
-    duplicate_of = batch.duplicate_of
-    if not duplicate_of:
+    batch, duplicate_of = upload.batch, upload.duplicate_of
+    if not upload.is_duplicate:
         batch = run_batch(batch_id=batch.pk)
     elapsed = time.perf_counter() - started
     return {

@@ -87,7 +87,7 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, _("请选择要上传的文件。"))
         else:
             try:
-                batch = services.create_batch(
+                upload = services.create_batch(
                     resource=resource,
                     department=uploader_department(request.user, resource),
                     uploaded_by=request.user,
@@ -98,10 +98,10 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
             except services.UploadTooLarge as exc:
                 messages.error(request, exc.message)
             else:
-                if batch.duplicate_of:
-                    messages.warning(request, batch.duplicate_message)
-                    return redirect("admin:connectors_batch_result", code, batch.pk)
-                return redirect("admin:connectors_upload_preview", code, batch.pk)
+                if upload.is_duplicate:
+                    messages.warning(request, upload.message)
+                    return redirect("admin:connectors_batch_result", code, upload.batch.pk)
+                return redirect("admin:connectors_upload_preview", code, upload.batch.pk)
     return TemplateResponse(
         request,
         "admin/connectors/upload.html",

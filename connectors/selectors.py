@@ -28,9 +28,11 @@ def uploadable_resource(user: UserLike, code: str) -> DataResource | None:
     )
 
 
-def batch_summary(batch: UploadBatch) -> dict:
-    """The JSON summary of a batch shared by the CLI, the API and the admin."""
-    duplicate_of = getattr(batch, "duplicate_of", None)
+def batch_summary(
+    batch: UploadBatch, *, duplicate_of: int | None = None, duplicate_message: str = ""
+) -> dict:
+    """The JSON summary of a batch shared by the CLI, the API and the admin; an upload
+    that was a no-op passes the ``UploadResult``'s duplicate_of and message."""
     summary = {
         "batch": batch.pk,
         "resource": batch.resource.code,
@@ -51,5 +53,5 @@ def batch_summary(batch: UploadBatch) -> dict:
     }
     if duplicate_of:
         summary["duplicate_of"] = duplicate_of
-        summary["message"] = getattr(batch, "duplicate_message", "") or summary["message"]
+        summary["message"] = duplicate_message or summary["message"]
     return summary

@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,7 @@ from hub.models import BatchSource, BatchStatus, DataResource, Department, Uploa
 
 __all__ = [
     "IdempotencyConflict",
+    "UploadResult",
     "UploadTooLarge",
     "create_batch",
     "enqueue_load",
@@ -64,6 +66,21 @@ class IdempotencyConflict(Exception):
         self.batch = batch
         self.message = _("幂等键已用于批次 #%(id)d 的不同内容。") % {"id": batch.pk}
         super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload did: the batch holding its content and, when that content was
+    already held by an earlier batch that did not fail (a no-op), that batch's id and
+    a message saying so."""
+
+    batch: UploadBatch
+    duplicate_of: int | None = None
+    message: str = ""
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of is not None
 
 
 class _Spooled(File):
@@ -127,14 +144,13 @@ def _live_batch(resource: DataResource, sha256: str, sheet: str = "") -> UploadB
     )
 
 
-def _as_duplicate(batch: UploadBatch) -> UploadBatch:
-    """Mark an existing batch, returned for identical content, as a no-op that says so."""
-    batch.duplicate_of = batch.pk
-    batch.duplicate_message = _("相同文件已在批次 #%(id)d 中上传，未重复入库。") % {"id": batch.pk}
-    return batch
+def _as_duplicate(batch: UploadBatch) -> UploadResult:
+    """An existing batch, returned for identical content, as a no-op that says so."""
+    message = _("相同文件已在批次 #%(id)d 中上传，未重复入库。") % {"id": batch.pk}
+    return UploadResult(batch=batch, duplicate_of=batch.pk, message=message)
 
 
-def _store(*, content: File, name: str, **fields: Any) -> UploadBatch:
+def _store(*, content: File, name: str, **fields: Any) -> UploadResult:
     """Create the batch row and move the file into storage, or return the live twin."""
     resource, sha256, sheet = fields["resource"], fields["sha256"], fields.get("sheet", "")
     batch = UploadBatch(**fields)
@@ -150,14 +166,14 @@ def _store(*, content: File, name: str, **fields: Any) -> UploadBatch:
         if twin is None:
             raise
         return _as_duplicate(twin)
-    batch.duplicate_of = None
-    return batch
+    return UploadResult(batch=batch)
 
 
-def audit_upload(*, batch: UploadBatch, actor: Any, action: str = "upload") -> None:
+def audit_upload(*, result: UploadResult, actor: Any, action: str = "upload") -> None:
     """One audit event per upload accepted (or recognised as a duplicate)."""
     from permissions.audit import log_event
 
+    batch = result.batch
     log_event(
         actor=actor,
         action=action,
@@ -168,7 +184,7 @@ def audit_upload(*, batch: UploadBatch, actor: Any, action: str = "upload") -> N
             "source": batch.source,
             "filename": batch.original_filename,
             "sha256": batch.sha256,
-            "duplicate_of": getattr(batch, "duplicate_of", None),
+            "duplicate_of": result.duplicate_of,
         },
     )
 
@@ -183,7 +199,7 @@ def create_batch(
     file: Any,
     original_filename: str,
     sheet: str = "",
-) -> UploadBatch:
+) -> UploadResult:
     """Store an upload as a batch in status received (not yet enqueued).
 
     ``sheet`` picks an XLSX sheet by name or 1-based number (empty: the first sheet with
@@ -191,8 +207,8 @@ def create_batch(
 
     The file is streamed to storage while its SHA-256 is computed; above
     HUB_MAX_UPLOAD_BYTES it raises UploadTooLarge. When the same content is already held
-    by a batch of this resource that did not fail, that batch is returned with
-    ``duplicate_of`` set to its id (a batch still in status received is simply reused).
+    by a batch of this resource that did not fail, the result names that batch in
+    ``duplicate_of`` (a batch still in status received is simply reused).
     """
     sheet = sheet.strip()[:100]
     path, sha256 = _spool(file)
@@ -200,13 +216,12 @@ def create_batch(
     if existing is not None:
         Path(path).unlink(missing_ok=True)
         if existing.status == BatchStatus.RECEIVED:
-            existing.duplicate_of = None
-            return existing
+            return UploadResult(batch=existing)
         duplicate = _as_duplicate(existing)
-        audit_upload(batch=duplicate, actor=uploaded_by)
+        audit_upload(result=duplicate, actor=uploaded_by)
         return duplicate
     with open(path, "rb") as handle:
-        batch = _store(
+        result = _store(
             content=_Spooled(handle, name=path),
             name=Path(original_filename).name or "upload",
             resource=resource,
@@ -219,8 +234,8 @@ def create_batch(
             sheet=sheet,
         )
     Path(path).unlink(missing_ok=True)
-    audit_upload(batch=batch, actor=uploaded_by)
-    return batch
+    audit_upload(result=result, actor=uploaded_by)
+    return result
 
 
 def submit_batch(*, batch: UploadBatch) -> UploadBatch:
@@ -257,12 +272,12 @@ def enqueue_load(batch_id: int) -> bool:
     return True
 
 
-def upload_file(**kwargs: Any) -> UploadBatch:
+def upload_file(**kwargs: Any) -> UploadResult:
     """create_batch then submit_batch, unless the content was already loaded."""
-    batch = create_batch(**kwargs)
-    if not batch.duplicate_of:
-        submit_batch(batch=batch)
-    return batch
+    result = create_batch(**kwargs)
+    if not result.is_duplicate:
+        submit_batch(batch=result.batch)
+    return result
 
 
 def ingest_records(
@@ -273,7 +288,7 @@ def ingest_records(
     user: AbstractBaseUser | None = None,
     api_key_prefix: str = "",
     idempotency_key: str = "",
-) -> UploadBatch:
+) -> UploadResult:
     """Store pushed JSON records as a batch (source api) and enqueue its load.
 
     The same ``idempotency_key`` for the same resource returns the earlier batch without
@@ -291,14 +306,14 @@ def ingest_records(
             if earlier.sha256 != sha256:
                 raise IdempotencyConflict(earlier)
             duplicate = _as_duplicate(earlier)
-            audit_upload(batch=duplicate, actor=user)
+            audit_upload(result=duplicate, actor=user)
             return duplicate
     existing = _live_batch(resource, sha256)
     if existing is not None:
         duplicate = _as_duplicate(existing)
-        audit_upload(batch=duplicate, actor=user)
+        audit_upload(result=duplicate, actor=user)
         return duplicate
-    batch = _store(
+    result = _store(
         content=ContentFile(payload),
         name="records.json",
         resource=resource,
@@ -310,10 +325,10 @@ def ingest_records(
         sha256=sha256,
         idempotency_key=idempotency_key[:128],
     )
-    audit_upload(batch=batch, actor=user)
-    if not batch.duplicate_of:
-        submit_batch(batch=batch)
-    return batch
+    audit_upload(result=result, actor=user)
+    if not result.is_duplicate:
+        submit_batch(batch=result.batch)
+    return result
 
 
 def sweep_stuck_batches(

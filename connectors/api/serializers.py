@@ -10,7 +10,8 @@ from hub.models import BatchStatus, UploadBatch
 
 
 class BatchSerializer(serializers.ModelSerializer):
-    """An upload batch as the caller sees it; ``duplicate_of`` is set for a no-op upload."""
+    """An upload batch as the caller sees it; ``duplicate_of`` is set for a no-op upload
+    (the view passes the ``UploadResult`` as ``upload`` in the context)."""
 
     resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -80,10 +81,12 @@ class BatchSerializer(serializers.ModelSerializer):
         return self._absolute(reverse("batch-error-report", args=[batch.pk]))
 
     def get_duplicate_of(self, batch: UploadBatch) -> int | None:
-        return getattr(batch, "duplicate_of", None)
+        upload = self.context.get("upload")
+        return upload.duplicate_of if upload is not None else None
 
     def get_message(self, batch: UploadBatch) -> str:
-        return getattr(batch, "duplicate_message", "") or batch.message
+        upload = self.context.get("upload")
+        return (upload.message if upload is not None else "") or batch.message
 
 
 class UploadSerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
-from hub.models import DataResource, Department, UploadBatch
+from hub.models import DataResource, Department
 from hub.selectors import resource_get
 from permissions.audit import log_event
 from permissions.selectors import user_department_ids
@@ -46,15 +46,16 @@ def _upload_target(request: Request, code: str) -> DataResource:
     return resource
 
 
-def batch_response(request: Request, batch: UploadBatch) -> Response:
+def batch_response(request: Request, upload: services.UploadResult) -> Response:
     """200 for a no-op duplicate, 201 when it already finished in-process, 202 if queued."""
-    if getattr(batch, "duplicate_of", None):
+    batch = upload.batch
+    if upload.is_duplicate:
         code = status.HTTP_200_OK
     else:
         batch.refresh_from_db()
-        batch.duplicate_of = None
         code = status.HTTP_201_CREATED if batch.is_final else status.HTTP_202_ACCEPTED
-    return Response(BatchSerializer(batch, context={"request": request}).data, status=code)
+    context = {"request": request, "upload": upload}
+    return Response(BatchSerializer(batch, context=context).data, status=code)
 
 
 class ResourceUploadView(APIView):
@@ -74,7 +75,7 @@ class ResourceUploadView(APIView):
                 {"file": [_("请选择要上传的文件。")]}, status=status.HTTP_400_BAD_REQUEST
             )
         try:
-            batch = services.upload_file(
+            upload = services.upload_file(
                 resource=resource,
                 department=uploader_department(request.user, resource),
                 uploaded_by=request.user,
@@ -87,7 +88,7 @@ class ResourceUploadView(APIView):
             return Response(
                 {"detail": exc.message}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
             )
-        return batch_response(request, batch)
+        return batch_response(request, upload)
 
 
 class RecordPushView(APIView):
@@ -113,7 +114,7 @@ class RecordPushView(APIView):
         if not records:
             return Response({"detail": _("记录列表为空。")}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            batch = services.ingest_records(
+            upload = services.ingest_records(
                 resource=resource,
                 department=uploader_department(request.user, resource),
                 records=records,
@@ -125,7 +126,7 @@ class RecordPushView(APIView):
             return Response(
                 {"detail": exc.message, "batch": exc.batch.pk}, status=status.HTTP_409_CONFLICT
             )
-        return batch_response(request, batch)
+        return batch_response(request, upload)
 
 
 class BatchDetailView(APIView):
@@ -136,7 +137,6 @@ class BatchDetailView(APIView):
         batch = visible_batches(request.user).filter(pk=pk).first()
         if batch is None:
             raise Http404
-        batch.duplicate_of = None
         return Response(BatchSerializer(batch, context={"request": request}).data)
 
 

@@ -51,7 +51,7 @@ def alarms(catalog):
         resource=catalog["resources"][RESOURCE],
         department=catalog["departments"]["housing"],
         records=ALARMS,
-    )
+    ).batch
     batch.refresh_from_db()
     assert (batch.status, batch.inserted) == (BatchStatus.LOADED, len(ALARMS)), batch.errors
     return batch

@@ -32,10 +32,10 @@ def load(gas, housing, tmp_path):
     def run(text: str, name: str):
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
-        batch = services.create_batch(
+        upload = services.create_batch(
             resource=gas, department=housing, file=path, original_filename=name
         )
-        return services.run_batch(batch_id=batch.pk)
+        return services.run_batch(batch_id=upload.batch.pk)
 
     return run
 

@@ -13,11 +13,11 @@ from tests.ingest.helpers import gas_frame
 
 
 def _load(gas, housing, path):
-    batch = services.create_batch(
+    upload = services.create_batch(
         resource=gas, department=housing, file=path, original_filename=path.name
     )
-    assert batch.duplicate_of is None
-    return services.run_batch(batch_id=batch.pk)
+    assert (upload.duplicate_of, upload.message) == (None, "")
+    return services.run_batch(batch_id=upload.batch.pk)
 
 
 def test_csv_loads_with_counts_and_lineage(gas, housing, write_csv):
@@ -58,9 +58,10 @@ def test_identical_file_is_a_noop(gas, housing, write_csv):
     again = services.create_batch(
         resource=gas, department=housing, file=path, original_filename="again.csv"
     )
-    assert again.pk == first.pk
-    assert again.duplicate_of == first.pk
-    assert f"#{first.pk}" in again.duplicate_message
+    assert again.batch.pk == first.pk
+    assert again.duplicate_of == first.pk and again.is_duplicate
+    assert f"#{first.pk}" in again.message
+    assert not hasattr(again.batch, "duplicate_of")  # the batch carries no upload state
     assert UploadBatch.objects.count() == 1
 
 
@@ -115,7 +116,7 @@ def test_batch_left_parsing_by_a_dead_worker_restarts(gas, housing, write_csv):
     path = write_csv(rows=6)
     batch = services.create_batch(
         resource=gas, department=housing, file=path, original_filename=path.name
-    )
+    ).batch
     UploadBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PARSING, attempts=1)
     done = services.run_batch(batch_id=batch.pk)
     assert done.status == BatchStatus.LOADED and done.attempts == 2 and done.inserted == 6

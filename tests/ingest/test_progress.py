@@ -32,7 +32,7 @@ def _received(gas, housing, write_csv, rows: int) -> UploadBatch:
     path = write_csv(rows=rows)
     return services.create_batch(
         resource=gas, department=housing, file=path, original_filename=path.name
-    )
+    ).batch
 
 
 @pytest.mark.postgres

@@ -16,7 +16,7 @@ def _received(gas, housing, write_csv, **options):
     path = write_csv(**options)
     return services.create_batch(
         resource=gas, department=housing, file=path, original_filename=path.name
-    )
+    ).batch
 
 
 def test_transient_errors_are_retried_then_marked_failed(gas, housing, write_csv, monkeypatch):
@@ -97,8 +97,11 @@ def test_racing_identical_uploads_end_as_one_batch(gas, housing, write_csv, monk
         return None if len(seen) == 1 else real(resource, sha256, sheet)
 
     monkeypatch.setattr(services, "_live_batch", racing)
-    second = _received(gas, housing, write_csv, rows=2)
-    assert second.pk == first.pk and second.duplicate_of == first.pk
+    path = write_csv(rows=2)
+    second = services.create_batch(
+        resource=gas, department=housing, file=path, original_filename=path.name
+    )
+    assert second.batch.pk == first.pk and second.duplicate_of == first.pk
     assert UploadBatch.objects.count() == 1
 
 

@@ -63,7 +63,7 @@ class Command(BaseCommand):
             if uploader is None:
                 raise CommandError(f"unknown department: {department}")
         try:
-            batch = create_batch(
+            upload = create_batch(
                 resource=target,
                 department=uploader,
                 source="",
@@ -73,16 +73,17 @@ class Command(BaseCommand):
             )
         except UploadTooLarge as exc:
             raise CommandError(exc.message) from exc
-        duplicate_of = getattr(batch, "duplicate_of", None)
-        if not duplicate_of:
+        batch = upload.batch
+        if not upload.is_duplicate:
             try:
                 batch = run_batch(batch_id=batch.pk)
             except TRANSIENT_ERRORS as exc:
                 # E.g. PostgreSQL restarted mid-load: the load was rolled back; say so
                 # on the batch instead of leaving it in "parsing".
                 batch = mark_failed_when_reachable(batch.pk, f"{type(exc).__name__}: {exc}")
-            batch.duplicate_of = None
-        summary = batch_summary(batch)
+        summary = batch_summary(
+            batch, duplicate_of=upload.duplicate_of, duplicate_message=upload.message
+        )
         if options["json"]:
             self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
         else:

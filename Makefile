@@ -45,6 +45,8 @@ migrate: setup
 demo: migrate
 	$(PY) manage.py load_demo
 
+# DEBUG (debug pages, the demo loader) is on only here: it is off by default everywhere else.
+run: export DJANGO_DEBUG ?= 1
 run: demo
 	@echo "City Data Hub on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, ops: /ops/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)

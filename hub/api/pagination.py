@@ -23,7 +23,7 @@ def bounded_int(
 ) -> int | None:
     """The integer query parameter ``name`` in [minimum, maximum], ``default`` when absent."""
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw.strip()) if len(raw) <= 20 else None

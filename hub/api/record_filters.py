@@ -64,10 +64,14 @@ def parse_moment(value: str, name: str, *, end: bool = False) -> dt.datetime:
             moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        # The database compares in UTC; a moment near year 1 or 9999 may not convert.
-        return moment.astimezone(dt.UTC)
     except (ValueError, OverflowError) as exc:
         raise invalid_time(name) from exc
+    try:
+        return moment.astimezone(dt.UTC)  # the database compares in UTC
+    except OverflowError:
+        # Within hours of year 1 or 9999: no record is older or newer than the bound.
+        bound = dt.datetime.min if moment.year == dt.MINYEAR else dt.datetime.max
+        return bound.replace(tzinfo=dt.UTC)
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:

@@ -75,10 +75,10 @@ KEY = Ordering("key", ("key",))
 KEY_DESCENDING = Ordering("-key", ("key",), descending=True)
 LOAD = Ordering(
     "load",
-    ("hub_batch", "hub_row", "id"),
+    ("load_batch", "load_row", "id"),
     annotations=(
-        ("hub_batch", Coalesce(F("batch_id"), Value(0), output_field=BigIntegerField())),
-        ("hub_row", Coalesce(F("source_row"), Value(0), output_field=BigIntegerField())),
+        ("load_batch", Coalesce(F("batch_id"), Value(0), output_field=BigIntegerField())),
+        ("load_row", Coalesce(F("source_row"), Value(0), output_field=BigIntegerField())),
     ),
 )
 ORDERS = {"key": KEY, "-key": KEY_DESCENDING}
@@ -86,7 +86,7 @@ ORDERS = {"key": KEY, "-key": KEY_DESCENDING}
 
 def choose_ordering(requested: str | None, *, key_readable: bool) -> Ordering:
     """The order of a page: ``order=key|-key`` when the key is readable, else load order."""
-    if requested in (None, ""):
+    if requested is None:
         return KEY if key_readable else LOAD
     if requested not in ORDERS:
         raise ValidationError({"order": [_("排序只能是 key 或 -key。")]})

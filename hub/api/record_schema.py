@@ -15,7 +15,7 @@ MOMENT = {
 RECORD_PARAMETERS = [
     OpenApiParameter(
         "fields",
-        {"type": "string", "pattern": r"^[-\w]+(,[-\w]+)*$"},
+        {"type": "string", "pattern": r"^[-\w,]*$"},
         description="Comma-separated field names to return (fields you may read)",
     ),
     OpenApiParameter(

@@ -154,9 +154,11 @@ def floor_view(*, authenticated: bool, prepared: bool = False):
     from django.db.models import prefetch_related_objects
     from rest_framework.permissions import AllowAny
     from rest_framework.response import Response
+    from rest_framework.utils.urls import replace_query_param
     from rest_framework.views import APIView
 
-    from hub.api.records import RecordCursorPagination, masked_rows
+    from hub.api.record_pages import KEY, encode_cursor, read_page
+    from hub.api.records import masked_rows
     from hub.models import DataResource, Record
     from permissions.prepared import prepared_statements
 
@@ -176,15 +178,17 @@ def floor_view(*, authenticated: bool, prepared: bool = False):
             else:
                 resource = DataResource.objects.prefetch_related("fields").get(code=code)
             names = [f.name for f in resource.fields.all()]
-            paginator = RecordCursorPagination()
-            queryset = Record.objects.filter(resource=resource).values("key", "data")
+            queryset = Record.objects.filter(resource=resource).values("data", "key")
+            size = int(request.query_params.get("page_size", 100))
             with statements():
-                page = paginator.paginate_queryset(queryset, request, view=self)
-            rows = masked_rows([item["data"] for item in page], names, {})
+                page = read_page(queryset, KEY, None, size, resource.pk)
+            rows = masked_rows([item["data"] for item in page.rows], names, {})
+            link = request.build_absolute_uri()
             return Response(
                 {
-                    "next": paginator.get_next_link(),
-                    "previous": paginator.get_previous_link(),
+                    "next": page.next
+                    and replace_query_param(link, "cursor", encode_cursor(page.next)),
+                    "previous": None,
                     "fields": names,
                     "results": rows,
                 }

@@ -186,6 +186,23 @@ def test_deleting_records_in_the_admin_drops_the_fingerprints(gas, load, make_us
     assert _counts(batch) == (BatchStatus.LOADED, 10, 1, 0, 9)
 
 
+def test_deleting_selected_records_in_the_admin_drops_the_fingerprints(
+    gas, load, make_user, client
+):
+    load(gas_csv(10), "a.csv")
+    keys = [f"GP00000{i}|2025-07-01T06:30:00Z" for i in (2, 5)]
+    selected = [str(pk) for pk in Record.objects.filter(key__in=keys).values_list("pk", flat=True)]
+    client.force_login(make_user("housing", superuser=True))
+    response = client.post(
+        "/admin/hub/record/",
+        {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Record.objects.filter(resource=gas).count() == 8
+    assert not Record.objects.filter(key__in=keys).exists()
+    assert not RowFingerprints.objects.filter(resource=gas).exists()
+
+
 def test_the_write_lock_is_taken_before_the_fingerprints_are_read(gas, load, monkeypatch):
     steps = []
     real_begin, real_load = recordstore.RecordStore.begin_load, fingerprints.RowMemo.load.__func__

@@ -21,7 +21,7 @@ from hub.api.serializers import (
     DepartmentSerializer,
 )
 from hub.exports import dcat_catalog, table_schema
-from hub.models import DataResource
+from hub.models import DataResource, FieldSpec
 from permissions.masking import masker_for
 from permissions.selectors import record_access, visible_fields
 
@@ -71,24 +71,25 @@ class DataResourceViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, parameters=[])
     @action(detail=True, methods=["get"], url_path="schema", url_name="schema")
     def table_schema(self, request: Request, code: str) -> Response:
-        """The resource's Frictionless Table Schema (fields the caller may see)."""
+        """The resource's Frictionless Table Schema as the caller receives its records: their
+        fields, masked ones as masked text (``schema_fields``)."""
         resource = self.get_object()
-        return Response(
-            table_schema(
-                resource,
-                visible_fields(request.user, resource),
-                masked=masked_for(request.user, resource),
-            )
-        )
+        fields, masked = schema_fields(request.user, resource)
+        return Response(table_schema(resource, fields, masked=masked))
 
 
-def masked_for(user, resource: DataResource) -> set[str]:
-    """Fields whose values ``user`` receives masked: per their record access, or, without
-    one, the fields a grant without clear fields would mask (what a request would give)."""
+def schema_fields(user, resource: DataResource) -> tuple[list[FieldSpec], set[str]]:
+    """The fields of ``user``'s Table Schema and those masked for them.
+
+    A caller with record access gets the fields of their exports, masked as they receive
+    them, so an export validates against the schema. Others (metadata only) see every
+    field, masked as a grant without clear fields would give them (what a request gets).
+    """
     access = record_access(user, resource)
     if access is not None:
-        return set(access.maskers)
-    return {spec.name for spec in resource.fields.all() if masker_for(spec) is not None}
+        return access.fields, set(access.maskers)
+    fields = visible_fields(user, resource)
+    return fields, {spec.name for spec in fields if masker_for(spec) is not None}
 
 
 def absolute_url_builder(request: Request):

@@ -297,3 +297,27 @@ def test_served_table_schema_validates_the_grantees_export(
     clear = provider.get(schema_url).json()
     assert clear["primaryKey"] == ["id_number"]
     assert any(error.startswith("type-error") for error in errors_against(clear))
+
+
+def test_served_table_schema_has_the_fields_of_the_callers_exports(
+    oracle_resource, key_client, grant
+):
+    resource, _records = oracle_resource
+    schema_url = "/api/v1/resources/oracle-persons/schema/"
+    outsider, _key = key_client("bigdata")
+    every = outsider.get(schema_url).json()["fields"]  # metadata only: all, masked by rule
+    assert [field["name"] for field in every if field.get("masked")] == [
+        "id_number",
+        "seen_at",
+        "district",
+        "latitude",
+        "longitude",
+    ]
+    grant(resource, "bigdata", fields=["category", "id_number"])
+    served = outsider.get(schema_url).json()
+    assert [(field["name"], field.get("masked", False)) for field in served["fields"]] == [
+        ("id_number", True),
+        ("category", False),
+    ]
+    header = b"".join(outsider.get(URL, {"format": "csv"}).streaming_content).splitlines()[0]
+    assert header.decode("utf-8-sig") == "id_number,category"

@@ -179,7 +179,7 @@ def child_hub(path: str, resource: str) -> dict:
 
     django.setup()
     from connectors.services import create_batch, run_batch
-    from hub.models import DataResource
+    from hub.catalog.models import DataResource
 
     target = DataResource.objects.select_related("provider").get(code=resource)
     started = time.perf_counter()
@@ -225,8 +225,9 @@ def _spawn(*argv: str) -> dict:
 def _reset(resource: str) -> None:
     from django.db import connection
 
-    from hub.models import DataResource, Record, UploadBatch
-    from hub.recordstore import RecordStore
+    from hub.catalog.models import DataResource
+    from hub.records.models import Record, UploadBatch
+    from hub.records.recordstore import RecordStore
 
     RecordStore(DataResource.objects.get(code=resource)).delete()
     UploadBatch.objects.filter(resource__code=resource).delete()

@@ -34,8 +34,9 @@ def build(rows: int, resources: int) -> None:
     from django.contrib.auth.models import Permission
     from django.db import connection, transaction
 
-    from hub.models import DataResource, Record
-    from hub.services import upsert_department
+    from hub.catalog.models import DataResource
+    from hub.catalog.seed import upsert_department
+    from hub.records.models import Record
 
     first = DataResource.objects.filter(code=f"{RESOURCE_PREFIX}0000").first()
     if (
@@ -159,7 +160,8 @@ def floor_view(*, authenticated: bool, prepared: bool = False):
 
     from hub.api.record_pages import KEY, encode_cursor, read_page
     from hub.api.records import masked_rows
-    from hub.models import DataResource, Record
+    from hub.catalog.models import DataResource
+    from hub.records.models import Record
     from permissions.prepared import prepared_statements
 
     statements = prepared_statements if prepared else nullcontext
@@ -223,7 +225,7 @@ def run(args: argparse.Namespace) -> str:
     from rest_framework.test import APIRequestFactory
 
     from hub.api.records import ResourceRecordsView
-    from hub.models import Department
+    from hub.catalog.models import Department
     from permissions.services import create_api_key
 
     rows = args.rows or (20_000 if args.quick else 1_000_000)

@@ -104,9 +104,10 @@ def _prepare(points: int, steps: int, per_batch_points: int):
     """Catalog, mapping, points, 1,000 rules and the records of the batches (not timed)."""
     from django.utils import timezone
 
+    from hub.catalog.models import DataResource
     from hub.demo import load_catalog
-    from hub.models import DataResource, UploadBatch
-    from hub.recordstore import RecordStore
+    from hub.records.models import UploadBatch
+    from hub.records.recordstore import RecordStore
     from operations.models import MonitoringPoint, Rule
     from operations.samples import load_rows
     from operations.services.mappings import upsert_mapping
@@ -210,8 +211,8 @@ def _latency(app, broker, backend, resource, runs: int, rows_per_batch: int) -> 
     from django.test import Client
     from django.utils import timezone
 
-    from hub.models import UploadBatch
-    from hub.signals import batch_loaded
+    from hub.records.models import UploadBatch
+    from hub.records.signals import batch_loaded
     from operations.samples import load_rows
 
     _reset_ops()

@@ -26,9 +26,10 @@ from connectors import services
 from connectors.api.views import uploader_department
 from connectors.models import HeaderAlias
 from connectors.selectors import uploadable_resource
-from hub.admin_base import RestrictedModelAdmin
-from hub.models import BatchStatus, DataResource, UploadBatch
-from hub.restricted import VIEW
+from hub.catalog.admin_base import RestrictedModelAdmin
+from hub.catalog.models import DataResource
+from hub.catalog.restricted import VIEW
+from hub.records.models import BatchStatus, UploadBatch
 from permissions.selectors import UPLOAD_RECORDS
 
 PREVIEW_ROWS = 20
@@ -112,14 +113,14 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
 def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
     """The first rows as they will be stored (normalised), with their errors.
 
-    Values are the stored ones shown as people read them (``hub.display``): datetimes
+    Values are the stored ones shown as people read them (``hub.catalog.display``): datetimes
     in local time (stored in UTC), dates as dates, booleans as 是/否.
     """
     import numpy as np
 
     from connectors.base import connector_for, parse_file
-    from hub.display import display_value
-    from hub.recordstore import field_names, prepare_rows
+    from hub.catalog.display import display_value
+    from hub.records.recordstore import field_names, prepare_rows
 
     resource = batch.resource
     chunks = parse_file(

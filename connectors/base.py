@@ -19,7 +19,7 @@ import pandas as pd
 import polars as pl
 
 if TYPE_CHECKING:
-    from hub.models import DataResource, Department
+    from hub.catalog.models import DataResource, Department
 
 
 @dataclass(frozen=True)

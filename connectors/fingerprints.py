@@ -2,13 +2,13 @@
 
 Stewards re-upload whole snapshots (全量) in which most rows did not change. Each load
 keeps, per resource, the 128-bit fingerprint of every source row's cells with the key of
-the record that row became (``hub.models.RowFingerprints``). The next upload of the
+the record that row became (``hub.records.models.RowFingerprints``). The next upload of the
 resource computes its rows' fingerprints as it reads (two seeded polars row hashes, about
 0.25 s per 1M rows) and, when its parse context is the same, sends only the rows not
 found there through normalising, validation and the record store. A found row is counted
 unchanged: its cells, header, schema, code lists, connector and code are the ones that
 produced the stored record, and nothing else wrote the resource since (any other write
-deletes the fingerprints, see ``hub.recordstore.RecordStore.forget_fingerprints``; a
+deletes the fingerprints, see ``hub.records.recordstore.RecordStore.forget_fingerprints``; a
 load reads them under the resource's write lock).
 
 What a found row skips is per-row work; what stays file-wide stays: its key still goes
@@ -41,7 +41,9 @@ MAX_ROWS = 2_000_000
 _SEEDS = (0x5EED_F1A7, 0x5EED_0B0E)
 _SOURCES = Path(__file__).resolve().parent
 # The hub modules that decide what a row is stored as (keys, JSON, hashes).
-_RECORD_STORE = [_SOURCES.parent / "hub" / name for name in ("recordstore.py", "recordrows.py")]
+_RECORD_STORE = [
+    _SOURCES.parent / "hub" / "records" / name for name in ("recordstore.py", "recordrows.py")
+]
 
 
 def row_fingerprints(frame: pd.DataFrame) -> np.ndarray:
@@ -251,7 +253,7 @@ class RowMemo:
 
     def save(self, *, resource, batch) -> None:
         """Replace the resource's fingerprints with this load's (in its transaction)."""
-        from hub.models import RowFingerprints
+        from hub.records.models import RowFingerprints
 
         if self.same and self._cursor == len(self._high):
             # Exactly the stored rows, in order: the stored table is this load's.
@@ -280,7 +282,7 @@ def _read(resource_id: int) -> tuple[str, bytes] | None:
     On PostgreSQL the bytes come in binary: Django's client-side binding would
     round-trip tens of megabytes through hex text (1.5 s and 300 MB for 1M rows).
     """
-    from hub.models import RowFingerprints
+    from hub.records.models import RowFingerprints
 
     if connection.vendor == "postgresql":
         with _binary_cursor() as cursor:
@@ -296,7 +298,7 @@ def _read(resource_id: int) -> tuple[str, bytes] | None:
 
 def _write(resource_id: int, batch_id: int, context: str, rows: int, data) -> None:
     """Store a resource's fingerprints (binary parameters on PostgreSQL, see ``_read``)."""
-    from hub.models import RowFingerprints
+    from hub.records.models import RowFingerprints
 
     if connection.vendor == "postgresql":
         with _binary_cursor() as cursor:

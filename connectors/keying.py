@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from connectors.base import ParsedChunk, RowError
 from connectors.chunking import KeyRegistry
 from connectors.fingerprints import RowMemo
-from hub import recordstore
-from hub.models import DataResource
+from hub.catalog.models import DataResource
+from hub.records import recordstore
 
 MAX_KEY_LENGTH = 255
 

@@ -33,9 +33,10 @@ from connectors.fingerprints import RowMemo
 from connectors.keying import Keyed
 from connectors.keying import keyed as keyed_chunks
 from connectors.progress import ProgressReporter
-from hub import recordstore
-from hub.models import BatchSource, BatchStatus, DataResource, UploadBatch
-from hub.signals import batch_loaded
+from hub.catalog.models import DataResource
+from hub.records import recordstore
+from hub.records.models import BatchSource, BatchStatus, UploadBatch
+from hub.records.signals import batch_loaded
 
 logger = logging.getLogger(__name__)
 

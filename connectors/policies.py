@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from connectors.models import HeaderAlias
-from hub.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
 from permissions.policies import unknown
 from permissions.selectors import UPLOAD_RECORDS, UserLike, resource_filter
 

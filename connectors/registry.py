@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from connectors.base import Connector
 
 if TYPE_CHECKING:
-    from hub.models import DataResource, Department
+    from hub.catalog.models import DataResource, Department
 
 _REGISTRY: dict[str, type[Connector]] = {}
 _LOADED = False

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from hub.models import DataResource, UploadBatch
-from hub.restricted import VIEW
+from hub.catalog.models import DataResource
+from hub.catalog.restricted import VIEW
+from hub.records.models import UploadBatch
 from permissions.selectors import UPLOAD_RECORDS, UserLike
 
 

@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectors.pipeline import mark_failed, run_batch
-from hub.models import BatchSource, BatchStatus, DataResource, Department, UploadBatch
+from hub.catalog.models import DataResource, Department
+from hub.records.models import BatchSource, BatchStatus, UploadBatch
 
 __all__ = [
     "IdempotencyConflict",

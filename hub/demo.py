@@ -16,8 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from hub.models import Department
-from hub.services import publish_resource, upsert_code_list, upsert_department, upsert_resource
+from hub.catalog.models import Department
+from hub.catalog.seed import publish_resource, upsert_code_list, upsert_department, upsert_resource
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 LOGINS_FILE = Path(settings.BASE_DIR) / "var" / "demo_logins.json"
@@ -35,24 +35,24 @@ SHARING_PERMISSIONS = [
 ]
 ROLE_PERMISSIONS = {
     ROLE_STAFF: [
-        "hub.view_dataresource",
-        "hub.view_fieldspec",
-        "hub.view_record",
-        "hub.view_department",
-        "hub.view_codelist",
-        "hub.view_codeitem",
+        "catalog.view_dataresource",
+        "catalog.view_fieldspec",
+        "records.view_record",
+        "catalog.view_department",
+        "catalog.view_codelist",
+        "catalog.view_codeitem",
         *SHARING_PERMISSIONS,
     ],
     ROLE_STEWARD: [
-        "hub.view_dataresource",
-        "hub.view_fieldspec",
-        "hub.view_record",
-        "hub.view_uploadbatch",
-        "hub.add_uploadbatch",
-        "hub.view_department",
-        "hub.view_codelist",
-        "hub.view_codeitem",
-        "hub.upload_records",
+        "catalog.view_dataresource",
+        "catalog.view_fieldspec",
+        "records.view_record",
+        "records.view_uploadbatch",
+        "records.add_uploadbatch",
+        "catalog.view_department",
+        "catalog.view_codelist",
+        "catalog.view_codeitem",
+        "catalog.upload_records",
         "connectors.view_headeralias",
         "connectors.add_headeralias",
         "connectors.change_headeralias",

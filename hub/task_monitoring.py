@@ -31,7 +31,7 @@ def record_failure(
     einfo=None,
 ) -> None:
     """Store one failure; called from the signal handlers below."""
-    from hub.models import TaskFailure
+    from hub.catalog.models import TaskFailure
 
     trace = str(einfo) if einfo is not None else "".join(tb.format_exception(exc))
     try:

@@ -7,7 +7,7 @@ import socket
 
 from celery import shared_task
 
-from hub.models import DataResource
+from hub.catalog.models import DataResource
 
 
 @shared_task(name="hub.tasks.healthcheck")

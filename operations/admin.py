@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from hub.admin_base import RestrictedInline, RestrictedModelAdmin
-from hub.restricted import CHANGE
+from hub.catalog.admin_base import RestrictedInline, RestrictedModelAdmin
+from hub.catalog.restricted import CHANGE
 from operations.admin_writes import ConfigWritesMixin, WorkOrderActionsMixin
 from operations.models import (
     Alert,

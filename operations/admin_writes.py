@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from hub.restricted import ADD, CHANGE
+from hub.catalog.restricted import ADD, CHANGE
 from operations.models import ResourceMapping, Rule, WorkOrderState
 from operations.services import rules as services
 from operations.services.workorders import transition_work_order

@@ -14,7 +14,7 @@ class OperationsConfig(AppConfig):
         policies.register()
         from django.db.models.signals import pre_delete
 
-        from hub.signals import batch_loaded
+        from hub.records.signals import batch_loaded
         from operations.models import MonitoringPoint
         from operations.receivers import enqueue_sync, lock_point_for_delete
 

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
-from hub.models import DataResource, Department
+from hub.catalog.models import DataResource, Department
 from operations.models import Rule, WorkOrder, WorkOrderState
 from operations.samples import load_rows
 from operations.services.mappings import ensure_default_mappings

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from hub.models import UploadBatch
-from hub.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from hub.records.models import UploadBatch
 from operations.models import (
     Alert,
     AlertTransition,

@@ -6,7 +6,7 @@ from django.db import connections
 
 
 def enqueue_sync(sender, batch, **kwargs) -> None:
-    """``hub.signals.batch_loaded`` receiver (already sent after commit): enqueue the sync."""
+    """``batch_loaded`` receiver (already sent after commit): enqueue the sync."""
     from operations.tasks import sync_batch
 
     sync_batch.delay(batch.pk)

@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from hub.models import BatchSource, BatchStatus, DataResource, Record, UploadBatch
-from hub.recordstore import RecordStore
+from hub.catalog.models import DataResource
+from hub.records.models import BatchSource, BatchStatus, Record, UploadBatch
+from hub.records.recordstore import RecordStore
 
 
 def _json_value(value: Any) -> Any:

@@ -13,9 +13,9 @@ from datetime import datetime
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from hub.models import DataResource, FieldSpec, ResourceStatus
-from hub.models.resources import UPDATE_CYCLE_SECONDS
-from hub.restricted import VIEW
+from hub.catalog.models import DataResource, FieldSpec, ResourceStatus
+from hub.catalog.models.resources import UPDATE_CYCLE_SECONDS
+from hub.catalog.restricted import VIEW
 from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkOrder, WorkOrderState
 from permissions.selectors import UserLike
 

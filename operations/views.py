@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from hub.models import CodeItem, Domain
+from hub.catalog.models import CodeItem, Domain
 from operations.models import Level, WorkOrderState
 
 REFRESH_SECONDS = 30

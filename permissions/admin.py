@@ -9,9 +9,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from hub.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
-from hub.models import DataResource, SharingType
-from hub.restricted import CHANGE
+from hub.catalog.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
+from hub.catalog.models import DataResource, SharingType
+from hub.catalog.restricted import CHANGE
 from permissions import services
 from permissions.models import (
     AccessGrant,

@@ -324,3 +324,9 @@ def verify_chain(chunk_size: int = 5000) -> ChainReport:
     if head is not None and head.sequence != checked:
         return ChainReport(checked, checked + 1, "chain head ahead of the log (events removed)")
     return ChainReport(checked, None)
+
+
+def audit_catalog_change(sender, *, actor, action, resource, fields, detail, **kwargs):
+    """Receiver of ``hub.catalog.signals.catalog_changed``: the catalog's writes join the
+    chain in their own transaction."""
+    return log_event(actor=actor, action=action, resource=resource, fields=fields, detail=detail)

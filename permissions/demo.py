@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from hub.models import DataResource, Department
+from hub.catalog.models import DataResource, Department
 from permissions import services
 from permissions.models import AccessGrant, AccessRequest, PartnerApiKey, RequestStatus
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hub.models import FieldSpec, Grade, MaskingRule
+from hub.catalog.models import FieldSpec, Grade, MaskingRule
 
 HIDDEN = "******"
 

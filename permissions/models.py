@@ -11,8 +11,8 @@ from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
-from hub.models import DataResource, Department
-from hub.restricted import RestrictedManager, RestrictedQuerySet
+from hub.catalog.models import DataResource, Department
+from hub.catalog.restricted import RestrictedManager, RestrictedQuerySet
 
 
 class ResourceUserPermission(UserObjectPermissionBase):

@@ -1,7 +1,7 @@
 """The permission policy of every catalog and sharing model: what ``restrict`` returns.
 
 Registered on the catalog's ``RestrictedManager`` when the permissions app is ready
-(``hub.restricted.register_policy``), so ``Model.objects.restrict(user, action)`` is the
+(``hub.catalog.restricted.register_policy``), so ``Model.objects.restrict(user, action)`` is the
 one door for resources, field specs, records, batches, departments, code lists, task
 failures, access requests, grants, API keys and audit events. The conditions themselves
 live in ``permissions.selectors`` (EXISTS over guardian's direct-FK tables and the
@@ -12,30 +12,15 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from hub.models import (
-    CodeItem,
-    CodeList,
-    DataResource,
-    Department,
-    FieldSpec,
-    Record,
-    TaskFailure,
-    UploadBatch,
-)
-from hub.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from hub.catalog.models import CodeItem, CodeList, DataResource, Department, FieldSpec, TaskFailure
+from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
 from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
 from permissions.selectors import (
     ACTIONS,
     MANAGE_RESOURCE,
-    UPLOAD_RECORDS,
     VIEW_METADATA,
-    VIEW_RECORDS,
-    VIEW_RECORDS_CLEAR,
     UserLike,
-    record_access,
     resource_filter,
-    row_scope_filter,
-    scope_records,
     user_department_ids,
 )
 
@@ -85,47 +70,6 @@ def _field_spec_policy(queryset: QuerySet, user: UserLike, action: str) -> Query
         return queryset.filter(managed_resources(user, "resource__"))
     generic = {VIEW: VIEW_METADATA}
     return queryset.filter(resource_condition(user, action, "resource__", generic))
-
-
-def _record_policy(
-    queryset: QuerySet, user: UserLike, action: str, resource: DataResource | None = None
-) -> QuerySet:
-    """Records: ``view`` is the records a caller reads, row scope included; raw (unmasked,
-    unscoped) rows are ``view_records_clear``; deleting needs ``manage_resource`` or the
-    provider's clear access.
-
-    With ``resource`` (the records facade), the records of that one resource under the
-    caller's ``record_access`` (its row scope; nothing when the caller has no access):
-    the same rule, decided once for the resource instead of per row.
-    """
-    if resource is not None and action in (VIEW, VIEW_RECORDS):
-        access = record_access(user, resource)
-        if access is None:
-            return queryset.none()
-        return scope_records(queryset.filter(resource=resource), access)
-    if action in (VIEW, VIEW_RECORDS):
-        return queryset.filter(row_scope_filter(user))
-    if action in (CHANGE, DELETE):
-        # Records change only through loads; the admin's read-only page is the raw view.
-        return queryset.filter(resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__"))
-    if action in (VIEW_RECORDS_CLEAR, MANAGE_RESOURCE, UPLOAD_RECORDS):
-        return queryset.filter(resource_filter(user, action, prefix="resource__"))
-    raise unknown(Record, action)
-
-
-def _batch_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
-    """Batches carry raw source rows (error values, the stored file): the provider and
-    managers of the resource see them, and whoever uploaded the batch (they sent it)."""
-    if not active_user(user):
-        return queryset.filter(NOTHING)
-    clear = resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__")
-    if action in (VIEW, VIEW_RECORDS_CLEAR):
-        if user.is_superuser:
-            return queryset
-        return queryset.filter(clear | Q(uploaded_by_id=user.pk))
-    if action in (CHANGE, DELETE):
-        return queryset.filter(clear)
-    raise unknown(UploadBatch, action)
 
 
 MEMBER = "member"
@@ -221,8 +165,6 @@ def _key_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
 def register() -> None:
     register_policy(DataResource, _resource_policy)
     register_policy(FieldSpec, _field_spec_policy)
-    register_policy(Record, _record_policy)
-    register_policy(UploadBatch, _batch_policy)
     for model in (Department, CodeList, CodeItem):
         register_policy(model, _public_policy(model))
     for model in (TaskFailure, AuditEvent):

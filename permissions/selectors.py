@@ -25,8 +25,8 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import Expression, RawSQL
 from django.utils import timezone
 
-from hub import restricted
-from hub.models import DataResource, FieldSpec, Record, ResourceStatus, SharingType
+from hub.catalog import restricted
+from hub.catalog.models import DataResource, FieldSpec, ResourceStatus, SharingType
 from permissions.masking import masker_for
 from permissions.models import AccessGrant, ResourceUserPermission
 
@@ -71,7 +71,9 @@ def set_memberships(
 def may_upload_own(user: UserLike) -> bool:
     """Whether the user uploads to their department's resources: the steward role, or a
     request authenticated with a push-scoped API key."""
-    return bool(getattr(user, "_hub_key_may_push", False)) or user.has_perm("hub.upload_records")
+    if getattr(user, "_hub_key_may_push", False):
+        return True
+    return user.has_perm("catalog.upload_records")
 
 
 def user_department_ids(user: UserLike) -> list[int]:
@@ -227,7 +229,7 @@ def resource_filter(user: UserLike, action: str, prefix: str = "") -> Q:
 
 
 def restrict(queryset: Q_T, user: UserLike, action: str) -> Q_T:
-    """``queryset.restrict(user, action)``: the model's one door (``hub.restricted``).
+    """``queryset.restrict(user, action)``: the model's one door (``hub.catalog.restricted``).
 
     Kept for callers holding a queryset; the policies live in ``permissions.policies``
     and the apps' own ``policies`` modules.
@@ -354,7 +356,7 @@ def load_annotated_grants(resource: DataResource) -> None:
         setattr(resource, GRANTS_ATTRIBUTE, json.loads(raw))
 
 
-def scope_records(queryset: QuerySet[Record], access: RecordAccess) -> QuerySet[Record]:
+def scope_records(queryset: QuerySet, access: RecordAccess) -> QuerySet:
     """Apply a caller's row scope (districts) to a queryset of one resource's records."""
     if access.districts is None:
         return queryset

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from hub.models import DataResource, Department, FieldSpec, SharingType
-from hub.restricted import write_service
+from hub.catalog.models import DataResource, Department, FieldSpec, SharingType
+from hub.catalog.restricted import write_service
 from permissions.audit import log_event
 from permissions.models import (
     AccessGrant,

@@ -65,7 +65,7 @@ def catalog(db):
 
     load_catalog()
     ensure_role_groups()
-    from hub.models import DataResource, Department
+    from hub.catalog.models import DataResource, Department
 
     return {
         "departments": {d.code: d for d in Department.objects.select_related("group")},
@@ -79,8 +79,8 @@ def make_user(db):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
+    from hub.catalog.models import Department
     from hub.demo import ROLE_STAFF, ROLE_STEWARD, ensure_role_groups
-    from hub.models import Department
 
     def make(
         department: str | None = None,

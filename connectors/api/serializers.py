@@ -6,7 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from connectors.progress import rows_read_so_far
-from hub.models import BatchStatus, UploadBatch
+from hub.records.models import BatchStatus, UploadBatch
 
 
 class BatchSerializer(serializers.ModelSerializer):

@@ -15,8 +15,8 @@ from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
-from hub.models import DataResource, Department
-from hub.selectors import resource_get
+from hub.catalog.models import DataResource, Department
+from hub.catalog.selectors import resource_get
 from permissions.audit import log_event
 from permissions.selectors import user_department_ids
 

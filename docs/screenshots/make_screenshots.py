@@ -120,7 +120,7 @@ def walk(url: str, password: str, env: dict) -> None:
         try:
             # 1. The catalog as any department sees it.
             cityops = page_for("cityops-staff")
-            cityops.goto(f"{url}/admin/hub/dataresource/")
+            cityops.goto(f"{url}/admin/catalog/dataresource/")
             # 15 resources; 110 治安警情 (不予共享) is visible to its provider only.
             expect(cityops.locator("#result_list tbody tr")).to_have_count(14)
             expect(cityops.locator("#result_list")).to_contain_text("燃气泄漏报警记录")

@@ -1,7 +1,7 @@
 """FilterSets of the catalog API: validated query parameters, documented in the schema.
 
 An invalid value (a domain that does not exist, …) is a 400 naming the parameter, not an
-empty list; filters apply on top of what the caller may see (``hub.selectors``).
+empty list; filters apply on top of what the caller may see (``hub.catalog.selectors``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from hub.models import DataResource, Domain, SharingType
+from hub.catalog.models import DataResource, Domain, SharingType
 
 
 class ResourceFilterSet(django_filters.FilterSet):

@@ -23,7 +23,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
-from hub.models import DataResource, FieldType, Record
+from hub.catalog.models import DataResource, FieldType
+from hub.records.models import Record
 from permissions.selectors import RecordAccess
 
 EQ_PREFIX = "eq."

@@ -29,7 +29,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
-from hub.models import Record
+from hub.records.models import Record
 
 SALT = "hub.records.cursor"
 IV_BYTES = 16

@@ -36,7 +36,8 @@ from hub.api.record_pages import (
     read_page,
 )
 from hub.api.record_schema import RECORD_PARAMETERS, RECORD_RESPONSES
-from hub.models import DataResource, Record
+from hub.catalog.models import DataResource
+from hub.records.models import Record
 from permissions.audit import AuditEvent, log_event, read_and_log
 from permissions.authentication import request_key_prefix
 from permissions.masking import apply_mask

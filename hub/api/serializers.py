@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hub.models import DataResource, Department, FieldSpec
+from hub.catalog.models import DataResource, Department, FieldSpec
 
 
 class DepartmentSerializer(serializers.ModelSerializer):

@@ -13,15 +13,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub import selectors
 from hub.api.filters import ResourceFilterSet
 from hub.api.serializers import (
     DataResourceDetailSerializer,
     DataResourceSerializer,
     DepartmentSerializer,
 )
-from hub.exports import dcat_catalog, table_schema
-from hub.models import DataResource, FieldSpec
+from hub.catalog import selectors
+from hub.catalog.exports import dcat_catalog, table_schema
+from hub.catalog.models import DataResource, FieldSpec
 from permissions.masking import masker_for
 from permissions.selectors import record_access, visible_fields
 
@@ -34,7 +34,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        return selectors.department_list()
+        return selectors.department_list(user=self.request.user)
 
 
 class DataResourceViewSet(viewsets.ReadOnlyModelViewSet):
@@ -73,7 +73,10 @@ class DataResourceViewSet(viewsets.ReadOnlyModelViewSet):
     def table_schema(self, request: Request, code: str) -> Response:
         """The resource's Frictionless Table Schema as the caller receives its records: their
         fields, masked ones as masked text (``schema_fields``)."""
-        resource = self.get_object()
+        try:
+            resource = selectors.resource_get(user=request.user, code=code, code_items=True)
+        except DataResource.DoesNotExist as exc:
+            raise Http404 from exc
         fields, masked = schema_fields(request.user, resource)
         return Response(table_schema(resource, fields, masked=masked))
 

@@ -53,8 +53,10 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "hub",
-    "connectors",
+    "hub.catalog",
     "permissions",
+    "hub.records",
+    "connectors",
     "operations",
 ]
 
@@ -200,8 +202,8 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "operations.models.alerts.AlertState",
         "WorkOrderStateEnum": "operations.models.workorders.WorkOrderState",
         "SyncStateEnum": "operations.models.mappings.SyncState",
-        "ResourceStatusEnum": "hub.models.resources.ResourceStatus",
-        "BatchStatusEnum": "hub.models.batches.BatchStatus",
+        "ResourceStatusEnum": "hub.catalog.models.resources.ResourceStatus",
+        "BatchStatusEnum": "hub.records.models.batches.BatchStatus",
         "AccessRequestStatusEnum": "permissions.models.RequestStatus",
     },
 }

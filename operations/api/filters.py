@@ -9,7 +9,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers
 
-from hub.models import Domain
+from hub.catalog.models import Domain
 from operations.models import Alert, AlertState, Level, MonitoringPoint, WorkOrder, WorkOrderState
 
 DISTRICT_HELP = "GB/T 2260 district code (区划代码)"

@@ -73,7 +73,9 @@ class PointViewSet(viewsets.ReadOnlyModelViewSet):
             )
         except MonitoringPoint.DoesNotExist as exc:
             raise Http404 from exc
-        labels = selectors.metric_labels(resource_ids={r.resource_id for r in rows})
+        labels = selectors.metric_labels(
+            user=request.user, resource_ids={r.resource_id for r in rows}
+        )
         return Response(ReadingSerializer(rows, many=True, context={"labels": labels}).data)
 
 

@@ -6,8 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.models import DataResource, Domain
-from hub.restricted import RestrictedManager
+from hub.catalog.models import DataResource, Domain
+from hub.catalog.restricted import RestrictedManager
 
 
 class Level(models.IntegerChoices):

@@ -6,8 +6,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.models import DataResource, Department, Domain, UploadBatch
-from hub.restricted import RestrictedManager
+from hub.catalog.models import DataResource, Department, Domain
+from hub.catalog.restricted import RestrictedManager
+from hub.records.models import UploadBatch
 
 
 class MonitoringPoint(models.Model):

@@ -7,8 +7,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.models import DataResource, UploadBatch
-from hub.restricted import RestrictedManager
+from hub.catalog.models import DataResource
+from hub.catalog.restricted import RestrictedManager
+from hub.records.models import UploadBatch
 
 
 class EntityKind(models.TextChoices):

@@ -6,8 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.models import Department
-from hub.restricted import RestrictedManager
+from hub.catalog.models import Department
+from hub.catalog.restricted import RestrictedManager
 
 
 class WorkOrderState(models.TextChoices):

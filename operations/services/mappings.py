@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from hub.models import DataResource
+from hub.catalog.models import DataResource
 from operations.models import ResourceMapping
 
 # The demo resources' mappings (also a reference for staff editing them in the admin).

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from hub.models import BatchStatus, DataResource, Domain, ResourceStatus, UploadBatch
-from hub.models.resources import UPDATE_CYCLE_SECONDS
+from hub.catalog.models import DataResource, Domain, ResourceStatus
+from hub.catalog.models.resources import UPDATE_CYCLE_SECONDS
+from hub.records.models import BatchStatus, UploadBatch
 from operations.models import (
     Alert,
     AlertState,

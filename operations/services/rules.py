@@ -24,10 +24,10 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from hub.catalog_services import may_manage_resource
-from hub.changes import Changes, apply_changes, editable_fields, initial_values
-from hub.models import DataResource
-from hub.restricted import ADD, CHANGE, DELETE
+from hub.catalog.changes import Changes, apply_changes, editable_fields, initial_values
+from hub.catalog.models import DataResource
+from hub.catalog.restricted import ADD, CHANGE, DELETE
+from hub.catalog.services import may_manage_resource
 from operations.models import ResourceMapping, Rule
 from permissions.audit import log_event
 from permissions.models import AuditEvent

@@ -16,7 +16,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from hub.models import FieldSpec, Record, UploadBatch
+from hub.catalog.models import FieldSpec
+from hub.records.models import Record, UploadBatch
 from operations.models import (
     EntityKind,
     Event,

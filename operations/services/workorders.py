@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub.models import Department
+from hub.catalog.models import Department
 from operations.models import Alert, WorkOrder, WorkOrderState
 from operations.models.workorders import TRANSITIONS
 from permissions.audit import log_event

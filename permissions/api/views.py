@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
@@ -14,7 +13,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.models import DataResource, Department
+from hub.catalog.models import DataResource, Department
+from hub.catalog.restricted import VIEW
 from permissions import services
 from permissions.api.filters import AccessRequestFilterSet
 from permissions.api.serializers import (
@@ -24,7 +24,6 @@ from permissions.api.serializers import (
     RefuseSerializer,
 )
 from permissions.models import AccessRequest, ApiKeyScope
-from permissions.selectors import VIEW_METADATA, restrict, user_department_ids
 
 
 def _drf_errors(exc: DjangoValidationError):
@@ -49,32 +48,23 @@ class AccessRequestViewSet(
 
     def get_queryset(self):
         queryset = AccessRequest.objects.select_related("resource", "requester", "grant")
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+        if getattr(self, "swagger_fake_view", False):
             return queryset.none()
-        if user.is_superuser:
-            return queryset
-        departments = user_department_ids(user)
-        return queryset.filter(
-            Q(requester_id__in=departments) | Q(resource__provider_id__in=departments)
-        )
+        return queryset.restrict(self.request.user, VIEW)
 
     @extend_schema(request=AccessRequestCreateSerializer, responses=AccessRequestSerializer)
     def create(self, request: Request) -> Response:
         data = AccessRequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        resource = restrict(DataResource.objects.all(), request.user, VIEW_METADATA).filter(
-            code=values["resource"]
-        )
+        resource = DataResource.objects.restrict(request.user, VIEW).filter(code=values["resource"])
         resource = resource.first()
         if resource is None:
             raise Http404
-        departments = user_department_ids(request.user)
         code = values.get("requester")
-        requester = Department.objects.filter(
-            **({"code": code} if code else {"pk__in": departments[:1]})
-        ).first()
+        # Requests are filed for one of the caller's own departments.
+        own = Department.objects.restrict(request.user, "member")
+        requester = (own.filter(code=code) if code else own.order_by("pk")).first()
         if requester is None:
             raise ValidationError({"requester": "unknown department"})
         try:

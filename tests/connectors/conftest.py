@@ -24,15 +24,15 @@ class DemoResources(dict):
 
     def __init__(self):
         super().__init__()
-        from hub.services import upsert_code_list
+        from hub.catalog.seed import upsert_code_list
 
         upsert_code_list(**_fixture("districts.json"))
         self._departments = {item["code"]: item for item in _fixture("departments.json")}
         self._specs = {item["code"]: item for item in _fixture("resources.json")}
 
     def __missing__(self, code: str):
-        from hub.models import Department
-        from hub.services import publish_resource, upsert_department, upsert_resource
+        from hub.catalog.models import Department
+        from hub.catalog.seed import publish_resource, upsert_department, upsert_resource
 
         spec = dict(self._specs[code])
         provider_code = spec.pop("provider")

@@ -250,7 +250,7 @@ def test_records_pushed_in_table_schema_formats(sites):
 
 
 def test_prepared_record_takes_coordinates_from_the_geopoint(sites, write):
-    from hub.recordstore import prepare_rows
+    from hub.records.recordstore import prepare_rows
 
     chunk = next(parse_file(path=write("sites.csv", CSV), filename="sites.csv", resource=sites))
     rows = prepare_rows(resource=sites, frame=chunk.frame, source_rows=chunk.source_rows)

@@ -30,7 +30,7 @@ def test_codes_are_unique():
 
 
 def test_uploading_department_wins(resources):
-    from hub.models import Department
+    from hub.catalog.models import Department
 
     resource = resources["gas-pipeline-pressure"]
     resources["fire-incidents"]  # creates the fire department

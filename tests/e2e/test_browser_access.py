@@ -45,7 +45,7 @@ ALARMS = [
 def alarms(catalog):
     """Two gas-leak alarms loaded through the ingest pipeline (tasks run in-process)."""
     from connectors import services
-    from hub.models import BatchStatus
+    from hub.records.models import BatchStatus
 
     batch = services.ingest_records(
         resource=catalog["resources"][RESOURCE],

@@ -75,7 +75,7 @@ def _confirm_and_wait(page, final_status: str) -> None:
 def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, tmp_path):
     from playwright.sync_api import expect
 
-    from hub.models import BatchStatus, Record, UploadBatch
+    from hub.records.models import BatchStatus, Record, UploadBatch
 
     make_user("housing", steward=True, username="housing-steward")
     messy = _messy_xlsx(tmp_path / "燃气压力日报-7月1日.xlsx", MESSY_ROWS)
@@ -86,7 +86,7 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
         shot(page, "steward-01-admin-index")
 
         # The catalog list: the steward opens the gas pipeline pressure resource.
-        page.goto(f"{live_server.url}/admin/hub/dataresource/?q={RESOURCE}")
+        page.goto(f"{live_server.url}/admin/catalog/dataresource/?q={RESOURCE}")
         expect(page.locator("#result_list")).to_contain_text("燃气管网压力监测数据")
         page.click(f"#result_list a:text-is('{RESOURCE}')")
         expect(page.locator("#content")).to_contain_text("燃气管网压力监测数据")
@@ -189,7 +189,7 @@ def test_steward_upload_runs_on_a_real_worker(
     worker has loaded the batch (status received/parsing first, then 已入库)."""
     from playwright.sync_api import expect
 
-    from hub.models import BatchStatus, UploadBatch
+    from hub.records.models import BatchStatus, UploadBatch
 
     make_user("housing", steward=True, username="housing-steward")
     clean = _messy_xlsx(tmp_path / "燃气压力日报-worker.xlsx", CLEAN_ROWS)

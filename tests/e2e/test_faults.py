@@ -30,7 +30,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
-from hub.models import BatchStatus, Record, UploadBatch
+from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import HEADER, RESOURCE, gas_csv
 
 ROOT = Path(__file__).resolve().parents[2]

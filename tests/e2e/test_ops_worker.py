@@ -17,8 +17,8 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
-from hub.models import UploadBatch
-from hub.signals import batch_loaded
+from hub.records.models import UploadBatch
+from hub.records.signals import batch_loaded
 from operations.models import (
     Alert,
     AlertTransition,

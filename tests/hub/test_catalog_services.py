@@ -10,7 +10,8 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from guardian.shortcuts import assign_perm
 
-from hub.catalog_services import (
+from hub.catalog.models import DataResource, FieldSpec
+from hub.catalog.services import (
     create_field_spec,
     create_resource,
     delete_field_spec,
@@ -18,7 +19,6 @@ from hub.catalog_services import (
     update_field_spec,
     update_resource,
 )
-from hub.models import DataResource, FieldSpec
 from permissions.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def steward(catalog, make_user):
     """A water steward holding the catalog's model permissions (a catalog steward)."""
     user = make_user("water", steward=True)
     user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="hub", codename__in=STEWARD_PERMS)
+        *Permission.objects.filter(content_type__app_label="catalog", codename__in=STEWARD_PERMS)
     )
     return type(user).objects.get(pk=user.pk)  # fresh permission cache
 
@@ -240,7 +240,7 @@ def test_admin_change_goes_through_the_service(catalog, steward, client):
     ponding = catalog["resources"]["road-ponding"]
     depth_index = [f.name for f in ponding.fields.order_by("order", "id")].index("depth")
     client.force_login(steward)
-    url = f"/admin/hub/dataresource/{ponding.pk}/change/"
+    url = f"/admin/catalog/dataresource/{ponding.pk}/change/"
     response = client.post(
         url,
         resource_form(
@@ -265,13 +265,13 @@ def test_admin_change_goes_through_the_service(catalog, steward, client):
 def test_admin_refuses_another_departments_resource(catalog, steward, client):
     fire = catalog["resources"]["fire-incidents"]
     client.force_login(steward)
-    url = f"/admin/hub/dataresource/{fire.pk}/change/"
+    url = f"/admin/catalog/dataresource/{fire.pk}/change/"
     response = client.post(url, resource_form(fire, sharing_type="unconditional"))
     assert response.status_code == 403
-    delete = client.post(f"/admin/hub/dataresource/{fire.pk}/delete/", {"post": "yes"})
+    delete = client.post(f"/admin/catalog/dataresource/{fire.pk}/delete/", {"post": "yes"})
     assert delete.status_code == 403
     bulk = client.post(
-        "/admin/hub/dataresource/",
+        "/admin/catalog/dataresource/",
         {"action": "delete_selected", "_selected_action": [fire.pk], "post": "yes"},
     )
     assert bulk.status_code == 403
@@ -283,7 +283,7 @@ def test_admin_add_form_refuses_another_provider(catalog, steward, client):
     ponding = catalog["resources"]["road-ponding"]
     data = resource_form(ponding, code="fire-copy", provider=catalog["departments"]["fire"].pk)
     data.update({"fields-TOTAL_FORMS": 0, "fields-INITIAL_FORMS": 0})
-    response = client.post("/admin/hub/dataresource/add/", data)
+    response = client.post("/admin/catalog/dataresource/add/", data)
     assert response.status_code == 200
     assert "只能为本部门创建数据资源" in response.content.decode()
     assert not DataResource.objects.filter(code="fire-copy").exists() and events() == []

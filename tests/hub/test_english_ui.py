@@ -55,7 +55,7 @@ def get(client, url: str, language: str):
 
 
 def test_resource_list_in_english(admin_client_):
-    page = get(admin_client_, "/admin/hub/dataresource/", "en")
+    page = get(admin_client_, "/admin/catalog/dataresource/", "en")
     assert '<html lang="en"' in page
     for text in ("Data resources", "Sharing type", "Shared unconditionally", "Update cycle"):
         assert text in page, text
@@ -66,7 +66,7 @@ def test_resource_list_in_english(admin_client_):
 
 def test_resource_list_in_chinese(admin_client_):
     for headers in ({"HTTP_ACCEPT_LANGUAGE": "zh-hans"}, {}):
-        page = admin_client_.get("/admin/hub/dataresource/", **headers).content.decode()
+        page = admin_client_.get("/admin/catalog/dataresource/", **headers).content.decode()
         assert '<html lang="zh-hans"' in page
         for text in ("共享类型", "数据资源", "无条件共享", "城市数据中枢"):
             assert text in page, text
@@ -75,7 +75,7 @@ def test_resource_list_in_chinese(admin_client_):
 
 def test_resource_form_in_english(admin_client_, catalog):
     resource = catalog["resources"]["gas-pipeline-pressure"]
-    page = get(admin_client_, f"/admin/hub/dataresource/{resource.pk}/change/", "en")
+    page = get(admin_client_, f"/admin/catalog/dataresource/{resource.pk}/change/", "en")
     for text in (
         "Sharing and open data",
         "Data elements",
@@ -118,7 +118,7 @@ def test_language_switch_sticks(admin_client_):
     response = admin_client_.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
     assert response.status_code == 302
     assert admin_client_.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
-    page = admin_client_.get("/admin/hub/uploadbatch/").content.decode()
+    page = admin_client_.get("/admin/records/uploadbatch/").content.decode()
     assert "Upload batches" in page
     assert "上传批次" not in page
 

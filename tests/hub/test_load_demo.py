@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from hub.models import CodeItem, DataResource, Department, FieldSpec, ResourceStatus
+from hub.catalog.models import CodeItem, DataResource, Department, FieldSpec, ResourceStatus
 
 
 @pytest.fixture
@@ -55,10 +55,10 @@ def test_load_demo_builds_catalog_and_is_idempotent(db, logins_file):
 def test_demo_users_belong_to_their_department(db, logins_file):
     call_command("load_demo", "--catalog-only", "--force", stdout=StringIO())
     steward = get_user_model().objects.get(username="housing-steward")
-    assert steward.has_perm("hub.upload_records")
+    assert steward.has_perm("catalog.upload_records")
     assert set(steward.groups.values_list("name", flat=True)) == {"dept:housing", "role:steward"}
     staff = get_user_model().objects.get(username="housing-staff")
-    assert not staff.has_perm("hub.upload_records")
+    assert not staff.has_perm("catalog.upload_records")
 
 
 def test_load_demo_refuses_without_debug(db, settings, logins_file):

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from hub.models import DataResource, FieldSpec, Grade, SharingType
-from hub.services import upsert_resource
+from hub.catalog.models import DataResource, FieldSpec, Grade, SharingType
+from hub.catalog.seed import upsert_resource
 
 
 def _resource(catalog, **overrides) -> DataResource:

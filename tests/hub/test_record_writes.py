@@ -1,4 +1,4 @@
-"""Every write of records goes through the record store (``hub.recordstore.RecordStore``).
+"""Every write of records goes through the record store (``hub.records.recordstore.RecordStore``).
 
 A pragmatic scan of the project's source (tests and migrations aside): a call of a write
 method on a chain rooted at the name ``Record`` (``Record.objects.filter(…).delete()``,
@@ -95,8 +95,8 @@ def test_records_are_written_only_by_the_record_store():
 
 def test_the_scan_finds_record_writes():
     source = """
-from hub.models import Record
-from hub.models import Record as R
+from hub.records.models import Record
+from hub.records.models import Record as R
 
 Record.objects.filter(key="a").delete()
 Record.objects.bulk_create([])

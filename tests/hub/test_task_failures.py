@@ -3,7 +3,7 @@
 import pytest
 from celery import shared_task
 
-from hub.models import TaskFailure
+from hub.catalog.models import TaskFailure
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +54,8 @@ def test_retry_is_recorded_as_will_retry():
 def test_admin_lists_failures_for_superusers_only(client, make_user, catalog):
     assert always_fails.apply_async(args=[7]).state == "FAILURE"
     client.force_login(make_user(superuser=True, username="root"))
-    page = client.get("/admin/hub/taskfailure/")
+    page = client.get("/admin/catalog/taskfailure/")
     assert page.status_code == 200
     assert "tests.always_fails" in page.content.decode()
     client.force_login(make_user("water"))
-    assert client.get("/admin/hub/taskfailure/").status_code == 403
+    assert client.get("/admin/catalog/taskfailure/").status_code == 403

@@ -45,7 +45,7 @@ def gas_csv(
 
 def park_sites():
     """A published resource whose geopoint field 坐标 is its latitude and longitude field."""
-    from hub.services import publish_resource, upsert_department, upsert_resource
+    from hub.catalog.seed import publish_resource, upsert_department, upsert_resource
 
     parks = upsert_department(code="parks", name="绿化和市容管理局", short_name="绿化市容局")
     resource = upsert_resource(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from hub.models import BatchStatus, Record, UploadBatch
+from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import gas_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,7 +78,7 @@ def test_confirm_loads_and_result_page_polls(client, steward, gas):
 
 def test_resource_change_page_links_upload(client, steward, gas):
     client.force_login(steward)
-    page = client.get(f"/admin/hub/dataresource/{gas.pk}/change/")
+    page = client.get(f"/admin/catalog/dataresource/{gas.pk}/change/")
     assert page.status_code == 200
     assert URL in page.content.decode()
 

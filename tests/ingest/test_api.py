@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from hub.models import Record, UploadBatch
+from hub.records.models import Record, UploadBatch
 from tests.ingest.helpers import gas_csv
 
 # Real commits: the load is enqueued with transaction.on_commit and runs eagerly then.

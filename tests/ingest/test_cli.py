@@ -58,7 +58,7 @@ def test_cli_unknown_resource(catalog, write_csv):
 def test_cli_loads_a_json_file(gas, tmp_path):
     """A JSON upload (a list of objects keyed by the same headers as the CSV, or
     {"records": [...]}) loads like the CSV, numbers as JSON numbers."""
-    from hub.models import Record
+    from hub.records.models import Record
     from tests.ingest.helpers import gas_csv
 
     header, *lines = gas_csv(3).splitlines()

@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from hub.display import display_value, local_datetime_text
-from hub.exports import table_schema_field
-from hub.models import BatchStatus, Record, UploadBatch
+from hub.catalog.display import display_value, local_datetime_text
+from hub.catalog.exports import table_schema_field
+from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import park_sites
 
 URL = "/admin/connectors/upload/park-sites/"
@@ -101,14 +101,14 @@ def test_geopoint_records_carry_wgs84_coordinates_and_admin_shows_local_time(
 
     record = Record.objects.get(key="S1")
     client.force_login(make_user(superuser=True, username="root"))
-    page = client.get(f"/admin/hub/record/{record.pk}/change/")
+    page = client.get(f"/admin/records/record/{record.pk}/change/")
     html = page.content.decode()
     assert page.status_code == 200
     assert "<tr><th>核查时间</th><td>2025-07-01 14:30:00</td></tr>" in html
     assert "<tr><th>坐标</th><td>121.473701,31.230416</td></tr>" in html
     assert "<tr><th>是否开放</th><td>是</td></tr>" in html
     assert "2025-07-01T06:30:00Z" not in html
-    listing = client.get("/admin/hub/record/").content.decode()
+    listing = client.get("/admin/records/record/").content.decode()
     assert "2025年7月1日 14:30" in listing  # observed_at, localised by Django
 
 

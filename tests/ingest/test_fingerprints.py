@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors import fingerprints, parsing, services
-from hub import recordstore
-from hub.models import BatchStatus, CodeItem, Record, RowFingerprints
+from hub.catalog.models import CodeItem
+from hub.records import recordstore
+from hub.records.models import BatchStatus, Record, RowFingerprints
 from tests.ingest.helpers import gas_csv
 
 
@@ -179,7 +180,7 @@ def test_deleting_records_in_the_admin_drops_the_fingerprints(gas, load, make_us
     load(gas_csv(10), "a.csv")
     record = Record.objects.get(key="GP000004|2025-07-01T06:30:00Z")
     client.force_login(make_user("housing", superuser=True))
-    response = client.post(f"/admin/hub/record/{record.pk}/delete/", {"post": "yes"})
+    response = client.post(f"/admin/records/record/{record.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not RowFingerprints.objects.filter(resource=gas).exists()
     batch = load(gas_csv(10) + "\n", "again.csv")
@@ -194,7 +195,7 @@ def test_deleting_selected_records_in_the_admin_drops_the_fingerprints(
     selected = [str(pk) for pk in Record.objects.filter(key__in=keys).values_list("pk", flat=True)]
     client.force_login(make_user("housing", superuser=True))
     response = client.post(
-        "/admin/hub/record/",
+        "/admin/records/record/",
         {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
     )
     assert response.status_code == 302
@@ -225,7 +226,7 @@ def test_the_write_lock_is_taken_before_the_fingerprints_are_read(gas, load, mon
 def test_begin_load_holds_the_resources_advisory_lock(gas):
     from django.db import connection, transaction
 
-    from hub.recordstore_postgres import LOCK_CLASS
+    from hub.records.recordstore_postgres import LOCK_CLASS
 
     with transaction.atomic():
         recordstore.RecordStore(gas).begin_load()

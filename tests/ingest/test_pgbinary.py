@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub import pgbinary
+from hub.records import pgbinary
 
 TYPES = {
     "id": "int8",

@@ -8,7 +8,7 @@ import pytest
 
 from connectors import pipeline, services
 from connectors.base import ParsedChunk, RowError
-from hub.models import BatchStatus, Record, UploadBatch
+from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import gas_frame
 
 
@@ -189,7 +189,7 @@ def test_stored_errors_are_capped_but_all_counted(
 
 
 def test_unexpected_error_fails_and_rolls_back(gas, housing, write_csv, monkeypatch):
-    from hub import recordstore
+    from hub.records import recordstore
 
     calls = []
     real = recordstore.RecordStore.upsert

@@ -9,7 +9,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from connectors import pipeline, progress, services
 from connectors.models import BatchProgress
 from connectors.progress import ProgressReporter
-from hub.models import BatchStatus, UploadBatch
+from hub.records.models import BatchStatus, UploadBatch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from hub import recordstore
-from hub.models import UploadBatch
+from hub.records import recordstore
+from hub.records.models import UploadBatch
 from tests.ingest.helpers import RESOURCE, gas_frame
 from tests.locking import race
 

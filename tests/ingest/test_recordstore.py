@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from hub import recordstore
-from hub.models import Record
+from hub.records import recordstore
+from hub.records.models import Record
 from tests.ingest.helpers import RESOURCE, gas_frame
 
 
@@ -166,7 +166,7 @@ def test_changed_rows_take_the_upsert_and_unchanged_are_not_written(catalog):
 
 @pytest.mark.postgres
 def test_unsafe_probe_plan_falls_back_to_upsert(catalog, monkeypatch):
-    from hub import recordstore_postgres
+    from hub.records import recordstore_postgres
 
     resource = catalog["resources"][RESOURCE]
     recordstore.upsert(resource=resource, batch=None, frame_rows=_rows(resource, gas_frame(0, 20)))
@@ -185,7 +185,7 @@ def test_unsafe_probe_plan_falls_back_to_upsert(catalog, monkeypatch):
 def test_probe_plan_check_reads_the_plan(catalog):
     from django.db import connection
 
-    from hub import recordstore_postgres as pg
+    from hub.records import recordstore_postgres as pg
 
     resource = catalog["resources"][RESOURCE]
     big = recordstore.LoadState(small_table=False)
@@ -226,7 +226,7 @@ def test_wide_key_range_switches_the_probe_to_key_lookups(catalog):
 
 
 def test_plan_check_wants_key_in_the_index_condition():
-    from hub import recordstore_postgres as pg
+    from hub.records import recordstore_postgres as pg
 
     def bitmap(cond):
         return {
@@ -252,7 +252,7 @@ def test_range_probe_bounds_follow_the_database_collation(catalog):
     en_US/ICU collations): a re-upload with mixed-case keys finds every stored key."""
     from django.db import connection
 
-    from hub import recordstore_postgres as pg
+    from hub.records import recordstore_postgres as pg
 
     resource = catalog["resources"][RESOURCE]
     frame = gas_frame(0, 2)
@@ -309,7 +309,7 @@ def test_a_date_typed_time_field_is_stored_as_midnight_utc(catalog):
 
 
 def test_store_deletes_only_its_resources_records_and_forgets_fingerprints(catalog):
-    from hub.models import RowFingerprints, UploadBatch
+    from hub.records.models import RowFingerprints, UploadBatch
 
     gas = catalog["resources"][RESOURCE]
     other = catalog["resources"]["fire-incidents"]

@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from hub.models import BatchStatus, Record, UploadBatch
+from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import gas_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)

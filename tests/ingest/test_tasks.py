@@ -8,8 +8,8 @@ from django.db import OperationalError
 
 from connectors import pipeline, services
 from connectors.tasks import MAX_RETRIES, ingest_batch
-from hub.models import BatchStatus, UploadBatch
-from hub.signals import batch_loaded
+from hub.records.models import BatchStatus, UploadBatch
+from hub.records.signals import batch_loaded
 
 
 def _received(gas, housing, write_csv, **options):

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from hub.models import BatchStatus, Record, UploadBatch
+from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import gas_csv
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres]

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hub.models import DataResource, UploadBatch
+from hub.catalog.models import DataResource
+from hub.records.models import UploadBatch
 from operations.models import Alert, AlertState
 from operations.services.periodic import check_freshness
 

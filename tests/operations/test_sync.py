@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.models import Record
+from hub.records.models import Record
 from operations.models import (
     Alert,
     AlertTransition,
@@ -107,8 +107,8 @@ def test_resource_without_mapping_is_a_no_op(ops):
 def test_batch_loaded_signal_enqueues_the_sync(ops, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    from hub.models import UploadBatch
-    from hub.signals import batch_loaded
+    from hub.records.models import UploadBatch
+    from hub.records.signals import batch_loaded
 
     batch, _ = ops.load("gas-pipeline-pressure", [gas("GP000001", 0, 0.3)], sync=False)
     assert not SyncRun.objects.exists()

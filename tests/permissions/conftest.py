@@ -34,7 +34,7 @@ def _clear_throttle_cache():
 
 def make_record(resource, key: str, data: dict, *, district: str = "", lat=None, lon=None):
     """One Record written directly through the ORM (no ingest pipeline)."""
-    from hub.models import Record
+    from hub.records.models import Record
 
     return Record.objects.create(
         resource=resource,
@@ -113,7 +113,7 @@ def records(catalog):
 @pytest.fixture
 def grant(db):
     """grant(resource, department_code, **scope) -> AccessGrant through the service."""
-    from hub.models import Department
+    from hub.catalog.models import Department
     from permissions.services import grant_access
 
     def make(resource, department: str, *, days: float = 30, **scope):
@@ -133,7 +133,7 @@ def key_client(db):
     """key_client(department_code) -> (APIClient with the key header, PartnerApiKey)."""
     from rest_framework.test import APIClient
 
-    from hub.models import Department
+    from hub.catalog.models import Department
     from permissions.services import create_api_key
 
     def make(department: str, **kwargs):

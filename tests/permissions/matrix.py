@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from hub.models import DataResource, FieldSpec, ResourceStatus, SharingType
-from hub.services import upsert_department
+from hub.catalog.models import DataResource, FieldSpec, ResourceStatus, SharingType
+from hub.catalog.seed import upsert_department
 from permissions.models import AccessGrant
 from tests.permissions.conftest import make_record
 

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from hub.models import Record, UploadBatch
+from hub.records.models import Record, UploadBatch
 from permissions import services
 from permissions.models import AuditEvent, PartnerApiKey, default_api_key_scopes
 from tests.ingest.helpers import gas_csv
@@ -74,7 +74,7 @@ def test_push_key_pushes_to_its_own_department(catalog, key_client):
     assert upload.status_code == 201, upload.content
     assert upload.json()["inserted"] == 3
     api_key.user.refresh_from_db()
-    assert not api_key.user.has_perm("hub.upload_records")
+    assert not api_key.user.has_perm("catalog.upload_records")
     # Without "read" the key cannot read, not even its own batch.
     refused = client.get(f"/api/v1/batches/{batch.pk}/")
     assert refused.status_code == 403 and "read" in refused.json()["detail"]
@@ -193,7 +193,7 @@ def test_admin_shows_and_changes_scopes(catalog, key_client, make_user, client):
     form = client.get(url).content.decode()
     assert 'name="scopes" value="read" id="id_scopes_0" checked>' in form
     assert 'name="scopes" value="push" id="id_scopes_1" checked>' in form
-    assert 'class="readonly"><a href="/admin/hub/department/' in form  # binding fixed
+    assert 'class="readonly"><a href="/admin/catalog/department/' in form  # binding fixed
     response = client.post(url, {"name": pusher.name, "scopes": ["read"], "expiry_date_0": ""})
     assert response.status_code == 302, response.content.decode()[:3000]
     pusher.refresh_from_db()

@@ -166,7 +166,7 @@ def test_reading_limits_are_bounded(partner):
 
 
 def partner_resource():
-    from hub.models import DataResource
+    from hub.catalog.models import DataResource
 
     return DataResource.objects.get(code="fire-incidents")
 

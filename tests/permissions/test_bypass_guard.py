@@ -15,8 +15,8 @@ from django.contrib import admin
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from hub.models import UploadBatch
-from hub import restricted
+from hub.catalog import restricted
+from hub.records.models import UploadBatch
 from permissions.models import AccessRequest
 from tests.permissions.conftest import make_record
 

@@ -24,7 +24,7 @@ from django.core.management import call_command
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.models import UploadBatch
+from hub.records.models import UploadBatch
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ("docs/INGEST.md", "docs/API.md", "docs/TUTORIAL.md")

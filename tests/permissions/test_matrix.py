@@ -140,22 +140,22 @@ def test_admin(world, caller, sharing, endpoint, client):
     who = callers[caller]
     if isinstance(who, APIClient) or who is None:
         # Admin pages take no API keys: everyone without a session goes to the login page.
-        response = client.get("/admin/hub/dataresource/")
+        response = client.get("/admin/catalog/dataresource/")
         assert response.status_code == 302
         assert "/admin/login/" in response["Location"]
         return
     client.force_login(who)
     visible = metadata_visible(caller, sharing)
     if endpoint == "admin-changelist":
-        response = client.get("/admin/hub/dataresource/")
+        response = client.get("/admin/catalog/dataresource/")
         assert response.status_code == 200
         assert (code(sharing) in response.content.decode()) is visible
     elif endpoint == "admin-change":
-        response = client.get(f"/admin/hub/dataresource/{resources[sharing].pk}/change/")
+        response = client.get(f"/admin/catalog/dataresource/{resources[sharing].pk}/change/")
         assert response.status_code == (200 if visible else 404)
     else:
         # Raw record data in the admin is for the provider and superusers only.
-        response = client.get("/admin/hub/record/")
+        response = client.get("/admin/records/record/")
         assert response.status_code == 200
         clear = caller in ("provider", "superuser")
         assert (record_key(sharing, "1") in response.content.decode()) is clear

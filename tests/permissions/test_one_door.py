@@ -15,8 +15,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.db import connection
 
-from hub import restricted
-from hub.admin_base import RestrictedAdminMixin, RestrictedInline
+from hub.catalog import restricted
+from hub.catalog.admin_base import RestrictedAdminMixin, RestrictedInline
 from tests.permissions.test_bypass_guard import admin_urls, concrete_urls, hidden, url_patterns
 
 __all__ = ["hidden"]  # the fixture, re-used
@@ -24,7 +24,7 @@ __all__ = ["hidden"]  # the fixture, re-used
 pytestmark = pytest.mark.django_db
 
 # Project apps whose models a caller can reach (directly, in the admin or the API).
-PROJECT_APPS = {"hub", "permissions", "operations", "connectors"}
+PROJECT_APPS = {"catalog", "records", "permissions", "operations", "connectors"}
 # Internal bookkeeping that no page or endpoint lists: they need no door.
 INTERNAL = {
     "hub.rowfingerprints": "source-row fingerprints of the record store",
@@ -93,14 +93,15 @@ def test_every_admin_page_of_a_reachable_model_is_behind_the_door():
 def test_a_model_without_policy_fails_closed():
     from django.core.exceptions import ImproperlyConfigured
 
-    from hub.models import RowFingerprints
+    from hub.records.models import RowFingerprints
 
     with pytest.raises(ImproperlyConfigured):
         restricted.restrict(RowFingerprints.objects.all(), None, "view")
 
 
 def test_unknown_action_fails_closed(catalog, make_user):
-    from hub.models import DataResource, Record
+    from hub.catalog.models import DataResource
+    from hub.records.models import Record
 
     user = make_user("water")
     for model in (DataResource, Record):
@@ -215,7 +216,7 @@ def test_every_admin_page_goes_through_the_door(hidden, make_user, client, watch
 
 def test_the_door_check_can_fail(hidden, make_user, client, watch):
     """A view reading records without the door is caught."""
-    from hub.models import Record
+    from hub.records.models import Record
 
     user = make_user("water")
     watch.reset()

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hub.models import Record
-from hub.services import upsert_resource
+from hub.catalog.seed import upsert_resource
+from hub.records.models import Record
 from tests.permissions.conftest import make_record
 
 URL = "/api/v1/resources/oracle-persons/records/"

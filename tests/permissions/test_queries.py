@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from hub.models import DataResource, FieldSpec, ResourceStatus
+from hub.catalog.models import DataResource, FieldSpec, ResourceStatus
 from permissions.services import grant_access
 from tests.permissions.conftest import make_record
 

@@ -139,7 +139,8 @@ def demo_city(transactional_db, tmp_path, monkeypatch):
     """The demo city (catalog, samples, points, alerts, work orders, a grant, a request)
     and a partner key of bigdata, which reads fire-incidents in full (masked fields
     masked) besides the open resources."""
-    from hub.models import DataResource, Department, UploadBatch
+    from hub.catalog.models import DataResource, Department
+    from hub.records.models import UploadBatch
     from operations.models import Alert, MonitoringPoint, WorkOrder
     from permissions.authentication import ApiKeyRateThrottle
     from permissions.models import AccessRequest

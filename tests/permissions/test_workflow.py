@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from hub.models import Department
+from hub.catalog.models import Department
 from permissions import services
 from permissions.models import AccessGrant, AuditEvent, PartnerApiKey
 from permissions.workdays import add_working_days

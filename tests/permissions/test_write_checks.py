@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from hub.models import Department
+from hub.catalog.models import Department
 from permissions import services
 from permissions.models import AccessGrant, AuditEvent, PartnerApiKey
 

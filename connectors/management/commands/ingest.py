@@ -13,7 +13,8 @@ from django.db import connection
 from connectors.pipeline import TRANSIENT_ERRORS
 from connectors.selectors import batch_summary
 from connectors.services import UploadTooLarge, create_batch, mark_failed, run_batch
-from hub.models import BatchStatus, DataResource, Department, UploadBatch
+from hub.catalog.models import DataResource, Department
+from hub.records.models import BatchStatus, UploadBatch
 
 # How long a load interrupted by a database outage waits for the database to record
 # the batch as failed (so the same file can be uploaded again at once).

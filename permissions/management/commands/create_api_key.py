@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from hub.models import Department
+from hub.catalog.models import Department
 from permissions.models import ApiKeyScope
 from permissions.services import create_api_key
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from hub.models import CodeItem, DataResource, Department, FieldSpec
-from hub.restricted import VIEW, UserLike
+from hub.catalog.models import CodeItem, DataResource, Department, FieldSpec
+from hub.catalog.restricted import VIEW, UserLike
 
 
 def department_list(*, user: UserLike) -> QuerySet[Department]:

@@ -3,7 +3,7 @@
 A load (every chunk of one batch, one transaction) first takes a transaction-level
 advisory lock on its resource, so it is the only writer of the resource's records until
 it commits, and locks the resource row ``FOR KEY SHARE`` (records carry no database
-foreign keys, see ``hub.models.Record``). Then, for each chunk sorted by key:
+foreign keys, see ``hub.records.models.Record``). Then, for each chunk sorted by key:
 
 1. **Probe**: read the stored ``(key, content_hash)`` of the chunk's keys through the
    unique ``(resource_id, key)`` index: one bounded range scan between the chunk's first
@@ -32,9 +32,10 @@ import time
 import polars as pl
 from django.db import connection
 
-from hub import pgbinary
-from hub.models import DataResource, Record, UploadBatch
-from hub.recordstore import LoadState, UpsertCounts
+from hub.catalog.models import DataResource
+from hub.records import pgbinary
+from hub.records.models import Record, UploadBatch
+from hub.records.recordstore import LoadState, UpsertCounts
 
 # pg_advisory_xact_lock(LOCK_CLASS, resource id): one writer of a resource's records.
 LOCK_CLASS = 0x4855_4252  # "HUBR"
@@ -88,7 +89,7 @@ BYTE_RANGE_PROBE_SQL = (
     " AND key <= %s ORDER BY key LIMIT %s"
 )
 _KEY_COND = re.compile(r"\bkey\b")
-# The columns COPYed, with their PostgreSQL types (binary format, hub.pgbinary).
+# The columns COPYed, with their PostgreSQL types (binary format, hub.records.pgbinary).
 STAGE_TYPES = {
     "key": "text",
     "data": "text",

@@ -8,7 +8,14 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from hub.models import CodeItem, CodeList, DataResource, Department, FieldSpec, ResourceStatus
+from hub.catalog.models import (
+    CodeItem,
+    CodeList,
+    DataResource,
+    Department,
+    FieldSpec,
+    ResourceStatus,
+)
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.restricted import RestrictedManager
+from hub.catalog.restricted import RestrictedManager
 
 
 class TaskFailure(models.Model):
@@ -25,6 +25,8 @@ class TaskFailure(models.Model):
     objects = RestrictedManager()
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_taskfailure"
         verbose_name = _("任务失败记录")
         verbose_name_plural = pgettext_lazy("plural", "任务失败记录")
         ordering = ["-occurred_at", "-id"]

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.restricted import RestrictedManager
+from hub.catalog.restricted import RestrictedManager
 
 
 class CodeList(models.Model):
@@ -21,6 +21,8 @@ class CodeList(models.Model):
     objects = RestrictedManager()
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_codelist"
         verbose_name = _("代码表")
         verbose_name_plural = pgettext_lazy("plural", "代码表")
         ordering = ["code", "-version"]
@@ -47,6 +49,8 @@ class CodeItem(models.Model):
     objects = RestrictedManager()
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_codeitem"
         verbose_name = _("代码项")
         verbose_name_plural = pgettext_lazy("plural", "代码项")
         ordering = ["code_list", "order", "code"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from hub.models import DataResource, FieldSpec, FieldType, SharingType, UpdateCycle
+from hub.catalog.models import DataResource, FieldSpec, FieldType, SharingType, UpdateCycle
 
 # Markers for a missing value met in department spreadsheets.
 MISSING_VALUES = ["", "—", "-", "/", "暂无", "无", "NULL", "null", "N/A"]

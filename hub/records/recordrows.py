@@ -3,7 +3,7 @@
 ``prepare_rows`` turns a typed pandas frame (one column per FieldSpec name) into the
 rows the store writes: natural key, canonical JSON, content hash, observed_at,
 district code, WGS-84 coordinates and source row. Everything is vectorised with polars.
-It only computes; ``hub.recordstore.RecordStore`` writes.
+It only computes; ``hub.records.recordstore.RecordStore`` writes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from hub.models import DataResource
+from hub.catalog.models import DataResource
 
 KEY_SEPARATOR = "|"
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"

@@ -5,7 +5,7 @@ its write lock, its source-row fingerprints, the fast upsert of the ingest pipel
 write of ready-made records (``operations.samples``) and deletes (the record admin, the
 benchmark). Nothing else writes ``Record`` (tests/hub/test_record_writes.py checks it).
 
-* ``upsert`` writes one chunk of prepared rows (``hub.recordrows.prepare_rows``) and
+* ``upsert`` writes one chunk of prepared rows (``hub.records.recordrows.prepare_rows``) and
   returns how many were inserted, updated or unchanged. On PostgreSQL it COPYs the chunk
   into a temporary staging table and runs one ``INSERT … ON CONFLICT DO UPDATE`` whose
   conflict arm skips unchanged rows; elsewhere it uses ``bulk_create(update_conflicts)``.
@@ -28,8 +28,9 @@ import polars as pl
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from hub.models import DataResource, Record, RowFingerprints, UploadBatch
-from hub.recordrows import (
+from hub.catalog.models import DataResource
+from hub.records.models import Record, RowFingerprints, UploadBatch
+from hub.records.recordrows import (
     KEY_SEPARATOR,
     STORE_COLUMNS,
     content_hashes,
@@ -129,7 +130,7 @@ class RecordStore:
         """Become the resource's only writer until the transaction ends (the loads'
         advisory lock on PostgreSQL; SQLite serialises writers on its own)."""
         if connection.vendor == "postgresql":
-            from hub.recordstore_postgres import LOCK_CLASS
+            from hub.records.recordstore_postgres import LOCK_CLASS
 
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -141,7 +142,7 @@ class RecordStore:
         the load reads before its first write (its source-row fingerprints) stays true
         until it commits, and note what its chunks share (``take_lock``)."""
         if connection.vendor == "postgresql" and not self.state.locked:
-            from hub.recordstore_postgres import take_lock
+            from hub.records.recordstore_postgres import take_lock
 
             with connection.cursor() as cursor:
                 take_lock(cursor, self._full(), self.state)
@@ -167,7 +168,7 @@ class RecordStore:
         resource, state = self._full(), self.state
         with transaction.atomic():
             if connection.vendor == "postgresql":
-                from hub.recordstore_postgres import upsert_postgres
+                from hub.records.recordstore_postgres import upsert_postgres
 
                 counts = upsert_postgres(
                     resource=resource, batch=batch, rows=rows, state=state, payload=payload
@@ -187,7 +188,7 @@ class RecordStore:
         payload, for the reader thread to run ahead of the load; None on other databases."""
         if connection.vendor != "postgresql":
             return None
-        from hub.recordstore_postgres import copy_payload
+        from hub.records.recordstore_postgres import copy_payload
 
         resource_id, batch_id = self.resource_id, batch.pk if batch else None
 

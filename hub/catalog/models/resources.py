@@ -8,9 +8,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.models.codelists import CodeList
-from hub.models.departments import Department
-from hub.restricted import RestrictedManager
+from hub.catalog.models.codelists import CodeList
+from hub.catalog.models.departments import Department
+from hub.catalog.restricted import RestrictedManager
 
 
 class Domain(models.TextChoices):
@@ -139,6 +139,8 @@ class DataResource(models.Model):
     objects = RestrictedManager()
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_dataresource"
         verbose_name = _("数据资源")
         verbose_name_plural = pgettext_lazy("plural", "数据资源")
         ordering = ["code"]
@@ -268,6 +270,8 @@ class FieldSpec(models.Model):
     objects = RestrictedManager()
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_fieldspec"
         verbose_name = _("信息项")
         verbose_name_plural = pgettext_lazy("plural", "信息项")
         ordering = ["resource", "order", "id"]

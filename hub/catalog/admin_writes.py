@@ -2,7 +2,7 @@
 
 Django's admin would save the resource and its field rows (信息项) itself, unchecked per
 object and unaudited; here every save and delete is a service call
-(``hub.catalog_services``), inside the admin's own transaction, so the audit log gets one
+(``hub.catalog.services``), inside the admin's own transaction, so the audit log gets one
 ``catalog_change`` event per resource or field written, with old and new values.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest
 
-from hub.catalog_services import (
+from hub.catalog.models import DataResource, FieldSpec
+from hub.catalog.services import (
     CREATE_REFUSED,
     FIELD_SPEC_FIELDS,
     MOVE_REFUSED,
@@ -25,7 +26,6 @@ from hub.catalog_services import (
     update_field_spec,
     update_resource,
 )
-from hub.models import DataResource, FieldSpec
 
 
 class CatalogWritesMixin:

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
 
-from hub.restricted import CHANGE, DELETE, VIEW, has_policy, restrict
+from hub.catalog.restricted import CHANGE, DELETE, VIEW, has_policy, restrict
 
 
 def restricted_choices(model: type[models.Model], request: HttpRequest, action: str = VIEW):

@@ -9,9 +9,9 @@ Who may write (docs/PERMISSIONS.md, "Writes"):
 * superusers;
 * holders of ``manage_resource`` on the resource (guardian, directly or through a group);
 * stewards of the provider department: members of its group holding the model
-  permission, ``hub.change_dataresource`` to edit a resource and its fields,
-  ``hub.add_dataresource`` to create one for their department and
-  ``hub.delete_dataresource`` to delete one.
+  permission, ``catalog.change_dataresource`` to edit a resource and its fields,
+  ``catalog.add_dataresource`` to create one for their department and
+  ``catalog.delete_dataresource`` to delete one.
 
 The object check is the resource's door (``DataResource.objects.restrict(user, change)``,
 ``permissions.policies``); the model permission is what makes a department member a
@@ -20,7 +20,7 @@ steward of the catalog.
 Moving a resource to another provider needs membership of both departments (or
 superuser): nobody takes a resource from, or hands one to, a department they cannot act for.
 
-``hub.services.upsert_resource`` stays the unchecked loader of the demo fixtures.
+``hub.catalog.seed.upsert_resource`` stays the unchecked loader of the demo fixtures.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from hub.changes import Changes, apply_changes, editable_fields, initial_values
-from hub.models import DataResource, Department, FieldSpec
-from hub.restricted import CHANGE, DELETE
-from permissions.audit import log_event
-from permissions.models import AuditEvent
-from permissions.selectors import MANAGE_RESOURCE, UserLike, can, user_department_ids
+from hub.catalog.changes import Changes, apply_changes, editable_fields, initial_values
+from hub.catalog.models import DataResource, Department, FieldSpec
+from hub.catalog.restricted import CHANGE, DELETE, UserLike
+from hub.catalog.signals import catalog_changed
+
+MANAGE_RESOURCE = "manage_resource"
 
 CATALOG_CHANGE = "catalog_change"
 MOVE_REFUSED = _lazy("只能在本部门之间移交数据资源。")
@@ -59,7 +59,7 @@ class CatalogChange:
     resource: DataResource
     changes: Changes = field(default_factory=dict)
     field_spec: FieldSpec | None = None
-    event: AuditEvent | None = None
+    event: Any = None  # the audit event (permissions.AuditEvent) written with the change
 
 
 def _active(user: UserLike) -> bool:
@@ -73,37 +73,47 @@ def may_manage_resource(
 
     The resource's door (``restrict(user, change|delete)``: provider department,
     ``manage_resource`` holders, superusers), and for the provider's staff also the model
-    permission (``hub.change_dataresource``, ``operations.add_rule``, …): a department
+    permission (``catalog.change_dataresource``, ``operations.add_rule``, …): a department
     member without it is staff, not a steward. ``manage_resource`` alone suffices.
     """
     if not _active(user):
         return False
     if not DataResource.objects.filter(pk=resource.pk).restrict(user, action).exists():
         return False
-    return user.has_perm(model_perm) or can(user, MANAGE_RESOURCE, resource)
+    if user.has_perm(model_perm):
+        return True
+    managed = DataResource.objects.filter(pk=resource.pk).restrict(user, MANAGE_RESOURCE)
+    return managed.exists()
 
 
 def may_edit_resource(user: UserLike, resource: DataResource, perm: str = CHANGE) -> bool:
     """Whether ``user`` may ``perm`` (change or delete) ``resource`` and its fields."""
-    return may_manage_resource(user, resource, model_perm=f"hub.{perm}_dataresource", action=perm)
+    return may_manage_resource(
+        user, resource, model_perm=f"catalog.{perm}_dataresource", action=perm
+    )
+
+
+def _member_of(user: UserLike) -> list[int]:
+    """Ids of the departments the user acts for (the departments' door)."""
+    return list(Department.objects.restrict(user, "member").values_list("pk", flat=True))
 
 
 def may_move_resource(user: UserLike, old: Department, new: Department) -> bool:
     """Only someone acting for both departments (or a superuser) changes the provider."""
-    return user.is_superuser or {old.pk, new.pk} <= set(user_department_ids(user))
+    return user.is_superuser or {old.pk, new.pk} <= set(_member_of(user))
 
 
 def may_create_resource(user: UserLike, provider: Department | None) -> bool:
     """Whether ``user`` may create a resource provided by ``provider``: superusers, and
-    members of that department holding ``hub.add_dataresource``."""
+    members of that department holding ``catalog.add_dataresource``."""
     if not _active(user):
         return False
     if user.is_superuser:
         return True
     return (
         provider is not None
-        and provider.pk in user_department_ids(user)
-        and user.has_perm("hub.add_dataresource")
+        and provider.pk in _member_of(user)
+        and user.has_perm("catalog.add_dataresource")
     )
 
 
@@ -124,19 +134,24 @@ def _check_move(user: UserLike, old: Department, new: Department) -> None:
         raise PermissionDenied(MOVE_REFUSED)
 
 
-def _audit(
-    user: UserLike, op: str, resource: DataResource, changes: Changes, **extra: Any
-) -> AuditEvent:
+def _audit(user: UserLike, op: str, resource: DataResource, changes: Changes, **extra: Any) -> Any:
     # ``fields`` names the resource's fields the event concerns, as for reads.
     is_field = "field" in extra
     detail = {"object": "field" if is_field else "resource", "op": op, **extra}
-    return log_event(
+    # The catalog is below the audit log: the permissions app appends the event on this
+    # signal, in this transaction, and answers it.
+    answers = catalog_changed.send(
+        sender=DataResource,
         actor=user,
         action=CATALOG_CHANGE,
         resource=resource,
         fields=[extra["field"]] if is_field else [],
         detail={**detail, "changes": changes},
     )
+    events = [event for _receiver, event in answers if event is not None]
+    if not events:
+        raise RuntimeError("catalog writes need the audit log (permissions app) connected")
+    return events[0]
 
 
 def _locked(resource: DataResource) -> DataResource:

@@ -6,8 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.models.batches import UploadBatch
-from hub.models.resources import DataResource
+from hub.catalog.models.resources import DataResource
+from hub.records.models.batches import UploadBatch
 
 
 class RowFingerprints(models.Model):
@@ -19,7 +19,7 @@ class RowFingerprints(models.Model):
     headers, schema, code lists, connector and code) skips normalising its rows whose
     fingerprint is here: they are byte for byte rows whose records are stored already.
     It holds only while nothing else wrote the resource's records: every write outside
-    the ingest pipeline deletes it (``hub.recordstore.RecordStore.forget_fingerprints``).
+    the ingest pipeline deletes it (``hub.records.recordstore.RecordStore.forget_fingerprints``).
     """
 
     resource = models.OneToOneField(
@@ -38,6 +38,8 @@ class RowFingerprints(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_rowfingerprints"
         verbose_name = _("源行指纹")
         verbose_name_plural = pgettext_lazy("plural", "源行指纹")
 

@@ -1,6 +1,6 @@
 """Stored record values as people read them in the admin.
 
-Records store datetimes in UTC (``"2025-07-01T06:30:00Z"``, see ``hub.recordstore``);
+Records store datetimes in UTC (``"2025-07-01T06:30:00Z"``, see ``hub.records.recordstore``);
 DESIGN.md says they are *shown* in Asia/Shanghai (``settings.TIME_ZONE``). Everything
 a steward reads in the admin — the upload preview, the record change page — goes
 through :func:`display_value`, so they all agree.
@@ -13,7 +13,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub.models import FieldType
+from hub.catalog.models import FieldType
 
 LOCAL_DATETIME = "%Y-%m-%d %H:%M:%S"
 

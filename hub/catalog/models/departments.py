@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.restricted import RestrictedManager
+from hub.catalog.restricted import RestrictedManager
 
 
 class Department(models.Model):
@@ -25,6 +25,8 @@ class Department(models.Model):
     objects = RestrictedManager()
 
     class Meta:
+        # The table kept its name when the model left the ``hub`` app.
+        db_table = "hub_department"
         verbose_name = _("部门")
         verbose_name_plural = pgettext_lazy("plural", "部门")
         ordering = ["code"]

@@ -1,0 +1,6 @@
+"""Records models (数据记录): upload batches, records and their source-row fingerprints."""
+
+from hub.records.models.batches import BatchSource, BatchStatus, Record, UploadBatch
+from hub.records.models.fingerprints import RowFingerprints
+
+__all__ = ["BatchSource", "BatchStatus", "Record", "RowFingerprints", "UploadBatch"]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.fields.json import KT
 from django.db.models.query import ValuesIterable
 from django.http import Http404
@@ -36,7 +36,8 @@ from hub.api.record_pages import (
     read_page,
 )
 from hub.api.record_schema import RECORD_PARAMETERS, RECORD_RESPONSES
-from hub.catalog.models import DataResource
+from hub.catalog.models import DataResource, FieldSpec
+from hub.catalog.restricted import VIEW
 from hub.records.models import Record
 from permissions.audit import AuditEvent, log_event, read_and_log
 from permissions.authentication import request_key_prefix
@@ -48,7 +49,6 @@ from permissions.selectors import (
     load_annotated_grants,
     record_access,
     restrict,
-    scope_records,
     with_active_grants,
 )
 
@@ -71,7 +71,8 @@ def readable_resource(user, code: str) -> DataResource:
     if found is None:
         raise Http404
     load_annotated_grants(found)
-    prefetch_related_objects([found], "fields")
+    fields = FieldSpec.objects.restrict(user, VIEW)
+    prefetch_related_objects([found], Prefetch("fields", queryset=fields))
     return found
 
 
@@ -197,7 +198,8 @@ class ResourceRecordsView(APIView):
         hidden = hidden_parts(resource, access)
         ordering = choose_ordering(params.get("order"), key_readable=not hidden.key)
         queryset = filter_records(
-            scope_records(Record.objects.filter(resource=resource), access),
+            # The records' door, for one resource: its record access and row scope.
+            Record.objects.restrict(user, VIEW_RECORDS, resource=resource),
             params,
             access,
             resource,

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 PROJECT_APPS = {"catalog", "records", "permissions", "operations", "connectors"}
 # Internal bookkeeping that no page or endpoint lists: they need no door.
 INTERNAL = {
-    "hub.rowfingerprints": "source-row fingerprints of the record store",
+    "records.rowfingerprints": "source-row fingerprints of the record store",
     "permissions.auditchainhead": "the audit chain's head row",
     "permissions.resourceuserpermission": "guardian's table, read inside the policy",
     "permissions.resourcegrouppermission": "guardian's table, read inside the policy",

@@ -17,6 +17,7 @@ from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
 from hub.catalog.models import DataResource, Department
 from hub.catalog.selectors import resource_get
+from hub.records.models import UploadBatch
 from permissions.audit import log_event
 from permissions.selectors import user_department_ids
 
@@ -129,6 +130,17 @@ class RecordPushView(APIView):
         return batch_response(request, upload)
 
 
+def _audit_batch_read(request: Request, batch: UploadBatch, action: str, *, rows: int) -> None:
+    log_event(
+        actor=request.user,
+        action=action,
+        resource=batch.resource,
+        api_key_prefix=getattr(request.auth, "prefix", "") or "",
+        rows=rows,
+        detail={"batch": batch.pk, "what": "errors" if action == "read_batch" else "error_report"},
+    )
+
+
 class BatchDetailView(APIView):
     """One batch: status, counts, errors and the error report link (for polling)."""
 
@@ -137,6 +149,10 @@ class BatchDetailView(APIView):
         batch = visible_batches(request.user).filter(pk=pk).first()
         if batch is None:
             raise Http404
+        if batch.errors:
+            # Row errors quote source values: reading them joins the audit chain (status
+            # polls of a batch without errors do not, or a poll loop would flood it).
+            _audit_batch_read(request, batch, "read_batch", rows=len(batch.errors))
         return Response(BatchSerializer(batch, context={"request": request}).data)
 
 
@@ -148,6 +164,7 @@ class BatchErrorReportView(APIView):
         batch = visible_batches(request.user).filter(pk=pk).first()
         if batch is None or not batch.error_report:
             raise Http404
+        _audit_batch_read(request, batch, "export", rows=batch.rejected)
         return FileResponse(
             batch.error_report.open("rb"),
             as_attachment=True,

@@ -57,10 +57,21 @@ def test_rejected_upload_links_error_report(api_client, steward, gas):
     body = response.json()
     assert body["status"] == "rejected" and body["errors"][0]["row"] == 4
     assert body["error_report_url"].endswith(f"/api/v1/batches/{body['id']}/error-report.xlsx")
+    from permissions.models import AuditEvent
+
+    api_client.get(f"/api/v1/batches/{body['id']}/")
     report = api_client.get(body["error_report_url"])
     assert report.status_code == 200
     assert b"".join(report.streaming_content)[:2] == b"PK"
     assert not Record.objects.exists()
+    # Reading the row errors and the report joined the audit chain.
+    reads = AuditEvent.objects.filter(
+        detail__batch=body["id"], action__in=["read_batch", "export"]
+    ).order_by("sequence")
+    assert [(e.action, e.detail["what"], e.rows) for e in reads] == [
+        ("read_batch", "errors", 1),
+        ("export", "error_report", 1),
+    ]
 
 
 def test_hostile_file_is_rejected_not_500(api_client, steward, gas):

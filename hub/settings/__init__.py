@@ -250,6 +250,10 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Access requests: working days the provider has to answer; holidays skipped besides weekends.
 HUB_ACCESS_REQUEST_ANSWER_DAYS = int(os.environ.get("HUB_ACCESS_REQUEST_ANSWER_DAYS", "10"))
 HUB_HOLIDAYS = env_list("HUB_HOLIDAYS")
+# The ops centre (城运中心, docs/OPERATIONS.md): its department code, and whether its staff see
+# the alerts, points and readings of every department (一网统管); raw records stay under grants.
+HUB_OPS_CENTRE_DEPARTMENT = os.environ.get("HUB_OPS_CENTRE_DEPARTMENT", "cityops")
+HUB_OPS_CENTRE_SEES_ALL = env_bool("HUB_OPS_CENTRE_SEES_ALL", default=True)
 # Audit of read/export events on PostgreSQL: off (default) commits them without waiting for
 # the WAL flush (a server crash may lose the last few hundred ms of read events, never break
 # the chain; grants, uploads, denials etc. always wait). On: read events are durable too.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -12,12 +13,13 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from hub.catalog.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
 from hub.catalog.models import DataResource, SharingType
 from hub.catalog.restricted import CHANGE
-from permissions import services
+from permissions import calendar, services
 from permissions.models import (
     AccessGrant,
     AccessRequest,
     ApiKeyScope,
     AuditEvent,
+    CalendarDay,
     PartnerApiKey,
 )
 
@@ -217,3 +219,34 @@ class AuditEventAdmin(RestrictedModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(RestrictedModelAdmin):
+    """The official calendar table (工作日历): holidays and 调休 working days entered by
+    operators; they override the packaged calendar. Saves and deletes are audited."""
+
+    list_display = ("date", "kind", "name", "source")
+    list_filter = ("kind",)
+    search_fields = ("name", "source")
+    date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change and "date" in form.changed_data:
+            # A moved date is the old entry removed and the new one entered.
+            calendar.delete_calendar_day(
+                user=request.user, day=CalendarDay.objects.get(pk=obj.pk)
+            )
+            obj.pk = None
+        result = calendar.save_calendar_day(
+            user=request.user, date=obj.date, kind=obj.kind, name=obj.name, source=obj.source
+        )
+        obj.pk = result.day.pk
+
+    def delete_model(self, request, obj) -> None:
+        calendar.delete_calendar_day(user=request.user, day=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for day in queryset.order_by("pk"):
+                calendar.delete_calendar_day(user=request.user, day=day)

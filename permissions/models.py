@@ -284,3 +284,30 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("审计日志只能追加，不能删除。"))
+
+
+class CalendarDayKind(models.TextChoices):
+    """An official calendar entry: a holiday (放假) or a moved working day (调休上班)."""
+
+    HOLIDAY = "holiday", _("放假")
+    WORKING_DAY = "working_day", _("调休上班")
+
+
+class CalendarDay(models.Model):
+    """One day of the official calendar entered by an operator (e.g. next year's schedule
+    once the State Council publishes it). Overrides the packaged calendar for that day."""
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=16, choices=CalendarDayKind.choices)
+    name = models.CharField(_("名称"), max_length=64, blank=True)
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("工作日历")
+        verbose_name_plural = pgettext_lazy("plural", "工作日历")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.get_kind_display()}"

@@ -14,7 +14,13 @@ from django.db.models import Q, QuerySet
 
 from hub.catalog.models import CodeItem, CodeList, DataResource, Department, FieldSpec, TaskFailure
 from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
-from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
+from permissions.models import (
+    AccessGrant,
+    AccessRequest,
+    AuditEvent,
+    CalendarDay,
+    PartnerApiKey,
+)
 from permissions.selectors import (
     ACTIONS,
     MANAGE_RESOURCE,
@@ -162,6 +168,20 @@ def _key_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
     return queryset.filter(department_id__in=user_department_ids(user))
 
 
+def calendar_allowed(user: UserLike, action: str) -> bool:
+    """The official calendar table: operators (holders of the model permission) and
+    superusers read and edit it; it is reference data, not secret, but edited with care."""
+    if action not in (VIEW, ADD, CHANGE, DELETE):
+        raise unknown(CalendarDay, action)
+    if not active_user(user):
+        return False
+    return bool(user.is_superuser or user.has_perm(f"permissions.{action}_calendarday"))
+
+
+def _calendar_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    return queryset if calendar_allowed(user, action) else queryset.filter(NOTHING)
+
+
 def register() -> None:
     register_policy(DataResource, _resource_policy)
     register_policy(FieldSpec, _field_spec_policy)
@@ -172,3 +192,4 @@ def register() -> None:
     register_policy(AccessRequest, _request_policy)
     register_policy(AccessGrant, _grant_policy)
     register_policy(PartnerApiKey, _key_policy)
+    register_policy(CalendarDay, _calendar_policy)

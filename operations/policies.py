@@ -7,13 +7,21 @@ grant is the only way in, the object's district is in the grant. Compound alerts
 both resources. A work order is visible with its alert or to the department it is
 assigned to. Rules and mappings are read with the records and changed by whoever manages
 the resource (its provider department, ``manage_resource`` holders, superusers).
+
+The ops centre (城运中心, ``HUB_OPS_CENTRE_DEPARTMENT``): under 一网统管 its staff ``view``
+the alerts (and their history), monitoring points, readings and work orders of every
+department while ``HUB_OPS_CENTRE_SEES_ALL`` is on (the default). Only ``view`` widens:
+``view_records`` on these objects, events, and the raw records stay governed by grants.
+Callers audit such reads (``operations.audit.log_ops_centre_read``). Superusers see all.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from hub.catalog.models import Department
+from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, policy_function, register_policy
 from hub.records.models import UploadBatch
 from operations.models import (
     Alert,
@@ -38,6 +46,46 @@ from permissions.selectors import (
 )
 
 
+def ops_centre_code() -> str:
+    """The ops centre's department code (城运中心), ``HUB_OPS_CENTRE_DEPARTMENT``."""
+    return getattr(settings, "HUB_OPS_CENTRE_DEPARTMENT", "cityops")
+
+
+@policy_function
+def ops_centre_department(user: UserLike) -> Department | None:
+    """The ops centre department if ``user`` is on its staff (cached on the user)."""
+    if not active_user(user):
+        return None
+    cached = getattr(user, "_hub_ops_centre", False)
+    if cached is False:
+        departments = user_department_ids(user)
+        cached = (
+            Department.objects.filter(pk__in=departments, code=ops_centre_code()).first()
+            if departments
+            else None
+        )
+        user._hub_ops_centre = cached
+    return cached
+
+
+def sees_all_operations(user: UserLike) -> bool:
+    """Superusers, and ops centre staff while ``HUB_OPS_CENTRE_SEES_ALL`` is on, view the
+    alerts, points, readings and work orders of every department."""
+    if not active_user(user):
+        return False
+    if user.is_superuser:
+        return True
+    return ops_centre_wide(user)
+
+
+def ops_centre_wide(user: UserLike) -> bool:
+    """True when ``user`` reads as the ops centre under the 一网统管 policy (not as a
+    superuser): those reads are audited by the caller."""
+    if not getattr(settings, "HUB_OPS_CENTRE_SEES_ALL", True) or not active_user(user):
+        return False
+    return not user.is_superuser and ops_centre_department(user) is not None
+
+
 def alert_visibility(user: UserLike, prefix: str = "") -> Q:
     """Alerts (through ``prefix``) the user sees: row scope on both resources."""
     district = f"{prefix}district_code"
@@ -54,10 +102,19 @@ def alert_visibility(user: UserLike, prefix: str = "") -> Q:
     return main & (Q(**{f"{prefix}other_resource__isnull": True}) | other)
 
 
-def _scoped(model: type, *, district: str = "district_code", resource: str = "resource__"):
-    """Read-only objects derived from records: visible with their records' row scope."""
+def _scoped(
+    model: type,
+    *,
+    district: str = "district_code",
+    resource: str = "resource__",
+    ops_wide: bool = False,
+):
+    """Read-only objects derived from records: visible with their records' row scope;
+    ``ops_wide``: viewed by the ops centre for every department."""
 
     def policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+        if action == VIEW and ops_wide and sees_all_operations(user):
+            return queryset
         if action in (VIEW, VIEW_RECORDS):
             return queryset.filter(
                 row_scope_filter(user, resource_prefix=resource, district_lookup=district)
@@ -71,6 +128,8 @@ def _scoped(model: type, *, district: str = "district_code", resource: str = "re
 
 
 def _alert_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    if action == VIEW and sees_all_operations(user):
+        return queryset
     if action in (VIEW, VIEW_RECORDS):
         return queryset.filter(alert_visibility(user))
     if action in (CHANGE, DELETE):
@@ -80,6 +139,8 @@ def _alert_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
 
 def _transition_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
     if action == VIEW:
+        if sees_all_operations(user):
+            return queryset
         return queryset.filter(alert_visibility(user, prefix="alert__"))
     raise unknown(AlertTransition, action)
 
@@ -112,16 +173,19 @@ def _editable_by_provider(model: type, *, also: tuple[str, ...] = ()):
 
 
 def _work_order_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
-    """Work orders: visible with their alert or to the assigned department; moved by
-    the assigned department (the service checks the separation of duties)."""
+    """Work orders: visible with their alert or to the assigned department (all of them
+    to superusers and the ops centre); moved by the assigned department, the resource's
+    managers and the ops centre (the service checks each move's role and the separation
+    of duties)."""
     if not active_user(user):
         return queryset.filter(NOTHING)
+    if action in (VIEW, CHANGE) and sees_all_operations(user):
+        # Not ``alert_visibility | own``: a superuser's empty Q would vanish from the OR.
+        return queryset
     own = Q(department_id__in=user_department_ids(user))
     if action == VIEW:
         return queryset.filter(alert_visibility(user, prefix="alert__") | own)
     if action == CHANGE:
-        if user.is_superuser:
-            return queryset
         return queryset.filter(own | managed_resources(user, "alert__resource__"))
     if action == DELETE:
         return queryset.filter(NOTHING) if not user.is_superuser else queryset
@@ -136,9 +200,9 @@ def _sync_run_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySe
 
 
 def register() -> None:
-    register_policy(MonitoringPoint, _scoped(MonitoringPoint))
+    register_policy(MonitoringPoint, _scoped(MonitoringPoint, ops_wide=True))
     register_policy(Event, _scoped(Event))
-    register_policy(Reading, _scoped(Reading, district="point__district_code"))
+    register_policy(Reading, _scoped(Reading, district="point__district_code", ops_wide=True))
     register_policy(Alert, _alert_policy)
     register_policy(AlertTransition, _transition_policy)
     register_policy(Rule, _editable_by_provider(Rule, also=("event_resource",)))

@@ -1,16 +1,44 @@
-"""The operations dashboard page (/ops/). Data comes from the ops API, refreshed in place."""
+"""Pages of the ops centre (/ops/): the dashboard, the 大屏 screen, one order's loop and
+its moves. Reads go through the selectors (the doors), moves through the work order
+services; ops centre reads under the 一网统管 policy are audited."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
+from django.views.decorators.http import require_POST
 
-from hub.catalog.models import CodeItem, Domain
-from operations.models import Level, WorkOrderState
+from hub.catalog.models import CodeItem, Department, Domain
+from hub.catalog.restricted import VIEW
+from operations import selectors
+from operations.audit import log_ops_centre_read
+from operations.models import Level, WorkOrder, WorkOrderState
+from operations.policies import ops_centre_department
+from operations.services import workorders as services
+from operations.timeline import level_label, local, order_timeline
 
 REFRESH_SECONDS = 30
+SCREEN_REFRESH_SECONDS = 15
+MOVE_LABELS = {
+    "dispatch": N_("派单"),
+    "urge": N_("督办"),
+    "accept": N_("签收"),
+    "start": N_("开始处置"),
+    "resolve": N_("办结"),
+    "send_back": N_("核查不通过，退回处置"),
+    "verify": N_("核查通过"),
+    "close": N_("归档"),
+}
+
+
+def _move_label(move: str) -> str:
+    return _(MOVE_LABELS[move])
 
 
 def _labels() -> dict:
@@ -33,21 +61,196 @@ def _labels() -> dict:
         "updated": _("更新于"),
         "colon": _("："),
         "mapError": _("地图资源未安装：请运行 make assets（npm ci）"),
+        "points": _("监测点"),
+        "city": _("全市"),
+        "back": _("返回全市"),
+    }
+
+
+def _districts(request: HttpRequest) -> dict[str, str]:
+    return dict(
+        CodeItem.objects.restrict(request.user, VIEW)
+        .filter(code_list__code="gb2260-shanghai")
+        .order_by("code_list__version", "order")
+        .values_list("code", "name")
+    )
+
+
+def _clock() -> dict:
+    """The server's time and zone offset, so the screen's clock never follows the viewer's."""
+    now = timezone.localtime()
+    return {
+        "epoch_ms": int(now.timestamp() * 1000),
+        "offset_minutes": int(now.utcoffset().total_seconds() // 60),
+        "zone": str(timezone.get_current_timezone()),
     }
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The 运行态势 page: district map, alerts, time series, work orders, freshness."""
-    districts = dict(
-        CodeItem.objects.restrict(request.user, "view")
-        .filter(code_list__code="gb2260-shanghai")
-        .order_by("code_list__version", "order")
-        .values_list("code", "name")
-    )
+    """The 运行态势 page (``?screen=1``: the 大屏 mode)."""
+    if request.GET.get("screen") == "1":
+        return screen(request)
+    log_ops_centre_read(request.user, view="dashboard")
     context = {
-        "districts": districts,
+        "districts": _districts(request),
         "labels": _labels(),
         "refresh_seconds": REFRESH_SECONDS,
+        "ops_centre": ops_centre_department(request.user),
     }
     return render(request, "operations/dashboard.html", context)
+
+
+@login_required
+def screen(request: HttpRequest) -> HttpResponse:
+    """The full-screen 大屏: 16:9, server clock, alert ticker, legend, point markers,
+    drill-down from the city to a district, refreshed from ``screen_data``."""
+    log_ops_centre_read(request.user, view="screen")
+    context = {
+        "districts": _districts(request),
+        "labels": _labels(),
+        "refresh_seconds": SCREEN_REFRESH_SECONDS,
+        "clock": _clock(),
+    }
+    return render(request, "operations/screen.html", context)
+
+
+def _stamp(value) -> str:
+    moment = local(value)
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+@login_required
+def screen_data(request: HttpRequest) -> JsonResponse:
+    """What the screen draws, in one JSON document: summary, open alerts, points, clock.
+    Times are Asia/Shanghai strings made here."""
+    user = request.user
+    summary = selectors.summary(user=user)
+    districts = _districts(request)
+    alerts = list(selectors.alert_list(user=user, state="open")[:50])
+    worst: dict[int, int] = {}
+    for alert in alerts:
+        if alert.point_id:
+            worst[alert.point_id] = max(worst.get(alert.point_id, 0), alert.level)
+    points = [
+        {
+            "id": p.pk,
+            "name": p.name or p.external_id,
+            "district": p.district_code,
+            "lon": p.longitude,
+            "lat": p.latitude,
+            "level": worst.get(p.pk, 0),
+            "department": p.department.short_name,
+        }
+        for p in selectors.point_list(user=user).exclude(latitude=None)[:2000]
+    ]
+    payload = {
+        "generated_at": _stamp(summary["generated_at"]),
+        "clock": _clock(),
+        "summary": {**summary, "generated_at": _stamp(summary["generated_at"])},
+        "alerts": [
+            {
+                "id": a.pk,
+                "level": a.level,
+                "level_label": level_label(a.level),
+                "hazard": a.hazard,
+                "district": districts.get(a.district_code, a.district_code),
+                "district_code": a.district_code,
+                "point": (a.point.name or a.point.external_id) if a.point_id else "",
+                "opened_at": _stamp(a.opened_at),
+            }
+            for a in alerts
+        ],
+        "points": points,
+    }
+    log_ops_centre_read(user, view="screen_data", rows=len(alerts) + len(points))
+    return JsonResponse(payload)
+
+
+def _order_or_404(request: HttpRequest, pk: int) -> WorkOrder:
+    try:
+        return selectors.work_order_get(user=request.user, work_order_id=pk)
+    except WorkOrder.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order: its facts, the closed-loop timeline and the moves the user may make."""
+    order = _order_or_404(request, pk)
+    log_ops_centre_read(request.user, view="work_order", rows=1, detail={"work_order": order.code})
+    moves = services.available_moves(user=request.user, order=order)
+    departments = (
+        Department.objects.restrict(request.user, VIEW)
+        .filter(is_active=True)
+        .order_by("code")
+        .values_list("pk", "short_name")
+        if "dispatch" in moves
+        else []
+    )
+    context = {
+        "order": order,
+        "alert": order.alert,
+        "level_label": level_label(order.alert.level),
+        "state_label": services.state_label(order.state),
+        "timeline": order_timeline(user=request.user, order=order),
+        "moves": [(m, _move_label(m)) for m in moves],
+        "departments": departments,
+        "times": {
+            "dispatched_at": local(order.dispatched_at),
+            "accept_by": local(order.accept_by),
+            "resolve_by": local(order.resolve_by),
+        },
+        "timeliness": _labels()["timeliness"][selectors.timeliness(order, timezone.now())],
+    }
+    return render(request, "operations/order.html", context)
+
+
+@login_required
+@require_POST
+def order_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
+    """Make one move on an order through the services; errors come back as messages."""
+    if move not in MOVE_LABELS:
+        raise Http404
+    order = _order_or_404(request, pk)
+    text = request.POST.get("feedback", "")
+    try:
+        if move == "dispatch":
+            department = _department(request)
+            services.dispatch_work_order(
+                user=request.user, work_order=order, department=department, note=text
+            )
+        elif move == "urge":
+            services.urge_work_order(user=request.user, work_order=order, note=text)
+        else:
+            target, sources = services.MOVES[move]
+            if order.state not in sources:
+                raise ValidationError(
+                    _("工单不能从“%(from)s”变为“%(to)s”。")
+                    % {
+                        "from": services.state_label(order.state),
+                        "to": services.state_label(target),
+                    }
+                )
+            services.transition_work_order(
+                user=request.user, work_order=order, to_state=target, feedback=text
+            )
+    except (PermissionDenied, ValidationError) as exc:
+        reason = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, f"{_move_label(move)}{_('：')}{reason}")
+    else:
+        messages.success(
+            request,
+            _("工单 %(code)s：%(move)s 完成。") % {"code": order.code, "move": _move_label(move)},
+        )
+    return redirect("operations:order", pk=order.pk)
+
+
+def _department(request: HttpRequest) -> Department:
+    raw = request.POST.get("department", "")
+    if not raw.isdigit():
+        raise ValidationError(_("请选择处置部门。"))
+    try:
+        return Department.objects.restrict(request.user, VIEW).get(pk=int(raw), is_active=True)
+    except Department.DoesNotExist as exc:
+        raise ValidationError(_("请选择处置部门。")) from exc

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from hub.catalog.models import Department
 from operations.models import Alert, WorkOrder, WorkOrderState
 from operations.models.workorders import TRANSITIONS
+from operations.policies import ops_centre_code, ops_centre_department
 from permissions.audit import log_event
 from permissions.models import AuditEvent
 from permissions.selectors import UserLike, user_department_ids
@@ -31,7 +31,9 @@ DEADLINES: dict[int, tuple[timedelta, timedelta]] = {
 # Roles (docs/OPERATIONS.md): the assigned department works an order (accept, start,
 # resolve); from these states on the checking side moves it (verify, send back, close).
 CHECKED_STATES = (WorkOrderState.RESOLVED, WorkOrderState.VERIFIED)
-DEFAULT_OPS_CENTRE = "cityops"
+# The ops centre dispatches (派单, to any department) and urges (督办) orders still being
+# worked on: before they are resolved.
+OPEN_STATES = (WorkOrderState.DISPATCHED, WorkOrderState.ACCEPTED, WorkOrderState.IN_PROGRESS)
 
 # Which timestamp each state stamps when entered.
 STAMPS = {
@@ -82,9 +84,12 @@ class WorkOrderTransition:
     event: AuditEvent
 
 
-def ops_centre_code() -> str:
-    """The ops centre's department code (城运中心), ``HUB_OPS_CENTRE_DEPARTMENT``."""
-    return getattr(settings, "HUB_OPS_CENTRE_DEPARTMENT", DEFAULT_OPS_CENTRE)
+def state_label(state: str) -> str:
+    """The state's name in the active language (never the code)."""
+    try:
+        return str(WorkOrderState(state).label)
+    except ValueError:
+        return state
 
 
 def _work_department(user: UserLike | None, order: WorkOrder) -> Department | None:
@@ -145,7 +150,8 @@ def transition_work_order(
     from_state = order.state
     if to_state not in TRANSITIONS.get(from_state, ()):
         raise ValidationError(
-            _("工单不能从“%(from)s”变为“%(to)s”。") % {"from": from_state, "to": to_state}
+            _("工单不能从“%(from)s”变为“%(to)s”。")
+            % {"from": state_label(from_state), "to": state_label(to_state)}
         )
     if from_state in CHECKED_STATES:
         department = _check_department(user, order)
@@ -164,31 +170,142 @@ def transition_work_order(
     if feedback:
         order.feedback = f"{order.feedback}\n{feedback}".strip()
     code = department.code if department else ""
-    order.history = [
-        *order.history,
-        {
-            "state": to_state,
-            "at": at.isoformat(),
-            "by": user.get_username() if user is not None else "system",
-            "user_id": user.pk if user is not None else None,
-            "department": code,
-            "feedback": feedback,
-        },
-    ]
+    event = _record(
+        user=user,
+        order=order,
+        from_state=from_state,
+        step=to_state,
+        at=at,
+        department=code,
+        feedback=feedback,
+    )
+    return WorkOrderTransition(order, from_state, to_state, code, event)
+
+
+def _record(
+    *,
+    user: UserLike | None,
+    order: WorkOrder,
+    from_state: str,
+    step: str,
+    at: datetime,
+    department: str,
+    feedback: str,
+    action: str = "",
+    extra: dict | None = None,
+) -> AuditEvent:
+    """Append the step to the order's history, save it and audit it."""
+    entry = {
+        "state": order.state,
+        "at": at.isoformat(),
+        "by": user.get_username() if user is not None else "system",
+        "user_id": user.pk if user is not None else None,
+        "department": department,
+        "feedback": feedback,
+        **({"action": action} if action else {}),
+        **(extra or {}),
+    }
+    order.history = [*order.history, entry]
     order.save()
-    event = log_event(
+    return log_event(
         actor=user,
         action="work_order",
         resource=order.alert.resource,
         detail={
             "work_order": order.code,
             "from": from_state,
-            "to": to_state,
-            "department": code,
+            "to": order.state,
+            "department": department,
             "feedback": feedback,
+            **({"step": action} if action else {}),
+            **(extra or {}),
         },
     )
-    return WorkOrderTransition(order, from_state, to_state, code, event)
+
+
+def _ops_centre(user: UserLike | None, message: str) -> Department | None:
+    """Dispatch and urge: ops centre staff or a superuser (None: the system)."""
+    if user is not None and not (getattr(user, "is_authenticated", False) and user.is_active):
+        raise PermissionDenied(_("请先登录。"))
+    if user is None:
+        return None
+    centre = ops_centre_department(user)
+    if centre is None and not user.is_superuser:
+        raise PermissionDenied(message)
+    return centre
+
+
+def _open_order(work_order: WorkOrder, verb: str) -> WorkOrder:
+    order = (
+        WorkOrder.objects.select_for_update(of=("self",))
+        .select_related("alert__resource", "department")
+        .get(pk=work_order.pk)
+    )
+    if order.state not in OPEN_STATES:
+        raise ValidationError(
+            _("“%(state)s”的工单不能%(verb)s。") % {"state": state_label(order.state), "verb": verb}
+        )
+    return order
+
+
+@transaction.atomic
+def dispatch_work_order(
+    *,
+    user: UserLike | None,
+    work_order: WorkOrder,
+    department: Department,
+    note: str = "",
+    at: datetime | None = None,
+) -> WorkOrderTransition:
+    """派单: the ops centre (re)assigns an order still being worked on to ``department``;
+    the order starts again as dispatched with fresh deadlines, checked and audited."""
+    centre = _ops_centre(user, _("只有城运中心可以派单。"))
+    order = _open_order(work_order, _("派单"))
+    if not department.is_active:
+        raise ValidationError({"department": _("部门已停用。")})
+    at = at or timezone.now()
+    accept, resolve = DEADLINES[order.alert.level]
+    from_state = order.state
+    order.department = department
+    order.state = WorkOrderState.DISPATCHED
+    order.dispatched_at, order.accepted_at = at, None
+    order.accept_by, order.resolve_by = at + accept, at + resolve
+    order.overdue = False
+    code = centre.code if centre else ""
+    event = _record(
+        user=user,
+        order=order,
+        from_state=from_state,
+        step=order.state,
+        at=at,
+        department=code,
+        feedback=note.strip(),
+        action="dispatch",
+        extra={"to_department": department.code},
+    )
+    return WorkOrderTransition(order, from_state, order.state, code, event)
+
+
+@transaction.atomic
+def urge_work_order(
+    *, user: UserLike | None, work_order: WorkOrder, note: str = "", at: datetime | None = None
+) -> WorkOrderTransition:
+    """督办: the ops centre presses the assigned department on an open order; the state
+    does not change, the urge is in the history and the audit log."""
+    centre = _ops_centre(user, _("只有城运中心可以督办。"))
+    order = _open_order(work_order, _("督办"))
+    code = centre.code if centre else ""
+    event = _record(
+        user=user,
+        order=order,
+        from_state=order.state,
+        step=order.state,
+        at=at or timezone.now(),
+        department=code,
+        feedback=note.strip(),
+        action="urge",
+    )
+    return WorkOrderTransition(order, order.state, order.state, code, event)
 
 
 def mark_overdue(*, now: datetime | None = None) -> int:
@@ -198,3 +315,36 @@ def mark_overdue(*, now: datetime | None = None) -> int:
         state__in=[WorkOrderState.ACCEPTED, WorkOrderState.IN_PROGRESS], resolve_by__lt=now
     )
     return WorkOrder.objects.filter(late, overdue=False).update(overdue=True)
+
+
+# The moves offered by /ops/ and the admin: name → (target state, from states).
+MOVES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "accept": (WorkOrderState.ACCEPTED, (WorkOrderState.DISPATCHED,)),
+    "start": (WorkOrderState.IN_PROGRESS, (WorkOrderState.ACCEPTED,)),
+    "resolve": (WorkOrderState.RESOLVED, (WorkOrderState.IN_PROGRESS,)),
+    "send_back": (WorkOrderState.IN_PROGRESS, (WorkOrderState.RESOLVED,)),
+    "verify": (WorkOrderState.VERIFIED, (WorkOrderState.RESOLVED,)),
+    "close": (WorkOrderState.CLOSED, (WorkOrderState.VERIFIED,)),
+}
+
+
+def available_moves(*, user: UserLike, order: WorkOrder) -> list[str]:
+    """The moves ``user`` may make on ``order`` now (dispatch, urge, accept, start,
+    resolve, send_back, verify, close), by the same checks as the services."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return []
+    moves = []
+    if order.state in OPEN_STATES and (user.is_superuser or ops_centre_department(user)):
+        moves += ["dispatch", "urge"]
+    for name, (_target, sources) in MOVES.items():
+        if order.state not in sources:
+            continue
+        try:
+            if order.state in CHECKED_STATES:
+                _check_department(user, order)
+            else:
+                _work_department(user, order)
+        except PermissionDenied:
+            continue
+        moves.append(name)
+    return moves

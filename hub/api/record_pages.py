@@ -4,25 +4,25 @@ The order never depends on a value the caller cannot read: by natural key when e
 field is readable in clear (the ``(resource, key)`` index serves it), otherwise in load
 order (batch, source row, id), which the hidden values do not decide.
 
-A cursor is sealed: its JSON (resource, order, position) is encrypted with a keystream of
-HMAC-SHA256 blocks (keys derived from SECRET_KEY; the IV is an HMAC of the plaintext, so
-equal positions give equal cursors) and signed with ``django.core.signing``. A caller
-learns nothing from it (not a key, not a row id, whose order follows the keys on
-PostgreSQL) and cannot forge one; a tampered cursor, or one of another resource or
-order, is a 400.
+A cursor is sealed: its JSON (resource, order, position) is a Fernet token
+(``cryptography``: AES-128-CBC with a random IV, then HMAC-SHA256), under a key derived
+from SECRET_KEY with ``salted_hmac`` (SECRET_KEY_FALLBACKS still open cursors issued
+before a key rotation). A caller learns nothing from it (not a key, not a row id, whose
+order follows the keys on PostgreSQL) and cannot forge one; a tampered cursor, or one of
+another resource or order, is a 400. Tokens differ at each issue (random IV, issue time);
+what they decode to does not depend on a hidden value.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from django.core import signing
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
 from django.db.models import BigIntegerField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils.crypto import salted_hmac
@@ -32,7 +32,6 @@ from rest_framework.exceptions import ValidationError
 from hub.records.models import Record
 
 SALT = "hub.records.cursor"
-IV_BYTES = 16
 MAX_CURSOR_CHARS = 4096
 
 
@@ -105,46 +104,48 @@ class Cursor:
     before: bool = False
 
 
-def _key(purpose: str) -> bytes:
-    return salted_hmac(f"{SALT}.{purpose}", b"cursor-key", algorithm="sha256").digest()
+def _fernet_key(secret: str) -> bytes:
+    digest = salted_hmac(SALT, b"cursor-key", secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest)
 
 
-def _keystream(iv: bytes, length: int) -> bytes:
-    key = _key("stream")
-    blocks = (
-        hmac.new(key, iv + counter.to_bytes(4, "big"), hashlib.sha256).digest()
-        for counter in range((length + 31) // 32)
-    )
-    return b"".join(blocks)[:length]
+@lru_cache(maxsize=4)
+def _fernet_of(secrets: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(_fernet_key(secret)) for secret in secrets])
 
 
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+def _fernet() -> MultiFernet:
+    """Encrypts under SECRET_KEY; decrypts under it and SECRET_KEY_FALLBACKS."""
+    return _fernet_of((settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])))
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    """The sealed, signed token of ``cursor``."""
+    """The sealed token of ``cursor`` (URL-safe base64, padding dropped)."""
     plain = json.dumps(
         [cursor.resource_id, cursor.ordering, cursor.position, cursor.before],
         separators=(",", ":"),
         default=str,
     ).encode()
-    iv = hmac.new(_key("iv"), plain, hashlib.sha256).digest()[:IV_BYTES]
-    body = base64.urlsafe_b64encode(iv + _xor(plain, _keystream(iv, len(plain))))
-    return signing.Signer(salt=SALT).sign(body.decode().rstrip("="))
+    return _fernet().encrypt(plain).decode().rstrip("=")
+
+
+def open_cursor(token: str) -> list:
+    """The JSON list sealed in ``token``; ``InvalidToken`` or ``ValueError`` if not ours."""
+    if len(token) > MAX_CURSOR_CHARS or not token.isascii():
+        raise InvalidToken
+    plain = _fernet().decrypt((token + "=" * (-len(token) % 4)).encode())
+    found = json.loads(plain)
+    if not isinstance(found, list):
+        raise ValueError("not a cursor")
+    return found
 
 
 def decode_cursor(token: str, *, resource_id: int, ordering: Ordering) -> Cursor:
     """The cursor in ``token``, or a 400 naming ``cursor``."""
     invalid = ValidationError({"cursor": [_("游标无效或已被篡改，请使用上一页返回的链接。")]})
-    if len(token) > MAX_CURSOR_CHARS:
-        raise invalid
     try:
-        body = signing.Signer(salt=SALT).unsign(token)
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        iv, sealed = raw[:IV_BYTES], raw[IV_BYTES:]
-        found, name, position, before = json.loads(_xor(sealed, _keystream(iv, len(sealed))))
-    except (signing.BadSignature, binascii.Error, ValueError, TypeError) as exc:
+        found, name, position, before = open_cursor(token)
+    except (InvalidToken, ValueError, TypeError) as exc:
         raise invalid from exc
     if found != resource_id or name != ordering.name:
         raise ValidationError({"cursor": [_("游标不属于该资源或当前排序。")]})

@@ -231,7 +231,11 @@ def test_bounded_integers_parse_or_are_400(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=120) | st.from_regex(r"[-_A-Za-z0-9]{10,80}:[-_A-Za-z0-9]{43}"))
+@given(
+    st.text(max_size=120)
+    | st.from_regex(r"[-_A-Za-z0-9]{10,80}:[-_A-Za-z0-9]{43}")
+    | st.from_regex(r"\AgAAAAA[-_A-Za-z0-9]{94,200}\Z")  # the shape of a Fernet token
+)
 def test_cursors_decode_only_when_issued(text):
     with pytest.raises(ValidationError) as caught:
         decode_cursor(text, resource_id=1, ordering=KEY)

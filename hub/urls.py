@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("ops/", include("operations.urls")),
+    path("explorer/", include("explorer.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("hub.urls_site")),
 ]

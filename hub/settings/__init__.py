@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "hub.records",
     "connectors",
     "operations",
+    "explorer",
 ]
 
 MIDDLEWARE = [

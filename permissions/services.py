@@ -29,6 +29,7 @@ from permissions.models import (
     RequestStatus,
     clean_api_key_scopes,
 )
+from permissions.scopes import check_districts, narrowed
 from permissions.selectors import (
     VIEW_RECORDS,
     UserLike,
@@ -80,6 +81,8 @@ def request_access(
         raise ValidationError({"duration_days": _("期限须在 1 到 1095 天之间。")})
     fields = list(fields or [])
     _check_names(user, resource, fields, "fields")
+    # District codes of the GB/T 2260 list only: a name would approve into an empty scope.
+    districts = check_districts(list(districts or []))
     now = timezone.now()
     access_request = AccessRequest.objects.create(
         resource=resource,
@@ -87,7 +90,7 @@ def request_access(
         requested_by=user,
         purpose=purpose,
         fields=fields,
-        districts=list(districts or []),
+        districts=districts,
         duration_days=duration_days,
         due_at=add_working_days(now, answer_days()),
     )
@@ -126,13 +129,29 @@ def _lock_pending(access_request: AccessRequest) -> AccessRequest:
 @write_service
 @transaction.atomic
 def approve_request(
-    *, user: UserLike, access_request: AccessRequest, clear_fields: list[str] | None = None
+    *,
+    user: UserLike,
+    access_request: AccessRequest,
+    clear_fields: list[str] | None = None,
+    fields: list[str] | None = None,
+    districts: list[str] | None = None,
 ) -> AccessGrant:
-    """Approve a pending request: create the expiring grant and mirror it into guardian."""
+    """Approve a pending request: create the expiring grant and mirror it into guardian.
+
+    ``fields``/``districts`` None grant what was asked; a list approves in part (部分批准):
+    it must lie within what was asked (ValidationError otherwise) and the grant gets it.
+    """
     _check_provider(user, access_request)
     access_request = _lock_pending(access_request)
     clear_fields = list(clear_fields or [])
     _check_names(user, access_request.resource, clear_fields, "clear_fields")
+    granted_fields = narrowed(access_request.fields, fields, "fields")
+    _check_names(user, access_request.resource, granted_fields, "fields")
+    granted_districts = narrowed(
+        access_request.districts,
+        None if districts is None else check_districts(list(districts)),
+        "districts",
+    )
     now = timezone.now()
     access_request.status = RequestStatus.APPROVED
     access_request.decided_by = user
@@ -142,8 +161,8 @@ def approve_request(
         user=user,
         resource=access_request.resource,
         department=access_request.requester,
-        fields=access_request.fields,
-        districts=access_request.districts,
+        fields=granted_fields,
+        districts=granted_districts,
         clear_fields=clear_fields,
         expires_at=now + dt.timedelta(days=access_request.duration_days),
         access_request=access_request,
@@ -152,7 +171,12 @@ def approve_request(
         actor=user,
         action="approve",
         resource=access_request.resource,
-        detail={"request": access_request.pk, "grant": grant.pk},
+        detail={
+            "request": access_request.pk,
+            "grant": grant.pk,
+            "partial": (granted_fields, granted_districts)
+            != (access_request.fields, access_request.districts),
+        },
     )
     return grant
 

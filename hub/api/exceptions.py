@@ -2,7 +2,7 @@
 
 ``api_exception_handler`` is DRF's ``EXCEPTION_HANDLER``: Django ``ValidationError`` and the
 errors bad values raise deeper down (``ValueError``/``OverflowError`` from parsing, the
-database's ``DataError``) become 400s. The ``handler400/404/500`` views answer JSON under
+database's ``DataError``) become 400s. The ``handler400/403/404/500`` views answer JSON under
 ``/api/`` when Django itself answers (no route, a crash outside DRF), with DEBUG off.
 """
 
@@ -62,6 +62,13 @@ def page_not_found(request, exception=None, template_name: str = "404.html"):
     if _is_api(request):
         return JsonResponse({"detail": _("未找到。")}, status=404)
     return defaults.page_not_found(request, exception, template_name=template_name)
+
+
+def permission_denied(request, exception=None, template_name: str = "403.html"):
+    """``handler403``: JSON under /api/, the hub's friendly 403 page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": _("您没有执行该操作的权限。")}, status=403)
+    return defaults.permission_denied(request, exception, template_name=template_name)
 
 
 def server_error(request, template_name: str = "500.html"):

@@ -12,7 +12,7 @@ from hub.catalog.admin_base import RestrictedModelAdmin
 from hub.catalog.display import display_value
 from hub.catalog.models import DataResource, FieldSpec
 from hub.catalog.restricted import VIEW
-from hub.records.models import Record, UploadBatch
+from hub.records.models import Record, RecordMerge, UploadBatch
 from hub.records.recordstore import RecordStore
 
 # Records and batches shown raw (unmasked, unscoped): the provider and managers only.
@@ -69,7 +69,8 @@ class RecordAdmin(RestrictedModelAdmin):
 
     def get_fields(self, request, obj=None):
         # The raw JSON would show datetimes in UTC; "data_display" shows them locally.
-        return ["data_display" if name == "data" else name for name in self._field_names()]
+        names = ["data_display" if name == "data" else name for name in self._field_names()]
+        return [*names, "merged_display"]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -91,6 +92,22 @@ class RecordAdmin(RestrictedModelAdmin):
         return format_html(
             '<table class="record-data"><tbody>{}</tbody></table>',
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description=_("合并的记录"))
+    def merged_display(self, obj: Record):
+        """Records merged into this one (same key spelt differently): their lineage."""
+        merges = RecordMerge.objects.filter(resource_id=obj.resource_id, key=obj.key)
+        rows = [(m.merged_key, m.batch_id or "—", m.source_row or "—") for m in merges]
+        if not rows:
+            return "—"
+        return format_html(
+            '<table class="record-merges"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            _("原主键"),
+            _("原写入批次"),
+            _("源文件行号"),
+            format_html_join("", "<tr><td>{}</td><td>#{}</td><td>{}</td></tr>", rows),
         )
 
     def has_add_permission(self, request) -> bool:

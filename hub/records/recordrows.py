@@ -15,9 +15,16 @@ import pandas as pd
 import polars as pl
 
 from hub.catalog.models import DataResource
+from hub.records.keys import ISO_UTC, KEY_SEPARATOR, canonical_key_series
 
-KEY_SEPARATOR = "|"
-ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+__all__ = [
+    "ISO_UTC",
+    "KEY_SEPARATOR",
+    "STORE_COLUMNS",
+    "content_hashes",
+    "field_names",
+    "prepare_rows",
+]
 # Columns of a prepared chunk, in COPY order.
 STORE_COLUMNS = (
     "key",
@@ -44,11 +51,6 @@ def _iso(frame: pl.DataFrame, name: str) -> pl.Expr:
             column = column.dt.replace_time_zone("UTC")
         return column.dt.convert_time_zone("UTC").dt.strftime(ISO_UTC)
     return pl.col(name).cast(pl.String)
-
-
-def _as_text(frame: pl.DataFrame, name: str) -> pl.Expr:
-    """A column as key text; nulls become "" (the pipeline rejects empty key parts)."""
-    return _iso(frame, name).fill_null("")
 
 
 def _jsonable(frame: pl.DataFrame) -> pl.DataFrame:
@@ -94,11 +96,9 @@ def prepare_rows(
     typed = typed.with_columns(missing).select(names) if missing else typed.select(names)
     data = _jsonable(typed).select(pl.struct(names).struct.json_encode().alias("data"))["data"]
     columns: list[pl.Series | pl.Expr] = [
-        typed.select(
-            pl.concat_str(
-                [_as_text(typed, name) for name in resource.key_fields], separator=KEY_SEPARATOR
-            ).alias("key")
-        )["key"],
+        # Canonical key parts (hub.records.keys); nulls become "" (the pipeline
+        # rejects empty key parts).
+        canonical_key_series(typed, resource.key_fields),
         data,
     ]
     out = pl.DataFrame(columns)

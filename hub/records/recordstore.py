@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from hub.catalog.models import DataResource
+from hub.records.keys import key_kinds, recanonicalise
 from hub.records.models import Record, RowFingerprints, UploadBatch
 from hub.records.recordrows import (
     KEY_SEPARATOR,
@@ -204,6 +205,10 @@ class RecordStore:
         for record in records:
             if record.resource_id != self.resource_id:
                 raise ValueError(f"record {record.key!r} belongs to another resource")
+        # Whatever spelling the caller used, the stored key is canonical (hub.records.keys).
+        kinds = key_kinds(self.resource or self.resource_id)
+        for record in records:
+            record.key = recanonicalise(record.key, kinds)
         with transaction.atomic():
             self.forget_fingerprints()
             Record.objects.bulk_create(

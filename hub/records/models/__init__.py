@@ -2,5 +2,6 @@
 
 from hub.records.models.batches import BatchSource, BatchStatus, Record, UploadBatch
 from hub.records.models.fingerprints import RowFingerprints
+from hub.records.models.merges import RecordMerge
 
-__all__ = ["BatchSource", "BatchStatus", "Record", "RowFingerprints", "UploadBatch"]
+__all__ = ["BatchSource", "BatchStatus", "Record", "RecordMerge", "RowFingerprints", "UploadBatch"]

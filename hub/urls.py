@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hub.api.docs import OfflineRedocView
 
 api_v1 = [
     path("", include("hub.api.urls")),
@@ -16,14 +18,16 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/redoc/", OfflineRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("ops/", include("operations.urls")),
     path("explorer/", include("explorer.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("access/", include("permissions.urls")),
     path("", include("hub.urls_site")),
 ]
 
 # JSON errors under /api/ when Django answers itself (no route, a crash outside DRF).
 handler400 = "hub.api.exceptions.bad_request"
+handler403 = "hub.api.exceptions.permission_denied"
 handler404 = "hub.api.exceptions.page_not_found"
 handler500 = "hub.api.exceptions.server_error"

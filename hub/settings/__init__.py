@@ -81,7 +81,9 @@ ASGI_APPLICATION = "hub.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # hub/templates first: it overrides admin/base_site.html (language switcher, favicon)
+        # and holds the 403/404 pages; the apps' own templates come after.
+        "DIRS": [BASE_DIR / "templates", BASE_DIR / "hub" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -6,7 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
@@ -21,7 +23,9 @@ from permissions.models import (
     AuditEvent,
     CalendarDay,
     PartnerApiKey,
+    RequestStatus,
 )
+from permissions.scopes import check_districts
 
 
 @admin.register(AccessRequest)
@@ -62,8 +66,43 @@ class AccessRequestAdmin(RestrictedModelAdmin):
     related_actions = {"requester": "member"}
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # Decisions go through the actions (audited); the form is read-only.
+        # Decisions go through the actions and the /access/ pages (audited); read-only here.
         return False
+
+    def may_decide(self, request) -> bool:
+        """Whether the user may decide any pending request (the provider's staff)."""
+        pending = AccessRequest.objects.filter(status=RequestStatus.PENDING)
+        return pending.restrict(request.user, CHANGE).exists()
+
+    def get_actions(self, request):
+        # 批准/拒绝 only for those who may decide: a requester is never offered them.
+        actions = super().get_actions(request)
+        if not self.may_decide(request):
+            actions.pop("approve", None)
+            actions.pop("refuse", None)
+        return actions
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # "?resource=<pk>" (the 申请共享 link): the request page with field and district pickers.
+        resource_id = request.GET.get("resource", "")
+        if request.method == "GET" and resource_id.isdigit():
+            visible = DataResource.objects.restrict(request.user, "view").exclude(
+                sharing_type=SharingType.NONE
+            )
+            code = visible.filter(pk=int(resource_id)).values_list("code", flat=True).first()
+            if code is not None:
+                return redirect("access:request", code=code)
+        return super().add_view(request, form_url, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The provider sees 审批 (approve / partial / refuse) on the request's own page.
+        extra_context = dict(extra_context or {})
+        decidable = AccessRequest.objects.filter(
+            pk=object_id if str(object_id).isdigit() else None, status=RequestStatus.PENDING
+        ).restrict(request.user, CHANGE)
+        if decidable.exists():
+            extra_context["decide_url"] = reverse("access:decide", args=[int(object_id)])
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Only resources the user may see and request, only the user's own departments.
@@ -71,6 +110,19 @@ class AccessRequestAdmin(RestrictedModelAdmin):
             visible = DataResource.objects.restrict(request.user, "view")
             kwargs["queryset"] = visible.exclude(sharing_type=SharingType.NONE)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class CheckedForm(form):
+            # District codes only (GB/T 2260): names would approve into an empty scope.
+            def clean_districts(self):
+                try:
+                    return check_districts(list(self.cleaned_data.get("districts") or []))
+                except ValidationError as exc:
+                    raise forms.ValidationError(exc.message_dict["districts"]) from exc
+
+        return CheckedForm
 
     def save_model(self, request, obj, form, change) -> None:
         """New requests go through the service (deadline, checks, audit)."""
@@ -234,9 +286,7 @@ class CalendarDayAdmin(RestrictedModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         if change and "date" in form.changed_data:
             # A moved date is the old entry removed and the new one entered.
-            calendar.delete_calendar_day(
-                user=request.user, day=CalendarDay.objects.get(pk=obj.pk)
-            )
+            calendar.delete_calendar_day(user=request.user, day=CalendarDay.objects.get(pk=obj.pk))
             obj.pk = None
         result = calendar.save_calendar_day(
             user=request.user, date=obj.date, kind=obj.kind, name=obj.name, source=obj.source

@@ -53,9 +53,16 @@ class AccessRequestCreateSerializer(serializers.Serializer):
 
 
 class ApproveSerializer(serializers.Serializer):
-    """Approval input: masked fields the grantee may read in clear."""
+    """Approval input: masked fields the grantee may read in clear; ``fields`` and
+    ``districts`` (GB/T 2260 codes) approve in part, within what was asked."""
 
     clear_fields = serializers.ListField(child=serializers.SlugField(max_length=64), required=False)
+    fields = serializers.ListField(
+        child=serializers.SlugField(max_length=64), required=False, max_length=500
+    )
+    districts = serializers.ListField(
+        child=serializers.CharField(max_length=12), required=False, max_length=500
+    )
 
 
 class RefuseSerializer(serializers.Serializer):

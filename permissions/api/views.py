@@ -96,6 +96,8 @@ class AccessRequestViewSet(
                 user=request.user,
                 access_request=access_request,
                 clear_fields=data.validated_data.get("clear_fields"),
+                fields=data.validated_data.get("fields"),
+                districts=data.validated_data.get("districts"),
             )
         except DjangoValidationError as exc:
             raise _drf_errors(exc) from exc

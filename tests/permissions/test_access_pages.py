@@ -204,3 +204,71 @@ def test_pages_need_a_login(db):
     for url in ("/access/", "/access/queue/", f"/access/request/{RESOURCE}/"):
         response = Client().get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_admin_offers_decisions_only_to_the_provider(people, catalog):
+    pending = file_request(people, catalog)
+    changelist = "/admin/permissions/accessrequest/"
+    requester_actions = client_for(people["requester"]).get(changelist).context["action_form"]
+    provider_actions = client_for(people["provider"]).get(changelist).context["action_form"]
+
+    def names(form) -> set[str]:
+        # No action at all: the admin renders no action form.
+        return {value for value, _ in form.fields["action"].choices} if form else set()
+
+    assert not {"approve", "refuse"} & names(requester_actions)
+    assert {"approve", "refuse"} <= names(provider_actions)
+    change = f"{changelist}{pending.pk}/change/"
+    provider_page = client_for(people["provider"]).get(change).content.decode()
+    assert f'href="/access/queue/{pending.pk}/"' in provider_page
+    requester_page = client_for(people["requester"]).get(change).content.decode()
+    assert f"/access/queue/{pending.pk}/" not in requester_page
+
+
+def test_admin_add_with_a_resource_opens_the_request_page(people, catalog):
+    resource = catalog["resources"][RESOURCE]
+    response = client_for(people["requester"]).get(
+        f"/admin/permissions/accessrequest/add/?resource={resource.pk}"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/access/request/{RESOURCE}/"
+
+
+def test_admin_add_form_refuses_district_names(people, catalog):
+    response = client_for(people["requester"]).post(
+        "/admin/permissions/accessrequest/add/",
+        {
+            "resource": catalog["resources"][RESOURCE].pk,
+            "requester": catalog["departments"]["cityops"].pk,
+            "purpose": "联动",
+            "fields": "[]",
+            "districts": '["黄浦区"]',
+            "duration_days": "30",
+        },
+    )
+    assert response.status_code == 200
+    assert "黄浦区" in str(response.context["adminform"].form.errors["districts"])
+    assert not AccessRequest.objects.exists()
+
+
+def test_resource_page_offers_request_button_only_without_access(people, catalog):
+    resource = catalog["resources"][RESOURCE]
+    page = f"/admin/catalog/dataresource/{resource.pk}/change/"
+    button = f'href="/access/request/{RESOURCE}/"'
+    assert button in client_for(people["requester"]).get(page).content.decode()
+    # The provider reads the records already: no button.
+    assert button not in client_for(people["provider"]).get(page).content.decode()
+    grant = file_request(people, catalog)
+    services.approve_request(user=people["provider"], access_request=grant)
+    assert button not in client_for(people["requester"]).get(page).content.decode()
+
+
+def test_api_approves_in_part(people, catalog, api_client):
+    pending = file_request(people, catalog, districts=["310101", "310104"])
+    api_client.force_authenticate(people["provider"])
+    url = f"/api/v1/access-requests/{pending.pk}/approve/"
+    wider = api_client.post(url, {"districts": ["310115"]}, format="json")
+    assert wider.status_code == 400 and "districts" in wider.json()
+    response = api_client.post(url, {"districts": ["310104"]}, format="json")
+    assert response.status_code == 200, response.json()
+    assert AccessGrant.objects.get(request=pending).districts == ["310104"]

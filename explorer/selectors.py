@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 
 from django.core.cache import cache
@@ -183,7 +184,8 @@ def visible_count(records: QuerySet[Record], resource: DataResource, access: Rec
     """How many records the caller reads (row scope applied), cached until the next load."""
     scope = ",".join(access.districts) if access.districts is not None else "*"
     loaded = resource.last_loaded_at.isoformat() if resource.last_loaded_at else "-"
-    key = f"explorer:count:{resource.pk}:{loaded}:{hash(scope)}"
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:32]
+    key = f"explorer:count:{resource.pk}:{loaded}:{digest}"
     count = cache.get(key)
     if count is None:
         count = records.count()

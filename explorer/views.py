@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.urls import reverse, reverse_lazy
+from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
@@ -110,7 +110,7 @@ def resource_page(request: HttpRequest, code: str) -> HttpResponse:
         fields=_field_rows(resource, access),
         freshness=selectors.Freshness(selectors.freshness(resource)).label,
         may_upload=selectors.may_upload(user=user, resource=resource),
-        request_url=f"{reverse('admin:permissions_accessrequest_add')}?resource={resource.pk}",
+        request_url=request_url(resource),
         errors=[],
     )
     code_status = 200
@@ -124,6 +124,15 @@ def resource_page(request: HttpRequest, code: str) -> HttpResponse:
             if response is not None:
                 return response
     return render(request, "explorer/resource.html", context, status=code_status)
+
+
+def request_url(resource: DataResource) -> str:
+    """Where to ask for access: the sharing workflow's request page when it is installed
+    (``access:request``), else the admin's access-request add page for the resource."""
+    try:
+        return reverse("access:request", args=[resource.code])
+    except NoReverseMatch:
+        return f"{reverse('admin:permissions_accessrequest_add')}?resource={resource.pk}"
 
 
 def _field_rows(resource: DataResource, access: RecordAccess | None) -> list[dict]:

@@ -18,8 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.catalog.restricted import ADD, CHANGE
 from operations.models import ResourceMapping, Rule, WorkOrderState
+from operations.policies import ops_centre_department
 from operations.services import rules as services
-from operations.services.workorders import transition_work_order
+from operations.services.workorders import transition_work_order, urge_work_order
+from permissions.selectors import user_department_ids
 
 # model → (create, update, delete, keyword of the object, editable fields)
 WRITES = {
@@ -104,8 +106,24 @@ class ConfigWritesMixin:
 class WorkOrderActionsMixin:
     """Work orders move only by these actions; the change form is read-only."""
 
-    actions = ["accept", "start", "resolve", "send_back", "verify", "close"]
+    actions = ["accept", "start", "resolve", "send_back", "verify", "close", "urge"]
     feedback_template = "admin/operations/workorder/feedback.html"
+    # Roles (docs/OPERATIONS.md): the assigned department works an order, the ops centre
+    # urges (and dispatches, on /ops/), the provider or the ops centre checks.
+    WORK_ACTIONS = ("accept", "start", "resolve")
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        user = request.user
+        if user.is_superuser:
+            return actions
+        centre = ops_centre_department(user)
+        if centre is None:
+            actions.pop("urge", None)
+        elif set(user_department_ids(user)) == {centre.pk}:
+            for name in self.WORK_ACTIONS:  # the ops centre does not work orders itself
+                actions.pop(name, None)
+        return actions
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         # Feedback included: it is written by the transitions (resolve), never typed over.
@@ -176,6 +194,19 @@ class WorkOrderActionsMixin:
     @admin.action(description=_("核查通过"), permissions=["change"])
     def verify(self, request, queryset):
         self._move(request, queryset, WorkOrderState.VERIFIED)
+
+    @admin.action(description=_("督办"), permissions=["change"])
+    def urge(self, request, queryset):
+        moved = 0
+        for order in queryset:
+            try:
+                urge_work_order(user=request.user, work_order=order)
+            except (PermissionDenied, ValidationError) as exc:
+                reason = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{order.code}: {reason}", messages.WARNING)
+            else:
+                moved += 1
+        self.message_user(request, _("已督办 %(n)d 张工单。") % {"n": moved})
 
     @admin.action(description=_("归档"), permissions=["change"])
     def close(self, request, queryset):

@@ -28,6 +28,7 @@ from operations.api.serializers import (
     TransitionRequestSerializer,
     WorkOrderSerializer,
 )
+from operations.audit import log_ops_centre_read
 from operations.models import Alert, MonitoringPoint, WorkOrder
 from operations.services.workorders import transition_work_order
 
@@ -45,7 +46,20 @@ def _int(value: str | None) -> int | None:
     return number
 
 
-class PointViewSet(viewsets.ReadOnlyModelViewSet):
+class OpsCentreAudited:
+    """Reads by the ops centre under the 一网统管 policy append a ``read`` audit event."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "GET" and response.status_code == 200:
+            data = response.data
+            results = data.get("results") if isinstance(data, dict) else data
+            rows = len(results) if isinstance(results, list) else 1
+            log_ops_centre_read(request.user, view=f"api:{self.basename}:{self.action}", rows=rows)
+        return response
+
+
+class PointViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     """Monitoring points (监测点) of resources whose records the caller may view."""
 
     serializer_class = PointSerializer
@@ -79,7 +93,7 @@ class PointViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(ReadingSerializer(rows, many=True, context={"labels": labels}).data)
 
 
-class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+class AlertViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     """Alerts (预警) the caller may see; others are 404."""
 
     filter_backends = [DjangoFilterBackend]
@@ -100,7 +114,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404 from exc
 
 
-class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
+class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     """Work orders (工单) of visible alerts or of the caller's departments."""
 
     serializer_class = WorkOrderSerializer
@@ -151,4 +165,6 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
 @api_view(["GET"])
 def summary(request: Request) -> Response:
     """Alerts by level, domain and district, work order timeliness, data freshness."""
-    return Response(selectors.summary(user=request.user))
+    data = selectors.summary(user=request.user)
+    log_ops_centre_read(request.user, view="api:ops-summary", rows=data["open_alerts"])
+    return Response(data)

@@ -6,6 +6,7 @@
   var COLORS = { 0: "#1e3a5f", 1: "#3b82f6", 2: "#facc15", 3: "#fb923c", 4: "#ef4444" };
   var charts = {};
   var selectedPoint = null;
+  var generated = "";
 
   function chart(id) {
     if (!charts[id]) {
@@ -24,7 +25,12 @@
     div.textContent = text == null ? "" : String(text);
     return div.innerHTML;
   }
-  function time(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+  // Times arrive in the server's zone (Asia/Shanghai, "+08:00"): shown as sent, never
+  // converted to the viewer's clock.
+  function time(iso) { return iso ? String(iso).slice(0, 16).replace("T", " ") : ""; }
+  function orderLink(id, text) {
+    return '<a href="' + OPS.orderPage.replace("0", String(id)) + '">' + esc(text) + "</a>";
+  }
   function badge(level) {
     return '<span class="badge l' + level + '">' + esc(L.levels[level]) + "</span>";
   }
@@ -40,6 +46,7 @@
       series: [{
         type: "map", map: "shanghai", roam: true, data: data,
         label: { show: true, color: "#e5edf5", fontSize: 11 },
+        labelLayout: { hideOverlap: true },
         itemStyle: { borderColor: "#9fd0ff", borderWidth: 0.8 },
         emphasis: { label: { color: "#fff" }, itemStyle: { areaColor: "#2563eb" } }
       }]
@@ -78,7 +85,7 @@
     var body = document.querySelector("#alerts tbody");
     if (!rows.length) { body.innerHTML = '<tr><td colspan="8">' + esc(L.noAlerts) + "</td></tr>"; return; }
     body.innerHTML = rows.map(function (a) {
-      var order = a.work_order ? esc(a.work_order.code) + " " + esc(L.orderStates[a.work_order.state]) : "";
+      var order = a.work_order ? orderLink(a.work_order.id, a.work_order.code) + " " + esc(L.orderStates[a.work_order.state]) : "";
       return '<tr class="alert-row" data-point="' + (a.point || "") + '" data-name="' + esc(a.point_name) +
         '" data-metric="' + esc(a.metric) + '">' +
         "<td>" + badge(a.level) + "</td><td>" + esc(a.hazard) + "</td><td>" + esc(a.domain_display) +
@@ -96,7 +103,7 @@
     var body = document.querySelector("#orders tbody");
     if (!page.results.length) { body.innerHTML = '<tr><td colspan="6">' + esc(L.noOrders) + "</td></tr>"; return; }
     body.innerHTML = page.results.map(function (o) {
-      return "<tr><td>" + esc(o.code) + "</td><td>" + badge(o.level) + " " + esc(o.hazard) + "</td><td>" +
+      return "<tr><td>" + orderLink(o.id, o.code) + "</td><td>" + badge(o.level) + " " + esc(o.hazard) + "</td><td>" +
         esc(o.department_name) + "</td><td>" + esc(L.orderStates[o.state]) + "</td><td>" + time(o.resolve_by) +
         '</td><td class="' + o.timeliness + '">' + esc(L.timeliness[o.timeliness]) + "</td></tr>";
     }).join("");
@@ -132,11 +139,11 @@
 
   function refresh() {
     return Promise.all([
-      getJSON(OPS.summary).then(function (s) { drawMap(s); drawLevels(s); }),
+      getJSON(OPS.summary).then(function (s) { drawMap(s); drawLevels(s); generated = s.generated_at; }),
       getJSON(OPS.alerts + "?state=open&limit=50").then(drawAlerts),
       getJSON(OPS.orders + "?limit=20").then(drawOrders)
     ]).then(function () {
-      document.getElementById("updated").textContent = L.updated + " " + new Date().toLocaleTimeString();
+      document.getElementById("updated").textContent = L.updated + " " + String(generated).slice(11, 19);
       document.body.dataset.loaded = "true";
     }).catch(function (err) { console.error(err); });
   }

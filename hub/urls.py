@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("hub.api.urls")),
     path("", include("connectors.api.urls")),
     path("", include("permissions.api.urls")),
+    path("", include("streaming.api.urls")),
     path("ops/", include("operations.api.urls")),
 ]
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "hub.records",
     "connectors",
     "operations",
+    "streaming",
     "explorer",
 ]
 
@@ -161,6 +162,13 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 HUB_MAX_UPLOAD_BYTES = int(os.environ.get("HUB_MAX_UPLOAD_BYTES", str(512 * 1024 * 1024)))
+# Micro-batched pushes (streaming): one load per resource per window or per N rows; the
+# sweeper re-enqueues receipts waiting longer than HUB_PUSH_SWEEP_AFTER_SECONDS.
+HUB_PUSH_WINDOW_SECONDS = float(os.environ.get("HUB_PUSH_WINDOW_SECONDS", "1.0"))
+HUB_PUSH_MAX_ROWS = int(os.environ.get("HUB_PUSH_MAX_ROWS", "20000"))
+HUB_PUSH_MAX_ROWS_PER_PUSH = int(os.environ.get("HUB_PUSH_MAX_ROWS_PER_PUSH", "1000"))
+HUB_PUSH_SWEEP_AFTER_SECONDS = float(os.environ.get("HUB_PUSH_SWEEP_AFTER_SECONDS", "30"))
+HUB_PUSH_THROTTLE = os.environ.get("HUB_PUSH_THROTTLE", "6000/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -242,6 +250,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "connectors.tasks.*": {"queue": "ingest"},
     "operations.tasks.sync_*": {"queue": "sync"},
+    "streaming.tasks.*": {"queue": "ingest"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,0 +1,54 @@
+"""Serializers of the push API: a receipt as its department sees it."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from streaming.models import PushReceipt
+
+
+class PushReceiptSerializer(serializers.ModelSerializer):
+    """A push receipt: its status, its batch once loaded, and its own row errors (rows
+    numbered within the push, 1 = its first record)."""
+
+    resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    rows = serializers.IntegerField(source="row_count", read_only=True)
+    is_final = serializers.BooleanField(read_only=True)
+    url = serializers.SerializerMethodField()
+    replayed = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PushReceipt
+        fields = [
+            "id",
+            "url",
+            "resource",
+            "department",
+            "status",
+            "is_final",
+            "rows",
+            "batch",
+            "errors",
+            "message",
+            "replayed",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, receipt: PushReceipt) -> str:
+        path = reverse("push-receipt-detail", args=[receipt.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_replayed(self, receipt: PushReceipt) -> bool:
+        return bool(self.context.get("replayed", False))
+
+    def get_errors(self, receipt: PushReceipt) -> list[dict]:
+        return [
+            {"row": e.get("row"), "column": e.get("column", ""), "message": e.get("message", "")}
+            for e in receipt.errors or []
+        ]

@@ -1,0 +1,383 @@
+"""Writes of the push path: accept a push durably, load pushes in coalesced batches.
+
+``accept_push`` stores the push as a receipt in the request's transaction (so whatever
+was acknowledged survives a worker kill or a broker outage) and, on commit, schedules
+one load of the resource per window (``HUB_PUSH_WINDOW_SECONDS``). ``flush_resource``
+claims the resource's waiting receipts (at most ``HUB_PUSH_MAX_ROWS`` rows), writes them
+as one JSON batch through ``connectors.services.create_batch`` and loads it with
+``connectors.services.run_batch``: validation, the record store, audit and the sync of
+the operations view are the files' own. A batch is loaded all-or-nothing: when a shared
+load is rejected, the pushes whose rows failed are set apart (``solo``) and loaded
+alone, the others coalesced again around them (in push order, so the later of two
+pushes of one natural key still wins), so every push gets its own verdict and errors.
+``sweep_receipts`` (beat) re-enqueues what a lost task or a dead worker left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connectors import services as ingest
+from hub.catalog.models import DataResource, Department
+from hub.catalog.restricted import write_service
+from hub.records.models import BatchSource, BatchStatus, UploadBatch
+from permissions.audit import log_event
+from streaming.models import PushReceipt, ReceiptStatus
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FlushResult",
+    "PushAccepted",
+    "PushConflict",
+    "accept_push",
+    "finish_batch",
+    "flush_resource",
+    "sweep_receipts",
+]
+
+
+class PushConflict(Exception):
+    """The Idempotency-Key was already used for a different payload (HTTP 409)."""
+
+    def __init__(self, receipt: PushReceipt):
+        self.receipt = receipt
+        self.message = _("幂等键已用于推送回执 #%(id)d 的不同内容。") % {"id": receipt.pk}
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class PushAccepted:
+    """The receipt of a push and whether it was a replay of an earlier one (same key)."""
+
+    receipt: PushReceipt
+    replayed: bool = False
+
+
+@dataclass
+class FlushResult:
+    """What one flush did: the batches it loaded and the receipts each verdict took."""
+
+    batches: list[int] = field(default_factory=list)
+    loaded: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+
+def window_seconds() -> float:
+    return float(getattr(settings, "HUB_PUSH_WINDOW_SECONDS", 1.0))
+
+
+def max_rows() -> int:
+    return int(getattr(settings, "HUB_PUSH_MAX_ROWS", 20_000))
+
+
+def _digest(records: list[dict[str, Any]]) -> str:
+    payload = json.dumps(records, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@write_service
+def accept_push(
+    *,
+    resource: DataResource,
+    department: Department,
+    records: list[dict[str, Any]],
+    user: AbstractBaseUser | None = None,
+    api_key_prefix: str = "",
+    idempotency_key: str = "",
+) -> PushAccepted:
+    """Store one push as a receipt (committed before the caller answers) and schedule the
+    resource's load on commit. The same ``idempotency_key`` with the same records returns
+    the earlier receipt; with other records it raises PushConflict."""
+    sha256 = _digest(records)
+    idempotency_key = idempotency_key[:128]
+    with transaction.atomic():
+        if idempotency_key:
+            earlier = _earlier(resource, department, idempotency_key)
+            if earlier is not None:
+                return _replay(earlier, sha256)
+        try:
+            with transaction.atomic():
+                receipt = PushReceipt.objects.create(
+                    resource=resource,
+                    department=department,
+                    pushed_by=user if getattr(user, "pk", None) else None,
+                    api_key_prefix=api_key_prefix[:16],
+                    idempotency_key=idempotency_key,
+                    sha256=sha256,
+                    records=records,
+                    row_count=len(records),
+                )
+        except IntegrityError:
+            # Two pushes with one key raced: the unique constraint let exactly one in.
+            earlier = _earlier(resource, department, idempotency_key)
+            if earlier is None:
+                raise
+            return _replay(earlier, sha256)
+        log_event(
+            actor=user,
+            action="upload",
+            resource=resource,
+            api_key_prefix=api_key_prefix,
+            rows=len(records),
+            detail={"receipt": receipt.pk, "source": "push"},
+        )
+        resource_id = resource.pk
+        transaction.on_commit(lambda: schedule_flush(resource_id=resource_id))
+    return PushAccepted(receipt=receipt)
+
+
+def _earlier(resource, department, key: str) -> PushReceipt | None:
+    return PushReceipt.objects.filter(
+        resource=resource, department=department, idempotency_key=key
+    ).first()
+
+
+def _replay(earlier: PushReceipt, sha256: str) -> PushAccepted:
+    if earlier.sha256 != sha256:
+        raise PushConflict(earlier)
+    return PushAccepted(receipt=earlier, replayed=True)
+
+
+def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
+    """Enqueue one load of the resource per window (eager mode: load right away).
+
+    The first push of a window sets a cache mark that lives for the window and sends
+    the flush with that countdown; pushes committed while the mark lives are already
+    committed when the flush reads. A broker that cannot be reached loses nothing: the
+    receipts wait for ``sweep_receipts``.
+    """
+    from streaming.tasks import flush_pushes
+
+    if flush_pushes.app.conf.task_always_eager:
+        flush_pushes.delay(resource_id)
+        return True
+    window = window_seconds()
+    if not now and not cache.add(f"streaming:flush:{resource_id}", 1, timeout=window):
+        return False
+    try:
+        flush_pushes.apply_async((resource_id,), countdown=0 if now else window)
+    except Exception:
+        cache.delete(f"streaming:flush:{resource_id}")
+        logger.warning(
+            "broker unreachable: pushes to resource %s wait for the sweeper",
+            resource_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def _claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
+    """Take the resource's oldest waiting receipts (one department, up to max_rows rows,
+    stopping before a solo receipt) and write them as one batch, in one transaction."""
+    limit = max_rows()
+    with transaction.atomic():
+        waiting = (
+            PushReceipt.objects.select_for_update(skip_locked=True)
+            .filter(resource_id=resource_id, status=ReceiptStatus.ACCEPTED)
+            .order_by("id")
+        )
+        taken: list[PushReceipt] = []
+        rows = 0
+        for receipt in waiting[: min(limit, 5000)]:
+            if taken and (
+                receipt.solo
+                or taken[0].solo
+                or receipt.department_id != taken[0].department_id
+                or rows + receipt.row_count > limit
+            ):
+                break
+            taken.append(receipt)
+            rows += receipt.row_count
+        if not taken:
+            return None
+        records: list[dict[str, Any]] = []
+        starts: dict[int, int] = {}
+        for receipt in taken:
+            starts[receipt.pk] = len(records) + 1
+            records.extend(receipt.records)
+        first = taken[0]
+        users = {r.pushed_by_id for r in taken}
+        prefixes = {r.api_key_prefix for r in taken}
+        payload = json.dumps(records, ensure_ascii=False).encode("utf-8")
+        upload = ingest.create_batch(
+            resource=first.resource,
+            department=first.department,
+            uploaded_by=first.pushed_by if len(users) == 1 else None,
+            api_key_prefix=prefixes.pop() if len(prefixes) == 1 else "",
+            source=BatchSource.API,
+            file=ContentFile(payload),
+            original_filename=f"push-{first.pk}-{taken[-1].pk}.json",
+        )
+        batch = upload.batch
+        now = timezone.now()
+        for receipt in taken:
+            PushReceipt.objects.filter(pk=receipt.pk).update(
+                status=ReceiptStatus.LOADING,
+                batch=batch,
+                batch_row=starts[receipt.pk],
+                attempts=receipt.attempts + 1,
+                claimed_at=now,
+            )
+    return batch, [r.pk for r in taken]
+
+
+def flush_resource(*, resource_id: int, rounds: int = 50) -> FlushResult:
+    """Load the resource's waiting pushes, one coalesced batch after another, until
+    none is left (at most ``rounds`` batches, the rest for the next flush)."""
+    result = FlushResult()
+    for _round in range(rounds):
+        claimed = _claim(resource_id)
+        if claimed is None:
+            break
+        batch, _ids = claimed
+        ingest.run_batch(batch_id=batch.pk)
+        verdicts = finish_batch(batch_id=batch.pk)
+        result.batches.append(batch.pk)
+        result.loaded += verdicts.get(ReceiptStatus.LOADED, 0)
+        result.rejected += verdicts.get(ReceiptStatus.REJECTED, 0)
+        result.failed += verdicts.get(ReceiptStatus.FAILED, 0)
+    return result
+
+
+def _errors_by_receipt(batch: UploadBatch, receipts: list[PushReceipt]) -> dict[int, list]:
+    """The batch's row errors, each given to the push holding its row (rebased to it)."""
+    found: dict[int, list] = {r.pk: [] for r in receipts}
+    for error in batch.errors or []:
+        row = int(error.get("row") or 0)
+        for receipt in receipts:
+            if receipt.batch_row <= row < receipt.batch_row + receipt.row_count:
+                found[receipt.pk].append({**error, "row": row - receipt.batch_row + 1})
+                break
+    return found
+
+
+def finish_batch(*, batch_id: int) -> dict[str, int]:
+    """Give the receipts of a final batch their verdicts (idempotent; a batch not final
+    yet is left alone). A rejected or failed shared batch sends its receipts back to
+    the queue: those with errors to be loaded alone, the others together again."""
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or not batch.is_final:
+            return counts
+        receipts = list(
+            PushReceipt.objects.select_for_update()
+            .filter(batch_id=batch_id, status=ReceiptStatus.LOADING)
+            .order_by("batch_row")
+        )
+        if not receipts:
+            return counts
+        now = timezone.now()
+        ids = [r.pk for r in receipts]
+        if batch.status == BatchStatus.LOADED:
+            PushReceipt.objects.filter(pk__in=ids).update(
+                status=ReceiptStatus.LOADED, finished_at=now, records=[]
+            )
+            counts[ReceiptStatus.LOADED] = len(ids)
+        elif len(receipts) == 1 or all(r.solo for r in receipts):
+            verdict = (
+                ReceiptStatus.REJECTED
+                if batch.status == BatchStatus.REJECTED
+                else ReceiptStatus.FAILED
+            )
+            errors = _errors_by_receipt(batch, receipts)
+            for receipt in receipts:
+                mine = errors[receipt.pk] or [
+                    e for e in batch.errors or [] if not int(e.get("row") or 0)
+                ]
+                PushReceipt.objects.filter(pk=receipt.pk).update(
+                    status=verdict, finished_at=now, errors=mine, message=batch.message
+                )
+            counts[verdict] = len(ids)
+        else:
+            errors = _errors_by_receipt(batch, receipts)
+            blamed = {pk for pk, found in errors.items() if found}
+            # Errors no push can be blamed for (a whole-file error): everyone alone.
+            solo = blamed or set(ids)
+            PushReceipt.objects.filter(pk__in=solo).update(
+                status=ReceiptStatus.ACCEPTED, solo=True, batch=None, batch_row=0
+            )
+            PushReceipt.objects.filter(pk__in=set(ids) - solo).update(
+                status=ReceiptStatus.ACCEPTED, batch=None, batch_row=0
+            )
+    return counts
+
+
+@write_service
+def sweep_receipts(*, older_than: timedelta | None = None) -> dict[str, list[int]]:
+    """Re-enqueue what a lost task left: resources with receipts waiting longer than
+    ``older_than`` (default HUB_PUSH_SWEEP_AFTER_SECONDS) get a flush; batches whose
+    receipts stay in loading that long are loaded (idempotent) and finished."""
+    from streaming.tasks import finish_push_batch, flush_pushes
+
+    after = older_than
+    if after is None:
+        after = timedelta(seconds=float(getattr(settings, "HUB_PUSH_SWEEP_AFTER_SECONDS", 30)))
+    cutoff = timezone.now() - after
+    resources = sorted(
+        set(
+            PushReceipt.objects.filter(
+                status=ReceiptStatus.ACCEPTED, created_at__lt=cutoff
+            ).values_list("resource_id", flat=True)
+        )
+    )
+    batches = sorted(
+        set(
+            PushReceipt.objects.filter(
+                status=ReceiptStatus.LOADING, claimed_at__lt=cutoff, batch__isnull=False
+            ).values_list("batch_id", flat=True)
+        )
+    )
+    for batch_id in batches:
+        transaction.on_commit(lambda batch_id=batch_id: _send(finish_push_batch, batch_id))
+    for resource_id in resources:
+        transaction.on_commit(lambda resource_id=resource_id: _send(flush_pushes, resource_id))
+    return {"resources": resources, "batches": batches}
+
+
+def _send(task, argument: int) -> None:
+    try:
+        task.delay(argument)
+    except Exception:
+        logger.warning("broker unreachable: %s(%s) left to the next sweep", task.name, argument)
+
+
+@write_service
+def set_push_rate(*, user: AbstractBaseUser, api_key: Any, rate: str) -> Any:
+    """Set (or, empty, clear back to the default) one key's push rate; audited."""
+    from permissions.models import PartnerApiKey
+    from streaming.models import PushQuota, valid_rate
+
+    rate = rate.strip()
+    if rate and not valid_rate(rate):
+        raise ValueError(rate)
+    with transaction.atomic():
+        allowed = PartnerApiKey.objects.restrict(user, "change").filter(pk=api_key.pk).exists()
+        if not allowed:
+            raise PermissionError(api_key.pk)
+        quota, _created = PushQuota.objects.update_or_create(
+            api_key=api_key, defaults={"rate": rate}
+        )
+        log_event(
+            actor=user,
+            action="key_push_rate",
+            api_key_prefix=api_key.prefix,
+            detail={"push_rate": rate or "default"},
+        )
+    return quota

@@ -226,6 +226,10 @@ GUARDIAN_RAISE_403 = False
 # Celery. Without a broker the hub runs tasks in-process (eagerly) on commit.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks still take a producer from Celery's pool: the in-memory transport
+    # with a host named, so kombu does not warn "No hostname was supplied" on every load.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True

@@ -17,7 +17,9 @@ SCHEDULE: list[tuple[str, int, str]] = [
     ("streaming.tasks.sweep_push_receipts", 30, "推送回执补偿"),
     ("permissions.tasks.revoke_expired_grants", 900, "过期授权回收"),
     ("permissions.tasks.flag_overdue_requests", 3600, "逾期申请催办"),
+    ("governance.tasks.escalate_overdue_objections", 3600, "逾期异议督办"),
     ("permissions.tasks.write_audit_checkpoint", 300, "审计链锚定"),
+    ("risk.tasks.compute_risk_index", 900, "区风险指数计算"),
 ]
 
 

@@ -10,8 +10,10 @@ api_v1 = [
     path("", include("hub.api.urls")),
     path("", include("connectors.api.urls")),
     path("", include("permissions.api.urls")),
+    path("", include("governance.api.urls")),
     path("", include("streaming.api.urls")),
     path("ops/", include("operations.api.urls")),
+    path("risk/", include("risk.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +23,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", OfflineRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("ops/", include("operations.urls")),
+    path("risk/", include("risk.urls")),
     path("explorer/", include("explorer.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("access/", include("permissions.urls")),

@@ -58,8 +58,10 @@ INSTALLED_APPS = [
     "hub.records",
     "connectors",
     "operations",
+    "governance",
     "streaming",
     "explorer",
+    "risk",
 ]
 
 MIDDLEWARE = [
@@ -266,6 +268,13 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Access requests: working days the provider has to answer; holidays skipped besides weekends.
 HUB_ACCESS_REQUEST_ANSWER_DAYS = int(os.environ.get("HUB_ACCESS_REQUEST_ANSWER_DAYS", "10"))
 HUB_HOLIDAYS = env_list("HUB_HOLIDAYS")
+# Objections (governance, docs/GOVERNANCE.md): working days the provider has to answer, the
+# largest evidence attachment, and the 共享主管部门 (department code) overdue ones escalate to.
+HUB_OBJECTION_ANSWER_DAYS = int(os.environ.get("HUB_OBJECTION_ANSWER_DAYS", "5"))
+HUB_OBJECTION_EVIDENCE_MAX_BYTES = int(
+    os.environ.get("HUB_OBJECTION_EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024))
+)
+HUB_SHARING_AUTHORITY_DEPARTMENT = os.environ.get("HUB_SHARING_AUTHORITY_DEPARTMENT", "bigdata")
 # The ops centre (城运中心, docs/OPERATIONS.md): its department code, and whether its staff see
 # the alerts, points and readings of every department (一网统管); raw records stay under grants.
 HUB_OPS_CENTRE_DEPARTMENT = os.environ.get("HUB_OPS_CENTRE_DEPARTMENT", "cityops")

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hub.demo import print_logins
 
-DEMO_APPS = ("hub", "connectors", "permissions", "operations")
+DEMO_APPS = ("hub", "connectors", "permissions", "operations", "risk")
 
 
 class Command(BaseCommand):

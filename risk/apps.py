@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RiskConfig(AppConfig):
+    """District risk index (风险谱系), after the INFORM risk model."""
+
+    name = "risk"
+    verbose_name = _("风险谱系")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from risk import policies
+
+        policies.register()
+        from hub.records.signals import batch_loaded
+        from risk.receivers import enqueue_recompute
+
+        batch_loaded.connect(enqueue_recompute, dispatch_uid="risk.enqueue_recompute")

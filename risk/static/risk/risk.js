@@ -1,0 +1,68 @@
+/* Risk page: the district map coloured by index and the trend of the chosen district. */
+(function () {
+  "use strict";
+  var L = JSON.parse(document.getElementById("risk-labels").textContent);
+  var charts = {};
+
+  function chart(id) {
+    if (!charts[id]) {
+      charts[id] = echarts.init(document.getElementById(id), "dark");
+      charts[id].setOption({ animation: false });
+    }
+    return charts[id];
+  }
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(url + " " + r.status); } return r.json(); });
+  }
+
+  function drawMap(layer) {
+    var data = layer.districts.map(function (d) {
+      return { name: d.name, value: d.index, label_: d.class_label, itemStyle: { areaColor: d.color } };
+    });
+    chart("map").setOption({
+      backgroundColor: "transparent",
+      tooltip: { formatter: function (p) {
+        var d = p.data || {};
+        return p.name + L.colon + (p.value == null || isNaN(p.value) ? L.noData : p.value + " · " + d.label_);
+      } },
+      series: [{
+        type: "map", map: "shanghai", roam: true, data: data,
+        label: { show: true, color: "#e5edf5", fontSize: 11 },
+        itemStyle: { borderColor: "#9fd0ff", borderWidth: 0.8, areaColor: "#64748b" }
+      }]
+    });
+  }
+
+  function drawTrend(code, name) {
+    var url = window.RISK.history.replace("000000", code) + "?hazard=" + window.RISK.hazard;
+    getJSON(url).then(function (page) {
+      document.getElementById("trend-title").textContent = name;
+      chart("trend").setOption({
+        backgroundColor: "transparent", grid: { left: 40, right: 20, top: 20, bottom: 30 },
+        tooltip: { trigger: "axis" },
+        xAxis: { type: "time" }, yAxis: { type: "value", min: 0, max: 10 },
+        series: [{ name: L.risk, type: "line", showSymbol: true,
+          data: page.results.map(function (r) { return [r.computed_at, r.risk]; }) }]
+      });
+    });
+  }
+
+  document.querySelectorAll("#scores > tbody > tr[data-district]").forEach(function (row) {
+    row.addEventListener("click", function () {
+      var detail = document.querySelector('tr.breakdown[data-for="' + row.dataset.district + '"]');
+      if (detail) { detail.classList.toggle("open"); }
+      drawTrend(row.dataset.district, row.dataset.name);
+    });
+  });
+
+  var mapElement = document.getElementById("map");
+  getJSON(mapElement.dataset.geojson).then(function (geo) {
+    echarts.registerMap("shanghai", geo);
+    return getJSON(window.RISK.map);
+  }).then(drawMap).catch(function () {
+    mapElement.innerHTML = '<p class="error">' + L.mapError + "</p>";
+  });
+  var first = document.querySelector("#scores > tbody > tr[data-district]");
+  if (first) { drawTrend(first.dataset.district, first.dataset.name); }
+})();

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("hub", "connectors", "operations", "permissions", "bench")
+PACKAGES = ("hub", "connectors", "operations", "permissions", "governance", "bench")
 WRITES = {
     "create",
     "bulk_create",

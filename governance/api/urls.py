@@ -1,0 +1,11 @@
+"""REST API routes of the governance app (mounted under /api/v1/)."""
+
+from rest_framework.routers import SimpleRouter
+
+from governance.api.views import NotificationViewSet, ObjectionViewSet
+
+router = SimpleRouter()
+router.register("objections", ObjectionViewSet, basename="objection")
+router.register("notifications", NotificationViewSet, basename="notification")
+
+urlpatterns = router.urls

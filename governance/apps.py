@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import pgettext_lazy
+
+
+class GovernanceConfig(AppConfig):
+    """Data governance between departments: objections (数据异议 / 校核纠错), notifications."""
+
+    name = "governance"
+    verbose_name = pgettext_lazy("app", "数据治理")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from governance import policies
+
+        policies.register()

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import VIEW
+from hub.catalog.stored_text import localized
 from hub.records.models import UploadBatch
 from permissions.selectors import UPLOAD_RECORDS, UserLike
 
@@ -45,9 +46,13 @@ def batch_summary(
         "updated": batch.updated,
         "unchanged": batch.unchanged,
         "rejected": batch.rejected,
-        "message": batch.message,
+        "message": localized(batch.message),
         "errors": [
-            {"row": e.get("row"), "column": e.get("column", ""), "message": e.get("message", "")}
+            {
+                "row": e.get("row"),
+                "column": e.get("column", ""),
+                "message": localized(e.get("message", "")),
+            }
             for e in batch.errors
         ],
         "timings": batch.timings,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.catalog.admin_base import RestrictedInline, RestrictedModelAdmin
 from hub.catalog.restricted import CHANGE
 from operations.admin_writes import ConfigWritesMixin, WorkOrderActionsMixin
+from operations.hazards import hazard_label
 from operations.models import (
     Alert,
     AlertTransition,
@@ -104,11 +105,24 @@ class AlertTransitionInline(RestrictedInline):
 
 @admin.register(Alert)
 class AlertAdmin(ResourceScopedAdmin):
-    list_display = ("hazard", "level", "state", "domain", "district_code", "scope", "opened_at")
+    list_display = (
+        "hazard_name",
+        "level",
+        "state",
+        "domain",
+        "district_code",
+        "scope",
+        "opened_at",
+    )
     list_filter = ("state", "level", "domain", "district_code")
     search_fields = ("hazard", "scope", "message")
     readonly_fields = [f.name for f in Alert._meta.fields]
     inlines = [AlertTransitionInline]
+
+    @admin.display(description=_("风险类型"), ordering="hazard")
+    def hazard_name(self, obj: Alert) -> str:
+        """The hazard in the viewer's language (as typed when it is not a known name)."""
+        return hazard_label(obj.hazard)
 
 
 @admin.register(WorkOrder)

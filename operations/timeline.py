@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from hub.catalog.models import Department
 from hub.catalog.restricted import VIEW
+from operations.hazards import hazard_label
 from operations.models import AlertTransition, Level, Rule, TransitionKind, WorkOrder
 from operations.services.workorders import state_label
 from permissions.selectors import UserLike
@@ -90,7 +91,7 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
     rule = Rule.objects.restrict(user, VIEW).filter(pk=alert.rule_id).values_list("name", flat=True)
     rule_name = rule.first() if alert.rule_id else None
     judged = _("%(hazard)s：判定为%(level)s") % {
-        "hazard": alert.hazard,
+        "hazard": hazard_label(alert.hazard),
         "level": level_label(first.to_level if first else alert.level),
     }
     if rule_name:

@@ -18,6 +18,7 @@ from hub.catalog.models import CodeItem, Department, Domain
 from hub.catalog.restricted import VIEW
 from operations import selectors
 from operations.audit import log_ops_centre_read
+from operations.hazards import hazard_label
 from operations.models import Level, WorkOrder, WorkOrderState
 from operations.policies import ops_centre_department
 from operations.services import workorders as services
@@ -153,7 +154,7 @@ def screen_data(request: HttpRequest) -> JsonResponse:
                 "id": a.pk,
                 "level": a.level,
                 "level_label": level_label(a.level),
-                "hazard": a.hazard,
+                "hazard": hazard_label(a.hazard),
                 "district": districts.get(a.district_code, a.district_code),
                 "district_code": a.district_code,
                 "point": (a.point.name or a.point.external_id) if a.point_id else "",

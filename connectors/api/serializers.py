@@ -6,6 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from connectors.progress import rows_read_so_far
+from hub.catalog.stored_text import localized
 from hub.records.models import BatchStatus, UploadBatch
 
 
@@ -64,7 +65,11 @@ class BatchSerializer(serializers.ModelSerializer):
 
     def get_errors(self, batch: UploadBatch) -> list[dict]:
         return [
-            {"row": e.get("row"), "column": e.get("column", ""), "message": e.get("message", "")}
+            {
+                "row": e.get("row"),
+                "column": e.get("column", ""),
+                "message": localized(e.get("message", "")),
+            }
             for e in batch.errors
         ]
 
@@ -86,7 +91,8 @@ class BatchSerializer(serializers.ModelSerializer):
 
     def get_message(self, batch: UploadBatch) -> str:
         upload = self.context.get("upload")
-        return (upload.message if upload is not None else "") or batch.message
+        # Stored in the source language: shown in the caller's (hub.catalog.stored_text).
+        return localized((upload.message if upload is not None else "") or batch.message)
 
 
 class UploadSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from operations.hazards import hazard_label
 from operations.models import Alert, AlertTransition, MonitoringPoint, Reading, WorkOrder
 from operations.models.workorders import TRANSITIONS
 
@@ -57,6 +58,7 @@ class AlertSerializer(serializers.ModelSerializer):
     resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
     level_display = serializers.CharField(source="get_level_display", read_only=True)
     domain_display = serializers.CharField(source="get_domain_display", read_only=True)
+    hazard_display = serializers.SerializerMethodField()
     point_name = serializers.SerializerMethodField()
     metric = serializers.SerializerMethodField()
     work_order = serializers.SerializerMethodField()
@@ -66,6 +68,7 @@ class AlertSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "hazard",
+            "hazard_display",
             "level",
             "level_display",
             "state",
@@ -85,6 +88,10 @@ class AlertSerializer(serializers.ModelSerializer):
             "closed_at",
             "work_order",
         ]
+
+    def get_hazard_display(self, alert: Alert) -> str:
+        """The hazard in the caller's language (``hazard`` is the name as stored)."""
+        return hazard_label(alert.hazard)
 
     def get_point_name(self, alert: Alert) -> str:
         point = alert.point
@@ -113,6 +120,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department_name = serializers.CharField(source="department.short_name", read_only=True)
     hazard = serializers.CharField(source="alert.hazard", read_only=True)
+    hazard_display = serializers.SerializerMethodField()
     level = serializers.IntegerField(source="alert.level", read_only=True)
     district_code = serializers.CharField(source="alert.district_code", read_only=True)
     timeliness = serializers.SerializerMethodField()
@@ -124,6 +132,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "code",
             "alert",
             "hazard",
+            "hazard_display",
             "level",
             "district_code",
             "department",
@@ -141,6 +150,10 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "feedback",
             "history",
         ]
+
+    def get_hazard_display(self, order: WorkOrder) -> str:
+        """The hazard in the caller's language (``hazard`` is the name as stored)."""
+        return hazard_label(order.alert.hazard)
 
     def get_timeliness(self, order: WorkOrder) -> str:
         from operations.selectors import timeliness

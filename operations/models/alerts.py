@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from hub.catalog.models import DataResource, Domain
 from hub.catalog.restricted import RestrictedManager
+from operations.hazards import hazard_label
 
 
 class Level(models.IntegerChoices):
@@ -110,7 +111,7 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()} {self.hazard} {self.scope}"
+        return f"{self.get_level_display()} {hazard_label(self.hazard)} {self.scope}"
 
 
 class AlertTransition(models.Model):

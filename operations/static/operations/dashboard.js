@@ -88,7 +88,7 @@
       var order = a.work_order ? orderLink(a.work_order.id, a.work_order.code) + " " + esc(L.orderStates[a.work_order.state]) : "";
       return '<tr class="alert-row" data-point="' + (a.point || "") + '" data-name="' + esc(a.point_name) +
         '" data-metric="' + esc(a.metric) + '">' +
-        "<td>" + badge(a.level) + "</td><td>" + esc(a.hazard) + "</td><td>" + esc(a.domain_display) +
+        "<td>" + badge(a.level) + "</td><td>" + esc(a.hazard_display || a.hazard) + "</td><td>" + esc(a.domain_display) +
         "</td><td>" + esc(DISTRICTS[a.district_code] || a.district_code) + "</td><td>" + esc(a.point_name || DISTRICTS[a.district_code] || a.scope) +
         "</td><td>" + (a.value == null ? "" : esc(Math.round(a.value * 1000) / 1000)) + "</td><td>" + time(a.opened_at) +
         "</td><td>" + order + "</td></tr>";
@@ -103,7 +103,7 @@
     var body = document.querySelector("#orders tbody");
     if (!page.results.length) { body.innerHTML = '<tr><td colspan="6">' + esc(L.noOrders) + "</td></tr>"; return; }
     body.innerHTML = page.results.map(function (o) {
-      return "<tr><td>" + orderLink(o.id, o.code) + "</td><td>" + badge(o.level) + " " + esc(o.hazard) + "</td><td>" +
+      return "<tr><td>" + orderLink(o.id, o.code) + "</td><td>" + badge(o.level) + " " + esc(o.hazard_display || o.hazard) + "</td><td>" +
         esc(o.department_name) + "</td><td>" + esc(L.orderStates[o.state]) + "</td><td>" + time(o.resolve_by) +
         '</td><td class="' + o.timeliness + '">' + esc(L.timeliness[o.timeliness]) + "</td></tr>";
     }).join("");

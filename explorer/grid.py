@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from django.db.models import DateTimeField, F, FloatField, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
@@ -157,6 +159,20 @@ def grid_cells(rows: list[dict], columns: list[Column]) -> list[list[tuple[str, 
         [(cell_text(row.get(column.name), column), column.masked) for column in columns]
         for row in rows
     ]
+
+
+def rows_html(cells: list[list[tuple[str, bool]]]) -> SafeString:
+    """The grid's body rows as escaped HTML, built here rather than by template tags (a
+    50-row page has hundreds of cells: half of the page's time when rendered by tags)."""
+    parts = []
+    for index, row in enumerate(cells):
+        parts.append(f'<tr class="row{1 + index % 2}">')
+        for text, masked in row:
+            parts.append('<td class="masked">' if masked else "<td>")
+            parts.append(escape(text))
+            parts.append("</td>")
+        parts.append("</tr>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value is escaped above
 
 
 def bounded(rows, limit: int = MAX_EXPORT_ROWS):

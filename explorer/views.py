@@ -171,7 +171,9 @@ def _grid(
         params=params,
     )
     records = Record.objects.restrict(user, VIEW_RECORDS, resource=resource)
-    context["record_count"] = selectors.visible_count(records, resource, access)
+    count = selectors.visible_count(records, resource, access)
+    cap = selectors.COUNT_CAP
+    context["record_count"] = _("超过 %(n)s") % {"n": f"{cap:,}"} if count > cap else count
     filters = grid.api_filters(params)
     ordering = grid.grid_ordering(params.get("order"), resource, access, hidden)
     queryset = filter_records(records, filters, access, resource, hidden)
@@ -203,7 +205,7 @@ def _grid(
     base.pop("cursor", None)
     base.pop("format", None)
     context.update(
-        cells=grid.grid_cells(rows, columns),
+        grid_rows=grid.rows_html(grid.grid_cells(rows, columns)),
         next_url=_with(base, cursor=page.next and encode_cursor(page.next)),
         previous_url=_with(base, cursor=page.previous and encode_cursor(page.previous)),
         csv_url=_with(base, format="csv"),

@@ -269,3 +269,24 @@ def test_query_count_constant_in_rows(records, grant, staff_client):
     client.get(FIRE)
     assert len(grid_keys(client.get(FIRE, {"page_size": 50}))) == 33
     assert queries() == few
+
+
+def test_record_count_is_capped(records, grant, staff_client, monkeypatch):
+    from explorer import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    grant(records["fire-incidents"], "cityops")
+    client, _user = staff_client("cityops")
+    assert 'id="record-count">超过 2<' in client.get(FIRE).content.decode()
+
+
+def test_values_are_escaped(records, grant, staff_client):
+    resource = records["fire-incidents"]
+    data = fire_data("F8", "310101", "13800000000", "地址", 31.2, 121.4)
+    data["incident_type"] = "<script>alert(1)</script>"
+    make_record(resource, "F8", data, district="310101")
+    grant(resource, "cityops")
+    client, _user = staff_client("cityops")
+    html = client.get(FIRE, {"eq.incident_id": "F8"}).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["hub", "connectors", "permissions", "operations", "governance", "explorer", "streaming"]
+APPS = [
+    "hub",
+    "connectors",
+    "permissions",
+    "operations",
+    "governance",
+    "explorer",
+    "streaming",
+    "risk",
+]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 # msgids that are the same in every language (names, codes, units).
 LANGUAGE_NEUTRAL = {"SHA-256", "English", "PM2.5", "PM10", "AQI"}

@@ -104,15 +104,20 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
         label = f"{kind} {level_label(transition.to_level or transition.from_level)}"
         steps.append(Step("alert", stages["alert"], label, local(transition.at)))
     names = dict(Department.objects.restrict(user, VIEW).values_list("code", "short_name"))
+    # The department an entry without one was for: the assignee at that time (the first
+    # re-dispatch names the one it took the order from).
+    assignee = next(
+        (e["from_department"] for e in order.history if e.get("from_department")),
+        order.department.code,
+    )
     for entry in order.history:
         label = _action_label(entry)
         target = entry.get("to_department")
         if target:
             label = f"{label} → {names.get(target, target)}"
-        department = entry.get("department") or (
-            order.department.code if entry.get("state") == "dispatched" and not target else ""
-        )
-        by = entry.get("by", "")
+        automatic = entry.get("state") == "dispatched" and not target and "by" not in entry
+        department = entry.get("department") or (assignee if automatic else "")
+        by = entry.get("by", "system")
         steps.append(
             Step(
                 "handle",

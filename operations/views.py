@@ -105,12 +105,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def screen(request: HttpRequest) -> HttpResponse:
     """The full-screen 大屏: 16:9, server clock, alert ticker, legend, point markers,
-    drill-down from the city to a district, refreshed from ``screen_data``."""
+    drill-down from the city to a district, refreshed from ``screen_data`` every
+    ``?refresh=`` seconds (2–3600, default 15)."""
     log_ops_centre_read(request.user, view="screen")
+    refresh = request.GET.get("refresh", "")
+    seconds = int(refresh) if refresh.isdigit() and 2 <= int(refresh) <= 3600 else None
     context = {
         "districts": _districts(request),
         "labels": _labels(),
-        "refresh_seconds": SCREEN_REFRESH_SECONDS,
+        "refresh_seconds": seconds or SCREEN_REFRESH_SECONDS,
         "clock": _clock(),
     }
     return render(request, "operations/screen.html", context)

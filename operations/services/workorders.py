@@ -266,6 +266,7 @@ def dispatch_work_order(
     at = at or timezone.now()
     accept, resolve = DEADLINES[order.alert.level]
     from_state = order.state
+    previous = order.department.code
     order.department = department
     order.state = WorkOrderState.DISPATCHED
     order.dispatched_at, order.accepted_at = at, None
@@ -281,7 +282,7 @@ def dispatch_work_order(
         department=code,
         feedback=note.strip(),
         action="dispatch",
-        extra={"to_department": department.code},
+        extra={"to_department": department.code, "from_department": previous},
     )
     return WorkOrderTransition(order, from_state, order.state, code, event)
 

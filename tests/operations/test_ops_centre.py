@@ -206,7 +206,17 @@ def test_closed_loop_from_ops_page(users):
     move(housing, order, "close")  # the provider closes (archives)
     order.refresh_from_db()
     assert order.state == WorkOrderState.CLOSED
-    page = ops.get(reverse("operations:order", args=[order.pk])).content.decode()
+    response = ops.get(reverse("operations:order", args=[order.pk]))
+    handled = [
+        (s.label, s.department, s.by) for s in response.context["timeline"] if s.stage == "handle"
+    ]
+    assert handled[:3] == [
+        ("已派单", "住建委", "系统"),  # dispatched by the sync to the provider
+        ("派单 → 水务局", "城运中心", "ops-staff"),
+        ("督办", "城运中心", "ops-staff"),
+    ]
+    assert handled[-1] == ("已归档", "住建委", "housing-staff")
+    page = response.content.decode()
     assert "已关闭阀门，抢修完成" in page
     for text in ("监测", "研判", "预警", "处置", "派单", "督办", "已签收", "已办结", "已核查"):
         assert text in page

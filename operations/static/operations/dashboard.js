@@ -95,7 +95,7 @@
     }).join("");
     if (selectedPoint === null) {
       var first = rows.filter(function (a) { return a.point; })[0];
-      if (first) { selectPoint(first.point, first.point_name, first.metric); }
+      if (first) { return selectPoint(first.point, first.point_name, first.metric); }
     }
   }
 
@@ -113,7 +113,7 @@
     selectedPoint = id;
     document.getElementById("series-title").textContent = name || "";
     var query = "/readings/?limit=300" + (metric ? "&metric=" + encodeURIComponent(metric) : "");
-    getJSON(OPS.points + id + query).then(function (rows) {
+    return getJSON(OPS.points + id + query).then(function (rows) {
       var metrics = {};
       rows.forEach(function (r) {
         var name = r.label + (r.unit ? " (" + r.unit + ")" : "");
@@ -138,11 +138,11 @@
   });
 
   function refresh() {
-    return Promise.all([
-      getJSON(OPS.summary).then(function (s) { drawMap(s); drawLevels(s); generated = s.generated_at; }),
-      getJSON(OPS.alerts + "?state=open&limit=50").then(drawAlerts),
-      getJSON(OPS.orders + "?limit=20").then(drawOrders)
-    ]).then(function () {
+    // One request at a time: each read may append an audit event (ops centre reads).
+    return getJSON(OPS.summary).then(function (s) { drawMap(s); drawLevels(s); generated = s.generated_at; })
+      .then(function () { return getJSON(OPS.alerts + "?state=open&limit=50"); }).then(drawAlerts)
+      .then(function () { return getJSON(OPS.orders + "?limit=20"); }).then(drawOrders)
+      .then(function () {
       document.getElementById("updated").textContent = L.updated + " " + String(generated).slice(11, 19);
       document.body.dataset.loaded = "true";
     }).catch(function (err) { console.error(err); });

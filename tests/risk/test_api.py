@@ -166,3 +166,14 @@ def test_page_in_chinese_and_english(computed, make_user, client):
 
 def test_page_needs_login(client):
     assert client.get("/risk/").status_code == 302
+
+
+def test_ops_panel_fragment_renders(catalog, rf, make_user):
+    """The fragment /ops/ may include: the map layer URL and the page link."""
+    from django.template.loader import render_to_string
+
+    request = rf.get("/ops/")
+    request.user = make_user("water")
+    html = render_to_string("risk/_ops_panel.html", request=request)
+    assert 'data-url="/api/v1/risk/map/"' in html
+    assert 'href="/risk/"' in html and "risk/ops_panel.js" in html

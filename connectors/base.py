@@ -20,6 +20,7 @@ import polars as pl
 
 if TYPE_CHECKING:
     from hub.catalog.models import DataResource, Department
+    from hub.records.notices import Notice
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class ParsedChunk:
     ``frame`` has one column per field (schema order) with the dtypes documented in
     docs/CONNECTORS.md; ``source_rows``/``valid`` align with it; ``raw`` holds the original
     cell strings under the original headers (same index) for the error report.
-    ``warnings`` is filled on the first chunk only (e.g. unknown columns ignored).
+    ``warnings`` (hub.records.notices.Notice): the file's (ignored columns, assumptions)
+    on the first chunk, each chunk's own (swapped coordinates, converted values).
     """
 
     frame: pd.DataFrame
@@ -70,7 +72,7 @@ class ParsedChunk:
     valid: np.ndarray
     errors: list[RowError]
     raw: pd.DataFrame
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     # Rows of the source whose records are stored already (connectors.fingerprints):
     # not in ``frame``; counted unchanged unless their keys repeat.
     known: KnownRows | None = None

@@ -69,6 +69,7 @@ class HeaderIndex:
     def __init__(self, spellings: dict[str, list[str]]):
         """``spellings``: field name → its name, label and aliases (any order)."""
         self._index: dict[str, str] = {}
+        self._spellings = {name: [str(n) for n in names if n] for name, names in spellings.items()}
         for field_name, names in spellings.items():
             for name in names:
                 key = fold_header(name)
@@ -93,6 +94,29 @@ class HeaderIndex:
             if stripped and stripped != str(header):
                 field = self._index.get(fold_header(stripped))
         return field, None
+
+    def closest(self, field: str, headers: list[str], *, limit: int = 3) -> list[str]:
+        """The file headers most like one of the field's spellings, best first.
+
+        Compared character by character (rapidfuzz's ratio on the folded texts, no
+        tokenising on spaces, which Chinese headers have none of); headers scoring
+        under 40 of 100 are no suggestion.
+        """
+        from rapidfuzz import fuzz, process
+
+        spellings = {fold_header(split_unit(name)[0]) for name in self._spellings.get(field, [])}
+        spellings.discard("")
+        choices = {
+            i: fold_header(split_unit(h)[0]) for i, h in enumerate(headers) if str(h).strip()
+        }
+        best: dict[int, float] = {}
+        for spelling in spellings:
+            for _text, score, index in process.extract(
+                spelling, choices, scorer=fuzz.ratio, limit=None, score_cutoff=40
+            ):
+                best[index] = max(best.get(index, 0.0), score)
+        ranked = sorted(best, key=lambda i: (-best[i], i))
+        return [str(headers[i]) for i in ranked[:limit]]
 
     def score(self, row: list[object]) -> int:
         """How many distinct fields a candidate header row names."""

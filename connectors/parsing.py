@@ -24,6 +24,8 @@ from connectors.normalisers.text import clean
 from connectors.readers import RawChunk, Table, open_table, records_table
 from connectors.schema import FieldInfo, Schema, load_schema
 from connectors.validation import field_errors
+from hub.records import notices
+from hub.records.notices import Notice
 
 # The first chunk is split here: the load starts on it while the rest is normalised.
 FIRST_CHUNK_ROWS = 4_096
@@ -61,7 +63,7 @@ def parse_records(
     table = records_table(
         records, scorer=schema.headers.score, chunk_rows=max(1, len(records or [1]))
     )
-    chunks = list(_parse_table(table, schema, connector, resource=resource, memo=memo))
+    chunks = list(_parse_table(table, schema, connector, resource=resource, memo=memo, pushed=True))
     return chunks[0]
 
 
@@ -72,23 +74,32 @@ def _default_connector(resource) -> Connector:
 
 
 def _parse_table(
-    table: Table, schema: Schema, connector: Connector, *, resource, memo: RowMemo | None
+    table: Table,
+    schema: Schema,
+    connector: Connector,
+    *,
+    resource,
+    memo: RowMemo | None,
+    pushed: bool = False,
 ) -> Iterator[ParsedChunk]:
-    """Check the header mapping now; normalise chunk by chunk when iterated."""
+    """Check the header mapping now; normalise chunk by chunk when iterated.
+
+    ``pushed``: records pushed through the API follow the Table Schema (its units and
+    WGS-84), so nothing is "assumed" about them.
+    """
     matches, ignored = schema.headers.map_columns(table.headers)
     found = {match.field for match in matches}
-    missing = [info.label for info in schema.fields if info.required and info.name not in found]
+    missing = [info for info in schema.fields if info.required and info.name not in found]
     if missing:
         raise InputError(
-            _("缺少必填列：%(labels)s") % {"labels": "、".join(missing)},
+            _missing_message(missing, schema, table.headers, found),
             row=table.header_row or None,
-            column=missing[0],
+            column=missing[0].label,
         )
     warnings = list(table.warnings)
-    if ignored:
-        warnings.append(
-            _("以下列不属于本资源，已忽略：%(headers)s") % {"headers": "、".join(ignored)}
-        )
+    warnings += [Notice(notices.IGNORED_COLUMN, header) for header in ignored]
+    if not pushed:
+        warnings += _assumptions(schema, matches, connector)
 
     if memo is not None:
         memo.begin(
@@ -113,11 +124,67 @@ def _parse_table(
                 chunk = _empty_chunk(raw, table.headers, schema)
             chunk.known, chunk.fingerprints = known, raw.fingerprints
             if first:
-                chunk.warnings = warnings
+                chunk.warnings = warnings + chunk.warnings
                 first = False
             yield chunk
 
     return generate()
+
+
+def _missing_message(missing, schema: Schema, headers: list[str], found: set[str]) -> str:
+    """ "Missing required columns", naming the file headers closest to each missing one."""
+    labels = "、".join(info.label for info in missing)
+    message = _("缺少必填列：%(labels)s") % {"labels": labels}
+    hints = []
+    for info in missing:
+        close = schema.headers.closest(info.name, headers)
+        if close:
+            hints.append(
+                _("“%(label)s”最接近的文件列：%(headers)s")
+                % {"label": info.label, "headers": "、".join(close)}
+            )
+    if hints:
+        message += "（" + "；".join(hints) + "）"
+    elif headers:
+        message += "（" + _("文件的列：%(headers)s") % {"headers": "、".join(headers[:20])} + "）"
+    return message
+
+
+def _declares(connector: Connector, attribute: str) -> bool:
+    """Whether the connector's class (not the generic base) sets ``attribute``."""
+    return any(attribute in vars(klass) for klass in type(connector).__mro__[:-2])
+
+
+def _assumptions(schema: Schema, matches: list[ColumnMatch], connector: Connector) -> list[Notice]:
+    """What the load takes for granted because neither header nor connector says it:
+    a number column's unit, the coordinate system of coordinates."""
+    found: list[Notice] = []
+    infos = schema.by_name()
+    for match in matches:
+        info = infos[match.field]
+        if (
+            info.field_type == "number"
+            and info.unit
+            and info.unit in units.UNITS
+            and info.name not in (schema.latitude_field, schema.longitude_field)
+            and match.unit is None
+            and not connector.source_units.get(info.name)
+        ):
+            found.append(Notice(notices.ASSUMED_UNIT, match.header, {"unit": info.unit}))
+    coordinates_ = [
+        match
+        for match in matches
+        if match.field in (schema.latitude_field, schema.longitude_field)
+        or infos[match.field].field_type == "geopoint"
+    ]
+    if (
+        coordinates_
+        and not any(m.crs for m in coordinates_)
+        and not _declares(connector, "source_crs")
+    ):
+        crs = notices.CRS_NAMES.get(connector.source_crs, connector.source_crs)
+        found += [Notice(notices.ASSUMED_CRS, m.header, {"crs": crs}) for m in coordinates_]
+    return found
 
 
 def _ramped(chunks: Iterator[RawChunk]) -> Iterator[RawChunk]:
@@ -177,6 +244,7 @@ def normalise_chunk(
     if raw.errors:
         invalid |= np.isin(rows, [error.row for error in raw.errors])
     coordinate_state: dict[str, tuple] = {}
+    notes: list[Notice] = []
     for info in schema.fields:
         match = by_field.get(info.name)
         if match is not None:
@@ -187,7 +255,9 @@ def normalise_chunk(
             series = pd.Series([""] * n, dtype=object)
             shown = series
             column = info.label
-        values, missing, bad, unit_bad = _normalise(info, series, match, connector)
+        values, missing, bad, unit_bad = _normalise(
+            info, series, match, connector, notes=notes, column=column, rows=rows
+        )
         checked = info
         if info.name in (schema.latitude_field, schema.longitude_field):
             coordinate_state[info.name] = (column, shown)
@@ -215,7 +285,7 @@ def normalise_chunk(
             if name in by_field and by_field[name].crs
         ]
         crs = stated[0] if stated else connector.source_crs
-        invalid |= _fix_coordinates(frame, schema, crs, coordinate_state, rows, errors)
+        invalid |= _fix_coordinates(frame, schema, crs, coordinate_state, rows, errors, notes)
     order = {info.name: index for index, info in enumerate(schema.fields)}
     errors.sort(key=lambda error: (error.row, order.get(error.field, -1)))
     chunk = ParsedChunk(
@@ -224,11 +294,21 @@ def normalise_chunk(
         valid=~invalid,
         errors=errors,
         raw=original.reset_index(drop=True),
+        warnings=notes,
     )
     return connector.finalise(chunk)
 
 
-def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, connector):
+def _normalise(
+    info: FieldInfo,
+    series: pd.Series,
+    match: ColumnMatch | None,
+    connector,
+    *,
+    notes: list[Notice] | None = None,
+    column: str = "",
+    rows=None,
+):
     """Typed values, missing mask, bad mask and a second problem mask for one field.
 
     The second mask is "unit cannot be converted" for numbers and "point out of range"
@@ -250,6 +330,8 @@ def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, co
             source = ""
         values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
         unit_bad &= ~bad & ~missing
+        if notes is not None and target:
+            _note_converted(notes, cell_units, ~bad & ~missing & ~unit_bad, target, column, rows)
         return values.astype("float64"), missing, bad, unit_bad
     if kind == "integer":
         values, missing, bad = numbers.parse_integers(series)
@@ -280,13 +362,43 @@ def _normalise(info: FieldInfo, series: pd.Series, match: ColumnMatch | None, co
     return values, missing, bad, unit_bad
 
 
-def _fix_coordinates(frame, schema, crs: str, state, rows, errors) -> np.ndarray:
+def _note_converted(notes, cell_units, usable, target: str, column: str, rows) -> None:
+    """Note the cells converted from a unit written in the cell ("350kPa" → MPa)."""
+    written = (cell_units.fillna("") != "") & usable
+    if not written.any():
+        return
+    spellings = cell_units[written]
+    canonical = spellings.map(lambda s: units.canonical_unit(s) or s)
+    converted = written.copy()
+    converted[written] = (canonical != target).to_numpy()
+    if not converted.any():
+        return
+    positions = np.flatnonzero(converted.to_numpy())
+    params = {
+        "rows": len(positions),
+        "units": "、".join(sorted(set(canonical[converted[written].to_numpy()]))),
+        "unit": target,
+        "first": int(np.asarray(rows)[positions[0]]),
+    }
+    notes.append(Notice(notices.CONVERTED_VALUES, column, params))
+
+
+def _fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) -> np.ndarray:
     """Swap reversed latitude/longitude, convert ``crs`` to WGS-84, then check ranges.
 
     A coordinate system named in the header ("纬度(WGS84)") wins over the connector's.
     """
     lat_name, lon_name = schema.latitude_field, schema.longitude_field
-    lat, lon, _swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
+    lat, lon, swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
+    if notes is not None and swapped.any():
+        positions = np.flatnonzero(swapped)
+        notes.append(
+            Notice(
+                notices.SWAPPED_COORDINATES,
+                state[lat_name][0],
+                {"rows": len(positions), "first": int(np.asarray(rows)[positions[0]])},
+            )
+        )
     both = ~np.isnan(lat) & ~np.isnan(lon)
     lat_w, lon_w = coordinates.to_wgs84(lat, lon, crs)
     frame[lat_name] = np.where(both, lat_w, lat)

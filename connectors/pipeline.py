@@ -34,7 +34,7 @@ from connectors.keying import Keyed
 from connectors.keying import keyed as keyed_chunks
 from connectors.progress import ProgressReporter
 from hub.catalog.models import DataResource
-from hub.records import recordstore
+from hub.records import notices, recordstore
 from hub.records.models import BatchSource, BatchStatus, UploadBatch
 from hub.records.signals import batch_loaded
 
@@ -69,6 +69,7 @@ class _Run:
     report_rows: int = 0
     memo: RowMemo | None = None
     progress: ProgressReporter | None = None
+    notices: list = field(default_factory=list)
 
     def add_errors(self, errors: list[RowError]) -> None:
         self.error_count += len(errors)
@@ -167,6 +168,7 @@ def _take(batch: UploadBatch, run: _Run, item: Keyed, store: recordstore.RecordS
     chunk, rows, errors = item.chunk, item.rows, item.errors
     if not run.headers:
         run.headers = [str(name) for name in chunk.raw.columns]
+    run.notices.extend(chunk.warnings)
     # Spent in the reader thread, overlapping the load of the previous chunk.
     run.timings["prepare"] += item.seconds
     source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
@@ -310,6 +312,7 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
     batch.rows_read = run.rows_read
     batch.rejected = run.rejected
     batch.errors = run.errors
+    batch.warnings = [notice.as_dict() for notice in notices.merge(run.notices)]
     batch.finished_at = timezone.now()
     if run.rejected:
         batch.status = BatchStatus.REJECTED
@@ -382,6 +385,7 @@ def _mark(
     batch.status = status
     batch.message = message[:2000]
     batch.errors = errors or []
+    batch.warnings = [notice.as_dict() for notice in notices.merge(run.notices)]
     batch.rows_read, batch.rejected = run.rows_read, run.rejected
     batch.inserted = batch.updated = batch.unchanged = 0
     batch.finished_at = timezone.now()

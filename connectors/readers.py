@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
+from hub.records.notices import EXTENSION_MISMATCH, Notice
 
 SAMPLE_BYTES = 64 * 1024
 HEADER_SEARCH_ROWS = 30
@@ -54,7 +55,7 @@ class Table:
     header_row: int
     chunks: Iterator[RawChunk]
     kind: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 def max_upload_bytes() -> int:
@@ -213,8 +214,7 @@ def open_table(
     expected = {"xlsx": ("xlsx", "xlsm"), "csv": ("csv", "txt", "tsv"), "json": ("json",)}
     if suffix and suffix not in expected[kind]:
         table.warnings.append(
-            _("文件扩展名为 .%(suffix)s，但内容是 %(kind)s，已按 %(kind)s 读取。")
-            % {"suffix": suffix, "kind": kind.upper()}
+            Notice(EXTENSION_MISMATCH, "", {"suffix": suffix, "kind": kind.upper()})
         )
     return table
 

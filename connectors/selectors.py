@@ -8,6 +8,7 @@ from hub.catalog.models import DataResource
 from hub.catalog.restricted import VIEW
 from hub.catalog.stored_text import localized
 from hub.records.models import UploadBatch
+from hub.records.notices import rendered
 from permissions.selectors import UPLOAD_RECORDS, UserLike
 
 
@@ -54,6 +55,10 @@ def batch_summary(
                 "message": localized(e.get("message", "")),
             }
             for e in batch.errors
+        ],
+        "warnings": [
+            {"column": w["column"], "message": w["message"], "code": w["code"]}
+            for w in rendered(batch.warnings)
         ],
         "timings": batch.timings,
     }

@@ -14,6 +14,50 @@ from connectors.base import RowError
 from connectors.schema import FieldInfo
 
 
+def non_capturing(pattern: str) -> str:
+    """The pattern with its capturing groups made non-capturing: ``(GP)\\d+`` →
+    ``(?:GP)\\d+`` (a match test needs no groups; pandas warns about them). Escapes and
+    character classes are left alone; a pattern with back-references is kept as it is."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            following = pattern[i + 1 : i + 2]
+            if following.isdigit() and not in_class:
+                return pattern  # a back-reference needs its group
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # "[]" or "[^]" starts with a literal "]".
+            if pattern[i + 1 : i + 2] == "]":
+                out.append("[]")
+                i += 2
+                continue
+            if pattern[i + 1 : i + 3] == "^]":
+                out.append("[^]")
+                i += 3
+                continue
+        elif char == "(":
+            if pattern.startswith("(?P<", i):
+                if "(?P=" in pattern:
+                    return pattern
+                out.append("(?:")
+                i = pattern.index(">", i) + 1
+                continue
+            if not pattern.startswith("(?", i):
+                out.append("(?:")
+                i += 1
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def _number_text(value: float | None) -> str:
     if value is None:
         return ""
@@ -102,7 +146,8 @@ def constraint_masks(info: FieldInfo, values: pd.Series) -> list[tuple[np.ndarra
                 )
             )
         if info.pattern:
-            matches = text.str.contains(info.pattern, regex=True).to_numpy(dtype=bool)
+            pattern = non_capturing(info.pattern)
+            matches = text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
             checks.append(
                 (
                     present & ~matches,

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.progress import rows_read_so_far
 from hub.catalog.stored_text import localized
 from hub.records.models import BatchStatus, UploadBatch
+from hub.records.notices import rendered
+
+
+class BatchWarningSerializer(serializers.Serializer):
+    """One warning of a load, in the caller's language."""
+
+    code = serializers.CharField(
+        help_text="ignored_column, extension_mismatch, assumed_unit, assumed_crs, "
+        "swapped_coordinates or converted_values."
+    )
+    column = serializers.CharField(help_text="The file header it is about; empty for the file.")
+    message = serializers.CharField()
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -17,6 +30,7 @@ class BatchSerializer(serializers.ModelSerializer):
     resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     errors = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
     error_report_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     duplicate_of = serializers.SerializerMethodField()
@@ -46,6 +60,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "rejected",
             "message",
             "errors",
+            "warnings",
             "error_report_url",
             "duplicate_of",
             "connector",
@@ -72,6 +87,10 @@ class BatchSerializer(serializers.ModelSerializer):
             }
             for e in batch.errors
         ]
+
+    @extend_schema_field(BatchWarningSerializer(many=True))
+    def get_warnings(self, batch: UploadBatch) -> list[dict]:
+        return rendered(batch.warnings)
 
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")

@@ -13,6 +13,7 @@ from hub.catalog.display import display_value
 from hub.catalog.models import DataResource, FieldSpec
 from hub.catalog.restricted import VIEW
 from hub.records.models import Record, RecordMerge, UploadBatch
+from hub.records.notices import rendered
 from hub.records.recordstore import RecordStore
 
 # Records and batches shown raw (unmasked, unscoped): the provider and managers only.
@@ -40,7 +41,29 @@ class UploadBatchAdmin(RestrictedModelAdmin):
     # Batches carry raw rows (errors): the provider, managers and the uploader see them.
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        names = [f.name for f in self.model._meta.fields]
+        return ["warnings_display" if name == "warnings" else name for name in names]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description=_("提示"))
+    def warnings_display(self, obj: UploadBatch):
+        """The load's warnings in the viewer's language: column and message."""
+        items = rendered(obj.warnings)
+        if not items:
+            return "—"
+        return format_html(
+            '<table class="batch-warnings"><thead><tr><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            _("列"),
+            _("说明"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td></tr>",
+                ((w["column"] or "—", w["message"]) for w in items),
+            ),
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -72,7 +72,7 @@ def test_parse_records_missing_required_key(resources):
             records=[{"point_id": "GP000001", "pressure": 1}],
             resource=resources["gas-pipeline-pressure"],
         )
-    assert info.value.message == "缺少必填列：监测时间、所属区"
+    assert info.value.message == "缺少必填列：监测时间、所属区（文件的列：point_id、pressure）"
 
 
 def test_parse_records_rejects_non_objects(resources):

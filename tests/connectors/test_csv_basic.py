@@ -47,7 +47,19 @@ def test_gbk_csv_with_title_row(resources, write):
     assert frame.loc[1, "latitude"] == pytest.approx(31.2)
     assert chunk.valid.tolist() == [True, False]
     assert chunk.errors == [RowError(5, "管网压力(kPa)", "必填项为空", "pressure")]
-    assert chunk.warnings == ["以下列不属于本资源，已忽略：备注"]
+    # Nothing silent: the ignored column, what was assumed, what was corrected.
+    assert [(w.code, w.column, str(w)) for w in chunk.warnings] == [
+        ("ignored_column", "备注", "该列不属于本资源，已忽略。"),
+        ("assumed_unit", "介质温度", "表头未注明单位，按 °C 读取。"),
+        ("assumed_crs", "纬度", "未注明坐标系，按 WGS-84 读取。"),
+        ("assumed_crs", "经度", "未注明坐标系，按 WGS-84 读取。"),
+        (
+            "converted_values",
+            "管网压力(kPa)",
+            "1 个值带有单位 kPa，已换算为 MPa（首个为第 4 行）。",
+        ),
+        ("swapped_coordinates", "纬度", "1 行的纬度与经度填反，已对调（首个为第 5 行）。"),
+    ]
     assert list(chunk.raw.columns)[3] == "管网压力(kPa)"
 
 
@@ -60,7 +72,8 @@ def test_missing_required_column(resources, write):
             resource=resources["gas-pipeline-pressure"],
             connector=GenericConnector(),
         )
-    assert info.value.message == "缺少必填列：所属区、管网压力"
+    # No header is close to the missing ones: the message lists the file's columns.
+    assert info.value.message == "缺少必填列：所属区、管网压力（文件的列：监测点编号、监测时间）"
 
 
 def test_parse_records_by_name_and_label(resources):

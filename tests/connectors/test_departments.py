@@ -79,7 +79,15 @@ def test_housing_gbk_title_row_kpa_gcj02_excel_serial(resources):
     assert row(chunk, 4)["pressure_class"] == "中压B"
     assert pd.isna(row(chunk, 4)["temperature"])
     assert row(chunk, 4)["pressure"] == pytest.approx(0.3025)
-    assert chunk.warnings == ["以下列不属于本资源，已忽略：备注"]
+    # The connector states the unit and CRS: nothing assumed; cells written "302.5kPa".
+    assert [(w.code, w.column, str(w)) for w in chunk.warnings] == [
+        ("ignored_column", "备注", "该列不属于本资源，已忽略。"),
+        (
+            "converted_values",
+            "管网压力(kPa)",
+            "25 个值带有单位 kPa，已换算为 MPa（首个为第 4 行）。",
+        ),
+    ]
     assert chunk.errors == [
         RowError(10, "管网压力(kPa)", "无法识别的数值：'abc'", "pressure"),
         RowError(11, "采集时间", "无法识别的日期时间：'2025/13/45'", "observed_at"),

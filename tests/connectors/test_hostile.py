@@ -103,8 +103,20 @@ def test_zip_that_is_not_a_workbook(resources, write):
 def test_wrong_extension_is_decided_by_content(resources, write):
     csv_as_xlsx = run(resources, write("data.xlsx", f"{GAS_HEADER}\n{GAS_ROW}\n"))
     xlsx_as_csv = run(resources, write("data.csv", gas_xlsx()))
-    assert csv_as_xlsx[0].warnings == ["文件扩展名为 .xlsx，但内容是 CSV，已按 CSV 读取。"]
-    assert xlsx_as_csv[0].warnings == ["文件扩展名为 .csv，但内容是 XLSX，已按 XLSX 读取。"]
+    assumed = [
+        ("assumed_unit", "管网压力", "表头未注明单位，按 MPa 读取。"),
+        ("assumed_unit", "介质温度", "表头未注明单位，按 °C 读取。"),
+        ("assumed_crs", "纬度", "未注明坐标系，按 WGS-84 读取。"),
+        ("assumed_crs", "经度", "未注明坐标系，按 WGS-84 读取。"),
+    ]
+    assert [(w.code, w.column, str(w)) for w in csv_as_xlsx[0].warnings] == [
+        ("extension_mismatch", "", "文件扩展名为 .xlsx，但内容是 CSV，已按 CSV 读取。"),
+        *assumed,
+    ]
+    assert [(w.code, w.column, str(w)) for w in xlsx_as_csv[0].warnings] == [
+        ("extension_mismatch", "", "文件扩展名为 .csv，但内容是 XLSX，已按 XLSX 读取。"),
+        *assumed,
+    ]
     for chunks in (csv_as_xlsx, xlsx_as_csv):
         frame = chunks[0].frame
         assert frame.loc[0, "point_id"] == "GP000001"

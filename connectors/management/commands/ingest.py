@@ -99,5 +99,8 @@ class Command(BaseCommand):
         )
         if summary.get("message"):
             self.stdout.write(summary["message"])
+        for warning in summary.get("warnings", []):
+            column = f" [{warning['column']}]" if warning["column"] else ""
+            self.stdout.write(f"  warning{column}: {warning['message']}")
         for error in summary["errors"][:50]:
             self.stdout.write(f"  row {error['row']} [{error['column']}]: {error['message']}")

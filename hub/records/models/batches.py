@@ -84,6 +84,8 @@ class UploadBatch(models.Model):
     unchanged = models.PositiveIntegerField(_("未变"), default=0)
     rejected = models.PositiveIntegerField(_("拒绝"), default=0)
     errors = models.JSONField(_("错误明细"), default=list, blank=True)
+    # Warnings of the load as [{code, column, params}] (hub.records.notices renders them).
+    warnings = models.JSONField(_("提示"), default=list, blank=True)
     message = models.TextField(_("说明"), blank=True)
     error_report = models.FileField(_("错误报告"), upload_to="reports/", blank=True, max_length=255)
     timings = models.JSONField(_("耗时"), default=dict, blank=True)

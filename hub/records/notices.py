@@ -1,0 +1,97 @@
+"""Warnings of a load (提示), stored on the batch as code + column + parameters and
+rendered in the viewer's language (CLI, ``--json``, batch API, admin).
+
+Nothing a load assumes or corrects stays silent: ignored columns, an extension that does
+not match the content, an assumed unit or coordinate system, swapped coordinates
+corrected, values converted from a unit written in the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+IGNORED_COLUMN = "ignored_column"
+EXTENSION_MISMATCH = "extension_mismatch"
+ASSUMED_UNIT = "assumed_unit"
+ASSUMED_CRS = "assumed_crs"
+SWAPPED_COORDINATES = "swapped_coordinates"
+CONVERTED_VALUES = "converted_values"
+
+TEMPLATES = {
+    IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
+    EXTENSION_MISMATCH: _("文件扩展名为 .%(suffix)s，但内容是 %(kind)s，已按 %(kind)s 读取。"),
+    ASSUMED_UNIT: _("表头未注明单位，按 %(unit)s 读取。"),
+    ASSUMED_CRS: _("未注明坐标系，按 %(crs)s 读取。"),
+    SWAPPED_COORDINATES: _("%(rows)d 行的纬度与经度填反，已对调（首个为第 %(first)d 行）。"),
+    CONVERTED_VALUES: _(
+        "%(rows)d 个值带有单位 %(units)s，已换算为 %(unit)s（首个为第 %(first)d 行）。"
+    ),
+}
+# Codes whose parameters add up over the chunks of a file.
+COUNTED = (SWAPPED_COORDINATES, CONVERTED_VALUES)
+CRS_NAMES = {"wgs84": "WGS-84", "cgcs2000": "CGCS2000", "gcj02": "GCJ-02", "bd09": "BD-09"}
+
+
+@dataclass
+class Notice:
+    """One warning: a code of TEMPLATES, the column (file header) it is about, parameters."""
+
+    code: str
+    column: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "column": self.column, "params": self.params}
+
+    @property
+    def message(self) -> str:
+        return render_message(self.code, self.params)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def render_message(code: str, params: dict[str, Any]) -> str:
+    """The message of a stored warning in the active language."""
+    template = TEMPLATES.get(code)
+    if template is None:
+        return str(params.get("message", code))
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def rendered(stored: Iterable[dict]) -> list[dict]:
+    """Stored warnings (``UploadBatch.warnings``) as ``{code, column, message}``."""
+    return [
+        {
+            "code": item.get("code", ""),
+            "column": item.get("column", ""),
+            "message": render_message(item.get("code", ""), item.get("params") or {}),
+        }
+        for item in stored or []
+    ]
+
+
+def merge(notices: Iterable[Notice]) -> list[Notice]:
+    """One notice per (code, column), counts of chunk-level notices added up, the first
+    row kept; in first-seen order."""
+    merged: dict[tuple[str, str], Notice] = {}
+    for notice in notices:
+        key = (notice.code, notice.column)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = Notice(notice.code, notice.column, dict(notice.params))
+        elif notice.code in COUNTED:
+            seen.params["rows"] = seen.params.get("rows", 0) + notice.params.get("rows", 0)
+            seen.params["first"] = min(seen.params.get("first", 0), notice.params.get("first", 0))
+            if "units" in notice.params and notice.params["units"] not in seen.params["units"]:
+                seen.params["units"] = "、".join(
+                    sorted({*seen.params["units"].split("、"), *notice.params["units"].split("、")})
+                )
+    return list(merged.values())

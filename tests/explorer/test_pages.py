@@ -290,3 +290,17 @@ def test_values_are_escaped(records, grant, staff_client):
     html = client.get(FIRE, {"eq.incident_id": "F8"}).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_anonymous_is_sent_to_login(records, client):
+    response = client.get(FIRE)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=/explorer/fire-incidents/")
+
+
+def test_english_page(records, grant, staff_client):
+    grant(records["fire-incidents"], "cityops")
+    client, _user = staff_client("cityops")
+    html = client.get(FIRE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Shared data" in html and "Readable" in html and "Download CSV" in html
+    assert "下载 CSV" not in html

@@ -179,6 +179,8 @@ SEED: list[dict[str, Any]] = [
         "field": "capacity",
         "aggregation": Aggregation.SUM,
         "direction": LESS,
+        "lower_bound": 0,
+        "upper_bound": 100000,
     },
     {
         "code": "hospital-beds",
@@ -189,6 +191,8 @@ SEED: list[dict[str, Any]] = [
         "field": "beds_total",
         "aggregation": Aggregation.SUM,
         "direction": LESS,
+        "lower_bound": 0,
+        "upper_bound": 20000,
     },
     {
         "code": "pump-capacity",

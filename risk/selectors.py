@@ -99,6 +99,11 @@ def source_visibility(*, user: UserLike, resource_ids: set[int]) -> tuple[set[in
     return named, readable
 
 
+def _raw(value: float | None) -> float | None:
+    """Raw values to six significant digits (shares and means come out long)."""
+    return None if value is None else float(f"{value:.6g}")
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -148,7 +153,7 @@ def district_scores(
                     "dimension": value.dimension,
                     "hazard": value.hazard,
                     "weight": value.weight,
-                    "raw": value.raw if shows_raw else None,
+                    "raw": _raw(value.raw) if shows_raw else None,
                     "normalised": _round(value.normalised),
                     "status": value.status,
                     "status_label": str(IndicatorStatus(value.status).label),

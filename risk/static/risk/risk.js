@@ -38,6 +38,7 @@
     var url = window.RISK.history.replace("000000", code) + "?hazard=" + window.RISK.hazard;
     getJSON(url).then(function (page) {
       document.getElementById("trend-title").textContent = name;
+      document.body.dataset.trend = code;
       chart("trend").setOption({
         backgroundColor: "transparent", grid: { left: 40, right: 20, top: 20, bottom: 30 },
         tooltip: { trigger: "axis" },
@@ -60,8 +61,12 @@
   getJSON(mapElement.dataset.geojson).then(function (geo) {
     echarts.registerMap("shanghai", geo);
     return getJSON(window.RISK.map);
-  }).then(drawMap).catch(function () {
+  }).then(function (layer) {
+    drawMap(layer);
+    document.body.dataset.loaded = "true";
+  }).catch(function () {
     mapElement.innerHTML = '<p class="error">' + L.mapError + "</p>";
+    document.body.dataset.loaded = "error";
   });
   var first = document.querySelector("#scores > tbody > tr[data-district]");
   if (first) { drawTrend(first.dataset.district, first.dataset.name); }

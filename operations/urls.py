@@ -10,5 +10,5 @@ urlpatterns = [
     path("screen/", views.screen, name="screen"),
     path("screen/data/", views.screen_data, name="screen-data"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
-    path("orders/<int:pk>/<slug:move>/", views.order_move, name="order-move"),
+    path("orders/<int:pk>/move/", views.order_move, name="order-move"),
 ]

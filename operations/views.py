@@ -212,11 +212,14 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def order_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
-    """Make one move on an order through the services; errors come back as messages."""
-    if move not in MOVE_LABELS:
-        raise Http404
+def order_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make one move (POST ``move``) on an order through the services; errors come back
+    as messages on the order page."""
     order = _order_or_404(request, pk)
+    move = request.POST.get("move", "")
+    if move not in MOVE_LABELS:
+        messages.error(request, _("未知的操作。"))
+        return redirect("operations:order", pk=order.pk)
     text = request.POST.get("feedback", "")
     try:
         if move == "dispatch":

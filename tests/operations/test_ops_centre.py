@@ -60,8 +60,8 @@ def bridge_order() -> WorkOrder:
 
 def move(client: Client, order: WorkOrder, name: str, **data):
     """POST a move from the /ops/ order page; returns the followed response."""
-    url = reverse("operations:order-move", args=[order.pk, name])
-    return client.post(url, data, follow=True)
+    url = reverse("operations:order-move", args=[order.pk])
+    return client.post(url, {"move": name, **data}, follow=True)
 
 
 def messages_of(response) -> list[str]:
@@ -281,17 +281,16 @@ def test_hidden_orders_are_404_and_moves_need_post_and_csrf(users):
     order = bridge_order()
     weather = client_for(users["weather"])  # no grant on the bridge resource
     assert weather.get(reverse("operations:order", args=[order.pk])).status_code == 404
-    url = reverse("operations:order-move", args=[order.pk, "accept"])
-    assert weather.post(url).status_code == 404
+    url = reverse("operations:order-move", args=[order.pk])
+    assert weather.post(url, {"move": "accept"}).status_code == 404
     assert weather.get(reverse("operations:order", args=[10**9])).status_code == 404
     housing = client_for(users["housing"])
     assert housing.get(url).status_code == 405
-    assert (
-        housing.post(reverse("operations:order-move", args=[order.pk, "nope"])).status_code == 404
-    )
+    unknown = housing.post(url, {"move": "nope"}, follow=True)
+    assert messages_of(unknown) == ["未知的操作。"]
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(users["housing"])
-    assert strict.post(url).status_code == 403
+    assert strict.post(url, {"move": "accept"}).status_code == 403
     order.refresh_from_db()
     assert order.state == WorkOrderState.DISPATCHED
 

@@ -46,7 +46,8 @@
       var level = summary.districts[code] || 0;
       return { name: DISTRICTS[code], value: level, itemStyle: { areaColor: COLORS[level] } };
     });
-    var points = data.points.filter(function (p) { return !current.district || p.district === current.district; });
+    var points = data.points.filter(function (p) { return !current.district || p.district === current.district; })
+      .sort(function (a, b) { return a.level - b.level; });  // the worst drawn last, on top
     document.getElementById("points-count").textContent = points.length;
     var layout = { layoutCenter: ["50%", "50%"], layoutSize: "95%" };
     chart("map").setOption({

@@ -279,6 +279,10 @@ HUB_SHARING_AUTHORITY_DEPARTMENT = os.environ.get("HUB_SHARING_AUTHORITY_DEPARTM
 # the alerts, points and readings of every department (一网统管); raw records stay under grants.
 HUB_OPS_CENTRE_DEPARTMENT = os.environ.get("HUB_OPS_CENTRE_DEPARTMENT", "cityops")
 HUB_OPS_CENTRE_SEES_ALL = env_bool("HUB_OPS_CENTRE_SEES_ALL", default=True)
+# District risk index (risk app, docs/OPERATIONS.md 风险谱系): seconds between a load and its
+# recomputation (loads within share one), and days of snapshot history kept.
+RISK_RECOMPUTE_DELAY = int(os.environ.get("RISK_RECOMPUTE_DELAY", "120"))
+RISK_HISTORY_DAYS = int(os.environ.get("RISK_HISTORY_DAYS", "90"))
 # Audit of read/export events on PostgreSQL: off (default) commits them without waiting for
 # the WAL flush (a server crash may lose the last few hundred ms of read events, never break
 # the chain; grants, uploads, denials etc. always wait). On: read events are durable too.

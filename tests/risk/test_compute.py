@@ -262,3 +262,26 @@ def test_indicator_writes_are_for_operators_and_audited(worked, make_user):
     assert event.detail["changes"] == {"weight": [1.0, 3.0]}
     with pytest.raises(Exception, match="权重"):
         update_indicator(user=operator, indicator=indicator, changes={"weight": -1.0})
+
+
+def test_beat_task_computes_and_prunes_old_history(worked, settings):
+    from risk.services import prune_snapshots
+    from risk.tasks import compute_risk_index
+
+    old = compute_snapshot(trigger="test", now=worked.now - timedelta(days=120)).snapshot
+    settings.RISK_HISTORY_DAYS = 90
+    snapshot_id = compute_risk_index()
+    assert RiskSnapshot.objects.get(pk=snapshot_id).trigger == "beat"
+    assert not RiskSnapshot.objects.filter(pk=old.pk).exists()
+    assert RiskScore.objects.filter(snapshot_id=old.pk).count() == 0
+    # The latest snapshot stays, however old.
+    RiskSnapshot.objects.exclude(pk=snapshot_id).delete()
+    assert prune_snapshots(keep_days=0, now=worked.now + timedelta(days=400)) == 0
+    assert RiskSnapshot.objects.filter(pk=snapshot_id).exists()
+
+
+def test_beat_task_without_indicators_does_nothing(risk_env):
+    from risk.tasks import compute_risk_index
+
+    assert compute_risk_index() is None
+    assert not RiskSnapshot.objects.exists()

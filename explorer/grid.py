@@ -77,6 +77,9 @@ def grid_ordering(
         raise refuse_hidden("order", name)
     if types[name] == FieldType.GEOPOINT:
         raise ValidationError({"order": [_("不能按坐标字段排序。")]})
+    if list(resource.key_fields) == [name]:
+        # The natural key is this field's value: its unique index serves the order.
+        return choose_ordering("-key" if descending else "key", key_readable=not hidden.key)
     if name == resource.time_field:
         return TimeOrdering(
             f"{'-' if descending else ''}t.{name}", ("observed_at", "id"), descending=descending

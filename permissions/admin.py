@@ -118,7 +118,8 @@ class AccessRequestAdmin(RestrictedModelAdmin):
             # District codes only (GB/T 2260): names would approve into an empty scope.
             def clean_districts(self):
                 try:
-                    return check_districts(list(self.cleaned_data.get("districts") or []))
+                    districts = list(self.cleaned_data.get("districts") or [])
+                    return check_districts(districts, user=request.user)
                 except ValidationError as exc:
                     raise forms.ValidationError(exc.message_dict["districts"]) from exc
 

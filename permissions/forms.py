@@ -29,8 +29,8 @@ def field_choices(user, resource: DataResource) -> list[tuple[str, str]]:
     return [(spec.name, f"{spec.label} ({spec.name})") for spec in specs.order_by("order", "pk")]
 
 
-def district_choices() -> list[tuple[str, str]]:
-    return list(district_names().items())
+def district_choices(user) -> list[tuple[str, str]]:
+    return list(district_names(user).items())
 
 
 class AccessRequestForm(forms.Form):
@@ -59,7 +59,7 @@ class AccessRequestForm(forms.Form):
         self.departments = {str(d.pk): d for d in departments}
         self.fields["requester"].choices = [(pk, d.name) for pk, d in self.departments.items()]
         self.fields["fields"].choices = field_choices(user, resource)
-        self.fields["districts"].choices = district_choices()
+        self.fields["districts"].choices = district_choices(user)
 
     def clean_purpose(self) -> str:
         purpose = self.cleaned_data["purpose"].strip()
@@ -101,7 +101,7 @@ class DecisionForm(forms.Form):
         asked_fields = access_request.fields or list(fields)
         self.fields["fields"].choices = [(n, fields.get(n, n)) for n in asked_fields]
         self.fields["fields"].initial = asked_fields
-        names = district_names()
+        names = district_names(user)
         asked_districts = access_request.districts or list(names)
         self.fields["districts"].choices = [(c, names.get(c, c)) for c in asked_districts]
         self.fields["districts"].initial = asked_districts

@@ -11,14 +11,17 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from hub.catalog.models import CodeItem
+from hub.catalog.restricted import VIEW
 
 DISTRICT_CODE_LISTS = "gb2260"
 
 
-def district_names() -> dict[str, str]:
-    """{code: name} of the districts of the GB/T 2260 code list(s), in the list's order."""
+def district_names(user) -> dict[str, str]:
+    """{code: name} of the districts of the GB/T 2260 code list(s), in the list's order
+    (reference data: every active user passes the code items' door)."""
     items = (
-        CodeItem.objects.filter(code_list__code__startswith=DISTRICT_CODE_LISTS)
+        CodeItem.objects.restrict(user, VIEW)
+        .filter(code_list__code__startswith=DISTRICT_CODE_LISTS)
         .order_by("order", "code")
         .values_list("code", "name")
     )
@@ -28,11 +31,11 @@ def district_names() -> dict[str, str]:
     return names
 
 
-def check_districts(codes: list[str], label: str = "districts") -> list[str]:
+def check_districts(codes: list[str], *, user, label: str = "districts") -> list[str]:
     """The codes, sorted and unique; ValidationError naming the unknown ones (e.g. names)."""
     if not all(isinstance(code, str) for code in codes):
         raise ValidationError({label: _("必须是字符串列表。")})
-    unknown = sorted(set(codes) - set(district_names()))
+    unknown = sorted(set(codes) - set(district_names(user)))
     if unknown:
         raise ValidationError(
             {label: _("不是行政区划代码（GB/T 2260）：%(codes)s") % {"codes": ", ".join(unknown)}}

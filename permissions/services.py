@@ -82,7 +82,7 @@ def request_access(
     fields = list(fields or [])
     _check_names(user, resource, fields, "fields")
     # District codes of the GB/T 2260 list only: a name would approve into an empty scope.
-    districts = check_districts(list(districts or []))
+    districts = check_districts(list(districts or []), user=user)
     now = timezone.now()
     access_request = AccessRequest.objects.create(
         resource=resource,
@@ -149,7 +149,7 @@ def approve_request(
     _check_names(user, access_request.resource, granted_fields, "fields")
     granted_districts = narrowed(
         access_request.districts,
-        None if districts is None else check_districts(list(districts)),
+        None if districts is None else check_districts(list(districts), user=user),
         "districts",
     )
     now = timezone.now()

@@ -102,8 +102,8 @@ def _local_date(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _rows(queryset) -> list[dict]:
-    names = district_names()
+def _rows(queryset, user) -> list[dict]:
+    names = district_names(user)
     rows = []
     for item in queryset:
         # The reverse one-to-one raises a subclass of AttributeError when there is no grant.
@@ -128,7 +128,7 @@ def my_requests(request: HttpRequest) -> TemplateResponse:
     )
     if not request.user.is_superuser:
         queryset = queryset.filter(requester_id__in=user_department_ids(request.user))
-    return _page(request, "mine.html", _("我的共享申请"), rows=_rows(queryset[:200]))
+    return _page(request, "mine.html", _("我的共享申请"), rows=_rows(queryset[:200], request.user))
 
 
 @login_required
@@ -143,8 +143,8 @@ def queue(request: HttpRequest) -> TemplateResponse:
         request,
         "queue.html",
         _("待审批的共享申请"),
-        pending=_rows(pending[:200]),
-        decided=_rows(decided[:50]),
+        pending=_rows(pending[:200], request.user),
+        decided=_rows(decided[:50], request.user),
         answer_days=services.answer_days(),
     )
 
@@ -184,7 +184,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             return redirect("access:queue")
-    names = district_names()
+    names = district_names(request.user)
     return _page(
         request,
         "decide.html",

@@ -24,12 +24,14 @@ from django.views.decorators.http import require_http_methods
 
 from connectors import services
 from connectors.api.views import uploader_department
+from connectors.corrections import CorrectionError, correction_target
 from connectors.models import HeaderAlias
 from connectors.selectors import uploadable_resource
 from hub.catalog.admin_base import RestrictedModelAdmin
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import VIEW
 from hub.records.models import BatchStatus, UploadBatch
+from hub.records.notices import rendered
 from permissions.selectors import UPLOAD_RECORDS
 
 PREVIEW_ROWS = 20
@@ -88,6 +90,9 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, _("请选择要上传的文件。"))
         else:
             try:
+                corrects = correction_target(
+                    resource=resource, batch_id=request.POST.get("corrects", "").strip()
+                )
                 upload = services.create_batch(
                     resource=resource,
                     department=uploader_department(request.user, resource),
@@ -95,8 +100,10 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
                     file=upload,
                     original_filename=upload.name or "upload",
                     sheet=request.POST.get("sheet", ""),
+                    accept_valid_rows=request.POST.get("accept_valid_rows") == "on",
+                    corrects=corrects,
                 )
-            except services.UploadTooLarge as exc:
+            except (services.UploadTooLarge, CorrectionError) as exc:
                 messages.error(request, exc.message)
             else:
                 if upload.is_duplicate:
@@ -106,7 +113,13 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
     return TemplateResponse(
         request,
         "admin/connectors/upload.html",
-        _context(request, resource, template_url=reverse("resource-template", args=[code])),
+        _context(
+            request,
+            resource,
+            template_url=reverse("resource-template", args=[code]),
+            corrects=request.GET.get("corrects", "") if request.method == "GET" else "",
+            accept_valid_rows=resource.accept_valid_rows,
+        ),
     )
 
 
@@ -201,6 +214,8 @@ def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
         resource,
         batch=batch,
         batch_api_url=reverse("batch-detail", args=[batch.pk]),
+        warnings=rendered(batch.warnings),
+        corrections=sorted(batch.corrections.values_list("id", flat=True)),
         labels={
             "received": _("已接收"),
             "parsing": _("解析中"),
@@ -208,6 +223,9 @@ def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
             "loaded": _("已入库"),
             "failed": _("失败"),
             "rejected": _("已拒绝"),
+            "partial": _("部分入库"),
+            "correction": _("待更正"),
+            "corrected": _("已更正"),
         },
     )
     return TemplateResponse(request, "admin/connectors/result.html", context)

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from django.core.files import File
+import polars as pl
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from connectors import corrections
 from connectors.base import InputError, ParsedChunk, RowError, connector_for, parse_file
 from connectors.base import parse_records as parse_pushed_records
 from connectors.chunking import prefetch
@@ -180,6 +181,16 @@ def _take(batch: UploadBatch, run: _Run, item: Keyed, store: recordstore.RecordS
         run.rejected += len(bad_rows)
         run.add_errors(sorted(errors, key=lambda e: e.row))
         _spool_bad_rows(run, chunk, errors, bad_rows)
+    if batch.accept_valid_rows and bad_rows:
+        # Accept valid rows (connectors.corrections): load the chunk's good rows.
+        t0 = time.perf_counter()
+        good = rows.filter(~pl.col("source_row").is_in(bad_rows))
+        run.counts += store.upsert(batch=batch, rows=good)
+        bad_known = 0
+        if chunk.known is not None:
+            bad_known = int(np.isin(chunk.known.source_rows, bad_rows).sum())
+        run.counts += recordstore.UpsertCounts(unchanged=known - bad_known)
+        run.timings["load"] += time.perf_counter() - t0
     elif not run.rejected:
         t0 = time.perf_counter()
         run.counts += store.upsert(batch=batch, rows=rows, payload=item.payload)
@@ -233,7 +244,7 @@ def run_batch(*, batch_id: int) -> UploadBatch:
     run = _Run(progress=ProgressReporter(batch_id))
     try:
         batch = _run_claimed(batch_id, run)
-        if batch.status == BatchStatus.REJECTED and run.report_rows:
+        if batch.status in (BatchStatus.REJECTED, BatchStatus.PARTIAL) and run.report_rows:
             try:
                 _write_report(batch, run)
             except Exception:
@@ -268,7 +279,7 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
             try:
                 with transaction.atomic():
                     _process(batch, run, connector)
-                    if run.rejected:
+                    if run.rejected and not batch.accept_valid_rows:
                         raise _Rollback
             except _Rollback:
                 pass
@@ -314,7 +325,11 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
     batch.errors = run.errors
     batch.warnings = [notice.as_dict() for notice in notices.merge(run.notices)]
     batch.finished_at = timezone.now()
-    if run.rejected:
+    if run.rejected and batch.accept_valid_rows:
+        corrections.finish_partial(
+            batch=batch, counts=run.counts, rejected=run.rejected, error_count=run.error_count
+        )
+    elif run.rejected:
         batch.status = BatchStatus.REJECTED
         batch.inserted = batch.updated = batch.unchanged = 0
         batch.message = _("%(rows)d 行有错误（共 %(errors)d 处），整批未入库。") % {
@@ -334,6 +349,8 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
         if run.memo is not None:
             run.memo.save(resource=batch.resource, batch=batch)
         transaction.on_commit(lambda: batch_loaded.send(sender=UploadBatch, batch=batch))
+        if batch.correction_of_id is not None:
+            corrections.complete_original(batch=batch)
     run.timings["total"] = time.perf_counter() - begun
     batch.timings = {name: round(value, 3) for name, value in run.timings.items()}
     batch.save()
@@ -363,18 +380,10 @@ def _audit_load(batch: UploadBatch) -> None:
 
 
 def _write_report(batch: UploadBatch, run: _Run) -> None:
-    """Write the XLSX error report of a rejected batch (original rows + error column)."""
-    from connectors.reports import write_error_report
+    """Write the XLSX error report of a rejected (or partial) batch."""
+    from connectors.reports import attach_report
 
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        write_error_report(out=out, headers=run.headers, rows=run.spooled())
-        out.seek(0)
-        batch.error_report.save(f"batch-{batch.pk}-errors.xlsx", File(out), save=False)
-    batch.timings = {**batch.timings, "report": round(time.perf_counter() - started, 3)}
-    UploadBatch.objects.filter(pk=batch.pk).update(
-        error_report=batch.error_report.name, timings=batch.timings
-    )
+    attach_report(batch=batch, headers=run.headers, rows=run.spooled())
 
 
 def _mark(

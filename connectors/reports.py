@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 import numpy as np
+from django.core.files import File
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -13,6 +16,7 @@ from openpyxl.comments import Comment
 
 from connectors.base import ParsedChunk, RowError
 from connectors.spreadsheet import BOLD, ERROR_FILL, HEADER_FILL, safe_text
+from hub.records.models import BatchStatus, UploadBatch
 
 
 def write_error_report(
@@ -77,3 +81,22 @@ def report_rows(chunk: ParsedChunk) -> Iterator[tuple[int, list[str], list[RowEr
         row_number = int(chunk.source_rows[position])
         cells = ["" if value is None else str(value) for value in chunk.raw.iloc[position]]
         yield row_number, cells, by_row.get(row_number, [])
+
+
+def attach_report(
+    *, batch: UploadBatch, headers: list[str], rows: Iterable[tuple[int, list, list[RowError]]]
+) -> None:
+    """Write the report of a rejected or partial batch into storage and attach it (and to
+    the correction batch holding the same rejected rows)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        write_error_report(out=out, headers=headers, rows=rows)
+        out.seek(0)
+        batch.error_report.save(f"batch-{batch.pk}-errors.xlsx", File(out), save=False)
+    batch.timings = {**batch.timings, "report": round(time.perf_counter() - started, 3)}
+    UploadBatch.objects.filter(pk=batch.pk).update(
+        error_report=batch.error_report.name, timings=batch.timings
+    )
+    UploadBatch.objects.filter(correction_of=batch, status=BatchStatus.CORRECTION).update(
+        error_report=batch.error_report.name
+    )

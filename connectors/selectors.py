@@ -61,6 +61,9 @@ def batch_summary(
             for w in rendered(batch.warnings)
         ],
         "timings": batch.timings,
+        "accept_valid_rows": batch.accept_valid_rows,
+        "correction_of": batch.correction_of_id,
+        "corrections": sorted(batch.corrections.values_list("id", flat=True)),
     }
     if duplicate_of:
         summary["duplicate_of"] = duplicate_of

@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from connectors import corrections
 from connectors.pipeline import mark_failed, run_batch
 from hub.catalog.models import DataResource, Department
 from hub.records.models import BatchSource, BatchStatus, UploadBatch
@@ -200,8 +201,14 @@ def create_batch(
     file: Any,
     original_filename: str,
     sheet: str = "",
+    accept_valid_rows: bool | None = None,
+    corrects: UploadBatch | None = None,
 ) -> UploadResult:
     """Store an upload as a batch in status received (not yet enqueued).
+
+    ``accept_valid_rows``: load the good rows and keep the rejected ones as a correction
+    batch (None: the resource's setting). ``corrects``: the correction batch this file
+    corrects (``connectors.corrections.correction_target``); it loads all-or-nothing.
 
     ``sheet`` picks an XLSX sheet by name or 1-based number (empty: the first sheet with
     a header); the same file with another sheet is another batch.
@@ -233,6 +240,9 @@ def create_batch(
             original_filename=Path(original_filename).name[:255],
             sha256=sha256,
             sheet=sheet,
+            accept_valid_rows=corrects is None
+            and corrections.accepts_valid_rows(resource, accept_valid_rows),
+            correction_of=corrects,
         )
     Path(path).unlink(missing_ok=True)
     audit_upload(result=result, actor=uploaded_by)
@@ -289,8 +299,11 @@ def ingest_records(
     user: AbstractBaseUser | None = None,
     api_key_prefix: str = "",
     idempotency_key: str = "",
+    accept_valid_rows: bool | None = None,
 ) -> UploadResult:
     """Store pushed JSON records as a batch (source api) and enqueue its load.
+
+    ``accept_valid_rows`` as for ``create_batch`` (None: the resource's setting).
 
     The same ``idempotency_key`` for the same resource returns the earlier batch without
     loading again; reused with a different payload it raises IdempotencyConflict.
@@ -325,6 +338,7 @@ def ingest_records(
         original_filename="records.json",
         sha256=sha256,
         idempotency_key=idempotency_key[:128],
+        accept_valid_rows=corrections.accepts_valid_rows(resource, accept_valid_rows),
     )
     audit_upload(result=result, actor=user)
     if not result.is_duplicate:

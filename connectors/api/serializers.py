@@ -31,6 +31,9 @@ class BatchSerializer(serializers.ModelSerializer):
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     errors = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
+    corrections = serializers.SerializerMethodField(
+        help_text="Correction batches holding this batch's rejected rows (partial loads)."
+    )
     error_report_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     duplicate_of = serializers.SerializerMethodField()
@@ -62,6 +65,9 @@ class BatchSerializer(serializers.ModelSerializer):
             "errors",
             "warnings",
             "error_report_url",
+            "accept_valid_rows",
+            "correction_of",
+            "corrections",
             "duplicate_of",
             "connector",
             "connector_version",
@@ -87,6 +93,10 @@ class BatchSerializer(serializers.ModelSerializer):
             }
             for e in batch.errors
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_corrections(self, batch: UploadBatch) -> list[int]:
+        return sorted(batch.corrections.values_list("id", flat=True))
 
     @extend_schema_field(BatchWarningSerializer(many=True))
     def get_warnings(self, batch: UploadBatch) -> list[dict]:
@@ -122,6 +132,20 @@ class UploadSerializer(serializers.Serializer):
         required=False,
         max_length=100,
         help_text="XLSX sheet name or 1-based number; empty: the first sheet with a header.",
+    )
+    accept_valid_rows = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Load the valid rows and keep the rejected ones as a correction batch; "
+        "false: all-or-nothing; absent: the resource's setting.",
+    )
+    corrects = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Id of the correction batch this corrected file completes "
+        "(loaded all-or-nothing).",
     )
 
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
+from connectors.corrections import CorrectionError, correction_target
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
 from hub.catalog.models import DataResource, Department
@@ -75,6 +76,18 @@ class ResourceUploadView(APIView):
             return Response(
                 {"file": [_("请选择要上传的文件。")]}, status=status.HTTP_400_BAD_REQUEST
             )
+        options = UploadSerializer(data=request.data, partial=True)
+        if not options.is_valid():
+            errors = {k: v for k, v in options.errors.items() if k != "file"}
+            if errors:
+                return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        choices = options.validated_data if not options.errors else {}
+        try:
+            corrects = correction_target(
+                resource=resource, batch_id=request.data.get("corrects") or None
+            )
+        except CorrectionError as exc:
+            return Response({"corrects": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             upload = services.upload_file(
                 resource=resource,
@@ -84,6 +97,8 @@ class ResourceUploadView(APIView):
                 file=upload,
                 original_filename=upload.name or "upload",
                 sheet=str(request.data.get("sheet", "") or ""),
+                accept_valid_rows=choices.get("accept_valid_rows"),
+                corrects=corrects,
             )
         except services.UploadTooLarge as exc:
             return Response(
@@ -99,7 +114,15 @@ class RecordPushView(APIView):
 
     @extend_schema(
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER),
+            OpenApiParameter(
+                "accept_valid_rows",
+                bool,
+                description="Load the valid records and keep the rejected ones as a "
+                "correction batch; absent: the resource's setting.",
+            ),
+        ],
         responses={200: BatchSerializer, 201: BatchSerializer, 202: BatchSerializer},
     )
     def post(self, request: Request, code: str) -> Response:
@@ -114,6 +137,12 @@ class RecordPushView(APIView):
             )
         if not records:
             return Response({"detail": _("记录列表为空。")}, status=status.HTTP_400_BAD_REQUEST)
+        accept = request.query_params.get("accept_valid_rows")
+        if accept not in (None, "", "true", "false", "1", "0"):
+            return Response(
+                {"accept_valid_rows": [_("只能是 true 或 false。")]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
             upload = services.ingest_records(
                 resource=resource,
@@ -122,6 +151,7 @@ class RecordPushView(APIView):
                 user=request.user,
                 api_key_prefix=getattr(request.auth, "prefix", "") or "",
                 idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+                accept_valid_rows=None if accept in (None, "") else accept in ("true", "1"),
             )
         except services.IdempotencyConflict as exc:
             return Response(

@@ -96,6 +96,7 @@ class DataResourceAdmin(CatalogWritesMixin, RestrictedModelAdmin):
                     "latitude_field",
                     "longitude_field",
                     "grade",
+                    "accept_valid_rows",
                 )
             },
         ),

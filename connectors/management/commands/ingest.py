@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from connectors.corrections import CorrectionError, correction_target
 from connectors.pipeline import TRANSIENT_ERRORS
 from connectors.selectors import batch_summary
 from connectors.services import UploadTooLarge, create_batch, mark_failed, run_batch
@@ -39,7 +40,10 @@ def mark_failed_when_reachable(batch_id: int, message: str) -> UploadBatch:
 
 
 class Command(BaseCommand):
-    help = "Load a CSV/XLSX/JSON file into a resource (all-or-nothing) and print a summary."
+    help = (
+        "Load a CSV/XLSX/JSON file into a resource (all-or-nothing, or accepting valid "
+        "rows) and print a summary. Exit 1: rejected or failed; 2: loaded in part."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("path", type=Path)
@@ -51,6 +55,26 @@ class Command(BaseCommand):
             help="XLSX sheet name or 1-based number (default: first with a header)",
         )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--accept-valid-rows",
+            dest="accept_valid_rows",
+            action="store_const",
+            const=True,
+            help="load the valid rows and keep the rejected ones as a correction batch",
+        )
+        mode.add_argument(
+            "--all-or-nothing",
+            dest="accept_valid_rows",
+            action="store_const",
+            const=False,
+            help="load the whole file or nothing (default unless the resource accepts valid rows)",
+        )
+        parser.add_argument(
+            "--corrects",
+            metavar="BATCH",
+            help="id of the correction batch this corrected file completes",
+        )
 
     def handle(self, *args, path: Path, resource: str, department: str | None, **options):
         if not path.is_file():
@@ -64,6 +88,7 @@ class Command(BaseCommand):
             if uploader is None:
                 raise CommandError(f"unknown department: {department}")
         try:
+            corrects = correction_target(resource=target, batch_id=options.get("corrects"))
             upload = create_batch(
                 resource=target,
                 department=uploader,
@@ -71,8 +96,10 @@ class Command(BaseCommand):
                 file=path,
                 original_filename=path.name,
                 sheet=options["sheet"],
+                accept_valid_rows=options.get("accept_valid_rows"),
+                corrects=corrects,
             )
-        except UploadTooLarge as exc:
+        except (UploadTooLarge, CorrectionError) as exc:
             raise CommandError(exc.message) from exc
         batch = upload.batch
         if not upload.is_duplicate:
@@ -91,6 +118,8 @@ class Command(BaseCommand):
             self._print(summary)
         if batch.status in (BatchStatus.REJECTED, BatchStatus.FAILED):
             raise SystemExit(1)
+        if batch.status == BatchStatus.PARTIAL:
+            raise SystemExit(2)  # loaded in part: the rejected rows wait for a correction
 
     def _print(self, summary: dict) -> None:
         self.stdout.write(
@@ -102,5 +131,10 @@ class Command(BaseCommand):
         for warning in summary.get("warnings", []):
             column = f" [{warning['column']}]" if warning["column"] else ""
             self.stdout.write(f"  warning{column}: {warning['message']}")
+        for correction in summary.get("corrections", []):
+            self.stdout.write(
+                f"  correction batch #{correction}: upload the corrected rows with "
+                f"--corrects {correction}"
+            )
         for error in summary["errors"][:50]:
             self.stdout.write(f"  row {error['row']} [{error['column']}]: {error['message']}")

@@ -129,6 +129,14 @@ class DataResource(models.Model):
     district_field = models.CharField(_("区划字段"), max_length=64, blank=True)
     latitude_field = models.CharField(_("纬度字段"), max_length=64, blank=True)
     longitude_field = models.CharField(_("经度字段"), max_length=64, blank=True)
+    accept_valid_rows = models.BooleanField(
+        _("接受有效行"),
+        default=False,
+        help_text=_(
+            "上传的默认做法：加载有效行，把有错误的行留作更正批次；不勾选则整批要么全部入库，"
+            "要么全部不入库。每次上传仍可另选。"
+        ),
+    )
     grade = models.PositiveSmallIntegerField(
         _("数据级别"), choices=Grade.choices, default=Grade.L1, editable=False
     )

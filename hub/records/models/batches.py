@@ -32,10 +32,23 @@ class BatchStatus(models.TextChoices):
     LOADED = "loaded", _("已入库")
     FAILED = "failed", _("失败")
     REJECTED = "rejected", _("已拒绝")
+    # "Accept valid rows": the good rows are loaded, the rejected ones wait in a
+    # correction batch; loading the corrected file makes the original "loaded".
+    PARTIAL = "partial", _("部分入库")
+    CORRECTION = "correction", _("待更正")
+    CORRECTED = "corrected", _("已更正")
 
 
-# Statuses after which a batch no longer changes.
-FINAL_STATUSES = (BatchStatus.LOADED, BatchStatus.FAILED, BatchStatus.REJECTED)
+# Statuses the pipeline does not run again (a partial batch is completed by its
+# correction batch, not by running it).
+FINAL_STATUSES = (
+    BatchStatus.LOADED,
+    BatchStatus.FAILED,
+    BatchStatus.REJECTED,
+    BatchStatus.PARTIAL,
+    BatchStatus.CORRECTION,
+    BatchStatus.CORRECTED,
+)
 
 
 def batch_upload_path(instance: UploadBatch, filename: str) -> str:
@@ -45,7 +58,8 @@ def batch_upload_path(instance: UploadBatch, filename: str) -> str:
 
 
 class UploadBatch(models.Model):
-    """One upload of one file (or API push) into one resource, loaded all-or-nothing."""
+    """One upload of one file (or API push) into one resource, loaded all-or-nothing
+    unless it accepts valid rows (``accept_valid_rows``, see connectors.corrections)."""
 
     resource = models.ForeignKey(
         DataResource, on_delete=models.PROTECT, related_name="batches", verbose_name=_("数据资源")
@@ -84,6 +98,21 @@ class UploadBatch(models.Model):
     unchanged = models.PositiveIntegerField(_("未变"), default=0)
     rejected = models.PositiveIntegerField(_("拒绝"), default=0)
     errors = models.JSONField(_("错误明细"), default=list, blank=True)
+    accept_valid_rows = models.BooleanField(
+        _("接受有效行"),
+        default=False,
+        help_text=_("加载有效行，把有错误的行留作更正批次；否则整批要么全部入库，要么全部不入库。"),
+    )
+    # A correction batch names the batch whose rejected rows it holds; the upload of the
+    # corrected file names the correction batch it corrects.
+    correction_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("更正对象"),
+    )
     # Warnings of the load as [{code, column, params}] (hub.records.notices renders them).
     warnings = models.JSONField(_("提示"), default=list, blank=True)
     message = models.TextField(_("说明"), blank=True)

@@ -88,7 +88,7 @@ def error_report() -> ContentFile:
 
 
 def build(catalog, make_user, grant) -> World:
-    from operations.models import Alert, Event, MonitoringPoint, Rule, WorkOrder
+    from operations.models import Alert, Event, MonitoringPoint, Reading, Rule, WorkOrder
     from operations.services.mappings import ensure_default_mappings
     from permissions.models import AccessRequest
 
@@ -170,6 +170,15 @@ def build(catalog, make_user, grant) -> World:
             domain="fire",
             department=departments["fire"],
             district_code=district,
+        )
+        Reading.objects.create(
+            resource=fire,
+            record_key=key,
+            metric="casualties",
+            point=point,
+            value=1,
+            unit=key,  # a marker where readings are shown
+            observed_at=now,
         )
         event = Event.objects.create(
             resource=fire,

@@ -377,3 +377,30 @@ def test_admin_history_is_a_table_and_actions_follow_roles(users):
     housing = client_for(users["housing"]).get(reverse("admin:operations_workorder_changelist"))
     actions = [value for value, _label in housing.context["action_form"].fields["action"].choices]
     assert "accept" in actions and "urge" not in actions
+
+
+def test_summary_timeliness_counts_match_each_order(users, time_machine):
+    from collections import Counter
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from operations.selectors import summary, timeliness
+    from operations.services.workorders import transition_work_order
+
+    orders = list(WorkOrder.objects.filter(state=WorkOrderState.DISPATCHED).order_by("pk"))
+    for state in ("accepted", "in_progress", "resolved"):
+        transition_work_order(user=None, work_order=orders[0], to_state=state, feedback="ok")
+    transition_work_order(user=None, work_order=orders[1], to_state="accepted")
+    # Later: the red orders are past their 15-minute acceptance, some past resolving too.
+    time_machine.move_to(timezone.now() + timedelta(hours=5), tick=False)
+    transition_work_order(user=None, work_order=orders[2], to_state="accepted")
+    transition_work_order(user=None, work_order=orders[2], to_state="in_progress")
+    transition_work_order(user=None, work_order=orders[2], to_state="resolved", feedback="late")
+    now = timezone.now()
+    expected = Counter(
+        timeliness(o, now) for o in WorkOrder.objects.exclude(state=WorkOrderState.CLOSED)
+    )
+    counts = summary(user=users["root"])["work_orders"]
+    assert counts == dict(expected)
+    assert len(expected) >= 3  # several kinds, so the comparison means something

@@ -205,9 +205,10 @@ def rows_html(cells: list[list[tuple[str, bool]]]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every value is escaped above
 
 
-def bounded(rows, limit: int = MAX_EXPORT_ROWS):
-    """At most ``limit`` rows of an export (downloads from the explorer are bounded)."""
-    return itertools.islice(rows, limit)
+def bounded(rows):
+    """At most MAX_EXPORT_ROWS rows of an export (downloads from the explorer are bounded;
+    the whole set is the API's ``format=`` export)."""
+    return itertools.islice(rows, MAX_EXPORT_ROWS)
 
 
 def error_messages(exc: ValidationError) -> list[tuple[str, str]]:

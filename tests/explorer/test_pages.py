@@ -355,3 +355,15 @@ def test_time_order_pages_through_ties_and_missing_times(records, grant, staff_c
             break
         response = client.get(FIRE + preceding)
     assert back == list(reversed(expected))
+
+
+def test_download_is_bounded_and_audits_rows_sent(records, grant, staff_client, monkeypatch):
+    from explorer import grid
+
+    monkeypatch.setattr(grid, "MAX_EXPORT_ROWS", 2)
+    grant(records["fire-incidents"], "cityops")
+    client, _user = staff_client("cityops")
+    response = client.get(FIRE, {"format": "csv"})
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 3  # header + 2 of the 3 rows
+    assert AuditEvent.objects.get(action="export").rows == 2

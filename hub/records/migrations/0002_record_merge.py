@@ -2,13 +2,21 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def forget_content_type(apps, schema_editor):
+    """Migrating back: the model is gone, so is its content type (and permissions)."""
+    content_type = apps.get_model("contenttypes", "ContentType")
+    content_type.objects.filter(app_label="records", model="recordmerge").delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("catalog", "0001_initial"),
         ("records", "0001_initial"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, forget_content_type),
         migrations.CreateModel(
             name="RecordMerge",
             fields=[

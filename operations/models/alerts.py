@@ -108,6 +108,10 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["state", "level"]),
             models.Index(fields=["district_code", "state"]),
+            # The alert lists' order (open first, worst, newest): a top-N without a sort.
+            models.Index(
+                fields=["state", "-level", "-opened_at", "-id"], name="ops_alert_list_order"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,16 @@ import django_filters
 
 from governance.models import Notification, Objection, ObjectionScope, ObjectionStatus
 
+BOOLEAN = [("true", "true"), ("false", "false")]
+
+
+def boolean_filter(help_text: str) -> django_filters.TypedChoiceFilter:
+    """``true`` or ``false`` only: anything else is a 400 naming the parameter (django-filter's
+    BooleanFilter would ignore an unknown value and filter nothing)."""
+    return django_filters.TypedChoiceFilter(
+        choices=BOOLEAN, coerce=lambda value: value == "true", help_text=help_text
+    )
+
 
 class ObjectionFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ObjectionStatus.choices)
@@ -16,7 +26,7 @@ class ObjectionFilterSet(django_filters.FilterSet):
     department = django_filters.CharFilter(
         field_name="department__code", help_text="Objecting department code (提出部门)"
     )
-    overdue = django_filters.BooleanFilter()
+    overdue = boolean_filter("Past the answer deadline (true | false)")
 
     class Meta:
         model = Objection
@@ -24,7 +34,7 @@ class ObjectionFilterSet(django_filters.FilterSet):
 
 
 class NotificationFilterSet(django_filters.FilterSet):
-    read = django_filters.BooleanFilter()
+    read = boolean_filter("Already read (true | false)")
 
     class Meta:
         model = Notification

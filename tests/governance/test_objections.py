@@ -303,3 +303,15 @@ def test_a_field_the_reader_does_not_see_cannot_be_objected(world, grant):
             reason="x",
         )
     assert "field_name" in error.value.message_dict
+
+
+def test_bad_filter_values_are_400_naming_the_parameter(world, api_client):
+    cityops = as_user(api_client, world["users"]["cityops"])
+    file_phone_objection(api_client, world)
+    response = cityops.get(OBJECTIONS, {"overdue": "null"})
+    assert response.status_code == 400 and "overdue" in response.json()
+    assert cityops.get(OBJECTIONS, {"status": "nope"}).status_code == 400
+    assert cityops.get(NOTIFICATIONS, {"read": "maybe"}).status_code == 400
+    assert len(cityops.get(OBJECTIONS, {"overdue": "false"}).json()["results"]) == 1
+    assert cityops.get(OBJECTIONS, {"overdue": "true"}).json()["results"] == []
+    assert cityops.get(f"{OBJECTIONS}abc/").status_code == 404

@@ -36,7 +36,7 @@ def test_dashboard_shows_map_and_alerts(live_server, catalog, make_user):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1300})
+            page = browser.new_page(viewport={"width": 1600, "height": 1300}, locale="zh-CN")
             page.goto(f"{live_server.url}/ops/")
             # Not logged in: the admin login page, which returns to /ops/.
             page.fill("#id_username", "ops-viewer")

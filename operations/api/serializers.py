@@ -166,3 +166,16 @@ class TransitionRequestSerializer(serializers.Serializer):
 
     to = serializers.ChoiceField(choices=sorted({s for v in TRANSITIONS.values() for s in v}))
     feedback = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DispatchRequestSerializer(serializers.Serializer):
+    """派单: the department (code) the ops centre assigns the order to, and a note."""
+
+    department = serializers.SlugField(max_length=32)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class UrgeRequestSerializer(serializers.Serializer):
+    """督办: a note for the assigned department."""
+
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

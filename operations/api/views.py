@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -13,6 +14,8 @@ from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hub.catalog.models import Department
+from hub.catalog.restricted import VIEW
 from operations import selectors
 from operations.api.filters import (
     AlertFilterSet,
@@ -23,14 +26,20 @@ from operations.api.filters import (
 from operations.api.serializers import (
     AlertDetailSerializer,
     AlertSerializer,
+    DispatchRequestSerializer,
     PointSerializer,
     ReadingSerializer,
     TransitionRequestSerializer,
+    UrgeRequestSerializer,
     WorkOrderSerializer,
 )
 from operations.audit import log_ops_centre_read
 from operations.models import Alert, MonitoringPoint, WorkOrder
-from operations.services.workorders import transition_work_order
+from operations.services.workorders import (
+    dispatch_work_order,
+    transition_work_order,
+    urge_work_order,
+)
 
 MAX_ID = 2**63 - 1  # Ids are 64-bit; a larger number names no object.
 
@@ -159,6 +168,54 @@ class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
             return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
         data = WorkOrderSerializer(moved.work_order, context=self.get_serializer_context()).data
         return Response(data)
+
+    def _ops_move(self, call) -> Response:
+        try:
+            moved = call()
+        except PermissionDenied as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ValidationError as exc:
+            return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
+        data = WorkOrderSerializer(moved.work_order, context=self.get_serializer_context()).data
+        return Response(data)
+
+    @extend_schema(request=DispatchRequestSerializer, responses=WorkOrderSerializer)
+    @action(detail=True, methods=["post"], url_path="dispatch")  # ``dispatch`` is the view's
+    def dispatch_to(self, request: Request, pk: str) -> Response:
+        """派单: the ops centre assigns the order (dispatched, accepted or in progress) to a
+        department, which starts it again with fresh deadlines. 400 for an unknown
+        department, 403 outside the ops centre, 409 for an order already resolved."""
+        order = self.get_object()
+        body = DispatchRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        department = (
+            Department.objects.restrict(request.user, VIEW)
+            .filter(code=body.validated_data["department"], is_active=True)
+            .first()
+        )
+        if department is None:
+            return Response({"department": [_("未知的部门。")]}, status=status.HTTP_400_BAD_REQUEST)
+        return self._ops_move(
+            lambda: dispatch_work_order(
+                user=request.user,
+                work_order=order,
+                department=department,
+                note=body.validated_data["note"],
+            )
+        )
+
+    @extend_schema(request=UrgeRequestSerializer, responses=WorkOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def urge(self, request: Request, pk: str) -> Response:
+        """督办: the ops centre presses the assigned department (state unchanged)."""
+        order = self.get_object()
+        body = UrgeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._ops_move(
+            lambda: urge_work_order(
+                user=request.user, work_order=order, note=body.validated_data["note"]
+            )
+        )
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)

@@ -404,3 +404,43 @@ def test_summary_timeliness_counts_match_each_order(users, time_machine):
     counts = summary(user=users["root"])["work_orders"]
     assert counts == dict(expected)
     assert len(expected) >= 3  # several kinds, so the comparison means something
+
+
+# --- The API: dispatch and urge ----------------------------------------------------
+
+
+def test_api_dispatch_and_urge(users, api_client):
+    order = bridge_order()
+    base = f"/api/v1/ops/work-orders/{order.pk}"
+    api_client.force_authenticate(users["housing"])
+    refused = api_client.post(f"{base}/dispatch/", {"department": "water"}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "只有城运中心可以派单。"
+    api_client.force_authenticate(users["cityops"])
+    unknown = api_client.post(f"{base}/dispatch/", {"department": "nowhere"}, format="json")
+    assert unknown.status_code == 400 and "department" in unknown.json()
+    moved = api_client.post(
+        f"{base}/dispatch/", {"department": "water", "note": "请处置"}, format="json"
+    )
+    assert moved.status_code == 200
+    assert moved.json()["department"] == "water" and moved.json()["state"] == "dispatched"
+    urged = api_client.post(f"{base}/urge/", {"note": "尽快"}, format="json")
+    assert urged.status_code == 200
+    assert urged.json()["history"][-1]["action"] == "urge"
+    # Hidden from a department without a grant: 404, not 403.
+    api_client.force_authenticate(users["weather"])
+    assert api_client.post(f"{base}/urge/", {}, format="json").status_code == 404
+
+
+def test_api_dispatch_of_a_resolved_order_is_409(users, api_client):
+    order = bridge_order()
+    housing = client_for(users["housing"])
+    for name in ("accept", "start"):
+        move(housing, order, name)
+    move(housing, order, "resolve", feedback="ok")
+    api_client.force_authenticate(users["cityops"])
+    response = api_client.post(
+        f"/api/v1/ops/work-orders/{order.pk}/dispatch/", {"department": "water"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == ["“已办结”的工单不能派单。"]

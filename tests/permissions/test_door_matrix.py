@@ -52,7 +52,10 @@ def abbreviations(answer: Answer) -> set[str]:
 def test_every_door_has_an_expectation_row():
     doors = every_door()
     rows = {door_of(cell) for cell in EXPECTED}
-    assert sorted(doors - rows) == [], "doors without an expectation row"
+    assert sorted(doors - rows) == [], (
+        "doors without an expectation row: add one to tests/permissions/door_expectations.py "
+        "(and, for an object page, its object to door_world.py / door_requests.py)"
+    )
     assert sorted(rows - doors) == [], "expectation rows of doors that no longer exist"
     assert len(doors) >= 200
 

@@ -39,6 +39,10 @@ from streaming.models import PushReceipt, ReceiptStatus
 
 logger = logging.getLogger(__name__)
 
+# Batch verdicts under which the pushes' valid rows are stored: "partial" is a batch of a
+# resource that loads its valid rows and reports the others (accept_valid_rows).
+LOADED_STATUSES = {BatchStatus.LOADED, "partial"}
+
 __all__ = [
     "FlushResult",
     "PushAccepted",
@@ -285,10 +289,16 @@ def finish_batch(*, batch_id: int) -> dict[str, int]:
             return counts
         now = timezone.now()
         ids = [r.pk for r in receipts]
-        if batch.status == BatchStatus.LOADED:
+        if batch.status in LOADED_STATUSES:
             PushReceipt.objects.filter(pk__in=ids).update(
                 status=ReceiptStatus.LOADED, finished_at=now, records=[]
             )
+            if batch.errors:
+                # A resource that loads its valid rows and skips the others: each push
+                # still gets the errors of its own skipped rows.
+                for pk, found in _errors_by_receipt(batch, receipts).items():
+                    if found:
+                        PushReceipt.objects.filter(pk=pk).update(errors=found)
             counts[ReceiptStatus.LOADED] = len(ids)
         elif len(receipts) == 1 or all(r.solo for r in receipts):
             verdict = (

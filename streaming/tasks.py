@@ -43,10 +43,14 @@ def finish_push_batch(self, batch_id: int) -> dict:
 
     try:
         batch = run_batch(batch_id=batch_id)
-        counts = finish_batch(batch_id=batch_id)
-        flush_resource(resource_id=batch.resource_id)
     except (OperationalError, InterfaceError) as exc:
         raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries)) from exc
+    if not batch.is_final:
+        # Its row is locked by a load still running (or by a dead worker's connection
+        # the server has not reaped yet): look again shortly; the sweeper after that.
+        raise self.retry(countdown=min(60, 2 * 2**self.request.retries))
+    counts = finish_batch(batch_id=batch_id)
+    flush_resource(resource_id=batch.resource_id)
     return {str(k): v for k, v in counts.items()}
 
 

@@ -210,3 +210,25 @@ def test_sweeper_finishes_a_batch_whose_worker_died(catalog, key_client, no_flus
     assert services.flush_resource(resource_id=batch.resource_id).batches == []
     assert Record.objects.filter(resource__code=RESOURCE).count() == 20
     assert ReceiptStatus.LOADED == "loaded"
+
+
+def test_large_pushes_load_every_row(catalog, key_client, no_flush):
+    """Coalesced batches go past the pipeline's first-chunk split (4,096 rows): every
+    row is loaded (a pushed batch used to keep only its first 4,096 rows)."""
+    client, _key = key_client("housing", scopes=["push"])
+    for n in range(10):
+        assert push(client, readings(1000 * n, 1000)).status_code == 202
+    result = flush()
+    assert len(result.batches) == 1 and result.loaded == 10
+    batch = UploadBatch.objects.get(pk=result.batches[0])
+    assert (batch.rows_read, batch.inserted) == (10_000, 10_000)
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 10_000
+
+
+def test_batch_push_of_many_records_loads_them_all(catalog, key_client):
+    """The batch-per-push endpoint (POST /records/) over the same split."""
+    client, _key = key_client("housing", scopes=["push"])
+    url = f"/api/v1/resources/{RESOURCE}/records/"
+    response = client.post(url, readings(0, 9000), format="json")
+    assert response.status_code == 201, response.content
+    assert (response.json()["rows_read"], response.json()["inserted"]) == (9000, 9000)

@@ -141,7 +141,9 @@ def _transition_policy(queryset: QuerySet, user: UserLike, action: str) -> Query
     if action == VIEW:
         if sees_all_operations(user):
             return queryset
-        return queryset.filter(alert_visibility(user, prefix="alert__"))
+        # The department an alert's order is assigned to sees how the alert developed.
+        assigned = Q(alert__work_order__department_id__in=user_department_ids(user))
+        return queryset.filter(alert_visibility(user, prefix="alert__") | assigned)
     raise unknown(AlertTransition, action)
 
 

@@ -188,6 +188,9 @@ def test_closed_loop_from_ops_page(users):
     move(ops, order, "urge", feedback="请尽快签收")
     order.refresh_from_db()
     assert order.state == WorkOrderState.DISPATCHED and order.history[-1]["action"] == "urge"
+    # The assigned department sees the whole loop of its order, the alert's steps included.
+    page = water.get(reverse("operations:order", args=[order.pk]))
+    assert [s.stage for s in page.context["timeline"]][:3] == ["monitor", "judge", "alert"]
     # The owning department accepts, starts and resolves with feedback.
     for name in ("accept", "start"):
         assert "完成" in messages_of(move(water, order, name))[0]

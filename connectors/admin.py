@@ -22,17 +22,18 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from connectors import profiles as profile_services
 from connectors import services
 from connectors.api.views import uploader_department
 from connectors.corrections import CorrectionError, correction_target
-from connectors.models import HeaderAlias
+from connectors.models import ConnectorProfile, HeaderAlias
 from connectors.selectors import uploadable_resource
 from hub.catalog.admin_base import RestrictedModelAdmin
-from hub.catalog.models import DataResource
+from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import VIEW
 from hub.records.models import BatchStatus, UploadBatch
 from hub.records.notices import rendered
-from permissions.selectors import UPLOAD_RECORDS
+from permissions.selectors import UPLOAD_RECORDS, user_department_ids
 
 PREVIEW_ROWS = 20
 
@@ -53,6 +54,30 @@ class HeaderAliasAdmin(RestrictedModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ConnectorProfile)
+class ConnectorProfileAdmin(RestrictedModelAdmin):
+    """A department's connector profiles; saving makes a new version (old ones stay, for
+    the batches that used them), audited. Stewards edit their department's profiles."""
+
+    list_display = ("resource", "department", "version", "source_crs", "created_by", "created_at")
+    list_filter = ("department", "resource")
+    search_fields = ("resource__code", "resource__name", "department__code", "note")
+    readonly_fields = ("version", "created_by", "created_at")
+    list_select_related = ("resource", "department", "created_by")
+    related_actions = {"resource": UPLOAD_RECORDS}
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "department" and not request.user.is_superuser:
+            kwargs["queryset"] = Department.objects.filter(pk__in=user_department_ids(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: ConnectorProfile, form, change: bool) -> None:
+        profile_services.save_profile(profile=obj, user=request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # versions are history: batches name the one they used
 
 
 def _resource_or_404(request: HttpRequest, code: str) -> DataResource:

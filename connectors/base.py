@@ -117,6 +117,15 @@ class Connector:
     day_first: ClassVar[bool] = False
     # field -> extra value aliases for code/enum fields (source text -> canonical value)
     value_aliases: ClassVar[dict[str, dict[str, str]]] = {}
+    # strftime layouts tried before the built-in ones, for datetime and date fields
+    date_layouts: ClassVar[tuple[str, ...]] = ()
+    # IANA zone of naive times in the files ("": Asia/Shanghai)
+    source_timezone: ClassVar[str] = ""
+    # cell texts meaning "no value" besides the built-in markers
+    missing_values: ClassVar[tuple[str, ...]] = ()
+    # set by a profile (connectors.profiles): its version, whether it states the CRS
+    profile_version: ClassVar[int | None] = None
+    crs_stated: ClassVar[bool | None] = None
 
     def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Hook for truly department-specific fixes of the raw string frame (default: none).

@@ -88,7 +88,16 @@ def parse_context(
         "connector": [type(connector).__qualname__, connector.code, connector.version],
         "settings": {
             name: getattr(connector, name)
-            for name in ("header_aliases", "source_units", "source_crs", "day_first")
+            for name in (
+                "header_aliases",
+                "source_units",
+                "source_crs",
+                "day_first",
+                "date_layouts",
+                "source_timezone",
+                "missing_values",
+                "profile_version",
+            )
         },
         "value_aliases": connector.value_aliases,
         "fields": fields,

@@ -1,4 +1,5 @@
-"""Header aliases (表头别名) that data stewards add in the admin, without code changes."""
+"""Header aliases (表头别名) and connector profiles (接入配置) that data stewards edit in the
+admin, without code changes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hub.catalog.models import DataResource
+from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import RestrictedManager
 
 
@@ -79,3 +80,107 @@ class BatchProgress(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.batch_id}: {self.rows_read}"
+
+
+class SourceCRS(models.TextChoices):
+    """Coordinate systems a department's files are in (坐标系)."""
+
+    WGS84 = "wgs84", "WGS-84"
+    CGCS2000 = "cgcs2000", "CGCS2000"
+    GCJ02 = "gcj02", _("GCJ-02（国测局）")
+    BD09 = "bd09", _("BD-09（百度）")
+
+
+class ConnectorProfile(models.Model):
+    """What a department's files of one resource look like (接入配置), as data.
+
+    Versioned: a change is saved as a new version (the old ones stay, for the batches
+    that used them; ``UploadBatch.profile_version``). The newest version of a
+    department + resource replaces its Python connector's declarations (source units,
+    CRS, date layouts and time zone, missing markers, header and value aliases); the
+    connector's code hooks still run. See ``connectors.profiles``.
+    """
+
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="+", verbose_name=_("部门")
+    )
+    resource = models.ForeignKey(
+        DataResource, on_delete=models.CASCADE, related_name="+", verbose_name=_("数据资源")
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    source_crs = models.CharField(
+        _("坐标系"),
+        max_length=16,
+        choices=SourceCRS.choices,
+        blank=True,
+        help_text=_("文件中坐标的坐标系；留空则按 WGS-84 读取并给出提示。"),
+    )
+    source_units = models.JSONField(
+        _("源单位"),
+        default=dict,
+        blank=True,
+        help_text=_('表头未注明单位时各字段的单位，如 {"pressure": "kPa"}。'),
+    )
+    date_layouts = models.JSONField(
+        _("日期格式"),
+        default=list,
+        blank=True,
+        help_text=_('先于内置格式尝试的日期格式（strftime），如 ["%Y%m%d%H%M"]。'),
+    )
+    source_timezone = models.CharField(
+        _("源时区"),
+        max_length=64,
+        blank=True,
+        help_text=_("不带时区的时间所在的时区（IANA 名称）；留空为 Asia/Shanghai。"),
+    )
+    day_first = models.BooleanField(_("日在月前"), default=False)
+    missing_values = models.JSONField(
+        _("缺失值标记"),
+        default=list,
+        blank=True,
+        help_text=_('表示“无数据”的单元格文字，如 ["—", "/", "无"]。'),
+    )
+    header_aliases = models.JSONField(
+        _("表头别名"),
+        default=dict,
+        blank=True,
+        help_text=_('字段名 → 文件中的表头写法，如 {"observed_at": ["采集时间"]}。'),
+    )
+    value_aliases = models.JSONField(
+        _("取值映射"),
+        default=dict,
+        blank=True,
+        help_text=_('字段名 → {文件中的写法: 代码}，如 {"pressure_class": {"中压": "中压B"}}。'),
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("接入配置")
+        verbose_name_plural = pgettext_lazy("plural", "接入配置")
+        ordering = ["resource", "department", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "resource", "version"], name="profile_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.resource} v{self.version}"
+
+    def clean(self) -> None:
+        from connectors.profiles import profile_errors
+
+        errors = profile_errors(self)
+        if errors:
+            raise ValidationError(errors)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
+from connectors import parse_notices
 from connectors.base import Connector, InputError, ParsedChunk, RowError
 from connectors.fingerprints import RowMemo, parse_context
 from connectors.headers import ColumnMatch
@@ -98,14 +99,14 @@ def _parse_table(
     missing = [info for info in schema.fields if info.required and info.name not in found]
     if missing:
         raise InputError(
-            _missing_message(missing, schema, table.headers, found),
+            parse_notices.missing_message(missing, schema, table.headers, found),
             row=table.header_row or None,
             column=missing[0].label,
         )
     warnings = list(table.warnings)
     warnings += [Notice(notices.IGNORED_COLUMN, header) for header in ignored]
     if not pushed:
-        warnings += _assumptions(schema, matches, connector)
+        warnings += parse_notices.assumptions(schema, matches, connector)
 
     if memo is not None:
         memo.begin(
@@ -135,62 +136,6 @@ def _parse_table(
             yield chunk
 
     return generate()
-
-
-def _missing_message(missing, schema: Schema, headers: list[str], found: set[str]) -> str:
-    """ "Missing required columns", naming the file headers closest to each missing one."""
-    labels = "、".join(info.label for info in missing)
-    message = _("缺少必填列：%(labels)s") % {"labels": labels}
-    hints = []
-    for info in missing:
-        close = schema.headers.closest(info.name, headers)
-        if close:
-            hints.append(
-                _("“%(label)s”最接近的文件列：%(headers)s")
-                % {"label": info.label, "headers": "、".join(close)}
-            )
-    if hints:
-        message += "（" + "；".join(hints) + "）"
-    elif headers:
-        message += "（" + _("文件的列：%(headers)s") % {"headers": "、".join(headers[:20])} + "）"
-    return message
-
-
-def _declares(connector: Connector, attribute: str) -> bool:
-    """Whether the connector's class (not the generic base) sets ``attribute``."""
-    return any(attribute in vars(klass) for klass in type(connector).__mro__[:-2])
-
-
-def _assumptions(schema: Schema, matches: list[ColumnMatch], connector: Connector) -> list[Notice]:
-    """What the load takes for granted because neither header nor connector says it:
-    a number column's unit, the coordinate system of coordinates."""
-    found: list[Notice] = []
-    infos = schema.by_name()
-    for match in matches:
-        info = infos[match.field]
-        if (
-            info.field_type == "number"
-            and info.unit
-            and info.unit in units.UNITS
-            and info.name not in (schema.latitude_field, schema.longitude_field)
-            and match.unit is None
-            and not connector.source_units.get(info.name)
-        ):
-            found.append(Notice(notices.ASSUMED_UNIT, match.header, {"unit": info.unit}))
-    coordinates_ = [
-        match
-        for match in matches
-        if match.field in (schema.latitude_field, schema.longitude_field)
-        or infos[match.field].field_type == "geopoint"
-    ]
-    if (
-        coordinates_
-        and not any(m.crs for m in coordinates_)
-        and not _declares(connector, "source_crs")
-    ):
-        crs = notices.CRS_NAMES.get(connector.source_crs, connector.source_crs)
-        found += [Notice(notices.ASSUMED_CRS, m.header, {"crs": crs}) for m in coordinates_]
-    return found
 
 
 def _ramped(chunks: Iterator[RawChunk]) -> Iterator[RawChunk]:
@@ -241,6 +186,10 @@ def normalise_chunk(
     original = raw.frame.copy()
     original.columns = headers
     prepared = connector.prepare(original.copy())
+    if connector.missing_values:
+        # The profile's "no value" texts, compared on the trimmed cell.
+        markers = list(connector.missing_values)
+        prepared = prepared.mask(prepared.apply(lambda c: c.str.strip().isin(markers)), "")
     by_field = {match.field: match for match in matches}
     rows = raw.source_rows
     n = len(prepared)
@@ -337,7 +286,9 @@ def _normalise(
         values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
         unit_bad &= ~bad & ~missing
         if notes is not None and target:
-            _note_converted(notes, cell_units, ~bad & ~missing & ~unit_bad, target, column, rows)
+            parse_notices.note_converted(
+                notes, cell_units, ~bad & ~missing & ~unit_bad, target, column, rows
+            )
         return values.astype("float64"), missing, bad, unit_bad
     if kind == "integer":
         values, missing, bad = numbers.parse_integers(series)
@@ -346,10 +297,20 @@ def _normalise(
         values, missing, bad = numbers.parse_booleans(series)
         return values, missing, bad, unit_bad
     if kind == "datetime":
-        values, missing, bad = dates.parse_datetimes(series, day_first=connector.day_first)
+        values, missing, bad = dates.parse_datetimes(
+            series,
+            day_first=connector.day_first,
+            layouts=connector.date_layouts,
+            tz=connector.source_timezone,
+        )
         return values, missing, bad, unit_bad
     if kind == "date":
-        values, missing, bad = dates.parse_dates(series, day_first=connector.day_first)
+        values, missing, bad = dates.parse_dates(
+            series,
+            day_first=connector.day_first,
+            layouts=connector.date_layouts,
+            tz=connector.source_timezone,
+        )
         return values, missing, bad, unit_bad
     if kind == "geopoint":
         # A coordinate system named in the header ("坐标(GCJ02)") wins over the connector's.
@@ -366,27 +327,6 @@ def _normalise(
     values = original.astype(object).where(~missing, None)
     bad = pd.Series(False, index=series.index)
     return values, missing, bad, unit_bad
-
-
-def _note_converted(notes, cell_units, usable, target: str, column: str, rows) -> None:
-    """Note the cells converted from a unit written in the cell ("350kPa" → MPa)."""
-    written = (cell_units.fillna("") != "") & usable
-    if not written.any():
-        return
-    spellings = cell_units[written]
-    canonical = spellings.map(lambda s: units.canonical_unit(s) or s)
-    converted = written.copy()
-    converted[written] = (canonical != target).to_numpy()
-    if not converted.any():
-        return
-    positions = np.flatnonzero(converted.to_numpy())
-    params = {
-        "rows": len(positions),
-        "units": "、".join(sorted(set(canonical[converted[written].to_numpy()]))),
-        "unit": target,
-        "first": int(np.asarray(rows)[positions[0]]),
-    }
-    notes.append(Notice(notices.CONVERTED_VALUES, column, params))
 
 
 def _fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) -> np.ndarray:

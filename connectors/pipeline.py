@@ -276,6 +276,7 @@ def _run_claimed(batch_id: int, run: _Run) -> UploadBatch:
                 return UploadBatch.objects.get(pk=batch_id)
             connector = _connector_for(batch)
             batch.connector, batch.connector_version = connector.code, connector.version
+            batch.profile_version = connector.profile_version
             try:
                 with transaction.atomic():
                     _process(batch, run, connector)

@@ -47,7 +47,15 @@ class GenericConnector(Connector):
 
 
 def connector_for(resource: DataResource, department: Department | None = None) -> Connector:
-    """The connector feeding ``resource``; the uploading department's one wins, then the
+    """The connector feeding ``resource`` with the newest profile of the department (else
+    the provider) for it in place of its declarations (``connectors.profiles``)."""
+    from connectors.profiles import apply_profile, current_profile
+
+    return apply_profile(_class_for(resource, department), current_profile(resource, department))
+
+
+def _class_for(resource: DataResource, department: Department | None = None) -> Connector:
+    """The registered connector: the uploading department's one wins, then the
     provider's, then any; a generic connector when none is registered."""
     _load_departments()
     candidates = [cls for cls in _REGISTRY.values() if resource.code in cls.resources]

@@ -57,6 +57,9 @@ ROLE_PERMISSIONS = {
         "connectors.add_headeralias",
         "connectors.change_headeralias",
         "connectors.delete_headeralias",
+        "connectors.view_connectorprofile",
+        "connectors.add_connectorprofile",
+        "connectors.change_connectorprofile",
         *SHARING_PERMISSIONS,
     ],
 }

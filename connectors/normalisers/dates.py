@@ -50,7 +50,7 @@ def _floats(column: pa.Array) -> np.ndarray:
     return pc.cast(nulled, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _from_parts(parts: pa.StructArray) -> np.ndarray:
+def _from_parts(parts: pa.StructArray, zone: str = LOCAL_TZ) -> np.ndarray:
     """int64 UTC nanoseconds (NaT sentinel when invalid) from regex groups."""
     matched = parts.is_valid().to_numpy(zero_copy_only=False)
     year, month, day = (_floats(parts.field(name)) for name in ("y", "m", "d"))
@@ -86,13 +86,21 @@ def _from_parts(parts: pa.StructArray) -> np.ndarray:
         hours = np.nan_to_num(_floats(pc.utf8_slice_codeunits(text, 1, 3)))
         mins = np.nan_to_num(_floats(pc.utf8_slice_codeunits(text, 3, 5)))
         offset = np.where(has_tz, sign * (hours * 60 + mins), offset).astype("int64")
+    if zone != LOCAL_TZ:
+        # Naive wall times in another zone (a profile's source time zone).
+        naive = ok & ~has_tz
+        if naive.any():
+            wall = pd.Series(nanos[naive].view("datetime64[ns]"))
+            nanos[naive] = _localise(wall, zone)
+            offset = np.where(naive, 0, offset)
+            ok &= nanos != _NAT
     nanos -= offset * 60_000_000_000
     return np.where(ok, nanos, _NAT)
 
 
-def _localise(naive: pd.Series) -> np.ndarray:
+def _localise(naive: pd.Series, tz: str = LOCAL_TZ) -> np.ndarray:
     """Naive local wall times -> int64 UTC nanoseconds (NaT sentinel)."""
-    local = naive.dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT")
+    local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     utc = local.dt.tz_convert("UTC").dt.tz_localize(None)
     return utc.to_numpy(dtype="datetime64[ns]").astype("int64")
 
@@ -105,19 +113,29 @@ def _arrow(text: pd.Series) -> pa.Array:
     return array.cast(pa.string()) if array.type != pa.string() else array
 
 
-def _parse_distinct(text: pd.Series, day_first: bool) -> np.ndarray:
-    """Parse distinct, cleaned texts; int64 UTC nanoseconds with the NaT sentinel."""
+def _parse_distinct(
+    text: pd.Series, day_first: bool, layouts: tuple[str, ...] = (), tz: str = LOCAL_TZ
+) -> np.ndarray:
+    """Parse distinct, cleaned texts; int64 UTC nanoseconds with the NaT sentinel.
+
+    ``layouts`` (a profile's) are tried first; naive times are wall times in ``tz``.
+    """
     result = np.full(len(text), _NAT, dtype="int64")
     todo = np.array(text != "", dtype=bool)
-    for layout in _FAST_LAYOUTS:
+    for layout in (*layouts, *_FAST_LAYOUTS):
         positions = np.flatnonzero(todo)
         if not len(positions):
             return result
         # Try a layout on everything only when it fits part of a sample.
         sample = text.iloc[positions[:_SAMPLE]]
         if pd.to_datetime(sample, format=layout, errors="coerce").notna().any():
-            naive = pd.to_datetime(text.iloc[positions], format=layout, errors="coerce")
-            parsed = _localise(naive)
+            stamps = pd.to_datetime(text.iloc[positions], format=layout, errors="coerce")
+            if isinstance(stamps.dtype, pd.DatetimeTZDtype):  # the layout has %z
+                parsed = (
+                    stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+                ).astype("int64")
+            else:
+                parsed = _localise(stamps, tz)
             result[positions] = np.where(parsed != _NAT, parsed, result[positions])
             todo &= result == _NAT
     if not todo.any():
@@ -125,20 +143,22 @@ def _parse_distinct(text: pd.Series, day_first: bool) -> np.ndarray:
     array = _arrow(text)
     numeric = pc.match_substring_regex(array, r"^\d+(\.\d+)?$").to_numpy(zero_copy_only=False)
     if (todo & numeric).any():
-        _parse_numeric(text, todo & numeric, result)
+        _parse_numeric(text, todo & numeric, result, tz)
         todo &= result == _NAT
     for pattern in (_YMD, _DMY if day_first else _MDY):
         positions = np.flatnonzero(todo)
         if not len(positions):
             break
         parts = pc.extract_regex(array.take(pa.array(positions)), pattern)
-        parsed = _from_parts(parts)
+        parsed = _from_parts(parts, tz)
         result[positions] = np.where(parsed != _NAT, parsed, result[positions])
         todo &= result == _NAT
     return result
 
 
-def _parse_numeric(text: pd.Series, mask: np.ndarray, result: np.ndarray) -> None:
+def _parse_numeric(
+    text: pd.Series, mask: np.ndarray, result: np.ndarray, tz: str = LOCAL_TZ
+) -> None:
     """Compact digits, Excel serials and epochs, written into ``result`` in place."""
     positions = np.flatnonzero(mask)
     candidates = text.iloc[positions]
@@ -151,7 +171,7 @@ def _parse_numeric(text: pd.Series, mask: np.ndarray, result: np.ndarray) -> Non
         subset = np.flatnonzero(digits & (lengths == length))
         if len(subset):
             naive = pd.to_datetime(candidates.iloc[subset], format=layout, errors="coerce")
-            parsed = _localise(naive)
+            parsed = _localise(naive, tz)
             hit = parsed != _NAT
             result[positions[subset[hit]]] = parsed[hit]
             compact[subset[hit]] = True
@@ -165,18 +185,26 @@ def _parse_numeric(text: pd.Series, mask: np.ndarray, result: np.ndarray) -> Non
     if serial.any():
         # Excel stores local wall time; round to the millisecond to undo float noise.
         offsets = pd.to_timedelta(pd.Series(numbers[serial]), unit="D").dt.round("ms")
-        result[positions[serial]] = _localise(EXCEL_EPOCH + offsets)
+        result[positions[serial]] = _localise(EXCEL_EPOCH + offsets, tz)
     if seconds.any():
         result[positions[seconds]] = np.round(numbers[seconds] * 1e9).astype("int64")
     if millis.any():
         result[positions[millis]] = np.round(numbers[millis] * 1e6).astype("int64")
 
 
-def parse_datetimes(series: pd.Series, *, day_first: bool = False) -> tuple[pd.Series, ...]:
-    """Parse a column to ``datetime64[ns, UTC]``; return (values, missing, bad)."""
+def parse_datetimes(
+    series: pd.Series, *, day_first: bool = False, layouts: tuple[str, ...] = (), tz: str = ""
+) -> tuple[pd.Series, ...]:
+    """Parse a column to ``datetime64[ns, UTC]``; return (values, missing, bad).
+
+    ``layouts``: strftime layouts tried first; ``tz``: the zone of naive times ("":
+    Asia/Shanghai).
+    """
     text, missing = clean(series)
     codes, uniques = pd.factorize(text)
-    distinct = _parse_distinct(pd.Series(uniques, dtype="str"), day_first)
+    distinct = _parse_distinct(
+        pd.Series(uniques, dtype="str"), day_first, tuple(layouts), tz or LOCAL_TZ
+    )
     nanos = distinct[codes] if len(codes) else np.array([], dtype="int64")
     values = pd.Series(
         pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC"), index=series.index
@@ -185,9 +213,11 @@ def parse_datetimes(series: pd.Series, *, day_first: bool = False) -> tuple[pd.S
     return values, missing, bad
 
 
-def parse_dates(series: pd.Series, *, day_first: bool = False) -> tuple[pd.Series, ...]:
+def parse_dates(
+    series: pd.Series, *, day_first: bool = False, layouts: tuple[str, ...] = (), tz: str = ""
+) -> tuple[pd.Series, ...]:
     """Parse a date column to ISO "YYYY-MM-DD" strings (local date); (values, missing, bad)."""
-    instants, missing, bad = parse_datetimes(series, day_first=day_first)
-    local = instants.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d")
+    instants, missing, bad = parse_datetimes(series, day_first=day_first, layouts=layouts, tz=tz)
+    local = instants.dt.tz_convert(tz or LOCAL_TZ).dt.strftime("%Y-%m-%d")
     values = local.astype(object).where(instants.notna(), None)
     return values, missing, bad

@@ -89,6 +89,8 @@ class UploadBatch(models.Model):
     idempotency_key = models.CharField(_("幂等键"), max_length=128, blank=True)
     connector = models.CharField(_("接入器"), max_length=100, blank=True)
     connector_version = models.CharField(_("接入器版本"), max_length=32, blank=True)
+    # The version of the department's connector profile (connectors.ConnectorProfile) used.
+    profile_version = models.PositiveIntegerField(_("接入配置版本"), null=True, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=BatchStatus.choices, default=BatchStatus.RECEIVED
     )

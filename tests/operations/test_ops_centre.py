@@ -447,3 +447,15 @@ def test_api_dispatch_of_a_resolved_order_is_409(users, api_client):
     )
     assert response.status_code == 409
     assert response.json()["detail"] == ["“已办结”的工单不能派单。"]
+
+
+def test_screen_data_in_english(users):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(users["cityops"])
+    data = client.get(reverse("operations:screen-data")).json()
+    labels = {a["level_label"] for a in data["alerts"]}
+    assert "Red (level I)" in labels and not any("红" in label for label in labels)
+    page = client.get(reverse("operations:screen")).content.decode()
+    assert "Whole city" in page and "全市" not in re.sub(
+        r"<script.*?</script>", "", page, flags=re.S
+    )

@@ -19,7 +19,6 @@ from governance import services
 from governance.models import Notification, Objection, ObjectionStatus
 from hub.catalog.admin_base import RestrictedModelAdmin, restricted_choices
 from hub.catalog.models import DataResource, Department
-from hub.catalog.restricted import CHANGE
 from hub.records.models import UploadBatch
 
 DECISIONS = [
@@ -185,11 +184,6 @@ class ObjectionAdmin(RestrictedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is None:
-            return super().has_change_permission(request, obj)
-        return Objection.objects.filter(pk=obj.pk).restrict(request.user, CHANGE).exists()
 
     def save_model(self, request: HttpRequest, obj: Objection, form, change: bool) -> None:
         """The service wrote it during validation; the admin only needs the id."""

@@ -32,6 +32,11 @@ SHARING_PERMISSIONS = [
     "permissions.view_accessrequest",
     "permissions.add_accessrequest",
     "permissions.view_accessgrant",
+    # Objections (数据异议): file as a reader, answer as a provider; notifications.
+    "governance.view_objection",
+    "governance.add_objection",
+    "governance.change_objection",
+    "governance.view_notification",
 ]
 ROLE_PERMISSIONS = {
     ROLE_STAFF: [

@@ -9,12 +9,14 @@ from governance.models import Notification, Objection, ObjectionScope, Objection
 BOOLEAN = [("true", "true"), ("false", "false")]
 
 
-def boolean_filter(help_text: str) -> django_filters.TypedChoiceFilter:
-    """``true`` or ``false`` only: anything else is a 400 naming the parameter (django-filter's
-    BooleanFilter would ignore an unknown value and filter nothing)."""
-    return django_filters.TypedChoiceFilter(
-        choices=BOOLEAN, coerce=lambda value: value == "true", help_text=help_text
-    )
+def _boolean(queryset, name: str, value: str):
+    return queryset.filter(**{name: value == "true"})
+
+
+def boolean_filter(help_text: str) -> django_filters.ChoiceFilter:
+    """``true`` or ``false`` only (a string enum in the schema): anything else is a 400
+    naming the parameter (django-filter's BooleanFilter ignores an unknown value)."""
+    return django_filters.ChoiceFilter(choices=BOOLEAN, method=_boolean, help_text=help_text)
 
 
 class ObjectionFilterSet(django_filters.FilterSet):

@@ -112,7 +112,7 @@ class Objection(models.Model):
         indexes = [models.Index(fields=["status", "due_at"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.resource_id} {self.get_status_display()}"
+        return f"#{self.pk} {self.resource.code} {self.get_status_display()}"
 
 
 # Messages the hub stores as a code and parameters, rendered in the viewer's language.

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from connectors import corrections
@@ -238,7 +239,16 @@ def run_batch(*, batch_id: int) -> UploadBatch:
     Idempotent: a final batch is returned untouched; a batch another worker is loading
     right now (row lock held) is left to it. Transient database errors propagate (the
     task retries them); bad input ends as ``rejected``, anything else as ``failed``.
+
+    Messages are stored in the source language (msgids filled in) even when the load runs
+    inside a request in another language (eager tasks); viewers read them in theirs
+    (``hub.catalog.stored_text``).
     """
+    with translation.override(settings.LANGUAGE_CODE):
+        return _run_batch(batch_id)
+
+
+def _run_batch(batch_id: int) -> UploadBatch:
     if _claim(batch_id) is None:
         return UploadBatch.objects.select_related("resource").get(pk=batch_id)
     run = _Run(progress=ProgressReporter(batch_id))

@@ -6,7 +6,8 @@ are written as the Chinese msgid with its parameters filled in (``_("已入库�
 code: :func:`localized` finds the template the text was made from in the translation
 catalog, takes the parameters back out of it and renders the same message in the active
 language. Text that matches no template (an exception's text, a composed message) is
-returned as stored; Chinese is shown as stored.
+returned as stored. Loads write in the source language (``connectors.pipeline.run_batch``
+pins it); text written in English by older eager loads is recognised the same way.
 
 Parameters are data (a column label, a value from the file) and are kept as they are.
 """
@@ -46,28 +47,34 @@ def _pattern(msgid: str) -> tuple[re.Pattern, dict[str, str]] | None:
 
 
 @lru_cache(maxsize=4)
-def _templates(language: str) -> tuple[frozenset[str], tuple]:
-    """(plain msgids, [(pattern, kinds, msgid)] longest fixed text first) of the catalog."""
+def _templates(language: str, translated: bool) -> tuple[dict[str, str], tuple]:
+    """({plain text: msgid}, [(pattern, kinds, msgid)] longest fixed text first) of the
+    ``language`` catalog: its msgids, or (``translated``) its translations."""
     catalog = trans_real.translation(language)._catalog
-    plain, patterns = set(), []
+    plain: dict[str, str] = {}
+    patterns = []
     for key in catalog.keys():  # noqa: SIM118 (a TranslationCatalog, not a dict)
         if not isinstance(key, str) or "\x04" in key or not CJK.search(key):
             continue
-        if "%(" not in key:
-            plain.add(key)
+        text = catalog[key] if translated else key
+        if not isinstance(text, str) or not text:
             continue
-        built = _pattern(key)
+        if "%(" not in key:
+            plain.setdefault(text, key)
+            continue
+        built = _pattern(text)
         if built is not None:
-            patterns.append((len(PLACEHOLDER.sub("", key)), built[0], built[1], key))
+            patterns.append((len(PLACEHOLDER.sub("", text)), built[0], built[1], key))
     patterns.sort(key=lambda item: -item[0])
-    return frozenset(plain), tuple((p, k, m) for _, p, k, m in patterns)
+    return plain, tuple((p, k, m) for _, p, k, m in patterns)
 
 
-def template_of(text: str) -> tuple[str, dict] | None:
-    """(msgid, parameters) the stored ``text`` was made from, or None."""
-    plain, patterns = _templates("en")
+def template_of(text: str, *, translated: bool = False) -> tuple[str, dict] | None:
+    """(msgid, parameters) the stored ``text`` was made from, or None. ``translated``:
+    ``text`` is in English (written by a load that ran inside an English request)."""
+    plain, patterns = _templates("en", translated)
     if text in plain:
-        return text, {}
+        return plain[text], {}
     for pattern, kinds, msgid in patterns:
         match = pattern.fullmatch(text)
         if match:
@@ -81,7 +88,11 @@ def template_of(text: str) -> tuple[str, dict] | None:
 
 @lru_cache(maxsize=4096)
 def _localized(text: str, language: str) -> str:
+    # Stored text is a msgid filled in (Chinese), or its English rendering when the load ran
+    # inside an English request before loads were pinned to the source language.
     found = template_of(text)
+    if found is None:
+        found = template_of(text, translated=True)
     if found is None:
         return text
     msgid, params = found
@@ -92,11 +103,11 @@ def _localized(text: str, language: str) -> str:
 
 def localized(text: str | None) -> str:
     """``text`` in the active language when it is a stored hub message, else unchanged."""
-    if not text or not CJK.search(text):
-        return text or ""
+    if not text:
+        return ""
     language = translation.get_language() or "zh-hans"
-    if language.startswith("zh"):
-        return text
+    if not language.startswith("zh") and not CJK.search(text):
+        return text  # English already, or not a message (codes, numbers)
     return _localized(text, language)
 
 

@@ -12,6 +12,7 @@ from hub.catalog.admin_base import RestrictedModelAdmin
 from hub.catalog.display import display_value
 from hub.catalog.models import DataResource, FieldSpec
 from hub.catalog.restricted import VIEW
+from hub.catalog.stored_text import localized, localized_errors
 from hub.records.models import Record, RecordMerge, UploadBatch
 from hub.records.notices import rendered
 from hub.records.recordstore import RecordStore
@@ -40,9 +41,40 @@ class UploadBatchAdmin(RestrictedModelAdmin):
     list_select_related = ("resource", "department")
     # Batches carry raw rows (errors): the provider, managers and the uploader see them.
 
+    # Fields shown through a display method: stored messages in the viewer's language.
+    DISPLAYED = {
+        "warnings": "warnings_display",
+        "message": "message_display",
+        "errors": "errors_display",
+    }
+
     def get_readonly_fields(self, request, obj=None):
         names = [f.name for f in self.model._meta.fields]
-        return ["warnings_display" if name == "warnings" else name for name in names]
+        return [self.DISPLAYED.get(name, name) for name in names]
+
+    @admin.display(description=_("说明"))
+    def message_display(self, obj: UploadBatch) -> str:
+        """The batch message, stored in the source language, in the viewer's."""
+        return localized(obj.message) or "—"
+
+    @admin.display(description=_("错误明细"))
+    def errors_display(self, obj: UploadBatch):
+        """The first row errors as a table (row, column, message in the viewer's language)."""
+        errors = localized_errors(obj.errors[:100] if isinstance(obj.errors, list) else [])
+        if not errors:
+            return "—"
+        return format_html(
+            '<table class="batch-errors"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            _("行"),
+            _("列"),
+            _("说明"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((e.get("row", ""), e.get("column", ""), e.get("message", "")) for e in errors),
+            ),
+        )
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from hub.catalog.models import DataResource, FieldSpec, ResourceStatus
 from hub.catalog.models.resources import UPDATE_CYCLE_SECONDS
 from hub.catalog.restricted import VIEW
-from operations.models import Alert, AlertState, MonitoringPoint, Reading, WorkOrder, WorkOrderState
+from operations.models import (
+    Alert,
+    AlertState,
+    AlertTransition,
+    MonitoringPoint,
+    Reading,
+    WorkOrder,
+    WorkOrderState,
+)
 from permissions.selectors import UserLike
 
 
@@ -81,7 +89,12 @@ def alert_list(
 
 def alert_get(*, user: UserLike, alert_id: int) -> Alert:
     """One visible alert, or Alert.DoesNotExist."""
-    return alert_list(user=user).prefetch_related("transitions").get(pk=alert_id)
+    transitions = AlertTransition.objects.restrict(user, VIEW)
+    return (
+        alert_list(user=user)
+        .prefetch_related(Prefetch("transitions", queryset=transitions))
+        .get(pk=alert_id)
+    )
 
 
 def work_order_list(

@@ -125,3 +125,11 @@ class RestrictedInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest):
         return restrict(super().get_queryset(request), request.user, VIEW)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

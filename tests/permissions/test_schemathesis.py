@@ -102,6 +102,11 @@ POSITIVE_400 = {
     # fields/districts must name the resource's fields and real district codes; the
     # requester must be one of the caller's departments.
     ("POST", "/api/v1/access-requests/"),
+    # objections: the record key, field name and batch must name data the caller reads;
+    # corrections take exactly one of value and batch; a rejection's reason is not blank.
+    ("POST", "/api/v1/objections/"),
+    ("POST", "/api/v1/objections/{id}/correct/"),
+    ("POST", "/api/v1/objections/{id}/reject/"),
 }
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.catalog.admin_base import RestrictedInline, RestrictedModelAdmin
 from hub.catalog.restricted import CHANGE
 from operations.admin_writes import ConfigWritesMixin, WorkOrderActionsMixin
+from operations.audit import log_ops_centre_read
 from operations.hazards import hazard_label
 from operations.models import (
     Alert,
@@ -25,7 +26,27 @@ from operations.models import (
 
 class ResourceScopedAdmin(RestrictedModelAdmin):
     """Objects derived from records: listed with the records' row scope
-    (``Model.objects.restrict``)."""
+    (``Model.objects.restrict``). Pages read by the ops centre under the 一网统管 policy
+    append a ``read`` audit event, like /ops/ and the ops API."""
+
+    ops_centre_wide = False  # True where the ops centre sees every department's rows
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if self.ops_centre_wide and request.method == "GET" and response.status_code == 200:
+            log_ops_centre_read(request.user, view=f"admin:{self.opts.model_name}:list")
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.ops_centre_wide and request.method == "GET" and response.status_code == 200:
+            log_ops_centre_read(
+                request.user,
+                view=f"admin:{self.opts.model_name}:view",
+                rows=1,
+                detail={"id": str(object_id)},
+            )
+        return response
 
 
 class ProviderEditableAdmin(ConfigWritesMixin, RestrictedModelAdmin):
@@ -73,6 +94,7 @@ class RuleAdmin(ProviderEditableAdmin):
 
 @admin.register(MonitoringPoint)
 class MonitoringPointAdmin(ResourceScopedAdmin):
+    ops_centre_wide = True
     list_display = (
         "external_id",
         "name",
@@ -105,6 +127,7 @@ class AlertTransitionInline(RestrictedInline):
 
 @admin.register(Alert)
 class AlertAdmin(ResourceScopedAdmin):
+    ops_centre_wide = True
     list_display = (
         "hazard_name",
         "level",
@@ -128,6 +151,8 @@ class AlertAdmin(ResourceScopedAdmin):
 @admin.register(WorkOrder)
 class WorkOrderAdmin(WorkOrderActionsMixin, ResourceScopedAdmin):
     """Read-only orders; moves (feedback included) are actions: ``WorkOrderActionsMixin``."""
+
+    ops_centre_wide = True
 
     list_display = ("code", "department", "state", "overdue", "dispatched_at", "resolve_by")
     list_filter = ("state", "overdue", "department")

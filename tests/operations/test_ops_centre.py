@@ -372,7 +372,16 @@ def test_admin_history_is_a_table_and_actions_follow_roles(users):
     page = ops.get(reverse("admin:operations_workorder_change", args=[order.pk])).content.decode()
     assert '<table class="history">' in page and "督办" in page and "尽快处置" in page
     assert '"state": "dispatched"' not in page and "dispatched" not in re.sub(r"<[^>]+>", "", page)
+    event = AuditEvent.objects.order_by("-sequence").first()
+    assert event.detail == {
+        "ops_centre": "cityops",
+        "view": "admin:workorder:view",
+        "id": str(order.pk),
+    }
     changelist = ops.get(reverse("admin:operations_workorder_changelist"))
+    assert AuditEvent.objects.order_by("-sequence").first().detail["view"] == (
+        "admin:workorder:list"
+    )
     actions = [
         value for value, _label in changelist.context["action_form"].fields["action"].choices
     ]

@@ -116,6 +116,18 @@ def test_dispatch_resolve_verify_and_big_screen(live_server, catalog, make_user,
         verified = timezone.localtime(order.verified_at).strftime("%Y-%m-%d %H:%M")
         expect(timeline).to_contain_text(verified)  # Shanghai time, rendered by the server
         shot(ops, "ops-3-timeline")
+        ops.close()
+
+        # The same order in English: states, steps and levels translated, same Shanghai times.
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+        english = context.new_page()
+        login(english, live_server.url, "cityops-user", order_url)
+        expect(english.locator("#order-state")).to_have_text("Verified")
+        for text in ("Monitoring", "Analysis", "Alert", "Response", "Dispatch → ", "Resolved"):
+            expect(english.locator("#timeline")).to_contain_text(text)
+        expect(english.locator("#timeline")).to_contain_text(verified)
+        shot(english, "ops-6-timeline-en")
+        context.close()
 
         # The 大屏 at 16:9.
         screen = new_page(browser, width=1600, height=900)

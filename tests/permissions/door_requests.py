@@ -14,7 +14,9 @@ from django.urls import reverse
 from tests.permissions.door_world import IN, NONE_RESOURCE, RESOURCE, World
 
 MISSING = 987654
-# Doors answered only to POST: requested with an empty form (no write can succeed).
+# Doors answered only to POST: requested with an empty form. Most refuse it (400, or the
+# page again with an error); approving an access request needs no field, so the provider's
+# callers approve it in full (200), everyone else gets 403/404.
 POST_ONLY = {
     "resource-push",
     "access-request-approve",

@@ -51,6 +51,7 @@
     document.getElementById("points-count").textContent = points.length;
     var layout = { layoutCenter: ["50%", "50%"], layoutSize: "95%" };
     chart("map").setOption({
+      animation: false,  // notMerge below resets the chart's options: keep redraws still
       backgroundColor: "transparent",
       tooltip: {},
       geo: Object.assign({ map: current.map, silent: true, roam: false, z: 1,
@@ -65,12 +66,13 @@
           tooltip: { formatter: function (p) { return p.name + L.colon + (p.value ? L.levels[p.value] : L.none); } }
         }, layout),
         {
-          type: "effectScatter", coordinateSystem: "geo", z: 5, name: L.points,
+          // City view: rippling markers; a district: plain markers with their names.
+          type: current.district ? "scatter" : "effectScatter", coordinateSystem: "geo", z: 5, name: L.points,
           symbolSize: function (v) { return v[2] ? 8 + 2 * v[2] : 6; },
           rippleEffect: { scale: 3 }, showEffectOn: "render",
           data: points.map(function (p) {
             return { name: p.name, value: [p.lon, p.lat, p.level], department: p.department,
-              itemStyle: { color: p.level ? COLORS[p.level] : "#a5f3fc" } };
+              itemStyle: { color: p.level ? COLORS[p.level] : "#a5f3fc", borderColor: "#fff", borderWidth: 1.5 } };
           }),
           label: { show: !!current.district, formatter: "{b}", position: "right", color: "#fff", fontSize: 11 },
           labelLayout: { hideOverlap: true },

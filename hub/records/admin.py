@@ -125,6 +125,10 @@ class RecordAdmin(RestrictedModelAdmin):
     def get_fields(self, request, obj=None):
         # The raw JSON would show datetimes in UTC; "data_display" shows them locally.
         names = ["data_display" if name == "data" else name for name in self._field_names()]
+        if obj is not None:
+            # Read here, where the caller is known, through the merged records' door.
+            merges = RecordMerge.objects.restrict(request.user, VIEW_RECORDS_CLEAR)
+            obj.merges = list(merges.filter(resource_id=obj.resource_id, key=obj.key))
         return [*names, "merged_display"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -152,7 +156,7 @@ class RecordAdmin(RestrictedModelAdmin):
     @admin.display(description=_("合并的记录"))
     def merged_display(self, obj: Record):
         """Records merged into this one (same key spelt differently): their lineage."""
-        merges = RecordMerge.objects.filter(resource_id=obj.resource_id, key=obj.key)
+        merges = getattr(obj, "merges", [])
         rows = [(m.merged_key, m.batch_id or "—", m.source_row or "—") for m in merges]
         if not rows:
             return "—"

@@ -2,7 +2,8 @@
 
 Registered when the records app is ready. Records follow their resource's record access
 (provider, 无条件共享, grants) with the row scope of district-limited grants; batches carry
-raw source rows, so only the provider, the resource's managers and the uploader see them.
+raw source rows, so only the provider, the resource's managers and the uploader see them;
+records merged by the canonical-key migration, like raw records.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.db.models import Q, QuerySet
 
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
-from hub.records.models import Record, UploadBatch
+from hub.records.models import Record, RecordMerge, UploadBatch
 from permissions.policies import NOTHING, active_user, unknown
 from permissions.selectors import (
     MANAGE_RESOURCE,
@@ -67,6 +68,14 @@ def _batch_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
     raise unknown(UploadBatch, action)
 
 
+def _merge_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    """Merged records hold raw record data: those who read the resource's records clear."""
+    if action in (VIEW, VIEW_RECORDS_CLEAR):
+        return queryset.filter(resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__"))
+    raise unknown(RecordMerge, action)
+
+
 def register() -> None:
     register_policy(Record, _record_policy)
     register_policy(UploadBatch, _batch_policy)
+    register_policy(RecordMerge, _merge_policy)

@@ -274,6 +274,12 @@ EXPECTED = {
     "admin:connectors.headeralias:change": ("302 404 404 404 404 404 404", ""),
     "admin:connectors.headeralias:history": ("302 404 404 404 404 404 404", ""),
     "admin:connectors.headeralias:delete": ("302 404 404 404 404 404 404", ""),
+    # Connector profiles: the department's stewards (no profile in the world: 404 pages).
+    "admin:connectors.connectorprofile:changelist": ("302 403 403 403 403 200 200", ""),
+    "admin:connectors.connectorprofile:add": ("302 403 403 403 403 200 200", "N@superuser"),
+    "admin:connectors.connectorprofile:change": ("302 404 404 404 404 404 404", ""),
+    "admin:connectors.connectorprofile:history": ("302 404 404 404 404 404 404", ""),
+    "admin:connectors.connectorprofile:delete": ("302 404 404 404 404 404 404", ""),
     "admin:operations.resourcemapping:changelist": ("302 200 200 200 200 200 200", ""),
     "admin:operations.resourcemapping:add": ("302 403 403 403 403 403 200", ""),
     "admin:operations.resourcemapping:change": ("302 404 200 200 200 200 200", ""),

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hub.catalog.models.resources import DataResource
+from hub.catalog.restricted import RestrictedManager
 from hub.records.models.batches import UploadBatch
 
 
@@ -38,6 +39,8 @@ class RecordMerge(models.Model):
     data = models.JSONField(_("数据"), default=dict)
     record_updated_at = models.DateTimeField(_("原修改时间"), null=True, blank=True)
     merged_at = models.DateTimeField(_("合并时间"), auto_now_add=True)
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("合并记录")

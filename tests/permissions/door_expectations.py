@@ -122,6 +122,12 @@ EXPECTED = {
     "ops-work-order-detail[out]": ("401 404 404 200 200 200 200", "kO"),
     "ops-work-order-transition[in]": ("401 404 400 400 400 400 400", ""),
     "ops-work-order-transition[out]": ("401 404 404 400 400 400 400", ""),
+    # The ops centre's moves: an empty dispatch is a 400 for whoever sees the order; urging
+    # is the ops centre's (and superusers').
+    "ops-work-order-dispatch-to[in]": ("401 404 400 400 400 400 400", ""),
+    "ops-work-order-dispatch-to[out]": ("401 404 404 400 400 400 400", ""),
+    "ops-work-order-urge[in]": ("401 404 403 403 403 403 200", "kI"),
+    "ops-work-order-urge[out]": ("401 404 404 403 403 403 200", "kO"),
     "risk-districts": ("401 200 200 200 200 200 200", ""),
     "risk-district-history": ("401 200 200 200 200 200 200", ""),
     "risk-map": ("401 200 200 200 200 200 200", ""),

@@ -25,6 +25,8 @@ POST_ONLY = {
     "objection-reject",
     "notification-read",
     "ops-work-order-transition",
+    "ops-work-order-dispatch-to",
+    "ops-work-order-urge",
     "operations:order-move",
     "set_language",
     "admin:logout",
@@ -42,6 +44,8 @@ PK_VARIANTS = {
     "ops-alert-detail": {"in": "alert_in", "out": "alert_out"},
     "ops-work-order-detail": {"in": "order_in", "out": "order_out"},
     "ops-work-order-transition": {"in": "order_in", "out": "order_out"},
+    "ops-work-order-dispatch-to": {"in": "order_in", "out": "order_out"},
+    "ops-work-order-urge": {"in": "order_in", "out": "order_out"},
     "operations:order": {"in": "order_in", "out": "order_out"},
     "operations:order-move": {"in": "order_in", "out": "order_out"},
 }

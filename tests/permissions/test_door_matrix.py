@@ -84,6 +84,9 @@ def check(answers: dict[str, Answer], caller: str) -> list[str]:
     column = CALLERS.index(caller)
     failures = []
     for cell, answer in answers.items():
+        if cell not in EXPECTED:
+            failures.append(f"{cell}: no expectation row (got {answer.status})")
+            continue
         statuses, shows = EXPECTED[cell]
         status = int(statuses.split()[column])
         seen = abbreviations(answer)

@@ -1,0 +1,326 @@
+"""Micro-batched pushes on the real stack: ``python -m bench push``.
+
+8 concurrent clients push 10-row JSON readings to ``POST /api/v1/resources/{code}/pushes/``
+for 30 s against gunicorn (the Procfile's 2 sync workers) and ONE Celery worker (ingest,
+sync and default queues, solo pool) on PostgreSQL and Redis. Reported:
+- pushes/s acknowledged (202) and their latency;
+- push → record visible: from the client sending the push to its receipt's
+  ``finished_at``, which is written after the load's commit (an upper bound); push →
+  operations view (the batch's SyncRun finished);
+- lost (acknowledged rows not in the record store) and duplicated (rows read by loaded
+  batches beyond the rows acknowledged: a push loaded twice);
+- the floor: the same rows written by one COPY per second of pushes into a keyed JSONB
+  table, and the hub's load time (sum of its batches' load timings) against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESOURCE = "gas-pipeline-pressure"
+CLIENTS, ROWS = 8, 10
+TICK = threading.Event()
+
+
+def _wait(predicate, timeout: float, what: str, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        TICK.wait(every)
+    raise TimeoutError(f"bench push: timed out waiting for {what}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
+    return url + f"{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def _env(broker: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": os.environ.get("CELERY_RESULT_BACKEND") or broker,
+        "HUB_LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "0",
+    }
+
+
+def _start(broker: str, port: int) -> list[subprocess.Popen]:
+    env = _env(broker)
+    quiet = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "hub.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--log-level", "warning"], **quiet,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hub", "worker", "-Q", "ingest,sync,default",
+         "--pool=solo", "--without-gossip", "--without-mingle", "-n",
+         f"benchpush-{os.getpid()}@%h", "--loglevel=WARNING"], **quiet,
+    )  # fmt: skip
+    return [web, worker]
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _prepare():
+    """The gas resource emptied, its mapping to readings, a push key with a high rate."""
+    from django.contrib.auth import get_user_model
+
+    from hub.catalog.models import DataResource
+    from hub.demo import load_catalog
+    from hub.records.models import UploadBatch
+    from hub.records.recordstore import RecordStore
+    from operations.models import MonitoringPoint
+    from operations.services.mappings import upsert_mapping
+    from permissions.services import create_api_key
+    from streaming.models import PushReceipt
+    from streaming.services import set_push_rate
+
+    load_catalog()
+    resource = DataResource.objects.select_related("provider").get(code=RESOURCE)
+    upsert_mapping(
+        resource=resource, entity="reading", point_field="point_id", metrics=["pressure"]
+    )
+    PushReceipt.objects.filter(resource=resource).delete()
+    RecordStore(resource).delete()
+    UploadBatch.objects.filter(resource=resource).delete()
+    MonitoringPoint.objects.filter(resource=resource).delete()
+    root, _ = get_user_model().objects.get_or_create(
+        username="bench-root", defaults={"is_staff": True, "is_superuser": True}
+    )
+    api_key, plaintext = create_api_key(
+        department=resource.provider,
+        name="bench-push",
+        scopes=["read", "push"],
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+    )
+    set_push_rate(user=root, api_key=api_key, rate="1000000/min")
+    return resource, plaintext
+
+
+class Client(threading.Thread):
+    """Pushes 10-row readings of its own 10 points, one timestamp per push, until told."""
+
+    def __init__(self, n: int, url: str, key: str, stop: threading.Event, base: dt.datetime):
+        super().__init__(daemon=True)
+        self.n, self.url, self.key, self.stop, self.base = n, url, key, stop, base
+        self.sent: list[tuple[int, float, float]] = []  # (receipt id, sent at, acked at)
+        self.refused = 0
+
+    def body(self, seq: int) -> bytes:
+        at = (self.base + dt.timedelta(seconds=seq)).isoformat()
+        rows = [
+            {"point_id": f"GP9{self.n:02d}{r:03d}", "observed_at": at, "district": "310101",
+             "pressure": round(0.30 + 0.001 * ((seq + r) % 50), 4)}
+            for r in range(ROWS)
+        ]  # fmt: skip
+        return json.dumps(rows).encode()
+
+    def run(self) -> None:
+        seq = 0
+        while not self.stop.is_set():
+            request = urllib.request.Request(
+                self.url,
+                data=self.body(seq),
+                method="POST",
+                headers={
+                    "Authorization": f"Api-Key {self.key}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": f"bench-{self.n}-{seq}",
+                },
+            )
+            started = time.time()
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    receipt = json.loads(response.read())["id"]
+                    if response.status == 202:
+                        self.sent.append((receipt, started, time.time()))
+            except (urllib.error.URLError, OSError):
+                self.refused += 1
+            seq += 1
+
+
+def _floor(rows: list[list[dict]]) -> float:
+    """Seconds to write the same rows by one COPY per second of pushes (keyed JSONB)."""
+    from django.db import connection
+
+    total = 0.0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE push_floor (key text PRIMARY KEY, data jsonb, t timestamptz)"
+        )
+        for second in rows:
+            buffer = io.StringIO()
+            for row in second:
+                key = f"{row['point_id']}|{row['observed_at']}"
+                data = json.dumps(row).replace("\\", "\\\\")
+                buffer.write(f"{key}\t{data}\t{row['observed_at']}\n")
+            started = time.perf_counter()
+            with cursor.cursor.copy("COPY push_floor (key, data, t) FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
+            total += time.perf_counter() - started
+        cursor.execute("DROP TABLE push_floor")
+    return total
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(q * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def run(args: argparse.Namespace) -> str:
+    from bench.isolation import purge_broker
+    from hub.records.models import Record, UploadBatch
+    from operations.models import SyncRun
+    from streaming.models import PushReceipt
+
+    seconds = 5 if getattr(args, "quick", False) else 30
+    broker = os.environ.get("CELERY_BROKER_URL")
+    if not broker:
+        raise SystemExit("bench push needs a broker: set CELERY_BROKER_URL=redis://…")
+    resource, key = _prepare()
+    purge_broker(broker)
+    port = _free_port()
+    procs = _start(broker, port)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _up(f"{base_url}/api/v1/resources/"), 90, "gunicorn")
+        stop = threading.Event()
+        base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        url = f"{base_url}/api/v1/resources/{RESOURCE}/pushes/"
+        clients = [Client(n, url, key, stop, base) for n in range(CLIENTS)]
+        started = time.time()
+        for client in clients:
+            client.start()
+        TICK.wait(seconds)
+        stop.set()
+        for client in clients:
+            client.join(timeout=60)
+        ended = time.time()
+        acked = [entry for client in clients for entry in client.sent]
+        ids = [receipt for receipt, _, _ in acked]
+        _wait(
+            lambda: (
+                PushReceipt.objects.filter(pk__in=ids, finished_at__isnull=False).count()
+                == len(ids)
+            ),
+            300,
+            "every acknowledged push to be loaded",
+            every=0.5,
+        )
+        batch_ids = set(
+            PushReceipt.objects.filter(pk__in=ids, status="loaded").values_list(
+                "batch_id", flat=True
+            )
+        )
+        _wait(
+            lambda: (
+                SyncRun.objects.filter(batch_id__in=batch_ids, state="done").count()
+                == len(batch_ids)
+            ),
+            300,
+            "the syncs of the pushed batches",
+            every=0.5,
+        )
+    finally:
+        _stop(procs)
+    elapsed = ended - started
+    receipts = dict(PushReceipt.objects.filter(pk__in=ids).values_list("pk", "finished_at"))
+    statuses = dict(PushReceipt.objects.filter(pk__in=ids).values_list("pk", "status"))
+    batch_of = dict(PushReceipt.objects.filter(pk__in=ids).values_list("pk", "batch_id"))
+    synced = dict(
+        SyncRun.objects.filter(batch_id__in=batch_ids).values_list("batch_id", "finished_at")
+    )
+    visible = [receipts[r].timestamp() - sent for r, sent, _ in acked]
+    in_view = [synced[b].timestamp() - s for r, s, _ in acked if (b := batch_of[r]) in synced]
+    answer = [done - sent for _, sent, done in acked]
+    expected_rows = len(acked) * ROWS
+    stored = Record.objects.filter(resource=resource, batch_id__in=batch_ids).count()
+    batches = UploadBatch.objects.filter(pk__in=batch_ids)
+    read_by_loads = sum(b.rows_read for b in batches if b.status == "loaded")
+    load_seconds = sum(float(b.timings.get("total", 0)) for b in batches)
+    lost = max(0, expected_rows - stored)
+    duplicated = max(0, read_by_loads - expected_rows)
+    not_loaded = sum(1 for s in statuses.values() if s != "loaded")
+    # The floor: the same rows, one COPY per second of pushes.
+    per_second: dict[int, list[dict]] = {}
+    for client in clients:
+        for index, (_, sent, _) in enumerate(client.sent):
+            rows = json.loads(client.body(index))
+            per_second.setdefault(int(sent - started), []).extend(rows)
+    floor = _floor(list(per_second.values()))
+    rate = len(acked) / elapsed
+    return "\n".join(
+        [
+            "## Micro-batched pushes (bench_push)",
+            "",
+            f"{CLIENTS} clients × 10-row pushes for {elapsed:.1f} s over loopback, gunicorn "
+            "(2 sync workers) + 1 Celery worker (solo; ingest, sync, default), PostgreSQL, "
+            f"Redis; window {os.environ.get('HUB_PUSH_WINDOW_SECONDS', '1.0')} s.",
+            "",
+            "| measure | result | target |",
+            "| --- | --- | --- |",
+            f"| pushes acknowledged (202) | {len(acked):,} = **{rate:,.0f} pushes/s** "
+            f"({rate * ROWS:,.0f} rows/s); refused/failed: "
+            f"{sum(c.refused for c in clients)} | ≥ 500/s |",
+            f"| push answer (202) | p50 {statistics.median(answer) * 1000:.0f} ms, "
+            f"p95 {_pct(answer, 0.95) * 1000:.0f} ms | |",
+            f"| push → record visible (receipt finished after the load's commit) | p50 "
+            f"{statistics.median(visible):.2f} s, **p95 {_pct(visible, 0.95):.2f} s**, max "
+            f"{max(visible):.2f} s | p95 < 2 s |",
+            f"| push → operations view (SyncRun done) | p50 {statistics.median(in_view):.2f} s,"
+            f" **p95 {_pct(in_view, 0.95):.2f} s** | |",
+            f"| loads | {len(batch_ids)} batches, {expected_rows / max(1, len(batch_ids)):,.0f}"
+            f" rows per batch on average; receipts not loaded: {not_loaded} | |",
+            f"| lost (acknowledged rows not stored) | **{lost}** | 0 |",
+            f"| duplicated (rows loaded twice) | **{duplicated}** | 0 |",
+            f"| floor: same {expected_rows:,} rows by one COPY per second ({len(per_second)} "
+            f"COPYs) | {floor:.2f} s | |",
+            f"| hub load time (sum of batch timings) / floor | {load_seconds:.2f} s / "
+            f"{floor:.2f} s = **{load_seconds / floor:.1f}×** | |",
+        ]
+    )
+
+
+def _up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # answering (401/403 without a key)
+    except (urllib.error.URLError, OSError):
+        return False

@@ -30,8 +30,6 @@ class CalendarResult:
     created: bool
 
 
-
-
 def _check(day: CalendarDay) -> None:
     if day.kind not in CalendarDayKind.values:
         raise ValidationError({"kind": _("未知的日历类型。")})

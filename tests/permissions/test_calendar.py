@@ -73,9 +73,7 @@ def test_ten_working_days_across_spring_festival_2026():
     assert add_working_days(at(D(2026, 2, 18)), 1) == at(D(2026, 2, 24))
 
 
-def test_access_request_deadline_follows_the_official_calendar(
-    catalog, make_user, time_machine
-):
+def test_access_request_deadline_follows_the_official_calendar(catalog, make_user, time_machine):
     time_machine.move_to(at(D(2025, 9, 25)), tick=False)
     access_request = services.request_access(
         user=make_user("cityops"),
@@ -133,9 +131,7 @@ def test_table_entry_overrides_the_package(make_user):
 def test_only_operators_edit_the_calendar(catalog, make_user, client):
     staff = make_user("fire", steward=True)
     with pytest.raises(PermissionDenied):
-        calendar.save_calendar_day(
-            user=staff, date=D(2026, 1, 5), kind=CalendarDayKind.HOLIDAY
-        )
+        calendar.save_calendar_day(user=staff, date=D(2026, 1, 5), kind=CalendarDayKind.HOLIDAY)
     assert not CalendarDay.objects.exists()
     assert not AuditEvent.objects.filter(action="calendar_change").exists()
     assert CalendarDay.objects.restrict(staff, "view").count() == 0
@@ -160,9 +156,7 @@ def test_admin_enters_a_working_day(make_user, client):
     assert is_working_day(D(2027, 2, 6)) is True  # a Saturday
     event = AuditEvent.objects.get(action="calendar_change")
     assert event.detail["new"]["source"].startswith("国办发明电")
-    response = client.post(
-        f"/admin/permissions/calendarday/{day.pk}/delete/", {"post": "yes"}
-    )
+    response = client.post(f"/admin/permissions/calendarday/{day.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not CalendarDay.objects.exists()
     assert AuditEvent.objects.filter(action="calendar_change").count() == 2

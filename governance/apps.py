@@ -11,5 +11,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         from governance import policies
+        from governance.needs import policies as need_policies
 
         policies.register()
+        need_policies.register()

@@ -187,3 +187,7 @@ class Notification(models.Model):
             return str(template) % self.params
         except (KeyError, TypeError, ValueError):
             return str(template)
+
+
+# The 需求清单 model lives in its own package; imported here so Django registers it.
+from governance.needs.models import DataNeed  # noqa: E402, F401

@@ -18,6 +18,7 @@ SCHEDULE: list[tuple[str, int, str]] = [
     ("permissions.tasks.revoke_expired_grants", 900, "过期授权回收"),
     ("permissions.tasks.flag_overdue_requests", 3600, "逾期申请催办"),
     ("governance.tasks.escalate_overdue_objections", 3600, "逾期异议督办"),
+    ("governance.tasks.flag_overdue_needs", 3600, "逾期数据需求督办"),
     ("permissions.tasks.write_audit_checkpoint", 300, "审计链锚定"),
     ("risk.tasks.compute_risk_index", 900, "区风险指数计算"),
 ]

@@ -275,6 +275,8 @@ HUB_OBJECTION_EVIDENCE_MAX_BYTES = int(
     os.environ.get("HUB_OBJECTION_EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024))
 )
 HUB_SHARING_AUTHORITY_DEPARTMENT = os.environ.get("HUB_SHARING_AUTHORITY_DEPARTMENT", "bigdata")
+# Data needs (需求清单, docs/GOVERNANCE.md): working days a routed provider has to answer.
+HUB_NEED_ANSWER_DAYS = int(os.environ.get("HUB_NEED_ANSWER_DAYS", "10"))
 # The ops centre (城运中心, docs/OPERATIONS.md): its department code, and whether its staff see
 # the alerts, points and readings of every department (一网统管); raw records stay under grants.
 HUB_OPS_CENTRE_DEPARTMENT = os.environ.get("HUB_OPS_CENTRE_DEPARTMENT", "cityops")

@@ -1,0 +1,60 @@
+"""Who sees and acts on data needs (registered when the governance app is ready).
+
+* ``view``: members of the filing department, of the provider department it was routed
+  to, of the 共享主管部门 (``HUB_SHARING_AUTHORITY_DEPARTMENT``), and superusers;
+* ``route``: the authority and superusers;
+* ``answer``: the routed provider department and superusers;
+* ``close`` (also ``change``): the filing department, the authority and superusers;
+* ``delete``: nobody (a need is tracked to closure, never removed).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from governance.needs.models import DataNeed
+from hub.catalog.models import Department
+from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
+from permissions.policies import NOTHING, active_user, unknown
+from permissions.selectors import UserLike, user_department_ids
+
+ROUTE, ANSWER, CLOSE = "route", "answer", "close"
+
+
+def authority_code() -> str:
+    return getattr(settings, "HUB_SHARING_AUTHORITY_DEPARTMENT", "bigdata")
+
+
+def is_authority(user: UserLike) -> bool:
+    """Whether the user is staff of the 共享主管部门 (superusers are handled apart)."""
+    departments = user_department_ids(user)
+    return bool(departments) and (
+        Department.objects.filter(pk__in=departments, code=authority_code()).exists()
+    )
+
+
+def _need_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
+    if not active_user(user):
+        return queryset.filter(NOTHING)
+    if action == DELETE:
+        return queryset.filter(NOTHING)
+    if action not in (VIEW, CHANGE, ROUTE, ANSWER, CLOSE):
+        raise unknown(DataNeed, action)
+    if user.is_superuser:
+        return queryset
+    authority = is_authority(user)
+    departments = user_department_ids(user)
+    filer = Q(department_id__in=departments)
+    provider = Q(provider_id__in=departments)
+    if action == VIEW:
+        return queryset if authority else queryset.filter(filer | provider)
+    if action == ROUTE:
+        return queryset if authority else queryset.filter(NOTHING)
+    if action == ANSWER:
+        return queryset.filter(provider)
+    return queryset if authority else queryset.filter(filer)
+
+
+def register() -> None:
+    register_policy(DataNeed, _need_policy)

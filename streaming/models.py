@@ -21,16 +21,23 @@ from permissions.models import PartnerApiKey
 
 
 class ReceiptStatus(models.TextChoices):
-    """accepted → loading → loaded | rejected | failed."""
+    """accepted → loading → loaded | partial | rejected | failed."""
 
     ACCEPTED = "accepted", _("已受理")
     LOADING = "loading", _("入库中")
     LOADED = "loaded", _("已入库")
+    # Its resource accepts valid rows: some rows stored, the others in a correction batch.
+    PARTIAL = "partial", _("部分入库")
     REJECTED = "rejected", _("已拒绝")
     FAILED = "failed", _("失败")
 
 
-FINAL_RECEIPT_STATUSES = (ReceiptStatus.LOADED, ReceiptStatus.REJECTED, ReceiptStatus.FAILED)
+FINAL_RECEIPT_STATUSES = (
+    ReceiptStatus.LOADED,
+    ReceiptStatus.PARTIAL,
+    ReceiptStatus.REJECTED,
+    ReceiptStatus.FAILED,
+)
 
 
 class PushReceipt(models.Model):

@@ -6,10 +6,12 @@ one load of the resource per window (``HUB_PUSH_WINDOW_SECONDS``). ``flush_resou
 claims the resource's waiting receipts (at most ``HUB_PUSH_MAX_ROWS`` rows), writes them
 as one JSON batch through ``connectors.services.create_batch`` and loads it with
 ``connectors.services.run_batch``: validation, the record store, audit and the sync of
-the operations view are the files' own. A batch is loaded all-or-nothing: when a shared
-load is rejected, the pushes whose rows failed are set apart (``solo``) and loaded
-alone, the others coalesced again around them (in push order, so the later of two
-pushes of one natural key still wins), so every push gets its own verdict and errors.
+the operations view are the files' own. ``streaming.settle.finish_batch`` gives every
+push its own verdict and row errors: a batch is loaded all-or-nothing unless its
+resource accepts valid rows (then a push is loaded, partial or rejected by its own
+rows); when a shared all-or-nothing load is rejected, the pushes whose rows failed are
+set apart (``solo``) and loaded alone, the others coalesced again around them (in push
+order, so the later of two pushes of one natural key still wins).
 ``sweep_receipts`` (beat) re-enqueues what a lost task or a dead worker left behind.
 """
 
@@ -33,15 +35,12 @@ from django.utils.translation import gettext as _
 from connectors import services as ingest
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import write_service
-from hub.records.models import BatchSource, BatchStatus, UploadBatch
+from hub.records.models import BatchSource, UploadBatch
 from permissions.audit import log_event
 from streaming.models import PushReceipt, ReceiptStatus
+from streaming.settle import finish_batch
 
 logger = logging.getLogger(__name__)
-
-# Batch verdicts under which the pushes' valid rows are stored: "partial" is a batch of a
-# resource that loads its valid rows and reports the others (accept_valid_rows).
-LOADED_STATUSES = {BatchStatus.LOADED, "partial"}
 
 __all__ = [
     "FlushResult",
@@ -77,6 +76,7 @@ class FlushResult:
 
     batches: list[int] = field(default_factory=list)
     loaded: int = 0
+    partial: int = 0
     rejected: int = 0
     failed: int = 0
 
@@ -254,79 +254,10 @@ def flush_resource(*, resource_id: int, rounds: int = 50) -> FlushResult:
         verdicts = finish_batch(batch_id=batch.pk)
         result.batches.append(batch.pk)
         result.loaded += verdicts.get(ReceiptStatus.LOADED, 0)
+        result.partial += verdicts.get(ReceiptStatus.PARTIAL, 0)
         result.rejected += verdicts.get(ReceiptStatus.REJECTED, 0)
         result.failed += verdicts.get(ReceiptStatus.FAILED, 0)
     return result
-
-
-def _errors_by_receipt(batch: UploadBatch, receipts: list[PushReceipt]) -> dict[int, list]:
-    """The batch's row errors, each given to the push holding its row (rebased to it)."""
-    found: dict[int, list] = {r.pk: [] for r in receipts}
-    for error in batch.errors or []:
-        row = int(error.get("row") or 0)
-        for receipt in receipts:
-            if receipt.batch_row <= row < receipt.batch_row + receipt.row_count:
-                found[receipt.pk].append({**error, "row": row - receipt.batch_row + 1})
-                break
-    return found
-
-
-def finish_batch(*, batch_id: int) -> dict[str, int]:
-    """Give the receipts of a final batch their verdicts (idempotent; a batch not final
-    yet is left alone). A rejected or failed shared batch sends its receipts back to
-    the queue: those with errors to be loaded alone, the others together again."""
-    counts: dict[str, int] = {}
-    with transaction.atomic():
-        batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
-        if batch is None or not batch.is_final:
-            return counts
-        receipts = list(
-            PushReceipt.objects.select_for_update()
-            .filter(batch_id=batch_id, status=ReceiptStatus.LOADING)
-            .order_by("batch_row")
-        )
-        if not receipts:
-            return counts
-        now = timezone.now()
-        ids = [r.pk for r in receipts]
-        if batch.status in LOADED_STATUSES:
-            PushReceipt.objects.filter(pk__in=ids).update(
-                status=ReceiptStatus.LOADED, finished_at=now, records=[]
-            )
-            if batch.errors:
-                # A resource that loads its valid rows and skips the others: each push
-                # still gets the errors of its own skipped rows.
-                for pk, found in _errors_by_receipt(batch, receipts).items():
-                    if found:
-                        PushReceipt.objects.filter(pk=pk).update(errors=found)
-            counts[ReceiptStatus.LOADED] = len(ids)
-        elif len(receipts) == 1 or all(r.solo for r in receipts):
-            verdict = (
-                ReceiptStatus.REJECTED
-                if batch.status == BatchStatus.REJECTED
-                else ReceiptStatus.FAILED
-            )
-            errors = _errors_by_receipt(batch, receipts)
-            for receipt in receipts:
-                mine = errors[receipt.pk] or [
-                    e for e in batch.errors or [] if not int(e.get("row") or 0)
-                ]
-                PushReceipt.objects.filter(pk=receipt.pk).update(
-                    status=verdict, finished_at=now, errors=mine, message=batch.message
-                )
-            counts[verdict] = len(ids)
-        else:
-            errors = _errors_by_receipt(batch, receipts)
-            blamed = {pk for pk, found in errors.items() if found}
-            # Errors no push can be blamed for (a whole-file error): everyone alone.
-            solo = blamed or set(ids)
-            PushReceipt.objects.filter(pk__in=solo).update(
-                status=ReceiptStatus.ACCEPTED, solo=True, batch=None, batch_row=0
-            )
-            PushReceipt.objects.filter(pk__in=set(ids) - solo).update(
-                status=ReceiptStatus.ACCEPTED, batch=None, batch_row=0
-            )
-    return counts
 
 
 @write_service

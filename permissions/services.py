@@ -115,6 +115,12 @@ def _check_provider(user: UserLike, access_request: AccessRequest) -> None:
         raise PermissionDenied(_("只有提供方可以审批。"))
 
 
+def check_may_decide(*, user: UserLike, access_request: AccessRequest) -> None:
+    """Raise PermissionDenied unless ``user`` may approve or refuse the request; views ask
+    before validating the body, so the answer to a non-provider is always 403."""
+    _check_provider(user, access_request)
+
+
 def _lock_pending(access_request: AccessRequest) -> AccessRequest:
     locked = (
         AccessRequest.objects.select_for_update()

@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -36,6 +37,7 @@ from operations.api.serializers import (
 from operations.audit import log_ops_centre_read
 from operations.models import Alert, MonitoringPoint, WorkOrder
 from operations.services.workorders import (
+    check_ops_centre,
     dispatch_work_order,
     transition_work_order,
     urge_work_order,
@@ -169,6 +171,12 @@ class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
         data = WorkOrderSerializer(moved.work_order, context=self.get_serializer_context()).data
         return Response(data)
 
+    def _check_ops_centre(self, action_name: str) -> None:
+        try:
+            check_ops_centre(user=self.request.user, action=action_name)
+        except PermissionDenied as exc:
+            raise DRFPermissionDenied(str(exc)) from exc
+
     def _ops_move(self, call) -> Response:
         try:
             moved = call()
@@ -186,6 +194,7 @@ class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
         department, which starts it again with fresh deadlines. 400 for an unknown
         department, 403 outside the ops centre, 409 for an order already resolved."""
         order = self.get_object()
+        self._check_ops_centre("dispatch")
         body = DispatchRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         department = (
@@ -209,6 +218,7 @@ class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     def urge(self, request: Request, pk: str) -> Response:
         """督办: the ops centre presses the assigned department (state unchanged)."""
         order = self.get_object()
+        self._check_ops_centre("urge")
         body = UrgeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._ops_move(

@@ -235,6 +235,14 @@ def _ops_centre(user: UserLike | None, message: str) -> Department | None:
     return centre
 
 
+def check_ops_centre(*, user: UserLike | None, action: str) -> None:
+    """Raise PermissionDenied unless ``user`` may dispatch or urge (``action``): views ask
+    before they read the request body, so a caller without the right learns nothing from
+    validation errors."""
+    messages = {"dispatch": _("只有城运中心可以派单。"), "urge": _("只有城运中心可以督办。")}
+    _ops_centre(user, messages[action])
+
+
 def _open_order(work_order: WorkOrder, verb: str) -> WorkOrder:
     order = (
         WorkOrder.objects.select_for_update(of=("self",))

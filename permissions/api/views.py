@@ -84,11 +84,18 @@ class AccessRequestViewSet(
         body = AccessRequestSerializer(created).data
         return Response(body, status=status.HTTP_201_CREATED)
 
+    def _check_may_decide(self, access_request) -> None:
+        try:
+            services.check_may_decide(user=self.request.user, access_request=access_request)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+
     @extend_schema(request=ApproveSerializer, responses=AccessRequestSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         """Approve (provider only): creates the expiring grant."""
         access_request = self.get_object()
+        self._check_may_decide(access_request)
         data = ApproveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -110,6 +117,7 @@ class AccessRequestViewSet(
     def refuse(self, request: Request, pk: str) -> Response:
         """Refuse (provider only); a reason is required."""
         access_request = self.get_object()
+        self._check_may_decide(access_request)
         data = RefuseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -99,7 +99,7 @@ EXPECTED = {
     ),
     "access-request-detail": ("401 200 404 404 200 200 200", "P"),
     "access-request-approve": ("401 403 404 404 200 200 200", "P"),
-    "access-request-refuse": ("401 400 404 404 400 400 400", ""),
+    "access-request-refuse": ("401 403 404 404 400 400 400", ""),
     "objection-list": ("401 200 200 200 200 200 200", ""),
     "objection-detail": ("401 404 404 404 404 404 404", ""),
     "objection-correct": ("401 404 404 404 404 404 404", ""),
@@ -122,10 +122,10 @@ EXPECTED = {
     "ops-work-order-detail[out]": ("401 404 404 200 200 200 200", "kO"),
     "ops-work-order-transition[in]": ("401 404 400 400 400 400 400", ""),
     "ops-work-order-transition[out]": ("401 404 404 400 400 400 400", ""),
-    # The ops centre's moves: an empty dispatch is a 400 for whoever sees the order; urging
-    # is the ops centre's (and superusers').
-    "ops-work-order-dispatch-to[in]": ("401 404 400 400 400 400 400", ""),
-    "ops-work-order-dispatch-to[out]": ("401 404 404 400 400 400 400", ""),
+    # The ops centre's moves (and superusers'): the right is checked before the body, so an
+    # empty dispatch is a 403 for anyone else who sees the order, a 400 for a superuser.
+    "ops-work-order-dispatch-to[in]": ("401 404 403 403 403 403 400", ""),
+    "ops-work-order-dispatch-to[out]": ("401 404 404 403 403 403 400", ""),
     "ops-work-order-urge[in]": ("401 404 403 403 403 403 200", "kI"),
     "ops-work-order-urge[out]": ("401 404 404 403 403 403 200", "kO"),
     "risk-districts": ("401 200 200 200 200 200 200", ""),

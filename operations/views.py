@@ -21,6 +21,7 @@ from operations import selectors
 from operations.audit import log_ops_centre_read
 from operations.hazards import hazard_label
 from operations.models import Level, WorkOrder, WorkOrderState
+from operations.panels import registered_panels
 from operations.policies import ops_centre_department
 from operations.services import workorders as services
 from operations.timeline import level_label, local, order_timeline
@@ -100,6 +101,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "labels": _labels(),
         "refresh_seconds": REFRESH_SECONDS,
         "ops_centre": ops_centre_department(request.user),
+        "panels": registered_panels(),
     }
     return render(request, "operations/dashboard.html", context)
 

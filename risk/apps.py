@@ -13,6 +13,9 @@ class RiskConfig(AppConfig):
         from risk import policies
 
         policies.register()
+        from operations.panels import register_panel
+
+        register_panel("risk/_ops_panel.html")
         from hub.records.signals import batch_loaded
         from risk.receivers import enqueue_recompute
 

@@ -178,3 +178,13 @@ def test_ops_panel_fragment_renders(catalog, rf, make_user):
     html = render_to_string("risk/_ops_panel.html", request=request)
     assert 'data-url="/api/v1/risk/map/"' in html
     assert 'href="/risk/"' in html and "risk/ops_panel.js" in html
+
+
+def test_ops_dashboard_includes_the_risk_panel(catalog, client, make_user):
+    """The risk app registers its panel with operations (no import back up the layers)."""
+    from operations.panels import registered_panels
+
+    assert "risk/_ops_panel.html" in registered_panels()
+    client.force_login(make_user("water"))
+    html = client.get("/ops/").content.decode()
+    assert 'id="risk-panel"' in html and 'href="/risk/"' in html

@@ -27,6 +27,7 @@ from connectors import services
 from connectors.api.views import uploader_department
 from connectors.corrections import CorrectionError, correction_target
 from connectors.models import ConnectorProfile, HeaderAlias
+from connectors.rule_checks import rule_errors
 from connectors.selectors import uploadable_resource
 from hub.catalog.admin_base import RestrictedModelAdmin
 from hub.catalog.models import DataResource, Department
@@ -72,6 +73,22 @@ class ConnectorProfileAdmin(RestrictedModelAdmin):
         if db_field.name == "department" and not request.user.is_superuser:
             kwargs["queryset"] = Department.objects.filter(pk__in=user_department_ids(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        """The form also checks that the editor reads a lookup's fields in clear (the load
+        reads them as the profile's author)."""
+        base = super().get_form(request, obj, change=change, **kwargs)
+        editor = request.user
+
+        class ProfileForm(base):
+            def _post_clean(self) -> None:
+                super()._post_clean()  # the instance now holds the submitted values
+                if "lookups" in self.fields and "lookups" not in self.errors:
+                    problem = rule_errors(self.instance, user=editor).get("lookups")
+                    if problem:
+                        self.add_error("lookups", problem)
+
+        return ProfileForm
 
     def save_model(self, request: HttpRequest, obj: ConnectorProfile, form, change: bool) -> None:
         profile_services.save_profile(profile=obj, user=request.user)

@@ -123,9 +123,17 @@ class Connector:
     source_timezone: ClassVar[str] = ""
     # cell texts meaning "no value" besides the built-in markers
     missing_values: ClassVar[tuple[str, ...]] = ()
-    # set by a profile (connectors.profiles): its version, whether it states the CRS
+    # How districts are written besides names and codes: "" | "number" | "stats"
+    # (connectors.models.DistrictNaming)
+    district_naming: ClassVar[str] = ""
+    # field -> lookup source: {"resource", "match", "value"} or {"code_list"}
+    # (connectors.rules); resolved once per file
+    lookups: ClassVar[dict[str, dict[str, str]]] = {}
+    # set by a profile (connectors.profiles): its version, whether it states the CRS,
+    # and who saved it (lookups read another resource's records as that user)
     profile_version: ClassVar[int | None] = None
     crs_stated: ClassVar[bool | None] = None
+    profile_author_id: ClassVar[int | None] = None
 
     def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Hook for truly department-specific fixes of the raw string frame (default: none).

@@ -100,6 +100,9 @@ def parse_context(
             )
         },
         "value_aliases": connector.value_aliases,
+        # Value maps, district naming and lookups with the looked-up tables themselves:
+        # a changed registry (another bridge id for a name) re-normalises the rows.
+        "rules": {name: asdict(rules) for name, rules in schema.rules.items()},
         "fields": fields,
         "coordinates": [schema.latitude_field, schema.longitude_field],
         "store": [

@@ -91,14 +91,22 @@ class SourceCRS(models.TextChoices):
     BD09 = "bd09", _("BD-09（百度）")
 
 
+class DistrictNaming(models.TextChoices):
+    """How a department's files name districts (区划写法), besides names and GB/T 2260 codes."""
+
+    NAMES = "", _("名称或 GB/T 2260 代码")
+    NUMBER = "number", _("区序号（代码末两位，如 01、15）")
+    STATS = "stats", _("统计用区划代码（9 或 12 位，前六位为区代码）")
+
+
 class ConnectorProfile(models.Model):
     """What a department's files of one resource look like (接入配置), as data.
 
     Versioned: a change is saved as a new version (the old ones stay, for the batches
     that used them; ``UploadBatch.profile_version``). The newest version of a
     department + resource replaces its Python connector's declarations (source units,
-    CRS, date layouts and time zone, missing markers, header and value aliases); the
-    connector's code hooks still run. See ``connectors.profiles``.
+    CRS, date layouts and time zone, missing markers, header aliases, value maps, district
+    naming, lookups); the connector's code hooks still run. See ``connectors.profiles``.
     """
 
     department = models.ForeignKey(
@@ -150,7 +158,28 @@ class ConnectorProfile(models.Model):
         _("取值映射"),
         default=dict,
         blank=True,
-        help_text=_('字段名 → {文件中的写法: 代码}，如 {"pressure_class": {"中压": "中压B"}}。'),
+        help_text=_(
+            '字段名 → {文件中的写法: 存储的值}，如 {"pressure_class": {"中压": "中压B"}}、'
+            '{"running": {"开机": "是", "停机": "否"}}；适用于任何字段。'
+        ),
+    )
+    district_naming = models.CharField(
+        _("区划写法"),
+        max_length=16,
+        choices=DistrictNaming.choices,
+        blank=True,
+        default="",
+        help_text=_("文件中行政区的写法；名称、别名和六位代码总能识别。"),
+    )
+    lookups = models.JSONField(
+        _("查找"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            '字段名 → 查找来源：另一资源的记录 {"resource": "bridge-registry", "match": '
+            '"bridge_name", "value": "bridge_id"}（按名称查编号），或代码表 '
+            '{"code_list": "shanghai-tunnels"}（按名称或别名查代码）。查不到的值记为行错误。'
+        ),
     )
     note = models.CharField(_("说明"), max_length=200, blank=True)
     created_by = models.ForeignKey(

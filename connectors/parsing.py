@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from connectors import parse_notices
+from connectors import parse_notices, rules
 from connectors.base import Connector, InputError, ParsedChunk, RowError
 from connectors.fingerprints import RowMemo, parse_context
 from connectors.headers import ColumnMatch
@@ -210,9 +210,19 @@ def normalise_chunk(
             series = pd.Series([""] * n, dtype=object)
             shown = series
             column = info.label
+        looked_up = None
+        if info.name in schema.rules:
+            series, looked_up, found = rules.apply(
+                schema.rules[info.name], series, column=column, name=info.name, rows=rows
+            )
+            errors.extend(found)
+            invalid |= looked_up
         values, missing, bad, unit_bad = _normalise(
             info, series, match, connector, notes=notes, column=column, rows=rows
         )
+        if looked_up is not None and looked_up.any():
+            # A lookup miss is its own error: not also "required" or "bad".
+            missing, bad = missing & ~looked_up, bad & ~looked_up
         checked = info
         if info.name in (schema.latitude_field, schema.longitude_field):
             coordinate_state[info.name] = (column, shown)

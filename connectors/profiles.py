@@ -2,11 +2,11 @@
 
 A profile (``connectors.models.ConnectorProfile``) holds what a department connector class
 declares: source units, coordinate system, date layouts and source time zone, missing
-markers, header and value aliases. The newest version for the uploading department and
-the resource *replaces* those declarations (``apply_profile``: a subclass of the
-connector with the profile's values), so the connector's Python hooks (``prepare``,
-``finalise``) still run. ``seed_profiles`` turns the Python connectors into version-1
-profiles.
+markers, header aliases and value maps, district naming and lookups (``connectors.rules``).
+The newest version for the uploading department and the resource *replaces* those
+declarations (``apply_profile``: a subclass of the connector with the profile's values),
+so the connector's Python hooks (``prepare``, ``finalise``) still run. ``seed_profiles``
+turns the Python connectors into version-1 profiles.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from connectors.base import Connector
 from connectors.models import ConnectorProfile, SourceCRS
 from connectors.normalisers.units import canonical_unit
+from connectors.rule_checks import rule_errors
 from hub.catalog.models import DataResource, Department
 
 # The declarations a profile replaces, with their class attribute names.
@@ -33,6 +35,8 @@ PROFILE_ATTRIBUTES = (
     "missing_values",
     "header_aliases",
     "value_aliases",
+    "district_naming",
+    "lookups",
 )
 
 
@@ -64,6 +68,9 @@ def apply_profile(connector: Connector, profile: ConnectorProfile | None) -> Con
         "missing_values": tuple(str(v) for v in profile.missing_values or ()),
         "header_aliases": {k: list(v) for k, v in (profile.header_aliases or {}).items()},
         "value_aliases": {k: dict(v) for k, v in (profile.value_aliases or {}).items()},
+        "district_naming": profile.district_naming,
+        "lookups": {k: dict(v) for k, v in (profile.lookups or {}).items()},
+        "profile_author_id": profile.created_by_id,
         "source_crs": profile.source_crs or Connector.source_crs,
         # Whether the CRS is stated (no "assumed WGS-84" warning): only when the profile says.
         "crs_stated": bool(profile.source_crs),
@@ -119,14 +126,23 @@ def profile_errors(profile: ConnectorProfile) -> dict[str, str]:
             errors[name] = _("未知的字段：%(names)s") % {"names": "、".join(unknown_fields(value))}
     if profile.source_crs and profile.source_crs not in SourceCRS.values:
         errors["source_crs"] = _("未知的坐标系。")
+    # Value maps' stored values and lookups' sources (connectors.rule_checks).
+    for name, message in rule_errors(profile).items():
+        errors.setdefault(name, message)
     return errors
 
 
 @transaction.atomic
 def save_profile(*, profile: ConnectorProfile, user: Any) -> ConnectorProfile:
     """Save the values of ``profile`` as the next version for its department and resource
-    (earlier versions stay unchanged); audited."""
+    (earlier versions stay unchanged); audited. A lookup must read fields ``user`` reads
+    in clear (ValidationError otherwise): the load reads them as the profile's author."""
     from permissions.audit import log_event
+
+    if getattr(user, "pk", None):
+        problems = rule_errors(profile, user=user)
+        if "lookups" in problems:
+            raise ValidationError({"lookups": problems["lookups"]})
 
     latest = ConnectorProfile.objects.filter(
         department_id=profile.department_id, resource_id=profile.resource_id

@@ -10,6 +10,7 @@ from connectors.headers import HeaderIndex
 from connectors.normalisers.codes import CodeMatcher
 from connectors.normalisers.districts import matcher_for_code_list
 from connectors.normalisers.units import canonical_unit
+from connectors.rules import FieldRules, compile_rules
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Schema:
     headers: HeaderIndex
     latitude_field: str = ""
     longitude_field: str = ""
+    # Profile rules on raw cells (value maps, district naming, lookups), by field.
+    rules: dict[str, FieldRules] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, FieldInfo]:
         """Fields keyed by canonical name."""
@@ -99,4 +102,5 @@ def load_schema(resource, connector: Connector) -> Schema:
         headers=HeaderIndex(spellings),
         latitude_field="" if paired else resource.latitude_field,
         longitude_field="" if paired else resource.longitude_field,
+        rules=compile_rules(resource, connector, specs),
     )

@@ -50,6 +50,34 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return KEYWORD
 
 
+def signing_key(prefix: str) -> tuple[PartnerApiKey, bytes] | None:
+    """The usable key with ``prefix`` and its message-signing secret, acting for its
+    department (like ``authenticate``), or None: unknown, revoked, expired, inactive.
+
+    The secret is the hex SHA-512 of the key, which is all the hub stores of it (the key
+    itself is never kept): a partner derives it from its key, the hub reads it from the
+    stored hash. Keys still hashed by an older hasher have none (None).
+    """
+    if not prefix or len(prefix) > 16:
+        return None
+    api_key = PartnerApiKey.objects.get_usable_keys().filter(prefix=prefix).first()
+    if api_key is None:
+        return None
+    department = api_key.department
+    if api_key.has_expired or not api_key.user.is_active or not department.is_active:
+        return None
+    algorithm, _salt, digest = api_key.hashed_key.partition("$$")
+    if algorithm != "sha512" or not digest:
+        return None
+    set_memberships(
+        api_key.user,
+        group_ids=[department.group_id],
+        department_ids=[department.pk],
+        may_push=api_key.has_scope(ApiKeyScope.PUSH),
+    )
+    return api_key, digest.encode("ascii")
+
+
 def request_key_prefix(request) -> str:
     """The prefix of the API key a request authenticated with, or ''."""
     auth = getattr(request, "auth", None)

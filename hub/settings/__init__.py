@@ -172,6 +172,15 @@ HUB_PUSH_MAX_ROWS_PER_PUSH = int(os.environ.get("HUB_PUSH_MAX_ROWS_PER_PUSH", "1
 HUB_PUSH_SWEEP_AFTER_SECONDS = float(os.environ.get("HUB_PUSH_SWEEP_AFTER_SECONDS", "30"))
 HUB_PUSH_THROTTLE = os.environ.get("HUB_PUSH_THROTTLE", "6000/min")
 
+# The MQTT bridge (manage.py mqtt_bridge, Procfile "mqtt"): the broker it subscribes to and
+# its own broker account (docs/DEPLOY.md, "MQTT broker").
+HUB_MQTT_HOST = os.environ.get("HUB_MQTT_HOST", "127.0.0.1")
+HUB_MQTT_PORT = int(os.environ.get("HUB_MQTT_PORT", "1883"))
+HUB_MQTT_CLIENT_ID = os.environ.get("HUB_MQTT_CLIENT_ID", "hub-bridge")
+HUB_MQTT_USERNAME = os.environ.get("HUB_MQTT_USERNAME", "")
+HUB_MQTT_PASSWORD = os.environ.get("HUB_MQTT_PASSWORD", "")
+HUB_MQTT_TLS_CA = os.environ.get("HUB_MQTT_TLS_CA", "")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "permissions.authentication.ApiKeyAuthentication",

@@ -1,0 +1,139 @@
+"""The MQTT bridge process (``manage.py mqtt_bridge``): broker messages → pushes.
+
+One paho-mqtt client with a persistent session (``clean_session=False``, a fixed client
+id) subscribes to ``hub/+/+`` at QoS 1, so what is published while the bridge is down
+waits in the broker. Messages are taken in small batches (up to ``batch_size`` or
+``linger`` seconds), accepted in one transaction by ``mqtt_service.accept_messages`` and
+acknowledged (PUBACK, manual) only after that transaction committed: a bridge killed
+before its commit gets the batch again, one killed after it gets replays, which the
+messages' idempotency keys turn into no-ops.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import paho.mqtt.client as paho
+from django.db import InterfaceError, OperationalError, connections
+
+from streaming.mqtt import TOPIC_ROOT
+from streaming.mqtt_service import accept_messages
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "hub-bridge"
+    username: str = ""
+    password: str = ""
+    tls_ca: str = ""
+    keepalive: int = 30
+    root: str = TOPIC_ROOT
+
+
+class Bridge:
+    """Subscribe, accept in batches, acknowledge after commit; ``stop()`` to end."""
+
+    def __init__(self, broker: BrokerSettings, *, batch_size: int = 200, linger: float = 0.05):
+        self.broker, self.batch_size, self.linger = broker, batch_size, linger
+        self.inbox: queue.Queue[paho.MQTTMessage] = queue.Queue()
+        self.stopping = threading.Event()
+        self.counts: Counter[str] = Counter()
+        client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=broker.client_id,
+            clean_session=False,
+            protocol=paho.MQTTv311,
+            manual_ack=True,
+        )
+        if broker.username:
+            client.username_pw_set(broker.username, broker.password or None)
+        if broker.tls_ca:
+            client.tls_set(ca_certs=broker.tls_ca)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            logger.error("mqtt broker refused the bridge: %s", reason_code)
+            return
+        client.subscribe(f"{self.broker.root}/+/+", qos=1)
+        logger.info(
+            "mqtt bridge connected to %s:%s (session present: %s)",
+            self.broker.host,
+            self.broker.port,
+            flags.session_present,
+        )
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if not self.stopping.is_set():
+            logger.warning("mqtt bridge disconnected (%s): reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        self.inbox.put(message)
+
+    def run(self) -> None:
+        # connect_async + loop_start: the network thread retries the first connection
+        # too, so a broker that is down at start-up delays the bridge, never ends it.
+        self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive)
+        self.client.loop_start()
+        reported = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                batch = self._take()
+                if batch:
+                    self.handle(batch)
+                if time.monotonic() - reported > 60 and self.counts:
+                    logger.info("mqtt bridge: %s", dict(self.counts))
+                    reported = time.monotonic()
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _take(self) -> list[paho.MQTTMessage]:
+        try:
+            batch = [self.inbox.get(timeout=0.5)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.linger
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self.inbox.get(timeout=remaining) if remaining > 0 else
+                             self.inbox.get_nowait())  # fmt: skip
+            except queue.Empty:
+                break
+        return batch
+
+    def handle(self, batch: list[paho.MQTTMessage]) -> bool:
+        """Accept the batch (retrying while the database is away), then acknowledge it.
+        False when told to stop first: nothing acknowledged, the broker keeps it."""
+        delay = 1.0
+        while True:
+            try:
+                outcomes = accept_messages(messages=[(m.topic, m.payload) for m in batch])
+                break
+            except (OperationalError, InterfaceError):
+                logger.warning("database unavailable: batch of %d kept unacknowledged", len(batch))
+                connections.close_all()  # reconnect on the next attempt
+                if self.stopping.wait(delay):
+                    return False
+                delay = min(30.0, delay * 2)
+        for message in batch:
+            self.client.ack(message.mid, message.qos)
+        self.counts.update(outcome.status for outcome in outcomes)
+        return True

@@ -62,6 +62,7 @@ class Bridge:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self.client = client
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -75,6 +76,14 @@ class Bridge:
             self.broker.port,
             flags.session_present,
         )
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        # From here on the broker queues this session's messages while it is away.
+        granted = [code.value for code in reason_codes]
+        if any(code >= 0x80 for code in granted):
+            logger.error("mqtt bridge: subscription to %s/+/+ refused", self.broker.root)
+        else:
+            logger.info("mqtt bridge subscribed to %s/+/+ (QoS %s)", self.broker.root, granted)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         if not self.stopping.is_set():

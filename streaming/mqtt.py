@@ -60,9 +60,7 @@ def parse_topic(topic: str, *, root: str = TOPIC_ROOT) -> tuple[str, str]:
     department, resource = parts[1], parts[2]
     for part in (department, resource):
         if not CODE.match(part):
-            raise MessageError(
-                "bad_topic", _("主题中的编码无效：%(code)s") % {"code": part[:80]}
-            )
+            raise MessageError("bad_topic", _("主题中的编码无效：%(code)s") % {"code": part[:80]})
     return department, resource
 
 

@@ -3,7 +3,8 @@
 Tests that need the real stack are marked and skipped with a reason when it is absent:
 ``postgres`` (DATABASE_URL is PostgreSQL), ``broker`` (CELERY_BROKER_URL is set; these
 also need PostgreSQL, as the worker process cannot see an in-memory SQLite test
-database), ``browser`` (headless Chromium at /usr/bin/chromium).
+database), ``browser`` (headless Chromium at /usr/bin/chromium), ``mosquitto`` (the
+tests start their own Mosquitto broker: the binary must be installed).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def pytest_collection_modifyitems(config, items):
         "browser": None
         if Path(CHROMIUM).exists()
         else "needs headless Chromium: apt-get install chromium chromium-driver",
+        "mosquitto": None
+        if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()
+        else "needs the Mosquitto broker: apt-get install mosquitto",
     }
     for item in items:
         for marker, reason in reasons.items():

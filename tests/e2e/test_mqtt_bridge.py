@@ -1,0 +1,202 @@
+"""MQTT on the real stack: a private Mosquitto (passwords, ACL, persistence), the
+``mqtt_bridge`` process, a ``celery worker`` process, PostgreSQL and Redis.
+
+Every message the broker acknowledged to the publisher is stored exactly once although
+the bridge is SIGKILLed mid-stream and the broker restarted while messages wait for it.
+Synchronisation by database polling with deadlines, never bare sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import paho.mqtt.client as paho
+import pytest
+
+from bench.mosquitto import Mosquitto, platform_user
+from hub.records.models import Record, UploadBatch
+from permissions.models import AuditEvent
+from streaming import mqtt
+from streaming.models import PushReceipt
+from tests.conftest import ROOT
+from tests.e2e.test_faults import wait_until
+from tests.streaming.conftest import RESOURCE, readings
+
+pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.mosquitto]
+
+TOPIC = f"hub/housing/{RESOURCE}"
+
+
+@pytest.fixture
+def broker(tmp_path):
+    server = Mosquitto(tmp_path / "mqtt", ["housing", "fire"])
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def bridge(celery_worker_process, broker, tmp_path):
+    """The bridge process on the test database; ``start()`` again after a kill."""
+    env = {**celery_worker_process.env, **broker.bridge_env()}
+    log = tmp_path / "bridge.log"
+
+    class Handle:
+        proc: subprocess.Popen
+
+        def start(self) -> None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "mqtt_bridge", "--batch", "50"],
+                cwd=ROOT,
+                env=env,
+                stdout=log.open("ab"),
+                stderr=subprocess.STDOUT,
+            )
+
+    handle = Handle()
+    handle.log = log
+    handle.start()
+    # Until the bridge's first subscription the broker has no session to queue for.
+    wait_until(lambda: "mqtt bridge subscribed" in log.read_text(), 120, "the subscription")
+    try:
+        yield handle
+    finally:
+        if handle.proc.poll() is None:
+            handle.proc.terminate()
+            handle.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def housing_key(catalog):
+    from hub.catalog.models import Department
+    from permissions.services import create_api_key
+
+    _api_key, key = create_api_key(
+        department=Department.objects.get(code="housing"), name="scada", scopes=["push"]
+    )
+    return key
+
+
+class Publisher:
+    """A department platform's client: QoS 1 publishes, each waited for (PUBACK)."""
+
+    def __init__(self, broker: Mosquitto, department: str, *, v5: bool = False):
+        self.client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=f"{department}-{id(self)}",
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+        )
+        user = platform_user(department)
+        self.client.username_pw_set(user, broker.passwords[user])
+        self.reasons: dict[int, int] = {}
+        self.client.on_publish = lambda c, u, mid, reason, props: self.reasons.update(
+            {mid: reason.value}
+        )
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes) -> int:
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(timeout=30)
+        assert info.is_published(), f"message {info.mid} not acknowledged by the broker"
+        return info.mid
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _messages(key: str, start: int, count: int) -> list[bytes]:
+    return [
+        mqtt.envelope(key, TOPIC, readings(10 * n, 10), message_id=f"m-{n}")
+        for n in range(start, start + count)
+    ]
+
+
+def _loaded(count: int) -> bool:
+    return PushReceipt.objects.filter(status="loaded").count() >= count
+
+
+def test_acknowledged_readings_are_stored_once_across_bridge_kill_and_broker_restart(
+    broker, bridge, housing_key
+):
+    publisher = Publisher(broker, "housing")
+    first = _messages(housing_key, 0, 30)
+    for payload in first[:10]:
+        publisher.publish(TOPIC, payload)
+    wait_until(lambda: PushReceipt.objects.count() >= 3, 120, "the bridge to accept pushes")
+
+    # Mid-stream: the bridge dies while the platform keeps publishing.
+    done = threading.Event()
+
+    def publish_rest():
+        for payload in first[10:]:
+            publisher.publish(TOPIC, payload)
+        done.set()
+
+    sender = threading.Thread(target=publish_rest, daemon=True)
+    sender.start()
+    os.kill(bridge.proc.pid, signal.SIGKILL)
+    bridge.proc.wait(timeout=30)
+    sender.join(timeout=120)
+    assert done.is_set(), "the broker stopped acknowledging while the bridge was down"
+    publisher.close()
+
+    # The broker restarts (a clean stop writes the queued messages to its store).
+    broker.stop()
+    broker.start()
+    bridge.start()
+    publisher = Publisher(broker, "housing")
+    for payload in _messages(housing_key, 30, 10):
+        publisher.publish(TOPIC, payload)
+    publisher.close()
+
+    wait_until(lambda: _loaded(40), 240, "all 40 acknowledged messages to be loaded")
+    assert PushReceipt.objects.count() == 40  # one receipt per message: redeliveries replayed
+    keys = set(PushReceipt.objects.values_list("idempotency_key", flat=True))
+    assert keys == {f"mqtt:m-{n}" for n in range(40)}
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 400
+    loaded = UploadBatch.objects.filter(status="loaded", resource__code=RESOURCE)
+    assert sum(batch.rows_read for batch in loaded) == 400  # no message loaded twice
+    assert set(PushReceipt.objects.values_list("status", flat=True)) == {"loaded"}
+
+
+def test_broker_acl_and_hub_refuse_other_departments(broker, bridge, housing_key, catalog):
+    # The broker: housing's platform may not publish on the fire brigade's topics (MQTT 5
+    # tells the publisher: reason 135, not authorised).
+    publisher = Publisher(broker, "housing", v5=True)
+    other_topic = "hub/fire/fire-incidents"
+    denied = publisher.publish(other_topic, mqtt.envelope(housing_key, other_topic, [{"a": 1}]))
+    # The hub: a topic the broker lets through, signed with another key, is rejected.
+    forged = mqtt.envelope(housing_key + "x", TOPIC, readings(0, 10), message_id="forged")
+    publisher.publish(TOPIC, forged)
+    publisher.publish(TOPIC, mqtt.envelope(housing_key, TOPIC, readings(10, 10), message_id="ok"))
+    publisher.close()
+    assert publisher.reasons[denied] == 135
+    wait_until(lambda: _loaded(1), 120, "the signed message to be loaded")
+    wait_until(
+        lambda: AuditEvent.objects.filter(detail__reason="bad_signature").exists(),
+        60,
+        "the forged message's audit event",
+    )
+    assert list(PushReceipt.objects.values_list("idempotency_key", flat=True)) == ["mqtt:ok"]
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 10
+    assert not AuditEvent.objects.filter(resource_code="fire-incidents").exists()
+
+    # A wrong password never connects.
+    intruder = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="intruder")
+    intruder.username_pw_set(platform_user("housing"), "wrong")
+    refused = threading.Event()
+    intruder.on_connect = lambda c, u, flags, reason, props: reason.is_failure and refused.set()
+    intruder.connect("127.0.0.1", broker.port)
+    intruder.loop_start()
+    try:
+        assert refused.wait(30)
+    finally:
+        intruder.loop_stop()

@@ -1,4 +1,5 @@
-"""`honcho start` runs the Procfile (web, ingest and sync workers, beat) on the real stack."""
+"""`honcho start` runs the Procfile (web, ingest and sync workers, beat, the MQTT bridge)
+on the real stack."""
 
 import json
 import os

@@ -15,3 +15,6 @@ class GovernanceConfig(AppConfig):
 
         policies.register()
         need_policies.register()
+        from governance.assessment import indicators
+
+        indicators.register_builtin()

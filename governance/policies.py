@@ -13,13 +13,22 @@ from django.db.models import Q, QuerySet
 
 from governance.models import Notification, Objection
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
-from permissions.policies import NOTHING, active_user, managed_resources, unknown
+from permissions.policies import (
+    ASSESS,
+    NOTHING,
+    active_user,
+    assessed,
+    managed_resources,
+    unknown,
+)
 from permissions.selectors import UserLike, user_department_ids
 
 
 def _objection_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
     if not active_user(user):
         return queryset.filter(NOTHING)
+    if action == ASSESS:
+        return assessed(queryset, user)
     provider = managed_resources(user, "resource__")
     if action == VIEW:
         if user.is_superuser:

@@ -10,10 +10,11 @@ caller's department groups); nothing here computes access in Python per object.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from hub.catalog.models import CodeItem, CodeList, DataResource, Department, FieldSpec, TaskFailure
-from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, register_policy
+from hub.catalog.restricted import ADD, CHANGE, DELETE, VIEW, policy_function, register_policy
 from permissions.models import (
     AccessGrant,
     AccessRequest,
@@ -31,6 +32,9 @@ from permissions.selectors import (
 )
 
 NOTHING = Q(pk__in=[])
+# 考核 (docs/GOVERNANCE.md): the sharing authority counts every department's resources,
+# batches, requests and objections. Its rows feed aggregate counts, never a page of rows.
+ASSESS = "assess"
 
 
 def active_user(user: UserLike) -> bool:
@@ -39,6 +43,29 @@ def active_user(user: UserLike) -> bool:
 
 def unknown(model: type, action: str) -> ValueError:
     return ValueError(f"{model.__name__}: unknown action {action!r}")
+
+
+@policy_function
+def may_assess(user: UserLike) -> bool:
+    """Who assesses the departments' sharing: superusers and staff of the 共享主管部门
+    (``HUB_SHARING_AUTHORITY_DEPARTMENT``). Cached on the user object (one request)."""
+    if not active_user(user):
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_hub_may_assess", None)
+    if cached is None:
+        code = getattr(settings, "HUB_SHARING_AUTHORITY_DEPARTMENT", "bigdata")
+        cached = Department.objects.filter(
+            pk__in=user_department_ids(user), code=code, is_active=True
+        ).exists()
+        user._hub_may_assess = cached
+    return cached
+
+
+def assessed(queryset: QuerySet, user: UserLike) -> QuerySet:
+    """The ``assess`` answer of a policy: every row for assessors, none for anyone else."""
+    return queryset if may_assess(user) else queryset.filter(NOTHING)
 
 
 def managed_resources(user: UserLike, prefix: str = "") -> Q:
@@ -66,6 +93,8 @@ def _resource_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySe
     its managers (provider department, ``manage_resource`` holders, superusers)."""
     if action in (CHANGE, DELETE):
         return queryset.filter(managed_resources(user))
+    if action == ASSESS:
+        return assessed(queryset, user)
     if action == ADD:
         raise unknown(DataResource, action)
     return queryset.filter(resource_condition(user, action, "", {VIEW: VIEW_METADATA}))
@@ -112,6 +141,9 @@ def _operators_only(model: type):
         if not active_user(user):
             return queryset.filter(NOTHING)
         opts = model._meta
+        if action == ASSESS and model is AuditEvent:
+            # Only the catalog's change events: the withdrawals (停用) of resources.
+            return assessed(queryset, user).filter(action="catalog_change")
         if action == VIEW and (
             user.is_superuser or user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
         ):
@@ -128,6 +160,8 @@ def _request_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet
     provider decides (``change``)."""
     if not active_user(user):
         return queryset.filter(NOTHING)
+    if action == ASSESS:
+        return assessed(queryset, user)
     if user.is_superuser:
         return queryset
     departments = user_department_ids(user)

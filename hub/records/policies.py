@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
 from hub.records.models import Record, RecordMerge, UploadBatch
-from permissions.policies import NOTHING, active_user, unknown
+from permissions.policies import ASSESS, NOTHING, active_user, assessed, unknown
 from permissions.selectors import (
     MANAGE_RESOURCE,
     UPLOAD_RECORDS,
@@ -58,6 +58,8 @@ def _batch_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
     managers of the resource see them, and whoever uploaded the batch (they sent it)."""
     if not active_user(user):
         return queryset.filter(NOTHING)
+    if action == ASSESS:
+        return assessed(queryset, user)  # counted, never listed (docs/GOVERNANCE.md 考核)
     clear = resource_filter(user, VIEW_RECORDS_CLEAR, prefix="resource__")
     if action in (VIEW, VIEW_RECORDS_CLEAR):
         if user.is_superuser:

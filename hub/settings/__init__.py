@@ -286,6 +286,20 @@ HUB_OBJECTION_EVIDENCE_MAX_BYTES = int(
 HUB_SHARING_AUTHORITY_DEPARTMENT = os.environ.get("HUB_SHARING_AUTHORITY_DEPARTMENT", "bigdata")
 # Data needs (需求清单, docs/GOVERNANCE.md): working days a routed provider has to answer.
 HUB_NEED_ANSWER_DAYS = int(os.environ.get("HUB_NEED_ANSWER_DAYS", "10"))
+# 考核 (governance.assessment, docs/GOVERNANCE.md): the weight of each indicator in the score,
+# from "code=weight,..." (e.g. HUB_ASSESSMENT_WEIGHTS="catalog=10,freshness=40"; indicators
+# left out weigh 0), and how many periods the trend chart shows.
+HUB_ASSESSMENT_WEIGHTS = {
+    code: float(weight)
+    for code, _sep, weight in (
+        item.partition("=")
+        for item in env_list(
+            "HUB_ASSESSMENT_WEIGHTS",
+            "catalog=15,freshness=30,requests=25,objections=15,quality=15",
+        )
+    )
+}
+HUB_ASSESSMENT_TREND_PERIODS = int(os.environ.get("HUB_ASSESSMENT_TREND_PERIODS", "6"))
 # The ops centre (城运中心, docs/OPERATIONS.md): its department code, and whether its staff see
 # the alerts, points and readings of every department (一网统管); raw records stay under grants.
 HUB_OPS_CENTRE_DEPARTMENT = os.environ.get("HUB_OPS_CENTRE_DEPARTMENT", "cityops")

@@ -131,6 +131,8 @@ EXPECTED = {
     "risk-districts": ("401 200 200 200 200 200 200", ""),
     "risk-district-history": ("401 200 200 200 200 200 200", ""),
     "risk-map": ("401 200 200 200 200 200 200", ""),
+    # 考核: the 共享主管部门's staff (the masked grantee is 大数据中心 staff) and superusers.
+    "assessment-api": ("401 403 403 200 403 403 200", ""),
     "api-schema": ("200 200 200 200 200 200 200", ""),
     "api-docs": ("200 200 200 200 200 200 200", ""),
     "api-redoc": ("200 200 200 200 200 200 200", ""),
@@ -142,6 +144,8 @@ EXPECTED = {
     "operations:order-move[in]": ("302 404 302 302 302 302 302", ""),
     "operations:order-move[out]": ("302 404 404 302 302 302 302", ""),
     "risk:index": ("302 200 200 200 200 200 200", ""),
+    "assessment:index": ("302 403 403 200 403 403 200", ""),
+    "assessment:export": ("302 403 403 200 403 403 200", ""),
     "explorer:index": ("302 200 200 200 200 200 200", "N@superuser"),
     "explorer:resource": ("302 200 200 200 200 200 200", "rows phones"),
     "explorer:resource[none]": ("302 404 404 404 404 404 200", "N"),

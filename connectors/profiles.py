@@ -191,6 +191,8 @@ def seed_profiles(*, user: Any = None) -> list[ConnectorProfile]:
                 missing_values=list(getattr(cls, "missing_values", ())),
                 header_aliases={k: list(v) for k, v in cls.header_aliases.items()},
                 value_aliases={k: dict(v) for k, v in cls.value_aliases.items()},
+                district_naming=cls.district_naming,
+                lookups={k: dict(v) for k, v in cls.lookups.items()},
                 note=_("由接入器 %(code)s v%(version)s 生成")
                 % {"code": cls.code, "version": cls.version},
             )

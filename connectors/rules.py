@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from django.db.models.fields.json import KT
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
@@ -133,14 +134,15 @@ def look_up(
             )
     table = np.array([*values, ""], dtype=object)
     result = pd.Series(table[positions], index=series.index, dtype=object)
-    result[missing.to_numpy()] = ""
-    failed = np.zeros(len(series), dtype=bool)
+    is_missing = missing.to_numpy(dtype=bool)
+    result[is_missing] = ""
+    # Positions of rows whose distinct text failed (factorize codes are -1 for none).
+    has_problem = np.array([p is not None for p in problems] + [False], dtype=bool)
+    failed = has_problem[positions] & ~is_missing
     errors: list[RowError] = []
     original = series.astype(object).where(series.notna(), "").astype(str).str.strip()
-    for index, code in enumerate(positions):
-        if code < 0 or missing.iat[index] or problems[code] is None:
-            continue
-        failed[index] = True
+    for index in np.flatnonzero(failed):
+        code = positions[index]
         message = problems[code].replace(f"'{uniques[code]}'", f"'{original.iat[index]}'", 1)
         errors.append(RowError(int(rows[index]), column, message, name))
     return result, failed, errors
@@ -202,9 +204,11 @@ def _resolve(source: dict, *, name: str, connector) -> Lookup:
         )
     match, value = source["match"], source["value"]
     records = _readable_records(resource, connector.profile_author_id, (match, value), name)
+    # Only the two fields leave the database, as text (KT: ->> on PostgreSQL).
     pairs = (
-        (data.get(match), data.get(value))
-        for data in records.values_list("data", flat=True).iterator(chunk_size=5000)
+        records.annotate(_match=KT(f"data__{match}"), _value=KT(f"data__{value}"))
+        .values_list("_match", "_value")
+        .iterator(chunk_size=5000)
     )
     labels = dict(resource.fields.values_list("name", "label"))
     where = _("“%(resource)s”的“%(field)s”") % {

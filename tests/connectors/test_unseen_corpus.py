@@ -209,3 +209,56 @@ def test_unseen_file_loads_with_only_a_stewards_profile(filename, make_user, cli
             point = expected.get(resource.latitude_field)
             lat, lon = point if isinstance(point, tuple) else (point, expected["longitude"])
             assert (record.latitude, record.longitude) == pytest.approx((lat, lon), abs=2e-6)
+
+
+@pytest.mark.django_db
+def test_a_changed_registry_changes_what_is_looked_up(make_user, client):
+    """Lookup tables are read per file and are part of the rows' parse context: after the
+    registry gives 南浦大桥 a second id, the same readings find the name ambiguous."""
+    from connectors.fingerprints import parse_context
+    from connectors.registry import connector_for
+    from connectors.schema import load_schema
+
+    world = World(make_user)
+    registry = onboard(world, client, SAMPLES["bridge_registry.csv"])
+    readings = onboard(world, client, SAMPLES["bridge_deflection.txt"])
+    resource, department = readings.resource, readings.department
+
+    def context() -> str:
+        connector = connector_for(resource, department)
+        schema = load_schema(resource, connector)
+        return parse_context(
+            resource=resource, connector=connector, schema=schema, headers=[], matches=[]
+        )
+
+    before = context()
+    text = (UNSEEN / "bridge_registry.csv").read_bytes().decode("gb18030")
+    renamed = text.replace("QL0001,南浦大桥", "QL0101,南浦大桥").encode("gb18030")
+    upload = services.create_batch(
+        resource=registry.resource,
+        department=department,
+        uploaded_by=world.steward("housing"),
+        file=SimpleUploadedFile("bridges.csv", renamed),
+        original_filename="bridges.csv",
+    )
+    assert pipeline.run_batch(batch_id=upload.batch.pk).status == "loaded"
+    assert context() != before
+
+    again = (UNSEEN / "bridge_deflection.txt").read_bytes() + "\r\n".encode("utf-16-le")
+    upload = services.create_batch(
+        resource=resource,
+        department=department,
+        uploaded_by=world.steward("housing"),
+        file=SimpleUploadedFile("again.txt", again),
+        original_filename="again.txt",
+        accept_valid_rows=True,
+    )
+    batch = pipeline.run_batch(batch_id=upload.batch.pk)
+    assert batch.errors[0] == {
+        "row": 2,
+        "column": "桥梁名称",
+        "field": "bridge_id",
+        "message": "'南浦大桥' 在“城市桥梁档案”的“桥梁名称”中"
+        "对应多个值（QL0001、QL0101），无法确定",
+    }
+    assert batch.errors[1:] == SAMPLES["bridge_deflection.txt"].errors

@@ -14,6 +14,7 @@ SCHEDULE: list[tuple[str, int, str]] = [
     ("operations.tasks.check_staleness", 300, "监测点数据中断检查"),
     ("operations.tasks.mark_overdue_work_orders", 300, "工单超时检查"),
     ("operations.tasks.sweep_syncs", 600, "运行视图同步补偿"),
+    ("operations.tasks.maintain_readings", 21600, "读数分区与保留期维护"),
     ("streaming.tasks.sweep_push_receipts", 30, "推送回执补偿"),
     ("permissions.tasks.revoke_expired_grants", 900, "过期授权回收"),
     ("permissions.tasks.flag_overdue_requests", 3600, "逾期申请催办"),

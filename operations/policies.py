@@ -29,6 +29,7 @@ from operations.models import (
     Event,
     MonitoringPoint,
     Reading,
+    ReadingHourly,
     ResourceMapping,
     Rule,
     SyncRun,
@@ -205,6 +206,9 @@ def register() -> None:
     register_policy(MonitoringPoint, _scoped(MonitoringPoint, ops_wide=True))
     register_policy(Event, _scoped(Event))
     register_policy(Reading, _scoped(Reading, district="point__district_code", ops_wide=True))
+    register_policy(
+        ReadingHourly, _scoped(ReadingHourly, district="point__district_code", ops_wide=True)
+    )
     register_policy(Alert, _alert_policy)
     register_policy(AlertTransition, _transition_policy)
     register_policy(Rule, _editable_by_provider(Rule, also=("event_resource",)))

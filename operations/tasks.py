@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
-from operations.services import periodic, workorders
+from operations.services import partitions, periodic, workorders
 from operations.services.sync import sync_batch as sync_batch_service
 
 # Deadlocks or serialisation failures between two syncs are worth a few retries;
@@ -50,3 +50,18 @@ def sweep_syncs() -> list[int]:
     for batch_id in batch_ids:
         sync_batch.delay(batch_id)
     return batch_ids
+
+
+@shared_task(name="operations.tasks.maintain_readings", acks_late=True)
+def maintain_readings() -> dict[str, object]:
+    """Create the next months' reading partitions, then apply the retention policy."""
+    created = partitions.ensure_partitions()
+    retained = partitions.apply_retention()
+    return {
+        "created": created.created,
+        "moved": created.moved,
+        "aggregated": retained.aggregated,
+        "deleted": retained.deleted,
+        "dropped": retained.dropped,
+        "hourly_deleted": retained.hourly_deleted,
+    }

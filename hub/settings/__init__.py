@@ -304,6 +304,12 @@ HUB_ASSESSMENT_TREND_PERIODS = int(os.environ.get("HUB_ASSESSMENT_TREND_PERIODS"
 # the alerts, points and readings of every department (一网统管); raw records stay under grants.
 HUB_OPS_CENTRE_DEPARTMENT = os.environ.get("HUB_OPS_CENTRE_DEPARTMENT", "cityops")
 HUB_OPS_CENTRE_SEES_ALL = env_bool("HUB_OPS_CENTRE_SEES_ALL", default=True)
+# Readings (docs/DEPLOY.md, sizing): months of raw readings and of their hourly aggregates
+# kept when a resource's mapping sets none, and the monthly partitions (PostgreSQL) that
+# beat keeps created ahead of the current month.
+OPS_RAW_RETENTION_MONTHS = int(os.environ.get("OPS_RAW_RETENTION_MONTHS", "13"))
+OPS_HOURLY_RETENTION_MONTHS = int(os.environ.get("OPS_HOURLY_RETENTION_MONTHS", "60"))
+OPS_PARTITIONS_AHEAD = int(os.environ.get("OPS_PARTITIONS_AHEAD", "3"))
 # District risk index (risk app, docs/OPERATIONS.md 风险谱系): seconds between a load and its
 # recomputation (loads within share one), and days of snapshot history kept.
 RISK_RECOMPUTE_DELAY = int(os.environ.get("RISK_RECOMPUTE_DELAY", "120"))

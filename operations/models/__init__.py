@@ -1,7 +1,7 @@
 """Operations models: mappings, points, readings, events, rules, alerts, work orders, syncs."""
 
 from operations.models.alerts import Alert, AlertState, AlertTransition, Level, TransitionKind
-from operations.models.entities import Event, MonitoringPoint, Reading
+from operations.models.entities import Event, MonitoringPoint, Reading, ReadingHourly
 from operations.models.mappings import EntityKind, ResourceMapping, SyncRun, SyncState
 from operations.models.rules import Direction, Rule, RuleKind
 from operations.models.workorders import WorkOrder, WorkOrderState
@@ -16,6 +16,7 @@ __all__ = [
     "Level",
     "MonitoringPoint",
     "Reading",
+    "ReadingHourly",
     "ResourceMapping",
     "Rule",
     "RuleKind",

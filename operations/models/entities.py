@@ -51,7 +51,14 @@ class MonitoringPoint(models.Model):
 
 
 class Reading(models.Model):
-    """One metric value of one record: unique by source identity (resource, key, metric).
+    """One metric value of one record: unique by source identity (resource, key, metric)
+    and its time.
+
+    On PostgreSQL the table is range-partitioned by month on ``observed_at`` (migration
+    0005, ``operations.services.partitions``); a partitioned table's unique constraints
+    and primary key must hold the partition key, so the source-identity constraint holds
+    ``observed_at`` on every backend and the sync removes a reading whose record moved in
+    time. SQLite keeps one table with the same constraint.
 
     No foreign key of a reading carries a database constraint: PostgreSQL checks Django's
     deferred foreign keys at commit, row by row, and for 100k readings that was most of
@@ -101,13 +108,67 @@ class Reading(models.Model):
         ordering = ["point_id", "metric", "observed_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["resource", "record_key", "metric"], name="ops_reading_source_unique"
+                fields=["resource", "record_key", "metric", "observed_at"],
+                name="ops_reading_source_unique",
             )
         ]
         indexes = [models.Index(fields=["point", "metric", "observed_at"])]
 
     def __str__(self) -> str:
         return f"{self.point_id} {self.metric}={self.value}"
+
+
+class ReadingHourly(models.Model):
+    """Hourly aggregate of one point's metric (小时汇总), kept after the raw readings expire.
+
+    Filled by the retention task from the raw readings it is about to drop
+    (``operations.services.partitions.apply_retention``); one row per (point, metric,
+    UTC hour). Like readings, no foreign key carries a database constraint.
+    """
+
+    resource = models.ForeignKey(
+        DataResource,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("数据资源"),
+    )
+    point = models.ForeignKey(
+        MonitoringPoint,
+        on_delete=models.CASCADE,
+        related_name="hourly",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("监测点"),
+    )
+    metric = models.CharField(_("指标"), max_length=64)
+    hour = models.DateTimeField(_("小时"))
+    count = models.PositiveIntegerField(_("读数个数"))
+    total = models.FloatField(_("合计"))
+    minimum = models.FloatField(_("最小值"))
+    maximum = models.FloatField(_("最大值"))
+    unit = models.CharField(_("单位"), max_length=32, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("读数小时汇总")
+        verbose_name_plural = pgettext_lazy("plural", "读数小时汇总")
+        ordering = ["point_id", "metric", "hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["point", "metric", "hour"], name="ops_reading_hourly_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["resource", "hour"], name="ops_hourly_resource_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.point_id} {self.metric} {self.hour:%Y-%m-%d %H}h"
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
 
 
 class Event(models.Model):

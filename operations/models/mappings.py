@@ -41,6 +41,18 @@ class ResourceMapping(models.Model):
     event_level_field = models.CharField(_("事件级别字段"), max_length=64, blank=True)
     event_end_field = models.CharField(_("事件结束时间字段"), max_length=64, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
+    raw_retention_months = models.PositiveSmallIntegerField(
+        _("原始读数保留月数"),
+        null=True,
+        blank=True,
+        help_text=_("留空则用系统默认值；过期的原始读数先汇总为小时数据再删除。"),
+    )
+    hourly_retention_months = models.PositiveSmallIntegerField(
+        _("小时汇总保留月数"),
+        null=True,
+        blank=True,
+        help_text=_("留空则用系统默认值；应不短于原始读数保留月数。"),
+    )
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
     objects = RestrictedManager()
@@ -78,6 +90,11 @@ class ResourceMapping(models.Model):
                 errors["metrics"] = _("引用了不存在的字段：%(names)s") % {
                     "names": ", ".join(unknown)
                 }
+        raw, hourly = self.raw_retention_months, self.hourly_retention_months
+        if raw is not None and raw < 1:
+            errors["raw_retention_months"] = _("保留月数至少为 1。")
+        if raw is not None and hourly is not None and hourly < raw:
+            errors["hourly_retention_months"] = _("小时汇总的保留期不能短于原始读数。")
         if errors:
             raise ValidationError(errors)
 

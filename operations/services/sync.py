@@ -129,6 +129,12 @@ def upsert_readings(*, batch: UploadBatch, mapping: ResourceMapping) -> int:
         FieldSpec.objects.filter(resource_id=batch.resource_id).values_list("name", "unit")
     )
     total = 0
+    # The source identity holds the time (the readings are partitioned by it): a record
+    # whose key does not hold its time field may move in time, and its old reading goes.
+    resource = batch.resource
+    if resource.time_field not in resource.key_fields:
+        for metric in mapping.metrics:
+            _drop_moved_readings(batch=batch, metric=metric)
     if connection.vendor == "postgresql":
         # A batch is usually loaded moments before its sync, before autovacuum has
         # analysed it: the planner then expects one record and picks a nested loop over
@@ -153,9 +159,9 @@ def upsert_readings(*, batch: UploadBatch, mapping: ResourceMapping) -> int:
             f"JOIN {MonitoringPoint._meta.db_table} p ON p.resource_id = %(resource)s "
             f"AND p.external_id = {_json_text('pf')} "
             f"WHERE {BATCH_RECORDS} AND r.observed_at IS NOT NULL AND {value} IS NOT NULL "
-            "ON CONFLICT (resource_id, record_key, metric) DO UPDATE SET "
+            "ON CONFLICT (resource_id, record_key, metric, observed_at) DO UPDATE SET "
             "point_id = EXCLUDED.point_id, value = EXCLUDED.value, unit = EXCLUDED.unit, "
-            "observed_at = EXCLUDED.observed_at, batch_id = EXCLUDED.batch_id"
+            "batch_id = EXCLUDED.batch_id"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -164,6 +170,28 @@ def upsert_readings(*, batch: UploadBatch, mapping: ResourceMapping) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_nestloop = on")
     return total
+
+
+def _drop_moved_readings(*, batch: UploadBatch, metric: str) -> None:
+    """Delete the readings of the batch's records that now have another time and a value
+    for the metric (the upsert then writes the reading at the new time). Driven by the
+    batch's records through the source-identity index (a nested loop, on purpose)."""
+    reading = Reading._meta.db_table
+    params = {
+        "mf": _key(metric),
+        "metric": metric,
+        "batch": batch.pk,
+        "resource": batch.resource_id,
+    }
+    sql = (
+        f"DELETE FROM {reading} WHERE (id, observed_at) IN (SELECT x.id, x.observed_at "  # noqa: S608 - only table names and fixed SQL are interpolated
+        f"FROM {Record._meta.db_table} r JOIN {reading} x ON x.resource_id = %(resource)s "
+        "AND x.record_key = r.key AND x.metric = %(metric)s "
+        f"WHERE {BATCH_RECORDS} AND r.observed_at IS NOT NULL "
+        f"AND x.observed_at <> r.observed_at AND {_json_number('mf')} IS NOT NULL)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _event_level(raw: object) -> int:

@@ -26,10 +26,15 @@ setup: $(VENV)/.req-$(REQ_HASH) assets messages
 
 setup-dev: $(VENV)/.dev-$(DEV_HASH) assets messages
 
-# Front-end assets (charts, map) come from the npm registry, never from a CDN.
-assets:
+# Front-end assets (charts, map) come from the npm registry, never from a CDN. Installed
+# once per package-lock.json (a stamp in node_modules): `npm ci` empties node_modules
+# first, so running it on every make would pull the files from under a running server.
+LOCK_HASH := $(shell cat package-lock.json 2>/dev/null | sha256sum | cut -c1-12)
+assets: node_modules/.lock-$(LOCK_HASH)
+
+node_modules/.lock-$(LOCK_HASH):
 	@if [ -f package.json ]; then \
-	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	  else echo "npm not found: the dashboard's chart and map assets will be missing"; fi; \
 	fi
 

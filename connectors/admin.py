@@ -22,8 +22,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from connectors import confirm, services
 from connectors import profiles as profile_services
-from connectors import services
 from connectors.api.views import uploader_department
 from connectors.corrections import CorrectionError, correction_target
 from connectors.models import ConnectorProfile, HeaderAlias
@@ -165,16 +165,18 @@ def upload_view(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
+def _preview_rows(batch: UploadBatch, user) -> tuple[list[str], list[dict]]:
     """The first rows as they will be stored (normalised), with their errors.
 
     Values are the stored ones shown as people read them (``hub.catalog.display``): datetimes
-    in local time (stored in UTC), dates as dates, booleans as 是/否.
+    in local time (stored in UTC), dates as dates, booleans as 是/否, codes by their names
+    (districts by name, not GB/T 2260 code; the code in the cell's title), coordinates
+    to six decimals.
     """
     import numpy as np
 
     from connectors.base import connector_for, parse_file
-    from hub.catalog.display import display_value
+    from hub.catalog.display import FieldDisplay, field_displays
     from hub.records.recordstore import field_names, prepare_rows
 
     resource = batch.resource
@@ -192,7 +194,7 @@ def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
         getattr(chunks, "close", lambda: None)()
     names = field_names(resource)
     labels = dict(resource.fields.values_list("name", "label"))
-    types = dict(resource.fields.values_list("name", "field_type"))
+    shown = field_displays(resource, user)
     if chunk is None:
         return [labels.get(n, n) for n in names], []
     source_rows = np.asarray(chunk.source_rows, dtype=np.int64)
@@ -203,18 +205,23 @@ def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
     for error in chunk.errors:
         errors.setdefault(error.row, []).append(error)
     rows = []
-    for row, data in zip(source_rows.tolist(), stored["data"].to_list(), strict=True):
+    raw = chunk.raw
+    for position, (row, data) in enumerate(
+        zip(source_rows.tolist(), stored["data"].to_list(), strict=True)
+    ):
         values = json.loads(data)
         bad = errors.get(row, [])
-        bad_fields = {e.field for e in bad}
+        # A rejected value is not stored: the red cell shows the text of the file.
+        bad_fields = {
+            e.field: raw.iloc[position][e.column] if e.column in raw.columns else None for e in bad
+        }
         rows.append(
             {
                 "row": row,
                 "cells": [
-                    {
-                        "value": display_value(values.get(n), types.get(n, "")),
-                        "bad": n in bad_fields,
-                    }
+                    _cell(bad_fields[n], FieldDisplay(), bad=True)
+                    if n in bad_fields
+                    else _cell(values.get(n), shown.get(n, FieldDisplay()), bad=False)
                     for n in names
                 ],
                 "errors": [f"{e.column}: {e.message}" for e in bad],
@@ -223,28 +230,62 @@ def _preview_rows(batch: UploadBatch) -> tuple[list[str], list[dict]]:
     return [labels.get(n, n) for n in names], rows
 
 
+def _cell(value, display, *, bad: bool) -> dict:
+    """One preview cell: the value as people read it, the stored one as its title when
+    they differ (a district's code under its name, a coordinate's full precision)."""
+    text = display.show(value)
+    stored = "" if value is None else str(value)
+    translated = bool(display.names) or display.decimals is not None
+    return {"value": text, "stored": stored if translated and stored != text else "", "bad": bad}
+
+
 @require_http_methods(["GET", "POST"])
 def preview_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
-    """Step 2: show the first rows as they will be stored; confirm starts the load."""
+    """Step 2: show the first rows as they will be stored; confirm starts the load.
+
+    Rows the preview already finds wrong make an all-or-nothing batch a certain
+    rejection: then no 确认入库 but the reason, and the choice to load the valid rows
+    (``connectors.confirm``). The check is made again on the POST.
+    """
     from connectors.base import InputError
 
     resource = _resource_or_404(request, code)
     batch = _batch_or_404(request, resource, batch_id)
     if batch.status != BatchStatus.RECEIVED:
         return redirect("admin:connectors_batch_result", code, batch.pk)
-    if request.method == "POST":
-        services.submit_batch(batch=batch)
-        return redirect("admin:connectors_batch_result", code, batch.pk)
     try:
-        headers, rows = _preview_rows(batch)
+        headers, rows = _preview_rows(batch, request.user)
     except InputError:
         # The whole file is unusable: the pipeline records it as a rejected batch.
         services.run_batch(batch_id=batch.pk)
         return redirect("admin:connectors_batch_result", code, batch.pk)
+    known_errors = sum(1 for row in rows if row["errors"])
+    status = 200
+    if request.method == "POST":
+        try:
+            confirm.confirm_batch(
+                batch=batch,
+                user=request.user,
+                known_errors=known_errors,
+                accept_valid_rows="accept_valid_rows" in request.POST,
+            )
+        except confirm.ConfirmRefused as exc:
+            messages.error(request, exc.message)
+            status = 400
+        else:
+            return redirect("admin:connectors_batch_result", code, batch.pk)
     context = _context(
-        request, resource, batch=batch, headers=headers, rows=rows, preview_rows=PREVIEW_ROWS
+        request,
+        resource,
+        batch=batch,
+        headers=headers,
+        rows=rows,
+        preview_rows=PREVIEW_ROWS,
+        known_errors=known_errors,
+        refusal=confirm.refusal(batch=batch, known_errors=known_errors),
+        may_accept_valid_rows=batch.correction_of_id is None,
     )
-    return TemplateResponse(request, "admin/connectors/preview.html", context)
+    return TemplateResponse(request, "admin/connectors/preview.html", context, status=status)
 
 
 def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:

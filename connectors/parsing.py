@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from connectors import parse_notices, rules
+from connectors import parse_notices, report_columns, rules
 from connectors.base import Connector, InputError, ParsedChunk, RowError
 from connectors.fingerprints import RowMemo, parse_context
 from connectors.headers import ColumnMatch
@@ -104,7 +104,11 @@ def _parse_table(
             column=missing[0].label,
         )
     warnings = list(table.warnings)
-    warnings += [Notice(notices.IGNORED_COLUMN, header) for header in ignored]
+    # A corrected error report: its row-number and error columns are named, not data.
+    report = report_columns.positions(table.headers, ignored)
+    own = {table.headers[position] for position in report}
+    warnings += [Notice(notices.IGNORED_COLUMN, header) for header in ignored if header not in own]
+    warnings += [Notice(notices.REPORT_COLUMN, table.headers[position]) for position in report]
     if not pushed:
         warnings += parse_notices.assumptions(schema, matches, connector)
 
@@ -122,6 +126,8 @@ def _parse_table(
     def generate() -> Iterator[ParsedChunk]:
         first = True
         for raw in _ramped(table.chunks) if ramp else table.chunks:
+            if report:
+                raw = replace(raw, frame=report_columns.unquote(raw.frame))
             known = None
             if memo is not None:
                 raw, known = memo.split(raw, table.headers)

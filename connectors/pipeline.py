@@ -4,8 +4,9 @@
 Chunks from the connectors' readers are keyed, checked for duplicate keys across the
 whole file and upserted inside ONE transaction; the first rejected row stops writing (the
 rest of the file is still read so the user gets every error at once) and the transaction
-is rolled back. Only rejected rows are kept, spooled to a temporary file for the XLSX
-error report, so memory stays bounded for files of millions of rows.
+is rolled back. Only rejected rows are kept, spooled to a temporary file; the XLSX error
+report then re-reads the stored file and writes every row with them marked
+(``connectors.reports``), so memory stays bounded for files of millions of rows.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 # parsed ahead and one queued, peak memory stays well under 600 MB for any file size.
 CHUNK_ROWS = 25_000
 MAX_STORED_ERRORS = 1_000
-MAX_REPORT_ROWS = 100_000
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # A load inserting this many rows refreshes the record table's planner statistics.
 ANALYZE_AFTER_ROWS = 50_000
@@ -83,9 +83,8 @@ class _Run:
         if self.spool is None:
             # Closed in run_batch's finally block, after the report is written.
             self.spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        # Every rejected row (on disk): the report marks each of them in the whole file.
         for source_row, values, errors in rows:
-            if self.report_rows >= MAX_REPORT_ROWS:
-                return
             line = [source_row, values, [error.as_dict() for error in errors]]
             self.spool.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
             self.report_rows += 1
@@ -391,10 +390,15 @@ def _audit_load(batch: UploadBatch) -> None:
 
 
 def _write_report(batch: UploadBatch, run: _Run) -> None:
-    """Write the XLSX error report of a rejected (or partial) batch."""
-    from connectors.reports import attach_report
+    """Write the XLSX error report of a rejected (or partial) batch: every row of a file
+    (connectors.reports), the rejected records of a push."""
+    from connectors.reports import attach_report, file_rows
 
-    attach_report(batch=batch, headers=run.headers, rows=run.spooled())
+    if batch.source == BatchSource.API or not batch.file:
+        attach_report(batch=batch, headers=run.headers, rows=run.spooled())
+        return
+    headers, rows = file_rows(batch=batch, connector=_connector_for(batch), rejected=run.spooled())
+    attach_report(batch=batch, headers=headers, rows=rows)
 
 
 def _mark(

@@ -8,8 +8,8 @@ from openpyxl.styles import Font, PatternFill
 
 # Text starting with these characters is run as a formula by spreadsheet programs
 # (CSV/DDE injection); a leading apostrophe makes it plain text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 ERROR_FILL = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
 HEADER_FILL = PatternFill(fill_type="solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
@@ -24,6 +24,6 @@ def safe_text(value: object) -> object:
     """
     if not isinstance(value, str):
         return value
-    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+    if value.startswith(FORMULA_START) and not PLAIN_NUMBER.match(value):
         return "'" + value
     return value

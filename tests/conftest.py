@@ -60,6 +60,9 @@ def _eager_tasks_by_default():
 def _media_root(tmp_path, settings):
     """Every test writes uploads and reports to its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Loads confirmed in the admin run in the request, so tests read their outcome at once
+    # (tests of the background load turn it on: tests/ingest/test_uploads_trust.py).
+    settings.HUB_BACKGROUND_LOADS = False
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ class BatchWarningSerializer(serializers.Serializer):
     """One warning of a load, in the caller's language."""
 
     code = serializers.CharField(
-        help_text="ignored_column, extension_mismatch, assumed_unit, assumed_crs, "
-        "swapped_coordinates or converted_values."
+        help_text="ignored_column, report_column (a column of a corrected error report), "
+        "extension_mismatch, assumed_unit, assumed_crs, swapped_coordinates or converted_values."
     )
     column = serializers.CharField(help_text="The file header it is about; empty for the file.")
     message = serializers.CharField()

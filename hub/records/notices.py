@@ -20,9 +20,11 @@ ASSUMED_UNIT = "assumed_unit"
 ASSUMED_CRS = "assumed_crs"
 SWAPPED_COORDINATES = "swapped_coordinates"
 CONVERTED_VALUES = "converted_values"
+REPORT_COLUMN = "report_column"
 
 TEMPLATES = {
     IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
+    REPORT_COLUMN: _("文件是更正后的错误报告：报告自带的这一列已忽略，其余各列按原文件读取。"),
     EXTENSION_MISMATCH: _("文件扩展名为 .%(suffix)s，但内容是 %(kind)s，已按 %(kind)s 读取。"),
     ASSUMED_UNIT: _("表头未注明单位，按 %(unit)s 读取。"),
     ASSUMED_CRS: _("未注明坐标系，按 %(crs)s 读取。"),

@@ -164,6 +164,9 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 HUB_MAX_UPLOAD_BYTES = int(os.environ.get("HUB_MAX_UPLOAD_BYTES", str(512 * 1024 * 1024)))
+# With in-process tasks (no broker), a load confirmed in the admin runs in a thread of the
+# web process, so the page answers at once and polls its progress (connectors/confirm.py).
+HUB_BACKGROUND_LOADS = os.environ.get("HUB_BACKGROUND_LOADS", "1") not in ("0", "false", "")
 # Micro-batched pushes (streaming): one load per resource per window or per N rows; the
 # sweeper re-enqueues receipts waiting longer than HUB_PUSH_SWEEP_AFTER_SECONDS.
 HUB_PUSH_WINDOW_SECONDS = float(os.environ.get("HUB_PUSH_WINDOW_SECONDS", "1.0"))

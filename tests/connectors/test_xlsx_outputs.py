@@ -125,9 +125,14 @@ def test_error_report_from_a_parsed_sample(resources):
     out = io.BytesIO()
     write_error_report(out=out, headers=list(chunk.raw.columns), rows=report_rows(chunk))
     sheet = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
-    assert [sheet.cell(row=r, column=1).value for r in range(2, 7)] == [10, 11, 12, 13, 14]
-    assert sheet.max_row == 6
-    assert sheet["E2"].value == "abc"  # column E = 管网压力(kPa) after the row number
-    assert sheet["E2"].comment.text == "无法识别的数值：'abc'"
-    assert sheet["K2"].value == "管网压力(kPa)：无法识别的数值：'abc'"
-    assert sheet["E5"].comment.text == "'2000' 大于最大值 1.6MPa"
+    # Every row of the file (source rows from 4 on), good ones with an empty error column.
+    numbers = [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)]
+    assert numbers == list(range(4, 4 + len(chunk)))
+    flagged = [n for r, n in enumerate(numbers, start=2) if sheet.cell(row=r, column=11).value]
+    assert flagged == [10, 11, 12, 13, 14]
+    assert sheet["E8"].value == "abc"  # column E = 管网压力(kPa) after the row number
+    assert sheet["E8"].comment.text == "无法识别的数值：'abc'"
+    assert sheet["E8"].fill.start_color.rgb == "FFFFC7CE"
+    assert sheet["K8"].value == "管网压力(kPa)：无法识别的数值：'abc'"
+    assert sheet["E11"].comment.text == "'2000' 大于最大值 1.6MPa"
+    assert sheet["E2"].comment is None and sheet["K2"].value is None

@@ -34,27 +34,43 @@ def test_upload_preview_confirm_result(client, steward, gas):
     assert preview.status_code == 200
     assert len(preview.context["rows"]) == 20
     first = preview.context["rows"][0]
-    # Stored values (district name → GB/T 2260 code), times shown in Asia/Shanghai.
+    # Stored values shown as people read them: the district by name (stored as its
+    # GB/T 2260 code, shown as the cell's title), times in Asia/Shanghai, coordinates to
+    # six decimals (stored as the GCJ-02 → WGS-84 shift computed them).
     assert [c["value"] for c in first["cells"]] == [
         "GP000000",
         "2025-07-01 14:30:00",
-        "310101",
+        "黄浦区",
         "0.35",
         "21.5",
         "中压A",
-        "31.23191987362987",  # the housing connector's GCJ-02 → WGS-84
-        "121.4654508758567",
+        "31.23192",
+        "121.465451",
     ]
+    assert [c["stored"] for c in first["cells"]][2::4] == ["310101", "31.23191987362987"]
+    assert '<td title="310101">黄浦区</td>' in html
     assert "<td>2025-07-01 14:30:00</td>" in html and "06:30:00Z" not in html
     bad = preview.context["rows"][1]
     assert bad["errors"] and any(c["bad"] for c in bad["cells"])
     assert 'class="bad"' in html
     assert not Record.objects.exists()
 
-    confirmed = client.post(response["Location"], {"confirm": "1"})
+    # A row of the preview is bad: an all-or-nothing batch would only be rejected, so
+    # there is no 确认入库, the page says why, and a forged confirm is refused.
+    assert 'name="confirm"' not in html and 'id="confirm-refused"' in html
+    assert "预览中已有 1 行有错误，整批入库必然被拒绝" in html
+    refused = client.post(response["Location"], {"confirm": "1"})
+    assert refused.status_code == 400
+    assert "整批入库必然被拒绝" in refused.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.RECEIVED and not batch.accept_valid_rows
+
+    # The offered choice: load the valid rows, keep the bad one as a correction batch.
+    confirmed = client.post(response["Location"], {"accept_valid_rows": "1"})
     assert confirmed["Location"] == f"{URL}{batch.pk}/"
     batch.refresh_from_db()
-    assert batch.status == BatchStatus.REJECTED and batch.rejected == 1
+    assert (batch.status, batch.inserted, batch.rejected) == (BatchStatus.PARTIAL, 29, 1)
+    assert batch.accept_valid_rows and Record.objects.count() == 29
 
     result = client.get(confirmed["Location"])
     assert result.status_code == 200

@@ -72,7 +72,8 @@ def test_preview_shows_local_times_dates_booleans_and_points(client, make_user, 
             "是",
         ],
         ["S2", "2025-07-02 02:05:00", "121.470000,31.230000", "", "2025-07-02", "否"],
-        ["S3", "2025-07-03 00:00:00", "", "", "", ""],
+        # The rejected value is not stored: its red cell shows the file's text.
+        ["S3", "2025-07-03 00:00:00", "上海市", "", "", ""],
     ]
     bad = preview.context["rows"][2]
     assert [cell["bad"] for cell in bad["cells"]] == [False, False, True, False, False, False]

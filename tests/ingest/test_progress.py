@@ -76,14 +76,24 @@ def test_a_load_reports_rows_chunk_by_chunk_then_removes_them(gas, housing, writ
     assert not BatchProgress.objects.exists()
 
 
-def test_sqlite_records_no_progress(gas, housing, write_csv, monkeypatch):
-    """SQLite has one writer at a time (the load's); the load runs in the request there."""
+def test_sqlite_records_progress_in_the_cache(
+    gas, housing, write_csv, api_client, steward, monkeypatch
+):
+    """SQLite has one writer at a time (the load's): progress goes to Django's cache,
+    which the polls of the web process (the load runs in one of its threads) read."""
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL records progress in connectors_batchprogress")
     monkeypatch.setattr(progress, "INTERVAL", 0)
     batch = _received(gas, housing, write_csv, rows=3)
     reporter = ProgressReporter(batch.pk)
-    assert reporter.enabled == (connection.vendor == "postgresql")
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            reporter.report(3)
-        reporter.close()
-        assert not BatchProgress.objects.exists()
+    assert reporter.in_cache
+    UploadBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PARSING)
+    with transaction.atomic():
+        reporter.report(3)
+    assert progress.rows_read_so_far(batch.pk) == 3
+    api_client.force_authenticate(steward)
+    body = api_client.get(f"/api/v1/batches/{batch.pk}/").json()
+    assert (body["status"], body["rows_read"]) == ("parsing", 3)
+    reporter.close()
+    assert progress.rows_read_so_far(batch.pk) is None
+    assert not BatchProgress.objects.exists()

@@ -126,7 +126,8 @@ def walk(url: str, password: str, env: dict) -> None:
             expect(cityops.locator("#result_list")).to_contain_text("燃气泄漏报警记录")
             _save(cityops, "01-catalog")
 
-            # 2-3. The housing steward uploads the messy sample: preview, then rejection.
+            # 2-3. The housing steward uploads the messy sample: the preview finds bad rows
+            # and offers no 确认入库; the steward loads the valid rows (a partial batch).
             steward = page_for("housing-steward")
             steward.goto(f"{url}/admin/connectors/upload/gas-pipeline-pressure/")
             steward.set_input_files("#id_file", str(MESSY_SAMPLE))
@@ -134,11 +135,13 @@ def walk(url: str, password: str, env: dict) -> None:
             table = steward.locator("#preview-table")
             expect(table).to_contain_text("GP000004")
             expect(table.locator("tbody tr.row-bad").first).to_be_visible()
+            expect(steward.locator("#confirm-refused")).to_be_visible()
+            expect(steward.locator("input[name=confirm]")).to_have_count(0)
             _save(steward, "02-upload-preview")
-            steward.click("input[name=confirm]")
-            expect(steward.locator("#batch-status")).to_have_text("已拒绝", timeout=60_000)
+            steward.click("#accept-valid-rows")
+            expect(steward.locator("#batch-status")).to_have_text("部分入库", timeout=60_000)
             expect(steward.locator("#batch-report")).to_be_visible()
-            _save(steward, "03-upload-rejected")
+            _save(steward, "03-upload-partial")
 
             # 4. A clean file (the tutorial's gas-leak alarms) loads completely.
             steward.goto(f"{url}/admin/connectors/upload/gas-leak-alarms/")

@@ -2,8 +2,10 @@
 
 Headless Chromium logs in on the admin login page, opens the resource, downloads its XLSX
 template, uploads a messy XLSX (title row, kPa, Chinese dates, district names, bad rows),
-checks the normalised preview, confirms, follows the result page until the batch is final,
-downloads the error report; then uploads a clean file and sees every row inserted.
+checks the normalised preview, which refuses an all-or-nothing confirm of rows it knows
+are wrong, loads the valid rows instead, follows the result page until the batch is final,
+downloads the error report (every row, bad ones marked); then uploads a clean file and
+sees every row inserted.
 Screenshots go to test-artifacts/.
 """
 
@@ -115,7 +117,9 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
         # 2025年7月1日 14时30分: stored in UTC, shown in Asia/Shanghai.
         expect(first.locator("td").nth(2)).to_have_text("2025-07-01 14:30:00")
         expect(first).to_contain_text("0.3025")  # 302.5 kPa -> MPa
-        expect(first).to_contain_text("310115")  # 浦东新区 -> GB/T 2260 code
+        # 浦东新区: stored as its GB/T 2260 code, shown by name (the code as the title).
+        expect(first.locator("td").nth(3)).to_have_text("浦东新区")
+        expect(first.locator("td").nth(3)).to_have_attribute("title", "310115")
         expect(table.locator("tbody tr").nth(1)).to_contain_text("0.2794")  # full-width digits
         bad = table.locator("tbody tr.row-bad")
         expect(bad).to_have_count(2)
@@ -124,11 +128,14 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
         expect(bad.nth(1).locator("td").nth(0)).to_have_text("8")
         shot(page, "steward-03-preview-messy")
 
-        # Confirm: one bad row rejects the whole batch; the report names rows and columns.
-        _confirm_and_wait(page, "已拒绝")
+        # Known bad rows: no 确认入库 (the batch could only be rejected); load valid rows.
+        expect(page.locator("input[name=confirm]")).to_have_count(0)
+        expect(page.locator("#confirm-refused")).to_contain_text("预览中已有 2 行有错误")
+        page.click("#accept-valid-rows")
+        expect(page.locator("#batch-status")).to_have_text("部分入库", timeout=60_000)
         counts = page.locator("#batch-counts")
         expect(counts.locator("[data-count=rows_read]")).to_have_text("5")
-        expect(counts.locator("[data-count=inserted]")).to_have_text("0")
+        expect(counts.locator("[data-count=inserted]")).to_have_text("3")
         expect(counts.locator("[data-count=rejected]")).to_have_text("2")
         errors = page.locator("#batch-errors li")
         expect(errors).to_have_count(2)
@@ -146,6 +153,8 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
         header = rows[0]
         assert header[0] == "源文件行号" and header[-1] == "错误说明"
         by_row = {row[0]: row for row in rows[1:]}
+        assert sorted(by_row) == [4, 5, 6, 7, 8]  # every row of the file
+        assert by_row[4][-1] is None and by_row[4][1] == "GP000101"
         pressure_column = HEADERS.index("管网压力(kPa)") + 1
         assert by_row[6][pressure_column] == "abc" and "管网压力(kPa)" in by_row[6][-1]
         assert "采集时间" in by_row[8][-1]
@@ -164,10 +173,17 @@ def test_steward_uploads_messy_then_clean_file(live_server, catalog, make_user, 
 
     batch = UploadBatch.objects.filter(resource__code=RESOURCE).latest("id")
     assert (batch.status, batch.inserted) == (BatchStatus.LOADED, len(CLEAN_ROWS))
-    pressures = {r.key: r.data["pressure"] for r in Record.objects.filter(resource__code=RESOURCE)}
-    # Only the clean rows: the rejected batch left nothing behind.
-    assert len(pressures) == len(CLEAN_ROWS)
-    assert sorted(pressures.values()) == [0.0028, 0.31, 1.2]
+    records = Record.objects.filter(resource__code=RESOURCE)
+    pressures = {r.key.split("|")[0]: r.data["pressure"] for r in records}
+    # The three valid messy rows and the clean rows; the two bad rows wait for correction.
+    assert pressures == {
+        "GP000101": 0.3025,
+        "GP000102": 0.2794,
+        "GP000104": 0.35,
+        "GP000201": 0.31,
+        "GP000202": 1.2,
+        "GP000203": 0.0028,
+    }
 
 
 def test_upload_page_of_another_department_is_404(live_server, catalog, make_user):

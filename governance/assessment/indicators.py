@@ -321,11 +321,14 @@ class QualityIndicator:
 
 
 def register_builtin() -> None:
+    from governance.assessment.needs import NeedsIndicator
+
     for indicator in (
         CatalogIndicator(),
         FreshnessIndicator(),
         RequestsIndicator(),
         ObjectionsIndicator(),
         QualityIndicator(),
+        NeedsIndicator(),
     ):
         register(indicator)

@@ -5,7 +5,7 @@ An indicator counts, for every department and one period, a few figures from raw
 nothing to assess in that period, e.g. no request was due). The weights come from
 ``HUB_ASSESSMENT_WEIGHTS`` (indicator code → weight); an indicator without a weight is
 shown but not scored. Another app adds an indicator with ``register(...)`` in its
-``AppConfig.ready`` (the 需求清单 of the governance app is the intended next one).
+``AppConfig.ready`` (the 需求清单's ``needs`` indicator is built in the same way).
 
 Score (0–100) = 100 × Σ wᵢ·sᵢ / Σ wᵢ over the weighted indicators whose sᵢ is not None;
 ``None`` when none of them has one. So a department is not punished for what it had no
@@ -26,7 +26,14 @@ from governance.assessment.periods import Period
 from permissions.selectors import UserLike
 
 COUNT, RATE = "count", "rate"
-DEFAULT_WEIGHTS = {"catalog": 15, "freshness": 30, "requests": 25, "objections": 15, "quality": 15}
+DEFAULT_WEIGHTS = {
+    "catalog": 15,
+    "freshness": 25,
+    "requests": 20,
+    "objections": 15,
+    "quality": 15,
+    "needs": 10,
+}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
 * ``route``: the authority and superusers;
 * ``answer``: the routed provider department and superusers;
 * ``close`` (also ``change``): the filing department, the authority and superusers;
-* ``delete``: nobody (a need is tracked to closure, never removed).
+* ``delete``: nobody (a need is tracked to closure, never removed);
+* ``assess``: every need for the 考核 (superusers, the authority's staff).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db.models import Q, QuerySet
 from governance.needs.models import DataNeed
 from hub.catalog.models import Department
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
-from permissions.policies import NOTHING, active_user, unknown
+from permissions.policies import ASSESS, NOTHING, active_user, assessed, unknown
 from permissions.selectors import UserLike, user_department_ids
 
 ROUTE, ANSWER, CLOSE = "route", "answer", "close"
@@ -39,6 +40,8 @@ def _need_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
         return queryset.filter(NOTHING)
     if action == DELETE:
         return queryset.filter(NOTHING)
+    if action == ASSESS:
+        return assessed(queryset, user)  # counted for the 考核, never listed
     if action not in (VIEW, CHANGE, ROUTE, ANSWER, CLOSE):
         raise unknown(DataNeed, action)
     if user.is_superuser:

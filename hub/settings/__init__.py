@@ -298,7 +298,7 @@ HUB_ASSESSMENT_WEIGHTS = {
         item.partition("=")
         for item in env_list(
             "HUB_ASSESSMENT_WEIGHTS",
-            "catalog=15,freshness=30,requests=25,objections=15,quality=15",
+            "catalog=15,freshness=25,requests=20,objections=15,quality=15,needs=10",
         )
     )
 }

@@ -13,6 +13,8 @@ water (水务局)
 - objections: corrected in time; open past due and escalated; rejected late; not yet due.
 - batches: the 22 loads (10 rows each, none rejected), one failed batch (100 rows, 32
   rejected) and an empty refused one (no rows, not counted): 320 rows, 32 rejected.
+- data needs routed to it: answered in time (linking a resource); overdue and unanswered;
+  closed by its filer before an answer (not counted); one routed in February.
 
 housing (住建委)
 - bridge-structural-health: monthly, published 2025-07-01; one load on March 3 (5 rows):
@@ -72,6 +74,17 @@ EXPECTED = {
             "in_time_rate": 0.3333,
         },
         "quality": {"batches": 23, "rows": 320, "rejected": 32, "rejection_rate": 0.1},
+        "needs": {
+            "received": 2,
+            "in_time": 1,
+            "late": 0,
+            "overdue_open": 1,
+            "pending": 0,
+            "linked": 1,
+            "committed": 0,
+            "refused": 0,
+            "in_time_rate": 0.5,
+        },
     },
     "housing": {
         "catalog": {
@@ -103,11 +116,22 @@ EXPECTED = {
             "in_time_rate": None,
         },
         "quality": {"batches": 1, "rows": 5, "rejected": 0, "rejection_rate": 0.0},
+        "needs": {
+            "received": 0,
+            "in_time": 0,
+            "late": 0,
+            "overdue_open": 0,
+            "pending": 0,
+            "linked": 0,
+            "committed": 0,
+            "refused": 0,
+            "in_time_rate": None,
+        },
     },
 }
 # Sub-scores (0–1): catalog = published share, freshness = mean rate, requests =
 # compliant / due (water: R1 only, of R1 R2 R3 R5), objections = in-time rate,
-# quality = 1 - rejection rate.
+# quality = 1 - rejection rate, needs = in-time rate.
 SUBSCORES = {
     "water": {
         "catalog": 0.6667,
@@ -115,6 +139,7 @@ SUBSCORES = {
         "requests": 0.25,
         "objections": 0.3333,
         "quality": 0.9,
+        "needs": 0.5,
     },
     "housing": {
         "catalog": 0.5,
@@ -122,12 +147,13 @@ SUBSCORES = {
         "requests": 1.0,
         "objections": None,
         "quality": 1.0,
+        "needs": None,
     },
 }
-# Default weights 15/30/25/15/15:
-# water   (15·.6667 + 30·.6559 + 25·.25 + 15·.3333 + 15·.9) / 100 = 54.427 -> 54.4
-# housing (15·.5 + 30·1 + 25·1 + 15·1) / 85 (no objection was due) = 91.18 -> 91.2
-SCORES = {"water": 54.4, "housing": 91.2}
+# Default weights catalog 15, freshness 25, requests 20, objections 15, quality 15, needs 10:
+# water   (15·.6667 + 25·.6559 + 20·.25 + 15·.3333 + 15·.9 + 10·.5) / 100 = 54.8975 -> 54.9
+# housing (15·.5 + 25·1 + 20·1 + 15·1) / 75 (no objection nor need was due) = 90.0
+SCORES = {"water": 54.9, "housing": 90.0}
 
 
 def _set(model, pk: int, **values) -> None:
@@ -136,6 +162,7 @@ def _set(model, pk: int, **values) -> None:
 
 def build(time_machine, catalog, make_user) -> dict:
     from governance.models import Objection, ObjectionScope, ObjectionStatus
+    from governance.needs.models import DataNeed, NeedAnswer, NeedStatus
     from hub.catalog.models import DataResource
     from hub.catalog.services import update_resource
     from hub.records.models import UploadBatch
@@ -253,5 +280,27 @@ def build(time_machine, catalog, make_user) -> dict:
     objection("road-ponding", at(3, 10), at(3, 17), ObjectionStatus.OPEN, escalated=at(3, 17, 1))
     objection("pump-station-operation", at(3, 11), at(3, 18), ObjectionStatus.REJECTED, at(3, 25))
     objection("pump-station-operation", at(3, 31), at(4, 15), ObjectionStatus.OPEN)
+
+    def need(filed, due, status, answered=None, answer=""):
+        made = DataNeed.objects.create(
+            title="泵站运行数据",
+            description="各泵站实时运行",
+            purpose="防汛调度",
+            legal_basis="防汛条例",
+            update_cycle="hourly",
+            department=departments["cityops"],
+            status=status,
+            provider=departments["water"],
+            routed_at=filed,
+            due_at=due,
+            answered_at=answered,
+            answer=answer,
+        )
+        return made
+
+    need(at(3, 5), at(3, 19), NeedStatus.ANSWERED, at(3, 12), NeedAnswer.LINKED)
+    need(at(3, 6), at(3, 20), NeedStatus.ROUTED)
+    need(at(3, 8), at(3, 22), NeedStatus.CLOSED)
+    need(at(2, 25), at(3, 11), NeedStatus.ANSWERED, at(3, 20), NeedAnswer.REFUSED)
     assert timezone.now() == NOW
     return {"root": root, "authority": make_user("bigdata"), "water": make_user("water")}

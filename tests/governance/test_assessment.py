@@ -63,6 +63,7 @@ def test_weights_come_from_the_settings(world, settings):
         "requests": 0.0,
         "objections": 0.0,
         "quality": 1.0,
+        "needs": 0.0,
     }
     assert rows["weather"].score is None  # no upload, the only weighted indicator
 
@@ -80,8 +81,8 @@ def test_page_shows_the_ranking_and_breakdown_and_is_audited(world, client):
     response = client.get(PAGE, {"period": PERIOD, "periods": "3"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'data-department="housing" data-score="91.2"' in html
-    assert 'data-department="water" data-score="54.4"' in html
+    assert 'data-department="housing" data-score="90.0"' in html
+    assert 'data-department="water" data-score="54.9"' in html
     assert "65.6%" in html  # water's mean on-time rate, in its breakdown
     trend = response.context["trend"]
     assert trend["periods"] == ["2026-01", "2026-02", "2026-03"]
@@ -109,14 +110,15 @@ def test_export_is_the_same_figures_one_sheet_per_indicator_and_byte_stable(worl
         "共享申请按时答复",
         "数据异议按时办结",
         "上传数据质量",
+        "数据需求按时响应",
         "说明",
     ]
     summary = list(book["汇总"].iter_rows(values_only=True))
     assert summary[0][0] == "政务数据共享考核汇总表（2026年3月）"
     assert summary[2][:5] == ("排名", "部门代码", "部门", "综合得分", "资源编目与发布得分")
     lines = {row[1]: row for row in summary[3:]}
-    assert lines["housing"][:4] == (1, "housing", "上海市住房和城乡建设管理委员会", 91.2)
-    assert lines["water"][3:] == (54.4, 66.7, 65.6, 25.0, 33.3, 90.0)
+    assert lines["housing"][:4] == (1, "housing", "上海市住房和城乡建设管理委员会", 90.0)
+    assert lines["water"][3:] == (54.9, 66.7, 65.6, 25.0, 33.3, 90.0, 50.0)
     requests = list(book["共享申请按时答复"].iter_rows(values_only=True))
     assert requests[1] == (
         "部门代码",
@@ -156,6 +158,7 @@ def test_api_answers_the_same_figures(world, api_client):
         "requests",
         "objections",
         "quality",
+        "needs",
     ]
 
 

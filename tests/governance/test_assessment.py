@@ -244,3 +244,24 @@ def test_checkpoints_and_on_time():
     # A load counts for the checkpoint a cycle after it at most: (point - cycle, point].
     assert on_time(loads, points, day) == 3
     assert on_time([], points, day) == 0
+
+
+def test_the_assess_door_of_each_model(world):
+    """``assess`` counts every row for the authority and superusers, none for others;
+    of the audit log only the catalog's change events."""
+    from governance.models import Objection
+    from governance.needs.models import DataNeed
+    from hub.catalog.models import DataResource
+    from hub.records.models import UploadBatch
+    from permissions.models import AccessRequest
+
+    for model in (DataResource, UploadBatch, AccessRequest, Objection, DataNeed):
+        every = model._default_manager.count()
+        assert every > 0
+        assert model.objects.restrict(world["authority"], "assess").count() == every
+        assert model.objects.restrict(world["root"], "assess").count() == every
+        assert model.objects.restrict(world["water"], "assess").count() == 0, model
+    events = AuditEvent.objects.restrict(world["authority"], "assess")
+    assert set(events.values_list("action", flat=True)) == {"catalog_change"}
+    assert events.count() == 2  # the two withdrawals of the world
+    assert AuditEvent.objects.restrict(world["water"], "assess").count() == 0

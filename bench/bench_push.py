@@ -1,14 +1,17 @@
 """Micro-batched pushes on the real stack: ``python -m bench push``.
 
 8 concurrent clients push 10-row JSON readings to ``POST /api/v1/resources/{code}/pushes/``
-for 30 s against gunicorn (the Procfile's 2 sync workers) and ONE Celery worker (ingest,
-sync and default queues, solo pool) on PostgreSQL and Redis. Reported:
+for 30 s against gunicorn (sync workers: the Procfile's 2, or ``BENCH_PUSH_WEB_WORKERS``)
+and ONE Celery worker (ingest, sync and default queues, solo pool) on PostgreSQL and
+Redis. Every 20th push of a client carries one reading of a new point above the red
+threshold of a resource-wide rule: it opens one alert. Reported:
 - pushes/s acknowledged (202) and their latency;
 - push → record visible: from the client sending the push to its receipt's
   ``finished_at``, which is written after the load's commit (an upper bound); push →
-  operations view (the batch's SyncRun finished);
-- lost (acknowledged rows not in the record store) and duplicated (rows read by loaded
-  batches beyond the rows acknowledged: a push loaded twice);
+  operations view and push → alert opened (the carrying batch's SyncRun finished: the
+  alert is committed by that sync);
+- lost (acknowledged rows not in the record store) and duplicated (rows read by the
+  resource's loaded batches beyond the rows acknowledged: a push loaded twice);
 - the floor: the same rows written by one COPY per second of pushes into a keyed JSONB
   table, and the hub's load time (sum of its batches' load timings) against it.
 """
@@ -30,9 +33,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from django.db.models import Count
+
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCE = "gas-pipeline-pressure"
 CLIENTS, ROWS = 8, 10
+HOT_EVERY = 20  # every 20th push of a client opens one red alert (a new point at 0.65)
 TICK = threading.Event()
 
 
@@ -76,7 +82,7 @@ def _start(broker: str, port: int) -> list[subprocess.Popen]:
     quiet = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "hub.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning"], **quiet,
+         "--workers", str(_web_workers()), "--log-level", "warning"], **quiet,
     )  # fmt: skip
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "hub", "worker", "-Q", "ingest,sync,default",
@@ -84,6 +90,10 @@ def _start(broker: str, port: int) -> list[subprocess.Popen]:
          f"benchpush-{os.getpid()}@%h", "--loglevel=WARNING"], **quiet,
     )  # fmt: skip
     return [web, worker]
+
+
+def _web_workers() -> int:
+    return int(os.environ.get("BENCH_PUSH_WEB_WORKERS", "2"))
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -104,7 +114,7 @@ def _prepare():
     from hub.demo import load_catalog
     from hub.records.models import UploadBatch
     from hub.records.recordstore import RecordStore
-    from operations.models import MonitoringPoint
+    from operations.models import Alert, MonitoringPoint, Rule
     from operations.services.mappings import upsert_mapping
     from permissions.services import create_api_key
     from streaming.models import PushReceipt
@@ -117,8 +127,14 @@ def _prepare():
     )
     PushReceipt.objects.filter(resource=resource).delete()
     RecordStore(resource).delete()
+    Alert.objects.filter(resource=resource).delete()
     UploadBatch.objects.filter(resource=resource).delete()
     MonitoringPoint.objects.filter(resource=resource).delete()
+    Rule.objects.filter(resource=resource).delete()
+    Rule.objects.create(
+        name="bench push 超压", kind="threshold", hazard="燃气管网超压", resource=resource,
+        metric="pressure", blue=0.4, yellow=0.45, orange=0.5, red=0.6,
+    )  # fmt: skip
     root, _ = get_user_model().objects.get_or_create(
         username="bench-root", defaults={"is_staff": True, "is_superuser": True}
     )
@@ -138,17 +154,27 @@ class Client(threading.Thread):
     def __init__(self, n: int, url: str, key: str, stop: threading.Event, base: dt.datetime):
         super().__init__(daemon=True)
         self.n, self.url, self.key, self.stop, self.base = n, url, key, stop, base
-        self.sent: list[tuple[int, float, float]] = []  # (receipt id, sent at, acked at)
+        # (receipt id, sent at, acked at, seq)
+        self.sent: list[tuple[int, float, float, int]] = []
         self.refused = 0
 
-    def body(self, seq: int) -> bytes:
+    @staticmethod
+    def hot_point(n: int, seq: int) -> str | None:
+        return f"GPH{n:02d}{seq:06d}" if seq % HOT_EVERY == HOT_EVERY - 1 else None
+
+    def rows(self, seq: int) -> list[dict]:
         at = (self.base + dt.timedelta(seconds=seq)).isoformat()
         rows = [
             {"point_id": f"GP9{self.n:02d}{r:03d}", "observed_at": at, "district": "310101",
              "pressure": round(0.30 + 0.001 * ((seq + r) % 50), 4)}
             for r in range(ROWS)
         ]  # fmt: skip
-        return json.dumps(rows).encode()
+        if hot := self.hot_point(self.n, seq):
+            rows[-1] = {**rows[-1], "point_id": hot, "pressure": 0.65}
+        return rows
+
+    def body(self, seq: int) -> bytes:
+        return json.dumps(self.rows(seq)).encode()
 
     def run(self) -> None:
         seq = 0
@@ -168,7 +194,7 @@ class Client(threading.Thread):
                 with urllib.request.urlopen(request, timeout=30) as response:
                     receipt = json.loads(response.read())["id"]
                     if response.status == 202:
-                        self.sent.append((receipt, started, time.time()))
+                        self.sent.append((receipt, started, time.time(), seq))
             except (urllib.error.URLError, OSError):
                 self.refused += 1
             seq += 1
@@ -204,7 +230,6 @@ def _pct(values: list[float], q: float) -> float:
 
 def run(args: argparse.Namespace) -> str:
     from bench.isolation import purge_broker
-    from hub.records.models import Record, UploadBatch
     from operations.models import SyncRun
     from streaming.models import PushReceipt
 
@@ -231,14 +256,14 @@ def run(args: argparse.Namespace) -> str:
         for client in clients:
             client.join(timeout=60)
         ended = time.time()
-        acked = [entry for client in clients for entry in client.sent]
-        ids = [receipt for receipt, _, _ in acked]
+        acked = [(c, *entry) for c in clients for entry in c.sent]
+        ids = [receipt for _, receipt, _, _, _ in acked]
         _wait(
             lambda: (
                 PushReceipt.objects.filter(pk__in=ids, finished_at__isnull=False).count()
                 == len(ids)
             ),
-            300,
+            600,
             "every acknowledged push to be loaded",
             every=0.5,
         )
@@ -252,45 +277,79 @@ def run(args: argparse.Namespace) -> str:
                 SyncRun.objects.filter(batch_id__in=batch_ids, state="done").count()
                 == len(batch_ids)
             ),
-            300,
+            600,
             "the syncs of the pushed batches",
             every=0.5,
         )
     finally:
         _stop(procs)
+    return _report(resource, clients, acked, started, ended)
+
+
+def _report(resource, clients, acked, started: float, ended: float) -> str:
+    from hub.records.models import Record, UploadBatch
+    from operations.models import Alert, SyncRun
+    from streaming.models import PushReceipt
+
+    ids = [receipt for _, receipt, _, _, _ in acked]
     elapsed = ended - started
-    receipts = dict(PushReceipt.objects.filter(pk__in=ids).values_list("pk", "finished_at"))
-    statuses = dict(PushReceipt.objects.filter(pk__in=ids).values_list("pk", "status"))
-    batch_of = dict(PushReceipt.objects.filter(pk__in=ids).values_list("pk", "batch_id"))
+    receipts = {
+        pk: (status, batch, finished)
+        for pk, status, batch, finished in PushReceipt.objects.filter(pk__in=ids).values_list(
+            "pk", "status", "batch_id", "finished_at"
+        )
+    }
+    batch_ids = {batch for status, batch, _ in receipts.values() if status == "loaded"}
     synced = dict(
         SyncRun.objects.filter(batch_id__in=batch_ids).values_list("batch_id", "finished_at")
     )
-    visible = [receipts[r].timestamp() - sent for r, sent, _ in acked]
-    in_view = [synced[b].timestamp() - s for r, s, _ in acked if (b := batch_of[r]) in synced]
-    answer = [done - sent for _, sent, done in acked]
+    visible = [receipts[r][2].timestamp() - sent for _, r, sent, _, _ in acked]
+    in_view = [
+        synced[b].timestamp() - sent
+        for _, r, sent, _, _ in acked
+        if (b := receipts[r][1]) in synced
+    ]
+    answer = [done - sent for _, _, sent, done, _ in acked]
+    # Hot pushes: one new point each, one red alert each, committed by its batch's sync.
+    hot = {
+        c.hot_point(c.n, seq): (r, sent) for c, r, sent, _, seq in acked if c.hot_point(c.n, seq)
+    }
+    opened = dict(
+        Alert.objects.filter(resource=resource, point__external_id__in=list(hot))
+        .values_list("point__external_id")
+        .annotate(n=Count("id"))
+    )
+    alert_latency = [
+        synced[b].timestamp() - sent
+        for point, (r, sent) in hot.items()
+        if opened.get(point) and (b := receipts[r][1]) in synced
+    ]
+    missing_alerts = sum(1 for point in hot if opened.get(point, 0) != 1)
     expected_rows = len(acked) * ROWS
-    stored = Record.objects.filter(resource=resource, batch_id__in=batch_ids).count()
-    batches = UploadBatch.objects.filter(pk__in=batch_ids)
-    read_by_loads = sum(b.rows_read for b in batches if b.status == "loaded")
-    load_seconds = sum(float(b.timings.get("total", 0)) for b in batches)
+    records = Record.objects.filter(resource=resource)
+    stored = records.count()
+    distinct = records.values("key").distinct().count()
+    loads = UploadBatch.objects.filter(resource=resource, status="loaded")
+    read_by_loads = sum(loads.values_list("rows_read", flat=True))
+    load_seconds = sum(float(t.get("total", 0)) for t in loads.values_list("timings", flat=True))
     lost = max(0, expected_rows - stored)
-    duplicated = max(0, read_by_loads - expected_rows)
-    not_loaded = sum(1 for s in statuses.values() if s != "loaded")
+    duplicated = max(0, read_by_loads - expected_rows) + (stored - distinct)
+    not_loaded = sum(1 for status, _, _ in receipts.values() if status != "loaded")
     # The floor: the same rows, one COPY per second of pushes.
     per_second: dict[int, list[dict]] = {}
-    for client in clients:
-        for index, (_, sent, _) in enumerate(client.sent):
-            rows = json.loads(client.body(index))
-            per_second.setdefault(int(sent - started), []).extend(rows)
+    for client, _, sent, _, seq in acked:
+        per_second.setdefault(int(sent - started), []).extend(client.rows(seq))
     floor = _floor(list(per_second.values()))
     rate = len(acked) / elapsed
+    workers = _web_workers()
     return "\n".join(
         [
             "## Micro-batched pushes (bench_push)",
             "",
             f"{CLIENTS} clients × 10-row pushes for {elapsed:.1f} s over loopback, gunicorn "
-            "(2 sync workers) + 1 Celery worker (solo; ingest, sync, default), PostgreSQL, "
-            f"Redis; window {os.environ.get('HUB_PUSH_WINDOW_SECONDS', '1.0')} s.",
+            f"({workers} sync workers) + 1 Celery worker (solo; ingest, sync, default), "
+            f"PostgreSQL, Redis; window {os.environ.get('HUB_PUSH_WINDOW_SECONDS', '1.0')} s; "
+            f"load average at the end {os.getloadavg()[0]:.1f} (2 cores).",
             "",
             "| measure | result | target |",
             "| --- | --- | --- |",
@@ -304,6 +363,10 @@ def run(args: argparse.Namespace) -> str:
             f"{max(visible):.2f} s | p95 < 2 s |",
             f"| push → operations view (SyncRun done) | p50 {statistics.median(in_view):.2f} s,"
             f" **p95 {_pct(in_view, 0.95):.2f} s** | |",
+            f"| push → alert opened ({len(hot)} hot pushes, one new red alert each; "
+            f"missing or doubled: {missing_alerts}) | p50 "
+            f"{statistics.median(alert_latency) if alert_latency else float('nan'):.2f} s, "
+            f"**p95 {_pct(alert_latency, 0.95):.2f} s** | p95 < 2 s |",
             f"| loads | {len(batch_ids)} batches, {expected_rows / max(1, len(batch_ids)):,.0f}"
             f" rows per batch on average; receipts not loaded: {not_loaded} | |",
             f"| lost (acknowledged rows not stored) | **{lost}** | 0 |",

@@ -109,39 +109,35 @@ def accept_push(
     the earlier receipt; with other records it raises PushConflict."""
     sha256 = _digest(records)
     idempotency_key = idempotency_key[:128]
-    with transaction.atomic():
-        if idempotency_key:
-            earlier = _earlier(resource, department, idempotency_key)
-            if earlier is not None:
-                return _replay(earlier, sha256)
-        try:
-            with transaction.atomic():
-                receipt = PushReceipt.objects.create(
-                    resource=resource,
-                    department=department,
-                    pushed_by=user if getattr(user, "pk", None) else None,
-                    api_key_prefix=api_key_prefix[:16],
-                    idempotency_key=idempotency_key,
-                    sha256=sha256,
-                    records=records,
-                    row_count=len(records),
-                )
-        except IntegrityError:
-            # Two pushes with one key raced: the unique constraint let exactly one in.
-            earlier = _earlier(resource, department, idempotency_key)
-            if earlier is None:
-                raise
-            return _replay(earlier, sha256)
-        log_event(
-            actor=user,
-            action="upload",
-            resource=resource,
-            api_key_prefix=api_key_prefix,
-            rows=len(records),
-            detail={"receipt": receipt.pk, "source": "push"},
-        )
-        resource_id = resource.pk
-        transaction.on_commit(lambda: schedule_flush(resource_id=resource_id))
+    try:
+        # Insert first (the common case is a new key): a replayed or racing key trips the
+        # unique constraint, which rolls this transaction (or savepoint) back whole.
+        with transaction.atomic():
+            receipt = PushReceipt.objects.create(
+                resource=resource,
+                department=department,
+                pushed_by=user if getattr(user, "pk", None) else None,
+                api_key_prefix=api_key_prefix[:16],
+                idempotency_key=idempotency_key,
+                sha256=sha256,
+                records=records,
+                row_count=len(records),
+            )
+            log_event(
+                actor=user,
+                action="upload",
+                resource=resource,
+                api_key_prefix=api_key_prefix,
+                rows=len(records),
+                detail={"receipt": receipt.pk, "source": "push"},
+            )
+            resource_id = resource.pk
+            transaction.on_commit(lambda: schedule_flush(resource_id=resource_id))
+    except IntegrityError:
+        earlier = _earlier(resource, department, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _replay(earlier, sha256)
     return PushAccepted(receipt=receipt)
 
 
@@ -304,6 +300,7 @@ def set_push_rate(*, user: AbstractBaseUser, api_key: Any, rate: str) -> Any:
     """Set (or, empty, clear back to the default) one key's push rate; audited."""
     from permissions.models import PartnerApiKey
     from streaming.models import PushQuota, valid_rate
+    from streaming.throttling import rate_cache_key
 
     rate = rate.strip()
     if rate and not valid_rate(rate):
@@ -315,6 +312,7 @@ def set_push_rate(*, user: AbstractBaseUser, api_key: Any, rate: str) -> Any:
         quota, _created = PushQuota.objects.update_or_create(
             api_key=api_key, defaults={"rate": rate}
         )
+        transaction.on_commit(lambda: cache.delete(rate_cache_key(api_key.pk)))
         log_event(
             actor=user,
             action="key_push_rate",

@@ -7,6 +7,7 @@ system's push rate is set per key without widening its reads.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -16,14 +17,28 @@ from permissions.models import PartnerApiKey
 from streaming.models import PushQuota
 
 
+# A key's rate is read once per this many seconds per web process (one query less per
+# push); set_push_rate forgets it at once in its own process.
+RATE_CACHE_SECONDS = 10
+
+
 def default_push_rate() -> str:
     return getattr(settings, "HUB_PUSH_THROTTLE", "6000/min")
+
+
+def rate_cache_key(api_key_pk: str) -> str:
+    return f"streaming:push-rate:{api_key_pk}"
 
 
 @policy_function
 def key_push_rate(api_key: PartnerApiKey) -> str:
     """The push rate configured for the key (the throttle's own read), else the default."""
-    rate = PushQuota.objects.filter(api_key=api_key).values_list("rate", flat=True).first()
+    cache_key = rate_cache_key(api_key.pk)
+    rate = cache.get(cache_key)
+    if rate is None:
+        rate = PushQuota.objects.filter(api_key=api_key).values_list("rate", flat=True).first()
+        rate = rate or ""
+        cache.set(cache_key, rate, RATE_CACHE_SECONDS)
     return rate or default_push_rate()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -52,3 +54,31 @@ class PushReceiptSerializer(serializers.ModelSerializer):
             {"row": e.get("row"), "column": e.get("column", ""), "message": e.get("message", "")}
             for e in receipt.errors or []
         ]
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def receipt_body(receipt: PushReceipt, *, request=None, replayed: bool = False) -> dict[str, Any]:
+    """What PushReceiptSerializer renders, built directly: the push answer is the hot
+    path, and a ModelSerializer builds its fields from the model on every instance
+    (tests/streaming/test_push_api.py checks both give the same body)."""
+    path = reverse("push-receipt-detail", args=[receipt.pk])
+    return {
+        "id": receipt.pk,
+        "url": request.build_absolute_uri(path) if request else path,
+        "resource": receipt.resource.code,
+        "department": receipt.department.code,
+        "status": receipt.status,
+        "is_final": receipt.is_final,
+        "rows": receipt.row_count,
+        "batch": receipt.batch_id,
+        "errors": [
+            {"row": e.get("row"), "column": e.get("column", ""), "message": e.get("message", "")}
+            for e in receipt.errors or []
+        ],
+        "message": receipt.message,
+        "replayed": replayed,
+        "created_at": _DATETIME.to_representation(receipt.created_at),
+        "finished_at": _DATETIME.to_representation(receipt.finished_at),
+    }

@@ -17,7 +17,7 @@ from connectors.selectors import uploadable_resource
 from permissions.audit import log_event
 from permissions.authentication import SessionUserRateThrottle
 from streaming import services
-from streaming.api.serializers import PushReceiptSerializer
+from streaming.api.serializers import PushReceiptSerializer, receipt_body
 from streaming.models import PushReceipt
 from streaming.tasks import flush_pushes
 from streaming.throttling import PushKeyRateThrottle
@@ -89,10 +89,10 @@ class ResourcePushView(APIView):
         receipt = accepted.receipt
         if not accepted.replayed and flush_pushes.app.conf.task_always_eager:
             receipt.refresh_from_db()  # loaded in-process on commit
-        context = {"request": request, "replayed": accepted.replayed}
+        body = receipt_body(receipt, request=request, replayed=accepted.replayed)
         code_ = status.HTTP_200_OK if accepted.replayed else status.HTTP_202_ACCEPTED
-        response = Response(PushReceiptSerializer(receipt, context=context).data, status=code_)
-        response["Location"] = response.data["url"]
+        response = Response(body, status=code_)
+        response["Location"] = body["url"]
         return response
 
 

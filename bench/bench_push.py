@@ -72,6 +72,9 @@ def _env(broker: str) -> dict:
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": os.environ.get("CELERY_RESULT_BACKEND") or broker,
+        # Persistent connections, as docs/DEPLOY.md sizes the web tier: a new PostgreSQL
+        # connection per push costs more than the push's own queries.
+        "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
         "HUB_LOG_LEVEL": "WARNING",
         "DJANGO_DEBUG": "0",
     }
@@ -160,7 +163,8 @@ class Client(threading.Thread):
 
     @staticmethod
     def hot_point(n: int, seq: int) -> str | None:
-        return f"GPH{n:02d}{seq:06d}" if seq % HOT_EVERY == HOT_EVERY - 1 else None
+        # The resource's point ids are GP + 6 digits: GP8 n seq here, GP9 nn rrr otherwise.
+        return f"GP8{n}{seq:04d}" if seq % HOT_EVERY == HOT_EVERY - 1 else None
 
     def rows(self, seq: int) -> list[dict]:
         at = (self.base + dt.timedelta(seconds=seq)).isoformat()

@@ -227,13 +227,13 @@ def _claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
         batch = upload.batch
         now = timezone.now()
         for receipt in taken:
-            PushReceipt.objects.filter(pk=receipt.pk).update(
-                status=ReceiptStatus.LOADING,
-                batch=batch,
-                batch_row=starts[receipt.pk],
-                attempts=receipt.attempts + 1,
-                claimed_at=now,
-            )
+            receipt.status, receipt.batch = ReceiptStatus.LOADING, batch
+            receipt.batch_row, receipt.claimed_at = starts[receipt.pk], now
+            receipt.attempts += 1
+        # One UPDATE for the window (a statement per push made the claim grow with it).
+        PushReceipt.objects.bulk_update(
+            taken, ["status", "batch", "batch_row", "attempts", "claimed_at"], batch_size=1000
+        )
     return batch, [r.pk for r in taken]
 
 

@@ -16,7 +16,6 @@ from permissions.authentication import request_key_prefix
 from permissions.models import PartnerApiKey
 from streaming.models import PushQuota
 
-
 # A key's rate is read once per this many seconds per web process (one query less per
 # push); set_push_rate forgets it at once in its own process.
 RATE_CACHE_SECONDS = 10

@@ -250,3 +250,19 @@ def test_field_displays_name_districts_and_round_the_coordinate_fields(gas, stew
     assert shown["district"].show("310101") == "黄浦区"
     assert shown["latitude"].show(31.23191987362987) == "31.23192"
     assert shown["pressure"].show(0.123456789) == "0.123456789"  # not a coordinate
+
+
+def test_preview_and_report_warning_in_english(client, steward, gas):
+    client.force_login(steward)
+    bad = SimpleUploadedFile("bad.csv", gas_csv(3, bad_row=0).encode())
+    response = client.post(URL, {"file": bad}, HTTP_ACCEPT_LANGUAGE="en")
+    html = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 rows of the preview already have errors" in html
+    assert 'value="Load valid rows only"' in html
+    assert "The preview checks the first 20 rows only" in html
+    from django.utils import translation
+
+    from hub.records.notices import REPORT_COLUMN, render_message
+
+    with translation.override("en"):
+        assert render_message(REPORT_COLUMN, {}).startswith("The file is a corrected error report")

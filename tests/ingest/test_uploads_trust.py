@@ -266,3 +266,30 @@ def test_preview_and_report_warning_in_english(client, steward, gas):
 
     with translation.override("en"):
         assert render_message(REPORT_COLUMN, {}).startswith("The file is a corrected error report")
+
+
+def test_report_of_a_file_read_in_many_chunks_marks_each_bad_row(
+    gas, housing, write_csv, monkeypatch
+):
+    """The merge of the raw re-read with the spooled rejected rows across chunk limits."""
+    from connectors import readers
+
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 5)
+    real_open = readers.open_table
+
+    def small_chunks(**options):
+        return real_open(**{**options, "chunk_rows": 4})  # the re-read: other limits
+
+    monkeypatch.setattr(readers, "open_table", small_chunks)
+    path = write_csv(rows=22)
+    text = path.read_text(encoding="utf-8").splitlines()
+    bad = {4, 5, 17}  # data rows (0-based) made wrong: rows 6, 7 and 19 of the file
+    for i in bad:
+        text[1 + i] = text[1 + i].replace(",0.35,", ",-1,")
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    batch = _load(gas, housing, path)
+    assert (batch.status, batch.rows_read, batch.rejected) == (BatchStatus.REJECTED, 22, 3)
+    rows = _rows(_report(batch).active)[1:]
+    assert [row[0] for row in rows] == list(range(2, 24))
+    assert [row[0] for row in rows if row[-1]] == [2 + i for i in sorted(bad)]
+    assert [row[4] for row in rows] == ["-1" if i in bad else "0.35" for i in range(22)]

@@ -111,6 +111,7 @@ def resource_page(request: HttpRequest, code: str) -> HttpResponse:
         freshness=selectors.Freshness(selectors.freshness(resource)).label,
         may_upload=selectors.may_upload(user=user, resource=resource),
         request_url=request_url(resource),
+        objection_url=objection_url(resource) if access is not None else "",
         errors=[],
     )
     code_status = 200
@@ -133,6 +134,16 @@ def request_url(resource: DataResource) -> str:
         return reverse("access:request", args=[resource.code])
     except NoReverseMatch:
         return f"{reverse('admin:permissions_accessrequest_add')}?resource={resource.pk}"
+
+
+def objection_url(resource: DataResource) -> str:
+    """Where a reader objects to the data (提出异议): governance's form, reached by URL name
+    because the explorer and governance are peers that may not import each other; empty
+    when governance is not installed."""
+    try:
+        return reverse("governance:objection-new", args=[resource.code])
+    except NoReverseMatch:
+        return ""
 
 
 def _field_rows(resource: DataResource, access: RecordAccess | None) -> list[dict]:
@@ -189,9 +200,18 @@ def _grid(
     token = params.get("cursor")
     cursor = decode_cursor(token, resource_id=resource.pk, ordering=ordering) if token else None
     audit = AuditedRead(actor=user, resource=resource, api_key_prefix="", fields=field_names)
-    values = audit.values(ordering.prepare(queryset), "data", *ordering.columns, page_size=size)
+    # The key travels only when it is built from fields the caller reads in clear.
+    extra = () if hidden.key or "key" in ordering.columns else ("key",)
+    fields = ("data", *extra, *ordering.columns)
+    values = audit.values(ordering.prepare(queryset), *fields, page_size=size)
     page = read_page(values, ordering, cursor, size, resource.pk)
     rows = masked_rows([item["data"] for item in page.rows], field_names, access.maskers)
+    base_url = context.get("objection_url")
+    links = (
+        [f"{base_url}?{urlencode({'key': item['key']})}" for item in page.rows]
+        if base_url and not hidden.key
+        else None
+    )
     if audit.event is None or audit.event.rows != len(rows):
         log_event(
             actor=user,
@@ -205,7 +225,8 @@ def _grid(
     base.pop("cursor", None)
     base.pop("format", None)
     context.update(
-        grid_rows=grid.rows_html(grid.grid_cells(rows, columns)),
+        grid_rows=grid.rows_html(grid.grid_cells(rows, columns), links, _("提出异议")),
+        row_links=links is not None,
         next_url=_with(base, cursor=page.next and encode_cursor(page.next)),
         previous_url=_with(base, cursor=page.previous and encode_cursor(page.previous)),
         csv_url=_with(base, format="csv"),

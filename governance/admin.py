@@ -251,3 +251,7 @@ class NotificationAdmin(RestrictedModelAdmin):
     def mark_read(self, request: HttpRequest, queryset) -> None:
         count = services.mark_read(user=request.user, notifications=list(queryset))
         self.message_user(request, _("已标为已读：%d 条") % count)
+
+
+# The 需求清单's admin lives with its package; imported so autodiscovery registers it.
+from governance.needs import admin as needs_admin  # noqa: E402, F401

@@ -37,6 +37,8 @@ SHARING_PERMISSIONS = [
     "governance.add_objection",
     "governance.change_objection",
     "governance.view_notification",
+    # Data needs (需求清单): seen in the admin; filed and answered on the hub pages.
+    "governance.view_dataneed",
 ]
 ROLE_PERMISSIONS = {
     ROLE_STAFF: [

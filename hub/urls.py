@@ -27,6 +27,7 @@ urlpatterns = [
     path("risk/", include("risk.urls")),
     path("explorer/", include("explorer.urls")),
     path("governance/assessment/", include("governance.assessment.urls")),
+    path("governance/", include("governance.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("access/", include("permissions.urls")),
     path("", include("hub.urls_site")),

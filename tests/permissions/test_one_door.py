@@ -24,7 +24,15 @@ __all__ = ["hidden"]  # the fixture, re-used
 pytestmark = pytest.mark.django_db
 
 # Project apps whose models a caller can reach (directly, in the admin or the API).
-PROJECT_APPS = {"catalog", "records", "permissions", "operations", "connectors", "streaming"}
+PROJECT_APPS = {
+    "catalog",
+    "records",
+    "permissions",
+    "operations",
+    "connectors",
+    "streaming",
+    "governance",
+}
 # Internal bookkeeping that no page or endpoint lists: they need no door.
 INTERNAL = {
     "records.rowfingerprints": "source-row fingerprints of the record store",

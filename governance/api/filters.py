@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django_filters.fields import ChoiceField
 
 from governance.models import Notification, Objection, ObjectionScope, ObjectionStatus
 
@@ -13,10 +15,29 @@ def _boolean(queryset, name: str, value: str):
     return queryset.filter(**{name: value == "true"})
 
 
+class GivenChoiceField(ChoiceField):
+    """A choice that, when the parameter is given, must be one of the choices: ``?x=`` is
+    a 400 like any other value outside the enum (django-filter skips empty values)."""
+
+    def clean(self, value):
+        if value == "":
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return super().clean(value)
+
+
+class StrictChoiceFilter(django_filters.ChoiceFilter):
+    field_class = GivenChoiceField
+
+
 def boolean_filter(help_text: str) -> django_filters.ChoiceFilter:
-    """``true`` or ``false`` only (a string enum in the schema): anything else is a 400
-    naming the parameter (django-filter's BooleanFilter ignores an unknown value)."""
-    return django_filters.ChoiceFilter(choices=BOOLEAN, method=_boolean, help_text=help_text)
+    """``true`` or ``false`` only (a string enum in the schema): anything else, empty
+    included, is a 400 naming the parameter (django-filter's BooleanFilter ignores an
+    unknown value)."""
+    return StrictChoiceFilter(choices=BOOLEAN, method=_boolean, help_text=help_text)
 
 
 class ObjectionFilterSet(django_filters.FilterSet):

@@ -10,10 +10,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.api.filters import boolean_filter
+from governance.api.filters import StrictChoiceFilter, boolean_filter
 from governance.api.views import _call
 from governance.needs import routing, selectors, services
 from governance.needs.models import DataNeed, NeedAnswer, NeedStatus
@@ -34,8 +35,8 @@ from permissions.models import ApiKeyScope
 
 
 class NeedFilterSet(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=NeedStatus.choices)
-    answer = django_filters.ChoiceFilter(choices=NeedAnswer.choices)
+    status = StrictChoiceFilter(choices=NeedStatus.choices)
+    answer = StrictChoiceFilter(choices=NeedAnswer.choices)
     department = django_filters.CharFilter(
         field_name="department__code", help_text="Filing department code (需求部门)"
     )
@@ -82,6 +83,8 @@ class NeedViewSet(
     serializer_class = NeedSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = NeedFilterSet
+    # JSON only: a form post's empty field would read as "not given" (DRF's HTML rule).
+    parser_classes = [JSONParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -105,7 +108,7 @@ class NeedViewSet(
         return Response(NeedSerializer(result.need).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=SuggestionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def suggestions(self, request: Request, pk: str) -> Response:
         """Likely providers (the router's catalog search by keywords and fields)."""
         need = self.get_object()

@@ -4,20 +4,39 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.needs.models import DataNeed
+from governance.needs.models import DataNeed, NeedAnswer
 from hub.catalog.models import UpdateCycle
 
 
-def term() -> serializers.CharField:
-    return serializers.CharField(max_length=100)
+class StringOnly:
+    """Refuse a JSON number or boolean where text is documented (DRF's CharField would
+    turn ``0`` into ``"0"``, accepting input the schema says is invalid)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Text(StringOnly, serializers.CharField):
+    default_error_messages = {"invalid": "Not a valid string."}
+
+
+class Code(StringOnly, serializers.SlugField):
+    pass
+
+
+def term() -> Text:
+    return Text(max_length=100)
 
 
 class NeedSerializer(serializers.ModelSerializer):
     """A data need as its filer, its provider and the authority see it."""
 
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    provider = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    resource = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    answer = serializers.ChoiceField(choices=NeedAnswer.choices, allow_blank=True, read_only=True)
     fields = serializers.ListField(child=serializers.CharField(), read_only=True)
     keywords = serializers.ListField(child=serializers.CharField(), read_only=True)
     districts = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -59,18 +78,18 @@ class NeedSerializer(serializers.ModelSerializer):
 class NeedCreateSerializer(serializers.Serializer):
     """A new need: what, why, on what basis, which fields and districts, how fresh."""
 
-    department = serializers.SlugField(
+    department = Code(
         max_length=32, required=False, help_text="Department code; default: your department"
     )
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=4000)
-    purpose = serializers.CharField(max_length=4000)
-    legal_basis = serializers.CharField(max_length=4000)
+    title = Text(max_length=200)
+    description = Text(max_length=4000)
+    purpose = Text(max_length=4000)
+    legal_basis = Text(max_length=4000)
     update_cycle = serializers.ChoiceField(choices=UpdateCycle.choices)
     fields = serializers.ListField(child=term(), max_length=50, required=False)
     keywords = serializers.ListField(child=term(), max_length=50, required=False)
     districts = serializers.ListField(
-        child=serializers.CharField(max_length=12),
+        child=Text(max_length=12),
         max_length=50,
         required=False,
         help_text="GB/T 2260 district codes; empty: the whole city",
@@ -78,38 +97,38 @@ class NeedCreateSerializer(serializers.Serializer):
 
 
 class NeedRouteSerializer(serializers.Serializer):
-    provider = serializers.SlugField(max_length=32, help_text="Provider department code")
+    provider = Code(max_length=32, help_text="Provider department code")
     candidates = serializers.ListField(
-        child=serializers.SlugField(max_length=64),
+        child=Code(max_length=64),
         max_length=50,
         required=False,
         help_text="Codes of the provider's resources suggested to it",
     )
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    note = Text(max_length=4000, required=False, allow_blank=True)
 
 
 class NeedLinkSerializer(serializers.Serializer):
-    resource = serializers.SlugField(max_length=64, help_text="Code of the provider's resource")
+    resource = Code(max_length=64, help_text="Code of the provider's resource")
     fields = serializers.ListField(
-        child=serializers.SlugField(max_length=64),
+        child=Code(max_length=64),
         max_length=200,
         required=False,
         help_text="Field names for the access request; default: those the need names",
     )
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    note = Text(max_length=4000, required=False, allow_blank=True)
 
 
 class NeedCommitSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="Publication date committed to (today or later)")
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    note = Text(max_length=4000, required=False, allow_blank=True)
 
 
 class NeedRefuseSerializer(serializers.Serializer):
-    basis = serializers.CharField(max_length=4000, help_text="Legal or factual basis")
+    basis = Text(max_length=4000, help_text="Legal or factual basis")
 
 
 class NeedCloseSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    note = Text(max_length=4000, required=False, allow_blank=True)
 
 
 class SuggestedResourceSerializer(serializers.Serializer):

@@ -107,6 +107,16 @@ POSITIVE_400 = {
     ("POST", "/api/v1/objections/"),
     ("POST", "/api/v1/objections/{id}/correct/"),
     ("POST", "/api/v1/objections/{id}/reject/"),
+    # data needs: texts not blank, districts real codes, the department one of the
+    # caller's; routing names an active department and its own resources; answers need a
+    # routed need and the provider's resource, a date from today, a basis not blank; each
+    # step is refused in a state that does not allow it (answered, closed).
+    ("POST", "/api/v1/needs/"),
+    ("POST", "/api/v1/needs/{id}/route/"),
+    ("POST", "/api/v1/needs/{id}/link/"),
+    ("POST", "/api/v1/needs/{id}/commit/"),
+    ("POST", "/api/v1/needs/{id}/refuse/"),
+    ("POST", "/api/v1/needs/{id}/close/"),
 }
 
 

@@ -6,7 +6,7 @@
 * ``answer``: the routed provider department and superusers;
 * ``close`` (also ``change``): the filing department, the authority and superusers;
 * ``delete``: nobody (a need is tracked to closure, never removed);
-* ``assess``: every need for the 考核 (superusers, the authority's staff).
+* ``assess`` (考核): every need for assessors (the authority, superusers), none otherwise.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from governance.needs.models import DataNeed
-from hub.catalog.models import Department
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
-from permissions.policies import ASSESS, NOTHING, active_user, assessed, unknown
+from permissions.policies import ASSESS, NOTHING, active_user, assessed, may_assess, unknown
 from permissions.selectors import UserLike, user_department_ids
 
 ROUTE, ANSWER, CLOSE = "route", "answer", "close"
@@ -25,14 +24,6 @@ ROUTE, ANSWER, CLOSE = "route", "answer", "close"
 
 def authority_code() -> str:
     return getattr(settings, "HUB_SHARING_AUTHORITY_DEPARTMENT", "bigdata")
-
-
-def is_authority(user: UserLike) -> bool:
-    """Whether the user is staff of the 共享主管部门 (superusers are handled apart)."""
-    departments = user_department_ids(user)
-    return bool(departments) and (
-        Department.objects.filter(pk__in=departments, code=authority_code()).exists()
-    )
 
 
 def _need_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
@@ -46,7 +37,8 @@ def _need_policy(queryset: QuerySet, user: UserLike, action: str) -> QuerySet:
         raise unknown(DataNeed, action)
     if user.is_superuser:
         return queryset
-    authority = is_authority(user)
+    # Staff of the 共享主管部门 (the same test as 考核's assessors, cached per request).
+    authority = may_assess(user)
     departments = user_department_ids(user)
     filer = Q(department_id__in=departments)
     provider = Q(provider_id__in=departments)

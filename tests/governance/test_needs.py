@@ -271,6 +271,9 @@ def test_who_sees_which_need(people):
     with pytest.raises(DataNeed.DoesNotExist):
         selectors.need_get(user=people["housing"], pk=need.pk)
     assert not DataNeed.objects.restrict(people["root"], "delete").exists()
+    # 考核 counts every need for the authority, none for others.
+    assert DataNeed.objects.restrict(people["bigdata"], "assess").count() == 1
+    assert not DataNeed.objects.restrict(people["emergency"], "assess").exists()
 
 
 def test_overdue_flagged_once_and_escalated(people, time_machine):

@@ -175,7 +175,8 @@ def _preview_rows(batch: UploadBatch, user) -> tuple[list[str], list[dict]]:
     """
     import numpy as np
 
-    from connectors.base import connector_for, parse_file
+    from connectors.base import parse_file
+    from connectors.proposal.choice import connector_for_file
     from hub.catalog.display import FieldDisplay, field_displays
     from hub.records.recordstore import field_names, prepare_rows
 
@@ -184,7 +185,7 @@ def _preview_rows(batch: UploadBatch, user) -> tuple[list[str], list[dict]]:
         path=batch.file.path,
         filename=batch.original_filename,
         resource=resource,
-        connector=connector_for(resource, batch.department),
+        connector=connector_for_file(batch),
         chunk_rows=PREVIEW_ROWS,
         sheet=batch.sheet or None,
     )
@@ -292,10 +293,17 @@ def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
     """Step 3: progress and result; the page polls GET /api/v1/batches/{id}/."""
     resource = _resource_or_404(request, code)
     batch = _batch_or_404(request, resource, batch_id)
+    from connectors.proposal.services import steward_resource
+
+    steward = steward_resource(request.user, code) is not None
     context = _context(
         request,
         resource,
         batch=batch,
+        # The mapping assistant, for a file rejected before any row was read.
+        proposal_url=reverse("admin:connectors_upload_propose", args=[code, batch.pk])
+        if steward
+        else "",
         batch_api_url=reverse("batch-detail", args=[batch.pk]),
         warnings=rendered(batch.warnings),
         corrections=sorted(batch.corrections.values_list("id", flat=True)),
@@ -315,8 +323,11 @@ def result_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
 
 
 def _upload_urls() -> list:
+    from connectors.admin_proposal import proposal_urls
+
     wrap = admin.site.admin_view
     return [
+        *proposal_urls(),
         path("connectors/upload/<slug:code>/", wrap(upload_view), name="connectors_upload"),
         path(
             "connectors/upload/<slug:code>/<int:batch_id>/preview/",

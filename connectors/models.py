@@ -182,6 +182,15 @@ class ConnectorProfile(models.Model):
         ),
     )
     note = models.CharField(_("说明"), max_length=200, blank=True)
+    # Set by the mapping assistant (connectors.proposal): the profile applies to files
+    # whose sorted, folded headers hash to this; blank: the department's default profile.
+    header_signature = models.CharField(
+        _("表头签名"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_("由映射建议生成：表头相同的文件自动使用此配置；留空为默认配置。"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

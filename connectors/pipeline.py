@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from connectors import corrections
-from connectors.base import InputError, ParsedChunk, RowError, connector_for, parse_file
+from connectors.base import InputError, ParsedChunk, RowError, parse_file
 from connectors.base import parse_records as parse_pushed_records
 from connectors.chunking import prefetch
 from connectors.fingerprints import RowMemo
@@ -105,7 +105,10 @@ def _connector_for(batch: UploadBatch):
         from connectors.registry import GenericConnector
 
         return GenericConnector()
-    return connector_for(batch.resource, batch.department)
+    # A profile chosen for the batch, else one saved for files with its headers.
+    from connectors.proposal.choice import connector_for_file
+
+    return connector_for_file(batch)
 
 
 def _chunks(batch: UploadBatch, connector, memo: RowMemo) -> Iterator[ParsedChunk]:

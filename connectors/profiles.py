@@ -40,18 +40,20 @@ PROFILE_ATTRIBUTES = (
 )
 
 
-def current_profile(resource: DataResource, department: Department | None):
-    """The newest profile of the department (else the provider) for the resource."""
-    for dept_id in (getattr(department, "pk", None), resource.provider_id):
-        if dept_id is None:
-            continue
-        profile = (
-            ConnectorProfile.objects.filter(resource_id=resource.pk, department_id=dept_id)
-            .order_by("-version")
-            .first()
-        )
-        if profile is not None:
-            return profile
+def current_profile(resource: DataResource, department: Department | None, signature: str = ""):
+    """The newest profile of the department (else the provider) for the resource.
+
+    ``signature`` (a file's header signature, ``connectors.proposal.sample``): the newest
+    profile saved for files with those headers wins; profiles saved for other headers are
+    never the default.
+    """
+    dept_ids = [d for d in (getattr(department, "pk", None), resource.provider_id) if d]
+    profiles = ConnectorProfile.objects.filter(resource_id=resource.pk).order_by("-version")
+    for wanted in ([signature] if signature else []) + [""]:
+        for dept_id in dept_ids:
+            profile = profiles.filter(department_id=dept_id, header_signature=wanted).first()
+            if profile is not None:
+                return profile
     return None
 
 

@@ -46,12 +46,17 @@ class GenericConnector(Connector):
     version = "1.0"
 
 
-def connector_for(resource: DataResource, department: Department | None = None) -> Connector:
+def connector_for(
+    resource: DataResource, department: Department | None = None, *, signature: str = ""
+) -> Connector:
     """The connector feeding ``resource`` with the newest profile of the department (else
-    the provider) for it in place of its declarations (``connectors.profiles``)."""
+    the provider) for it in place of its declarations (``connectors.profiles``); one saved
+    for files with the header ``signature`` first."""
     from connectors.profiles import apply_profile, current_profile
 
-    return apply_profile(_class_for(resource, department), current_profile(resource, department))
+    return apply_profile(
+        _class_for(resource, department), current_profile(resource, department, signature)
+    )
 
 
 def _class_for(resource: DataResource, department: Department | None = None) -> Connector:

@@ -1,4 +1,8 @@
-"""``manage.py ingest PATH --resource CODE``: load one file synchronously, print a summary."""
+"""``manage.py ingest PATH --resource CODE``: load one file synchronously, print a summary.
+
+``--propose`` loads nothing and prints the mapping assistant's proposal as JSON;
+``--profile ID`` loads with that connector profile version.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from django.db import connection
 
 from connectors.corrections import CorrectionError, correction_target
 from connectors.pipeline import TRANSIENT_ERRORS
+from connectors.proposal.services import choose_profile
 from connectors.selectors import batch_summary
 from connectors.services import UploadTooLarge, create_batch, mark_failed, run_batch
 from hub.catalog.models import DataResource, Department
@@ -37,6 +42,20 @@ def mark_failed_when_reachable(batch_id: int, message: str) -> UploadBatch:
                     f"({exc}), the sweeper will load the batch again later"
                 ) from exc
         pause.wait(0.5)
+
+
+def chosen_profile_or_error(resource: DataResource, profile_id: int):
+    """The profile ``--profile`` names, which must be one of the resource's."""
+    from connectors.models import ConnectorProfile
+
+    profile = (
+        ConnectorProfile.objects.select_related("department")
+        .filter(pk=profile_id, resource=resource)
+        .first()
+    )
+    if profile is None:
+        raise CommandError(f"no profile {profile_id} for resource {resource.code}")
+    return profile
 
 
 class Command(BaseCommand):
@@ -71,6 +90,17 @@ class Command(BaseCommand):
             help="load the whole file or nothing (default unless the resource accepts valid rows)",
         )
         parser.add_argument(
+            "--propose",
+            action="store_true",
+            help="load nothing: print the mapping assistant's proposed profile as JSON",
+        )
+        parser.add_argument(
+            "--profile",
+            type=int,
+            metavar="ID",
+            help="load with this connector profile (id) instead of the current one",
+        )
+        parser.add_argument(
             "--corrects",
             metavar="BATCH",
             help="id of the correction batch this corrected file completes",
@@ -87,6 +117,16 @@ class Command(BaseCommand):
             uploader = Department.objects.filter(code=department).first()
             if uploader is None:
                 raise CommandError(f"unknown department: {department}")
+        if options.get("propose"):
+            self._propose(path, target, uploader, options["sheet"])
+            return
+        profile = None
+        if options.get("profile") is not None:
+            profile = chosen_profile_or_error(target, options["profile"])
+            if not department:
+                uploader = profile.department
+            elif profile.department_id not in (uploader.pk, target.provider_id):
+                raise CommandError(f"profile {profile.pk} is not {uploader.code}'s")
         try:
             corrects = correction_target(resource=target, batch_id=options.get("corrects"))
             upload = create_batch(
@@ -102,6 +142,8 @@ class Command(BaseCommand):
         except (UploadTooLarge, CorrectionError) as exc:
             raise CommandError(exc.message) from exc
         batch = upload.batch
+        if profile is not None and not upload.is_duplicate:
+            choose_profile(batch=batch, profile=profile)
         if not upload.is_duplicate:
             try:
                 batch = run_batch(batch_id=batch.pk)
@@ -120,6 +162,22 @@ class Command(BaseCommand):
             raise SystemExit(1)
         if batch.status == BatchStatus.PARTIAL:
             raise SystemExit(2)  # loaded in part: the rejected rows wait for a correction
+
+    def _propose(self, path: Path, resource: DataResource, department, sheet: str) -> None:
+        from connectors.base import InputError
+        from connectors.proposal.engine import propose
+
+        try:
+            proposal = propose(
+                path=path,
+                filename=path.name,
+                resource=resource,
+                department=department,
+                sheet=sheet or None,
+            )
+        except InputError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(json.dumps(proposal.as_dict(), ensure_ascii=False, indent=2))
 
     def _print(self, summary: dict) -> None:
         self.stdout.write(

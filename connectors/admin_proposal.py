@@ -1,0 +1,163 @@
+"""The mapping assistant's admin page (生成映射建议): for an upload rejected because its
+columns did not match, the proposal with an editable mapping, units, coordinate system,
+date layouts and a preview of normalised values; saving makes it a profile version for
+files with the same headers.
+
+``/admin/connectors/upload/<code>/<batch>/propose/``: stewards of the resource's provider
+department only (``proposal.services.steward_resource``), others 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from connectors.base import InputError
+from connectors.models import SourceCRS
+from connectors.normalisers.units import UNITS
+from connectors.proposal import services
+from connectors.proposal.profile_build import EditError
+from hub.catalog.models import DataResource
+
+SOURCE_LABELS = {
+    "label": gettext_lazy("名称"),
+    "name": gettext_lazy("字段名"),
+    "alias": gettext_lazy("别名"),
+    "fuzzy": gettext_lazy("相似"),
+    "values": gettext_lazy("取值"),
+    "steward": gettext_lazy("人工"),
+    "header": gettext_lazy("表头"),
+    "range": gettext_lazy("取值范围"),
+    "profile": gettext_lazy("原配置"),
+    "assumed": gettext_lazy("默认"),
+    "districts": gettext_lazy("所属区"),
+}
+
+
+def _source(code: str) -> str:
+    return str(SOURCE_LABELS.get(code, code))
+
+
+def _edits(post) -> dict:
+    """The steward's corrections from the form."""
+    headers = {key[7:]: value for key, value in post.items() if key.startswith("header-")}
+    mapping = {headers[i]: post.get(f"map-{i}", "") for i in headers}
+    units = {k[5:]: v for k, v in post.items() if k.startswith("unit-") and v}
+    layouts = {k[7:]: v.strip() for k, v in post.items() if k.startswith("layout-")}
+    return {
+        "mapping": mapping,
+        "units": units,
+        "crs": post.get("crs", None),
+        "layouts": layouts,
+        "timezone": post.get("timezone", "").strip(),
+    }
+
+
+def _context(request: HttpRequest, resource: DataResource, batch, proposal, **extra) -> dict:
+    fields = list(resource.fields.order_by("order", "id").values_list("name", "label"))
+    labels = dict(fields)
+    column = {m.header: m for m in proposal.mapping}
+    rows = []
+    for index, header in enumerate(proposal.headers):
+        match = column.get(header)
+        rows.append(
+            {
+                "index": index,
+                "header": header,
+                "field": match.field if match else "",
+                "score": match.score if match else None,
+                "source": _source(match.source) if match else "",
+            }
+        )
+    units = []
+    for guess in proposal.units:
+        dimension = UNITS[guess.target].dimension if guess.target in UNITS else ""
+        choices = [s for s, u in UNITS.items() if s and u.dimension == dimension]
+        units.append(
+            {
+                "field": guess.field,
+                "label": labels.get(guess.field, guess.field),
+                "unit": guess.unit,
+                "target": guess.target,
+                "source": _source(guess.source),
+                "choices": choices,
+            }
+        )
+    dates = [
+        {"d": d, "label": labels.get(d.field, d.field), "source": ""} for d in proposal.dates
+    ]
+    return {
+        **admin.site.each_context(request),
+        "resource": resource,
+        "batch": batch,
+        "opts": DataResource._meta,
+        "title": _("映射建议：%(name)s") % {"name": resource.name},
+        "proposal": proposal,
+        "fields": fields,
+        "rows": rows,
+        "units": units,
+        "dates": dates,
+        "crs_choices": [("", _("WGS-84（默认）")), *SourceCRS.choices],
+        "crs_source": _source(proposal.crs.source),
+        "preview_headers": [labels.get(n, n) for n in proposal.preview_fields],
+        "missing": [labels.get(n, n) for n in proposal.missing],
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def proposal_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse:
+    """Show the proposal (GET), preview corrections or save them (POST)."""
+    resource = services.steward_resource(request.user, code)
+    if resource is None:
+        raise Http404
+    batch = services.steward_batch(request.user, resource, batch_id)
+    if batch is None:
+        raise Http404
+    edits = _edits(request.POST) if request.method == "POST" else None
+    errors: list[str] = []
+    try:
+        proposal = services.propose_for_batch(user=request.user, batch=batch, edits=edits)
+    except InputError as exc:
+        messages.error(request, exc.message)
+        return redirect("admin:connectors_batch_result", code, batch.pk)
+    except EditError as exc:
+        errors.append(exc.message)
+        proposal = services.propose_for_batch(user=request.user, batch=batch)
+    if request.method == "POST" and "save" in request.POST and not errors:
+        try:
+            saved = services.save_proposal(
+                user=request.user,
+                resource=resource,
+                proposal=proposal,
+                filename=batch.original_filename,
+            )
+        except ValidationError as exc:
+            errors.extend(str(m) for ms in exc.message_dict.values() for m in ms)
+        else:
+            messages.success(
+                request,
+                _("已保存为接入配置 v%(version)d：表头相同的文件将自动使用此配置，请重新上传。")
+                % {"version": saved.profile.version},
+            )
+            return redirect("admin:connectors_upload", code)
+    context = _context(request, resource, batch, proposal, errors=errors)
+    return TemplateResponse(request, "admin/connectors/proposal.html", context)
+
+
+def proposal_urls() -> list:
+    """The page's URL, added to the admin site's with the upload pages."""
+    return [
+        path(
+            "connectors/upload/<slug:code>/<int:batch_id>/propose/",
+            admin.site.admin_view(proposal_view),
+            name="connectors_upload_propose",
+        )
+    ]

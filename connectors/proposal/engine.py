@@ -1,0 +1,118 @@
+"""The mapping assistant (映射建议): propose a profile for an upload that does not match.
+
+``propose`` reads a bounded sample (``sample.read_sample``), maps headers to fields
+(``fields``), infers units (``units``), the coordinate system (``crs``) and date layouts
+(``dates``), and normalises the first rows with the profile it amounts to
+(``profile_build``) for the preview. Nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from connectors.base import Connector
+from connectors.proposal import crs as crs_guess
+from connectors.proposal import dates as date_guess
+from connectors.proposal import units as unit_guess
+from connectors.proposal.fields import match_fields
+from connectors.proposal.result import Proposal
+from connectors.proposal.sample import SAMPLE_ROWS, Sample, header_signature, read_sample
+from connectors.schema import load_schema
+
+PREVIEW_ROWS = 10
+
+
+def known_aliases(resource, connector: Connector) -> dict[str, list[str]]:
+    """Field → header spellings met before: the connector's, the admin's header aliases,
+    and every profile version's of the resource (earlier mappings)."""
+    from connectors.models import ConnectorProfile, HeaderAlias
+
+    found: dict[str, list[str]] = {k: list(v) for k, v in connector.header_aliases.items()}
+    for field, alias in HeaderAlias.objects.filter(resource=resource).values_list(
+        "field_name", "alias"
+    ):
+        found.setdefault(field, []).append(alias)
+    for aliases in ConnectorProfile.objects.filter(resource=resource).values_list(
+        "header_aliases", flat=True
+    ):
+        for field, spellings in (aliases or {}).items():
+            if isinstance(spellings, list):
+                found.setdefault(field, []).extend(str(s) for s in spellings)
+    return found
+
+
+def propose(
+    *,
+    path: Path,
+    filename: str,
+    resource,
+    department=None,
+    sheet: str | int | None = None,
+    rows: int = SAMPLE_ROWS,
+) -> Proposal:
+    """A proposal for the file (raises ``InputError`` when it cannot be read at all)."""
+    sample = read_sample(path=Path(path), filename=filename, sheet=sheet, rows=rows)
+    return propose_sample(sample, resource=resource, department=department)
+
+
+def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
+    """The proposal for an already read sample."""
+    from connectors.proposal.profile_build import preview
+    from connectors.registry import connector_for
+
+    connector = connector_for(resource, department)
+    schema = load_schema(resource, connector)
+    infos = schema.by_name()
+    frame, headers = sample.frame, sample.headers
+    mapping, ignored = match_fields(
+        headers, frame, schema.fields, known_aliases(resource, connector)
+    )
+    by_field = {match.field: match for match in mapping}
+    coordinates = {schema.latitude_field, schema.longitude_field} - {""}
+    units = []
+    found_dates = []
+    for match in mapping:
+        info = infos[match.field]
+        column = frame.iloc[:, match.position]
+        if info.field_type == "number" and info.unit and match.field not in coordinates:
+            declared = connector.source_units.get(match.field, "")
+            units.append(unit_guess.guess_unit(match.header, column, info, declared))
+        elif info.field_type in ("datetime", "date"):
+            found_dates.append(date_guess.guess_dates(match.field, match.header, column))
+
+    def position(name: str) -> int | None:
+        return by_field[name].position if name and name in by_field else None
+
+    paired = resource.latitude_field and resource.latitude_field == resource.longitude_field
+    district = infos.get(resource.district_field) if resource.district_field else None
+    crs = crs_guess.guess_crs(
+        headers=headers,
+        frame=frame,
+        lat_pos=None if paired else position(schema.latitude_field),
+        lon_pos=None if paired else position(schema.longitude_field),
+        point_pos=position(resource.latitude_field) if paired else None,
+        district_pos=position(resource.district_field),
+        matcher=district.matcher if district is not None else None,
+    )
+    proposal = Proposal(
+        resource=resource.code,
+        headers=list(headers),
+        header_row=sample.header_row,
+        signature=header_signature(headers),
+        sampled_rows=len(frame),
+        mapping=mapping,
+        units=units,
+        crs=crs,
+        dates=found_dates,
+        ignored=ignored,
+        missing=[info.name for info in schema.fields if info.required and info.name not in by_field],
+    )
+    preview(proposal, sample=sample, resource=resource, department=department)
+    return proposal
+
+
+def sample_head(sample: Sample, rows: int = PREVIEW_ROWS) -> tuple[pd.DataFrame, list[int]]:
+    """The first rows of a sample, for the preview."""
+    return sample.frame.iloc[:rows].reset_index(drop=True), sample.source_rows[:rows]

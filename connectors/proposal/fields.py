@@ -1,0 +1,171 @@
+"""Header → field: by the field's label and name, the aliases (the connector's, the
+admin's, every earlier profile's of the resource) and, for the rest, fuzzy similarity
+weighed by what the column's values look like.
+
+Similarity is rapidfuzz's, on folded headers with the unit split off (``压力(kPa)`` is
+compared as ``压力``), character by character: Chinese headers have no spaces to
+tokenise on, so ``ratio`` and ``partial_ratio`` (a label inside a longer header,
+``管网压力值``) are the measures. A column whose values do not fit the field's type
+(text in a number field, numbers outside a coordinate's range) loses half its score; a
+column whose values are the field's codes (districts, enumerations) gains a floor even
+when its header says nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from connectors.headers import fold_header, split_unit
+from connectors.normalisers import numbers
+from connectors.proposal.dates import guess_dates
+from connectors.proposal.result import FieldMatch
+from connectors.schema import FieldInfo
+
+# Below this a header is proposed for no field.
+MIN_SCORE = 55.0
+# What a column whose values are mostly the field's codes (or inside a narrow range,
+# such as the city's coordinates) scores at least.
+CODE_FLOOR = 70.0
+
+
+@dataclass
+class Spelling:
+    text: str  # folded, unit split off
+    source: str  # "label" | "name" | "alias"
+
+
+def spellings_for(infos: list[FieldInfo], aliases: dict[str, list[str]]) -> dict[str, list[Spelling]]:
+    """Field → its folded spellings with where each comes from."""
+    found: dict[str, list[Spelling]] = {}
+    for info in infos:
+        entries = [(info.label, "label"), (info.name, "name")]
+        entries += [(alias, "alias") for alias in aliases.get(info.name, [])]
+        seen: set[str] = set()
+        items = []
+        for text, source in entries:
+            folded = fold_header(split_unit(str(text))[0])
+            if folded and folded not in seen:
+                seen.add(folded)
+                items.append(Spelling(folded, source))
+        found[info.name] = items
+    return found
+
+
+def _fit(info: FieldInfo, column: pd.Series) -> float:
+    """Share of the column's non-empty values that fit the field's type (0–1)."""
+    text = column.astype(str).str.strip()
+    filled = text[text != ""]
+    if filled.empty:
+        return 0.5
+    kind = info.field_type
+    if kind in ("number", "integer"):
+        values, _units, missing, bad = numbers.split_numbers(filled)
+        ok = ~bad & ~missing
+        share = float(ok.mean())
+        if info.min_value is not None and info.max_value is not None and info.unit == "":
+            # Unit-less bounded numbers (coordinates): the range tells them apart.
+            finite = values[ok].to_numpy(dtype="float64")
+            span = (info.max_value - info.min_value) * 0.05
+            inside = (finite >= info.min_value - span) & (finite <= info.max_value + span)
+            share *= float(inside.mean()) if len(finite) else 0.0
+        return share
+    if kind in ("datetime", "date"):
+        parsed = guess_dates(info.name, "", filled).parsed
+        numeric = float(pd.to_numeric(filled, errors="coerce").notna().mean())
+        # A plain number column also "parses" (serials, epochs): only a little.
+        return parsed * (0.6 if numeric > 0.9 else 1.0)
+    if info.matcher is not None:
+        _codes, missing, bad = info.matcher.map(filled)
+        return float((~bad & ~missing).mean())
+    if info.pattern:
+        return float(filled.str.fullmatch(info.pattern.strip("^$")).mean())
+    return 0.8  # free text fits anything, a little less than a typed match
+
+
+def _narrow(info: FieldInfo) -> bool:
+    """A unit-less number whose range is narrow for its size (a city's coordinates):
+    values inside it say which field the column is."""
+    if info.field_type != "number" or info.unit or info.min_value is None:
+        return False
+    if info.max_value is None:
+        return False
+    size = max(abs(info.min_value), abs(info.max_value))
+    return size > 0 and info.max_value - info.min_value <= 0.2 * size
+
+
+def _similarity(header: str, spellings: list[Spelling]) -> tuple[float, str]:
+    """Best score of a folded header against a field's spellings, and its source."""
+    from rapidfuzz import fuzz
+
+    best, source = 0.0, ""
+    for spelling in spellings:
+        if header == spelling.text:
+            return 100.0, spelling.source
+        score = max(
+            fuzz.ratio(header, spelling.text),
+            # A spelling inside a longer header ("管网压力值"), not a 1-character one.
+            0.9 * fuzz.partial_ratio(header, spelling.text)
+            if min(len(header), len(spelling.text)) >= 2
+            else 0.0,
+        )
+        if score > best:
+            best, source = score, "fuzzy"
+    return best, source
+
+
+def match_fields(
+    headers: list[str],
+    frame: pd.DataFrame,
+    infos: list[FieldInfo],
+    aliases: dict[str, list[str]],
+) -> tuple[list[FieldMatch], list[str]]:
+    """Propose a field for each header (each field at most once); (matches, ignored)."""
+    spellings = spellings_for(infos, aliases)
+    folded = [fold_header(split_unit(h)[0]) for h in headers]
+    n, m = len(headers), len(infos)
+    scores = np.zeros((n, m))
+    sources = [["" for _ in range(m)] for _ in range(n)]
+    for i in range(n):
+        if not folded[i]:
+            continue
+        column = frame.iloc[:, i] if i < frame.shape[1] else pd.Series([], dtype=object)
+        for j, info in enumerate(infos):
+            similarity, source = _similarity(folded[i], spellings[info.name])
+            hopeless = similarity < MIN_SCORE and info.matcher is None and not _narrow(info)
+            if similarity < 100.0 and not hopeless:
+                fit = _fit(info, column)
+                similarity *= 0.5 + 0.5 * fit
+                if fit >= 0.9 and (info.matcher is not None or _narrow(info)):
+                    if CODE_FLOOR * fit > similarity:
+                        similarity, source = CODE_FLOOR * fit, "values"
+            scores[i, j] = similarity
+            sources[i][j] = source or "fuzzy"
+    # Greedy assignment, best pair first: exact spellings win, then the closest.
+    matches: dict[int, FieldMatch] = {}
+    taken: set[int] = set()
+    order = sorted(
+        ((scores[i, j], i, j) for i in range(n) for j in range(m)), key=lambda t: (-t[0], t[1], t[2])
+    )
+    for score, i, j in order:
+        if score < MIN_SCORE:
+            break
+        if i in matches or j in taken:
+            continue
+        ranked = sorted(
+            ((infos[k].name, round(float(scores[i, k]), 1)) for k in range(m) if k != j),
+            key=lambda item: -item[1],
+        )
+        matches[i] = FieldMatch(
+            position=i,
+            header=str(headers[i]),
+            field=infos[j].name,
+            score=round(float(score), 1),
+            source=sources[i][j],
+            alternatives=tuple(item for item in ranked[:2] if item[1] >= MIN_SCORE / 2),
+        )
+        taken.add(j)
+    ignored = [str(h) for i, h in enumerate(headers) if i not in matches and str(h).strip()]
+    return [matches[i] for i in sorted(matches)], ignored

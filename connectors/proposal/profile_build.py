@@ -1,0 +1,203 @@
+"""From a proposal to a profile: the steward's corrections, the unsaved
+``ConnectorProfile`` it amounts to, and the preview of normalised values.
+
+The profile starts from the department's current profile (every value it holds carries
+over: missing markers, value aliases, lookups) or, without one, from the connector's
+declarations; the proposal's mapping, units, CRS, layouts and zone replace theirs, and the
+header signature ties it to files with these headers (``profiles.current_profile``).
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from dataclasses import replace
+
+import numpy as np
+from django.utils.translation import gettext as _
+
+from connectors.headers import fold_header
+from connectors.models import ConnectorProfile, SourceCRS
+from connectors.normalisers.units import canonical_unit
+from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
+
+
+class EditError(ValueError):
+    """A correction that names an unknown field, unit, CRS or layout."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def corrected(
+    proposal: Proposal,
+    *,
+    field_names: list[str],
+    mapping: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
+    crs: str | None = None,
+    layouts: dict[str, str] | None = None,
+    timezone: str | None = None,
+) -> Proposal:
+    """The proposal with the steward's corrections (header → field or "" for none;
+    field → unit; CRS; field → layout; zone). Raises ``EditError``."""
+    result = replace(proposal)
+    if mapping is not None:
+        chosen = {h: f for h, f in mapping.items() if f}
+        unknown = sorted(set(chosen.values()) - set(field_names))
+        if unknown:
+            raise EditError(_("未知的字段：%(names)s") % {"names": "、".join(unknown)})
+        doubled = sorted({f for f in chosen.values() if list(chosen.values()).count(f) > 1})
+        if doubled:
+            raise EditError(_("多个列对应同一字段：%(names)s") % {"names": "、".join(doubled)})
+        before = {m.header: m for m in proposal.mapping}
+        result.mapping = [
+            before[h]
+            if h in before and before[h].field == chosen[h]
+            else FieldMatch(position=i, header=h, field=chosen[h], score=100.0, source="steward")
+            for i, h in enumerate(proposal.headers)
+            if h in chosen
+        ]
+        result.ignored = [h for h in proposal.headers if h not in chosen and h.strip()]
+    if units is not None:
+        guesses = {u.field: u for u in proposal.units}
+        result.units = []
+        for field, text in units.items():
+            unit = canonical_unit(text or "")
+            if unit is None:
+                raise EditError(_("未知的单位：%(unit)s") % {"unit": text})
+            old = guesses.get(field)
+            target = old.target if old else unit
+            if old is not None and old.unit == unit:
+                result.units.append(old)
+            else:
+                result.units.append(UnitGuess(field, unit, target, "steward"))
+    if crs is not None and crs != proposal.crs.crs:
+        if crs and crs not in SourceCRS.values:
+            raise EditError(_("未知的坐标系。"))
+        result.crs = CrsGuess(crs, "steward", proposal.crs.points, proposal.crs.inside)
+    if timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise EditError(_("未知的时区：%(tz)s") % {"tz": timezone}) from exc
+    if layouts is not None or timezone is not None:
+        old_dates = {d.field: d for d in proposal.dates}
+        zone = timezone if timezone is not None else None
+        result.dates = []
+        for field in {*old_dates, *(layouts or {})}:
+            old = old_dates.get(field) or DateGuess(field, "", False, "", 0.0)
+            layout = (layouts or {}).get(field, old.layout)
+            if layout and "%" not in layout:
+                raise EditError(_("无效的日期格式：%(layout)s") % {"layout": layout})
+            day_first = layout.startswith("%d") if layout else old.day_first
+            result.dates.append(
+                replace(old, layout=layout, day_first=day_first, timezone=zone or old.timezone)
+            )
+    return result
+
+
+def _base(resource, department) -> ConnectorProfile:
+    """A copy (unsaved) of the current profile, or the connector's declarations."""
+    from connectors.profiles import current_profile
+    from connectors.registry import connector_for
+
+    current = current_profile(resource, department)
+    if current is not None and current.department_id == department.pk:
+        profile = ConnectorProfile.objects.get(pk=current.pk)
+        profile.pk = None
+        profile._state.adding = True
+        return profile
+    from connectors.parse_notices import declares
+
+    connector = connector_for(resource, department)
+    return ConnectorProfile(
+        department=department,
+        resource=resource,
+        source_crs=connector.source_crs if declares(connector, "source_crs") else "",
+        source_units=dict(connector.source_units),
+        date_layouts=list(connector.date_layouts),
+        source_timezone=connector.source_timezone,
+        day_first=connector.day_first,
+        missing_values=list(connector.missing_values),
+        header_aliases={k: list(v) for k, v in connector.header_aliases.items()},
+        value_aliases={k: dict(v) for k, v in connector.value_aliases.items()},
+    )
+
+
+def to_profile(proposal: Proposal, *, resource, department, filename: str = "") -> ConnectorProfile:
+    """The unsaved profile a proposal amounts to (see the module docstring)."""
+    profile = _base(resource, department)
+    profile.department, profile.resource = department, resource
+    mapped = {fold_header(m.header) for m in proposal.mapping}
+    aliases = {
+        field: [a for a in spellings if fold_header(a) not in mapped]
+        for field, spellings in (profile.header_aliases or {}).items()
+    }
+    for match in proposal.mapping:
+        aliases.setdefault(match.field, []).append(match.header)
+    profile.header_aliases = {k: v for k, v in aliases.items() if v}
+    units = dict(profile.source_units or {})
+    for guess in proposal.units:
+        if guess.source in ("range", "profile", "steward"):
+            units[guess.field] = guess.unit
+    profile.source_units = units
+    if proposal.crs.crs and proposal.crs.source in ("districts", "header", "steward"):
+        profile.source_crs = proposal.crs.crs
+    layouts = [d.layout for d in proposal.dates if d.layout]
+    profile.date_layouts = list(dict.fromkeys([*layouts, *(profile.date_layouts or [])]))
+    if any(d.day_first for d in proposal.dates):
+        profile.day_first = True
+    elif proposal.dates:
+        profile.day_first = False
+    zones = [d.timezone for d in proposal.dates if d.timezone]
+    if zones:
+        profile.source_timezone = zones[0]
+    profile.header_signature = proposal.signature
+    profile.note = (_("映射建议：%(name)s") % {"name": filename or proposal.resource})[:200]
+    return profile
+
+
+def preview(proposal: Proposal, *, sample, resource, department=None, rows: int = 10) -> None:
+    """Normalise the sample's first ``rows`` rows with the proposed profile; sets
+    ``proposal.preview_fields`` and ``proposal.preview`` (values as people read them)."""
+    from connectors.parsing import normalise_chunk
+    from connectors.profiles import apply_profile
+    from connectors.readers import RawChunk
+    from connectors.registry import connector_for
+    from connectors.schema import load_schema
+    from hub.catalog.display import display_value
+    from hub.records.recordstore import field_names, prepare_rows
+
+    department = department or resource.provider
+    profile = to_profile(proposal, resource=resource, department=department)
+    connector = apply_profile(connector_for(resource, department), profile)
+    schema = load_schema(resource, connector)
+    matches, _ignored = schema.headers.map_columns(proposal.headers)
+    head = sample.frame.iloc[:rows].reset_index(drop=True)
+    source_rows = np.asarray(sample.source_rows[:rows], dtype=np.int64)
+    names = field_names(resource)
+    proposal.preview_fields = names
+    proposal.preview = []
+    if head.empty:
+        return
+    chunk = normalise_chunk(
+        RawChunk(frame=head, source_rows=source_rows), proposal.headers, matches, schema, connector
+    )
+    stored = prepare_rows(
+        resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names
+    )
+    types = {info.name: info.field_type for info in schema.fields}
+    errors: dict[int, list[str]] = {}
+    for error in chunk.errors:
+        errors.setdefault(error.row, []).append(f"{error.column}: {error.message}")
+    for row, data in zip(source_rows.tolist(), stored["data"].to_list(), strict=True):
+        values = json.loads(data)
+        proposal.preview.append(
+            {
+                "row": row,
+                "values": [display_value(values.get(n), types.get(n, "")) for n in names],
+                "errors": errors.get(row, []),
+            }
+        )

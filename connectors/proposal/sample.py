@@ -1,0 +1,86 @@
+"""A bounded sample of an upload, and its header signature.
+
+The proposal reads the header and the first ``rows`` data rows only (the readers stream,
+so a file of millions of rows costs what its first block costs). The header row cannot be
+found by field names, since the file is the one that does not match: it is the first of
+the top rows with the most non-empty, non-numeric cells (title rows have one cell, blank
+rows none, data rows come after it).
+
+The header signature is the SHA-256 of the file's folded headers, sorted: the same
+columns in another order, with other spacing, full-width brackets or required marks have
+the same signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from connectors.headers import fold_header
+from connectors.readers import open_table
+
+SAMPLE_ROWS = 1_000
+_NUMBER = re.compile(r"^[\s+-]*[\d.,]+\s*$")
+
+
+@dataclass
+class Sample:
+    """Headers, where they are, and the first rows as strings (positional columns)."""
+
+    headers: list[str]
+    header_row: int
+    frame: pd.DataFrame
+    source_rows: list[int]
+
+
+def header_score(row: list[object]) -> int:
+    """How header-like a row is: its non-empty cells that are not numbers."""
+    return sum(1 for cell in row if str(cell or "").strip() and not _NUMBER.match(str(cell)))
+
+
+def read_sample(
+    *, path: Path, filename: str, sheet: str | int | None = None, rows: int = SAMPLE_ROWS
+) -> Sample:
+    """The header and the first ``rows`` rows (raises ``InputError`` for unreadable files)."""
+    table = open_table(
+        path=Path(path), filename=filename, scorer=header_score, chunk_rows=rows, sheet=sheet
+    )
+    chunks = iter(table.chunks)
+    try:
+        first = next(chunks, None)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    if first is None:
+        frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(len(table.headers))})
+        source_rows: list[int] = []
+    else:
+        frame = first.frame.iloc[:rows].reset_index(drop=True)
+        source_rows = [int(r) for r in first.source_rows[:rows]]
+    return Sample(
+        headers=list(table.headers),
+        header_row=table.header_row,
+        frame=frame,
+        source_rows=source_rows,
+    )
+
+
+def header_signature(headers: list[object]) -> str:
+    """SHA-256 (hex) of the sorted, folded, non-empty headers."""
+    folded = sorted({fold_header(h) for h in headers} - {""})
+    return hashlib.sha256("\x1f".join(folded).encode("utf-8")).hexdigest()
+
+
+def file_signature(*, path: Path, filename: str, sheet: str | int | None = None) -> str:
+    """The header signature of a file ("" when it cannot be read: the load says why)."""
+    from connectors.base import InputError
+
+    try:
+        return header_signature(
+            read_sample(path=path, filename=filename, sheet=sheet, rows=1).headers
+        )
+    except (InputError, OSError, ValueError):
+        return ""

@@ -1,0 +1,80 @@
+"""Source unit of a number column: the header's text, else the value ranges.
+
+From the values: of the units of the field's dimension, those that put (nearly) as many
+sampled values inside the field's range as the best one are candidates; the field's own
+unit wins among them (no conversion is the usual case), else the smallest conversion
+(pressure values of 350 for a field in MPa with range 0–1.6: kPa gives 0.35, Pa gives
+0.00035; kPa is the smaller step). A field without a range, or values no unit fits,
+keep the unit a profile declared, else the field's own ("assumed").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from connectors.headers import split_unit
+from connectors.normalisers import numbers
+from connectors.normalisers.units import UNITS, canonical_unit, convert
+from connectors.proposal.result import UnitGuess
+from connectors.schema import FieldInfo
+
+# Candidates within this share of the best one count as fitting as well.
+TIE = 0.02
+# Fewer sampled values inside the range than this and the range decides nothing.
+MIN_INSIDE = 0.5
+
+
+def _inside(values: np.ndarray, info: FieldInfo) -> np.ndarray:
+    inside = np.ones(len(values), dtype=bool)
+    if info.min_value is not None:
+        inside &= values >= info.min_value
+    if info.max_value is not None:
+        inside &= values <= info.max_value
+    return inside
+
+
+def from_range(column: pd.Series, info: FieldInfo) -> tuple[str, float] | None:
+    """(unit, share inside the range) inferred from the values, or None."""
+    target = info.unit
+    if target not in UNITS or (info.min_value is None and info.max_value is None):
+        return None
+    values, cell_units, missing, bad = numbers.split_numbers(column)
+    plain = (~missing & ~bad & (cell_units.fillna("") == "")).to_numpy()
+    sample = values.to_numpy(dtype="float64")[plain]
+    if not len(sample):
+        return None
+    dimension = UNITS[target].dimension
+    shares = {}
+    for symbol, unit in UNITS.items():
+        if unit.dimension == dimension and symbol:
+            shares[symbol] = float(_inside(convert(sample, symbol, target), info).mean())
+    best = max(shares.values())
+    if best < MIN_INSIDE:
+        return None
+    fitting = [symbol for symbol, share in shares.items() if share >= best - TIE]
+    if target in fitting:
+        return target, shares[target]
+
+    def step(symbol: str) -> float:
+        return abs(math.log10(UNITS[symbol].scale / UNITS[target].scale))
+
+    chosen = min(fitting, key=lambda symbol: (step(symbol), symbol))
+    return chosen, shares[chosen]
+
+
+def guess_unit(header: str, column: pd.Series, info: FieldInfo, declared: str = "") -> UnitGuess:
+    """The unit of one number column (see the module docstring)."""
+    target = info.unit
+    _base, stated = split_unit(header)
+    if stated:
+        return UnitGuess(info.name, stated, target, "header")
+    found = from_range(column, info)
+    if found is not None:
+        return UnitGuess(info.name, found[0], target, "range", round(found[1], 3))
+    declared = canonical_unit(declared or "") or ""
+    if declared:
+        return UnitGuess(info.name, declared, target, "profile")
+    return UnitGuess(info.name, target, target, "assumed")

@@ -90,9 +90,7 @@ def _context(request: HttpRequest, resource: DataResource, batch, proposal, **ex
                 "choices": choices,
             }
         )
-    dates = [
-        {"d": d, "label": labels.get(d.field, d.field), "source": ""} for d in proposal.dates
-    ]
+    dates = [{"d": d, "label": labels.get(d.field, d.field), "source": ""} for d in proposal.dates]
     return {
         **admin.site.each_context(request),
         "resource": resource,
@@ -121,6 +119,9 @@ def proposal_view(request: HttpRequest, code: str, batch_id: int) -> HttpRespons
     batch = services.steward_batch(request.user, resource, batch_id)
     if batch is None:
         raise Http404
+    if not batch.file or not batch.file.storage.exists(batch.file.name):
+        messages.error(request, _("该批次的文件已不存在，请重新上传。"))
+        return redirect("admin:connectors_batch_result", code, batch.pk)
     edits = _edits(request.POST) if request.method == "POST" else None
     errors: list[str] = []
     try:

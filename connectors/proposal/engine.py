@@ -107,7 +107,9 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
         crs=crs,
         dates=found_dates,
         ignored=ignored,
-        missing=[info.name for info in schema.fields if info.required and info.name not in by_field],
+        missing=[
+            info.name for info in schema.fields if info.required and info.name not in by_field
+        ],
     )
     preview(proposal, sample=sample, resource=resource, department=department)
     return proposal

@@ -29,6 +29,9 @@ MIN_SCORE = 55.0
 # What a column whose values are mostly the field's codes (or inside a narrow range,
 # such as the city's coordinates) scores at least.
 CODE_FLOOR = 70.0
+# How many of a column's values the type fit looks at (a share: a few hundred suffice).
+FIT_VALUES = 200
+CODE_VALUES = 50
 
 
 @dataclass
@@ -37,7 +40,9 @@ class Spelling:
     source: str  # "label" | "name" | "alias"
 
 
-def spellings_for(infos: list[FieldInfo], aliases: dict[str, list[str]]) -> dict[str, list[Spelling]]:
+def spellings_for(
+    infos: list[FieldInfo], aliases: dict[str, list[str]]
+) -> dict[str, list[Spelling]]:
     """Field → its folded spellings with where each comes from."""
     found: dict[str, list[Spelling]] = {}
     for info in infos:
@@ -54,34 +59,60 @@ def spellings_for(infos: list[FieldInfo], aliases: dict[str, list[str]]) -> dict
     return found
 
 
-def _fit(info: FieldInfo, column: pd.Series) -> float:
+class _Column:
+    """One column's first non-empty values, with what they parse as (computed once)."""
+
+    def __init__(self, column: pd.Series):
+        text = column.astype(str).str.strip()
+        self.filled = text[text != ""].iloc[:FIT_VALUES].reset_index(drop=True)
+        self._numbers: tuple[np.ndarray, float] | None = None
+        self._dates: float | None = None
+        self._codes: dict[int, float] = {}
+
+    def numbers(self) -> tuple[np.ndarray, float]:
+        """(readable numbers, share readable)."""
+        if self._numbers is None:
+            values, _units, missing, bad = numbers.split_numbers(self.filled)
+            ok = (~bad & ~missing).to_numpy()
+            self._numbers = values.to_numpy(dtype="float64")[ok], float(ok.mean())
+        return self._numbers
+
+    def dates(self) -> float:
+        """Share read as dates (bare numbers count a little: serials, epochs)."""
+        if self._dates is None:
+            parsed = guess_dates("", "", self.filled).parsed
+            numeric = float(pd.to_numeric(self.filled, errors="coerce").notna().mean())
+            self._dates = parsed * (0.6 if numeric > 0.9 else 1.0)
+        return self._dates
+
+    def codes(self, matcher) -> float:
+        """Share that are codes of the matcher."""
+        if id(matcher) not in self._codes:
+            # Codes are looked up one distinct value at a time: fewer values suffice.
+            _codes, missing, bad = matcher.map(self.filled.iloc[:CODE_VALUES])
+            self._codes[id(matcher)] = float((~bad & ~missing).mean())
+        return self._codes[id(matcher)]
+
+
+def _fit(info: FieldInfo, column: _Column) -> float:
     """Share of the column's non-empty values that fit the field's type (0–1)."""
-    text = column.astype(str).str.strip()
-    filled = text[text != ""]
-    if filled.empty:
+    if column.filled.empty:
         return 0.5
     kind = info.field_type
     if kind in ("number", "integer"):
-        values, _units, missing, bad = numbers.split_numbers(filled)
-        ok = ~bad & ~missing
-        share = float(ok.mean())
+        finite, share = column.numbers()
         if info.min_value is not None and info.max_value is not None and info.unit == "":
             # Unit-less bounded numbers (coordinates): the range tells them apart.
-            finite = values[ok].to_numpy(dtype="float64")
             span = (info.max_value - info.min_value) * 0.05
             inside = (finite >= info.min_value - span) & (finite <= info.max_value + span)
             share *= float(inside.mean()) if len(finite) else 0.0
         return share
     if kind in ("datetime", "date"):
-        parsed = guess_dates(info.name, "", filled).parsed
-        numeric = float(pd.to_numeric(filled, errors="coerce").notna().mean())
-        # A plain number column also "parses" (serials, epochs): only a little.
-        return parsed * (0.6 if numeric > 0.9 else 1.0)
+        return column.dates()
     if info.matcher is not None:
-        _codes, missing, bad = info.matcher.map(filled)
-        return float((~bad & ~missing).mean())
+        return column.codes(info.matcher)
     if info.pattern:
-        return float(filled.str.fullmatch(info.pattern.strip("^$")).mean())
+        return float(column.filled.str.fullmatch(info.pattern.strip("^$")).mean())
     return 0.8  # free text fits anything, a little less than a typed match
 
 
@@ -131,23 +162,24 @@ def match_fields(
     for i in range(n):
         if not folded[i]:
             continue
-        column = frame.iloc[:, i] if i < frame.shape[1] else pd.Series([], dtype=object)
+        column = _Column(frame.iloc[:, i] if i < frame.shape[1] else pd.Series([], dtype=object))
         for j, info in enumerate(infos):
             similarity, source = _similarity(folded[i], spellings[info.name])
             hopeless = similarity < MIN_SCORE and info.matcher is None and not _narrow(info)
             if similarity < 100.0 and not hopeless:
                 fit = _fit(info, column)
                 similarity *= 0.5 + 0.5 * fit
-                if fit >= 0.9 and (info.matcher is not None or _narrow(info)):
-                    if CODE_FLOOR * fit > similarity:
-                        similarity, source = CODE_FLOOR * fit, "values"
+                by_values = fit >= 0.9 and (info.matcher is not None or _narrow(info))
+                if by_values and CODE_FLOOR * fit > similarity:
+                    similarity, source = CODE_FLOOR * fit, "values"
             scores[i, j] = similarity
             sources[i][j] = source or "fuzzy"
     # Greedy assignment, best pair first: exact spellings win, then the closest.
     matches: dict[int, FieldMatch] = {}
     taken: set[int] = set()
     order = sorted(
-        ((scores[i, j], i, j) for i in range(n) for j in range(m)), key=lambda t: (-t[0], t[1], t[2])
+        ((scores[i, j], i, j) for i in range(n) for j in range(m)),
+        key=lambda t: (-t[0], t[1], t[2]),
     )
     for score, i, j in order:
         if score < MIN_SCORE:

@@ -109,9 +109,7 @@ def write_file(path, spec: Spec, matcher) -> dict:
         "observed_at": [t.strftime(spec.layout) for t in times],
         "district": names,
         "pressure": [f"{v * PRESSURE_UNITS[spec.pressure_unit]:.6g}" for v in mpa],
-        "temperature": [
-            f"{v + TEMPERATURE_UNITS[spec.temperature_unit]:.2f}" for v in celsius
-        ],
+        "temperature": [f"{v + TEMPERATURE_UNITS[spec.temperature_unit]:.2f}" for v in celsius],
         "latitude": [f"{v:.7f}" for v in f_lat],
         "longitude": [f"{v:.7f}" for v in f_lon],
     }

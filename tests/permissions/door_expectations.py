@@ -177,6 +177,9 @@ EXPECTED = {
     "admin:connectors_upload[none]": ("302 404 404 404 404 404 200", "N"),
     "admin:connectors_upload_preview": ("302 404 404 404 404 302 302", ""),
     "admin:connectors_upload_preview[none]": ("302 404 404 404 404 404 404", ""),
+    # The mapping assistant: the provider's stewards only (the door batch has no file).
+    "admin:connectors_upload_propose": ("302 404 404 404 404 302 302", ""),
+    "admin:connectors_upload_propose[none]": ("302 404 404 404 404 404 404", ""),
     "admin:connectors_batch_result": ("302 404 404 404 404 200 200", "B E pO"),
     "admin:connectors_batch_result[none]": ("302 404 404 404 404 404 404", ""),
     "admin:index": ("302 200 200 200 200 200 200", ""),

@@ -17,11 +17,9 @@ from connectors.proposal import crs as crs_guess
 from connectors.proposal import dates as date_guess
 from connectors.proposal import units as unit_guess
 from connectors.proposal.fields import match_fields
-from connectors.proposal.result import Proposal
+from connectors.proposal.result import DateGuess, FieldMatch, Proposal, UnitGuess
 from connectors.proposal.sample import SAMPLE_ROWS, Sample, header_signature, read_sample
-from connectors.schema import load_schema
-
-PREVIEW_ROWS = 10
+from connectors.schema import Schema, load_schema
 
 
 def known_aliases(resource, connector: Connector) -> dict[str, list[str]]:
@@ -70,17 +68,7 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
         headers, frame, schema.fields, known_aliases(resource, connector)
     )
     by_field = {match.field: match for match in mapping}
-    coordinates = {schema.latitude_field, schema.longitude_field} - {""}
-    units = []
-    found_dates = []
-    for match in mapping:
-        info = infos[match.field]
-        column = frame.iloc[:, match.position]
-        if info.field_type == "number" and info.unit and match.field not in coordinates:
-            declared = connector.source_units.get(match.field, "")
-            units.append(unit_guess.guess_unit(match.header, column, info, declared))
-        elif info.field_type in ("datetime", "date"):
-            found_dates.append(date_guess.guess_dates(match.field, match.header, column))
+    units, found_dates = details(mapping, frame, schema, connector)
 
     def position(name: str) -> int | None:
         return by_field[name].position if name and name in by_field else None
@@ -115,6 +103,46 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
     return proposal
 
 
-def sample_head(sample: Sample, rows: int = PREVIEW_ROWS) -> tuple[pd.DataFrame, list[int]]:
-    """The first rows of a sample, for the preview."""
-    return sample.frame.iloc[:rows].reset_index(drop=True), sample.source_rows[:rows]
+def details(
+    mapping: list[FieldMatch],
+    frame: pd.DataFrame,
+    schema: Schema,
+    connector: Connector,
+    known: Proposal | None = None,
+) -> tuple[list[UnitGuess], list[DateGuess]]:
+    """Unit guesses of the mapped number fields and layouts of the date fields; those of
+    ``known`` (a proposal the steward corrected) are kept, new fields are guessed."""
+    infos = schema.by_name()
+    coordinates = {schema.latitude_field, schema.longitude_field} - {""}
+    old_units = {u.field: u for u in known.units} if known else {}
+    old_dates = {d.field: d for d in known.dates} if known else {}
+    units, found_dates = [], []
+    for match in mapping:
+        info = infos[match.field]
+        column = frame.iloc[:, match.position]
+        if info.field_type == "number" and info.unit and match.field not in coordinates:
+            declared = connector.source_units.get(match.field, "")
+            units.append(
+                old_units.get(match.field)
+                or unit_guess.guess_unit(match.header, column, info, declared)
+            )
+        elif info.field_type in ("datetime", "date"):
+            found_dates.append(
+                old_dates.get(match.field)
+                or date_guess.guess_dates(match.field, match.header, column)
+            )
+    return units, found_dates
+
+
+def refresh_details(proposal: Proposal, sample: Sample, *, resource, department=None) -> None:
+    """After the steward's corrections: guesses for newly mapped fields, none for fields
+    no longer mapped, the required fields still missing."""
+    from connectors.registry import connector_for
+
+    connector = connector_for(resource, department)
+    schema = load_schema(resource, connector)
+    proposal.units, proposal.dates = details(
+        proposal.mapping, sample.frame, schema, connector, known=proposal
+    )
+    mapped = {m.field for m in proposal.mapping}
+    proposal.missing = [i.name for i in schema.fields if i.required and i.name not in mapped]

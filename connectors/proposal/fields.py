@@ -135,13 +135,14 @@ def _similarity(header: str, spellings: list[Spelling]) -> tuple[float, str]:
     for spelling in spellings:
         if header == spelling.text:
             return 100.0, spelling.source
-        score = max(
-            fuzz.ratio(header, spelling.text),
-            # A spelling inside a longer header ("管网压力值"), not a 1-character one.
-            0.9 * fuzz.partial_ratio(header, spelling.text)
-            if min(len(header), len(spelling.text)) >= 2
-            else 0.0,
-        )
+        shorter, longer = sorted((header, spelling.text), key=len)
+        if len(shorter) >= 3:
+            partial = fuzz.partial_ratio(header, spelling.text)
+        else:
+            # Two characters match by chance: only whole containment counts ("压力").
+            partial = 100.0 if len(shorter) == 2 and shorter in longer else 0.0
+        # A spelling inside a longer header ("管网压力值") scores a little below equal.
+        score = max(fuzz.ratio(header, spelling.text), 0.9 * partial)
         if score > best:
             best, source = score, "fuzzy"
     return best, source

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.models import ConnectorProfile
-from connectors.proposal.engine import propose_sample
+from connectors.proposal.engine import propose_sample, refresh_details
 from connectors.proposal.profile_build import corrected, preview, to_profile
 from connectors.proposal.result import Proposal
 from connectors.proposal.sample import read_sample
@@ -73,6 +73,7 @@ def propose_for_batch(
     if edits:
         names = list(resource.fields.values_list("name", flat=True))
         proposal = corrected(proposal, field_names=names, **edits)
+        refresh_details(proposal, sample, resource=resource, department=resource.provider)
         preview(proposal, sample=sample, resource=resource, department=resource.provider)
     log_event(
         actor=user,

@@ -119,4 +119,11 @@ def write_file(path, spec: Spec, matcher) -> dict:
         row = [cells[name][i] for name in spec.order] + [f"备注{i}" for _ in spec.extra]
         lines.append(",".join(row))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return {"codes": codes, "lat": w_lat, "lon": w_lon, "times": times, "mpa": mpa}
+    return {
+        "codes": codes,
+        "lat": w_lat,
+        "lon": w_lon,
+        "times": times,
+        "mpa": mpa,
+        "celsius": celsius,
+    }

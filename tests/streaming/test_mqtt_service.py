@@ -44,8 +44,9 @@ def test_signed_message_is_stored_once_and_a_redelivery_is_a_replay(push_key):
     assert (receipt.status, receipt.api_key_prefix) == ("loaded", api_key.prefix)
     assert receipt.idempotency_key == "mqtt:scada-1"
     assert Record.objects.filter(resource__code=RESOURCE).count() == 10
-    event = AuditEvent.objects.get(action="upload", outcome="ok", detail__source="push")
+    event = AuditEvent.objects.get(action="upload", outcome="ok", detail__source="mqtt")
     assert (event.api_key_prefix, event.rows, event.resource_code) == (api_key.prefix, 10, RESOURCE)
+    assert event.detail["receipts"] == [receipt.pk]
     # Redelivered in a later batch (the bridge was killed before its PUBACK): still once.
     assert send((TOPIC, payload))[0].status == "replayed"
     assert PushReceipt.objects.count() == 1
@@ -158,16 +159,31 @@ def test_an_unexpected_failure_rejects_that_message_only(push_key, monkeypatch):
     from streaming import services
 
     _api_key, key = push_key()
-    real = services.accept_push
+    real = services._digest
 
-    def flaky(**kwargs):
-        if kwargs["idempotency_key"] == "mqtt:poison":
+    def flaky(records):
+        if records[0]["point_id"] == "GP000000":
             raise ValueError("boom")
-        return real(**kwargs)
+        return real(records)
 
-    monkeypatch.setattr(services, "accept_push", flaky)
+    monkeypatch.setattr(services, "_digest", flaky)
     outcomes = send(
         (TOPIC, mqtt.envelope(key, TOPIC, readings(0, 2), message_id="poison")),
         (TOPIC, mqtt.envelope(key, TOPIC, readings(2, 2), message_id="fine")),
     )
     assert [(o.status, o.reason) for o in outcomes] == [("rejected", "error"), ("accepted", "")]
+    assert list(PushReceipt.objects.values_list("idempotency_key", flat=True)) == ["mqtt:fine"]
+
+
+def test_a_batch_is_audited_once_per_key_and_resource(push_key):
+    api_key, key = push_key()
+    outcomes = send(
+        *[(TOPIC, mqtt.envelope(key, TOPIC, readings(10 * n, 10), message_id=f"b-{n}"))
+          for n in range(5)]
+    )  # fmt: skip
+    assert [o.status for o in outcomes] == ["accepted"] * 5
+    event = AuditEvent.objects.get(action="upload", outcome="ok", detail__source="mqtt")
+    assert (event.rows, event.api_key_prefix) == (50, api_key.prefix)
+    assert event.detail["receipts"] == [o.receipt for o in outcomes]
+    assert PushReceipt.objects.filter(status="loaded").count() == 5
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 50

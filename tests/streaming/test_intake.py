@@ -1,0 +1,69 @@
+"""Many pushes at once: the receipts, replays and conflicts of accept_push, per batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from streaming import intake, services
+from streaming.models import PushReceipt
+from tests.streaming.conftest import RESOURCE, readings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def requests_for(catalog):
+    gas = catalog["resources"][RESOURCE]
+    housing = catalog["departments"]["housing"]
+
+    def make(*specs):
+        return [
+            intake.PushRequest(resource=gas, department=housing, records=rows, idempotency_key=k)
+            for k, rows in specs
+        ]
+
+    return make
+
+
+def test_keys_seen_before_or_twice_in_the_batch_replay_or_conflict(
+    requests_for, no_flush, django_capture_on_commit_callbacks
+):
+    earlier = services.accept_push(
+        resource=requests_for(("a", []))[0].resource,
+        department=requests_for(("a", []))[0].department,
+        records=readings(0, 2),
+        idempotency_key="a",
+    ).receipt
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = intake.accept_pushes(
+            pushes=requests_for(
+                ("a", readings(0, 2)),  # replay of the earlier receipt
+                ("b", readings(2, 2)),  # new
+                ("b", readings(2, 2)),  # replay of the one just before
+                ("a", readings(9, 1)),  # the key of other records: conflict
+                ("", readings(4, 2)),  # no key: always new
+                ("", readings(4, 2)),
+            )
+        )
+    kinds = [
+        "conflict" if isinstance(o, services.PushConflict) else ("replay" if o.replayed else "new")
+        for o in outcomes
+    ]
+    assert kinds == ["replay", "new", "replay", "conflict", "new", "new"]
+    assert outcomes[0].receipt.pk == earlier.pk and outcomes[3].receipt.pk == earlier.pk
+    assert outcomes[2].receipt.pk == outcomes[1].receipt.pk
+    assert PushReceipt.objects.count() == 4
+    assert len(no_flush) == 1  # one flush for the resource, not one per push
+
+
+def test_a_race_on_a_key_falls_back_to_one_by_one(requests_for, no_flush, monkeypatch):
+    first = intake.accept_pushes(pushes=requests_for(("k", readings(0, 3))))[0]
+    # As if another process stored "k" after this batch looked: the insert hits the
+    # unique constraint and the batch is settled push by push.
+    monkeypatch.setattr(intake, "_earlier", lambda keys: {})
+    outcomes = intake.accept_pushes(
+        pushes=requests_for(("k", readings(0, 3)), ("m", readings(3, 3)))
+    )
+    assert outcomes[0].replayed and outcomes[0].receipt.pk == first.receipt.pk
+    assert not outcomes[1].replayed
+    assert PushReceipt.objects.count() == 2

@@ -95,6 +95,53 @@ def _start(broker: str, port: int) -> list[subprocess.Popen]:
     return [web, worker]
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += _tree(int(child))
+    return found
+
+
+def _cpu_snapshot(procs: list[subprocess.Popen]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the web tier (gunicorn and its workers), the worker, and the
+    PostgreSQL backends of the bench database (persistent: DATABASE_CONN_MAX_AGE)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    web, worker = procs
+    return {
+        "web": {pid: _cpu(pid) for pid in _tree(web.pid)},
+        "worker": {pid: _cpu(pid) for pid in _tree(worker.pid)},
+        "postgres": {pid: _cpu(pid) for pid in backends},
+    }
+
+
+def _cpu_used(before: dict, after: dict) -> dict[str, float]:
+    return {
+        part: sum(seconds - before[part].get(pid, 0.0) for pid, seconds in pids.items())
+        for part, pids in after.items()
+    }
+
+
 def _web_workers() -> int:
     return int(os.environ.get("BENCH_PUSH_WEB_WORKERS", "2"))
 
@@ -252,6 +299,8 @@ def run(args: argparse.Namespace) -> str:
         base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         url = f"{base_url}/api/v1/resources/{RESOURCE}/pushes/"
         clients = [Client(n, url, key, stop, base) for n in range(CLIENTS)]
+        _warm_up(url, key)
+        cpu_before = _cpu_snapshot(procs)
         started = time.time()
         for client in clients:
             client.start()
@@ -285,12 +334,13 @@ def run(args: argparse.Namespace) -> str:
             "the syncs of the pushed batches",
             every=0.5,
         )
+        cpu = _cpu_used(cpu_before, _cpu_snapshot(procs))
     finally:
         _stop(procs)
-    return _report(resource, clients, acked, started, ended)
+    return _report(resource, clients, acked, started, ended, cpu)
 
 
-def _report(resource, clients, acked, started: float, ended: float) -> str:
+def _report(resource, clients, acked, started: float, ended: float, cpu: dict) -> str:
     from hub.records.models import Record, UploadBatch
     from operations.models import Alert, SyncRun
     from streaming.models import PushReceipt
@@ -346,6 +396,8 @@ def _report(resource, clients, acked, started: float, ended: float) -> str:
     floor = _floor(list(per_second.values()))
     rate = len(acked) / elapsed
     workers = _web_workers()
+    per_push = {part: seconds * 1000 / max(1, len(acked)) for part, seconds in cpu.items()}
+    total_ms = sum(per_push.values())
     return "\n".join(
         [
             "## Micro-batched pushes (bench_push)",
@@ -379,8 +431,30 @@ def _report(resource, clients, acked, started: float, ended: float) -> str:
             f"COPYs) | {floor:.2f} s | |",
             f"| hub load time (sum of batch timings) / floor | {load_seconds:.2f} s / "
             f"{floor:.2f} s = **{load_seconds / floor:.1f}×** | |",
+            f"| CPU per acknowledged push, from /proc (pushing, loading, syncing) | web "
+            f"{per_push['web']:.1f} ms, worker {per_push['worker']:.1f} ms, PostgreSQL "
+            f"{per_push['postgres']:.1f} ms: {total_ms:.1f} ms | |",
+            f"| derived: pushes/s that 2 cores given to the hub alone could take "
+            f"(2,000 ms / {total_ms:.1f} ms; not measured throughput) | "
+            f"**{2000 / max(total_ms, 0.001):,.0f}/s** | ≥ 500/s |",
         ]
     )
+
+
+def _warm_up(url: str, key: str) -> None:
+    """Empty pushes (400 after the key, throttle and resource checks), so every web
+    worker has loaded its URLconf and code before the CPU is counted."""
+    for _ in range(4 * _web_workers()):
+        request = urllib.request.Request(
+            url,
+            data=b"[]",
+            method="POST",
+            headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=30).close()
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 400, refused.code
 
 
 def _up(url: str) -> bool:

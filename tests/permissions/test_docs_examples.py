@@ -10,6 +10,7 @@ out). A request must answer 2xx: no 401 (bad auth such as ``curl -u``), 403, 404
 from __future__ import annotations
 
 import io
+import json
 import re
 import shlex
 import subprocess
@@ -220,7 +221,19 @@ def test_ingest_examples(catalog, client, tmp_path):
         ("GET", "/api/v1/resources/gas-pipeline-pressure/template.xlsx", 200),
         ("POST", "/api/v1/resources/gas-pipeline-pressure/uploads/", 201),
         ("POST", "/api/v1/resources/gas-pipeline-pressure/records/", 201),
+        ("POST", "/api/v1/resources/gas-pipeline-pressure/pushes/", 202),
+        ("GET", f"/api/v1/push-receipts/{shell.env['RECEIPT']}/", 200),
+        ("POST", "/api/v1/resources/gas-pipeline-pressure/pushes/", 200),
     ]
+    from streaming.models import PushReceipt
+
+    receipt = PushReceipt.objects.get(pk=shell.env["RECEIPT"])
+    assert (receipt.status, receipt.row_count, receipt.idempotency_key) == (
+        "loaded",
+        2,
+        "scada-7-000001",
+    )
+    assert json.loads(shell.responses[-1][3])["replayed"] is True
     uploaded = UploadBatch.objects.get(pk=batch)
     assert uploaded.status == "rejected" and uploaded.rejected == 5  # as the comment says
     assert (tmp_path / "errors.xlsx").read_bytes()[:2] == b"PK"
@@ -231,7 +244,7 @@ def test_ingest_examples(catalog, client, tmp_path):
         "loaded",
         0,
     )
-    pushed = UploadBatch.objects.get(source="api")
+    pushed = UploadBatch.objects.get(source="api", original_filename__startswith="records")
     assert pushed.status == "loaded" and pushed.inserted == 1
     assert pushed.api_key_prefix == shell.env["KEY"].split(".")[0]
     # The CLI lines ran too: the air-quality workbook's data sheet was read (its bad rows
@@ -245,10 +258,22 @@ def test_ingest_examples(catalog, client, tmp_path):
 @pytest.mark.django_db
 def test_api_examples(records, client, tmp_path):
     shell = run_page("docs/API.md", client, tmp_path)
-    assert len(shell.responses) == 9
+    assert len(shell.responses) == 12
     assert (tmp_path / "ponding.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM
-    method, path, status, _ = shell.responses[-2]
+    method, path, status, _ = shell.responses[-5]
     assert (method, path, status) == ("POST", "/api/v1/access-requests/", 201)
+    # Pushing readings: stored (202), the retry with its Idempotency-Key is the same
+    # receipt (200, replayed), and the receipt reads back.
+    pushes = "/api/v1/resources/gas-pipeline-pressure/pushes/"
+    receipt = f"/api/v1/push-receipts/{shell.env['RECEIPT']}/"
+    assert [(m, p, s) for m, p, s, _ in shell.responses[-3:]] == [
+        ("POST", pushes, 202),
+        ("POST", pushes, 200),
+        ("GET", receipt, 200),
+    ]
+    first, again = (json.loads(body) for _, _, _, body in shell.responses[-3:-1])
+    assert first["id"] == again["id"] and again["replayed"] is True
+    assert first["rows"] == 1 and first["resource"] == "gas-pipeline-pressure"
 
 
 @pytest.mark.django_db

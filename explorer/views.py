@@ -80,6 +80,7 @@ def resource_index(request: HttpRequest) -> HttpResponse:
         departments=departments,
         sharing_types=SharingType.choices,
         errors=errors,
+        need_url=need_url(),
     )
     return render(request, "explorer/index.html", context, status=400 if errors else 200)
 
@@ -134,6 +135,14 @@ def request_url(resource: DataResource) -> str:
         return reverse("access:request", args=[resource.code])
     except NoReverseMatch:
         return f"{reverse('admin:permissions_accessrequest_add')}?resource={resource.pk}"
+
+
+def need_url() -> str:
+    """Where to ask for data the catalog lacks (需求清单, governance's page by URL name)."""
+    try:
+        return reverse("governance:need-new")
+    except NoReverseMatch:
+        return ""
 
 
 def objection_url(resource: DataResource) -> str:

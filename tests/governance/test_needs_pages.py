@@ -103,6 +103,8 @@ def test_bad_filters_are_400(api_client, people):
 
 def test_the_pages_file_route_and_link(client, people):
     client.force_login(people["emergency"])
+    index = client.get("/explorer/").content.decode()
+    assert '<a href="/governance/needs/new/" id="need-link">' in index  # from the explorer
     form = {
         "department": str(people["emergency"].groups.get(department__isnull=False).department.pk),
         **{k: v for k, v in NEED.items() if k not in ("fields", "keywords", "districts")},

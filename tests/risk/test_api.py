@@ -188,3 +188,20 @@ def test_ops_dashboard_includes_the_risk_panel(catalog, client, make_user):
     client.force_login(make_user("water"))
     html = client.get("/ops/").content.decode()
     assert 'id="risk-panel"' in html and 'href="/risk/"' in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/risk/districts/?hazard=",
+        "/api/v1/risk/map/?hazard=",
+        "/api/v1/risk/districts/?district=",
+    ],
+)
+def test_blank_query_parameter_is_refused(catalog, client, make_user, url):
+    """A blank value is not a hazard (the schema's enum): 400 naming it, not all hazards."""
+    client.force_login(make_user("water"))
+    response = client.get(url)
+    assert response.status_code == 400
+    name = url.split("?")[1].split("=")[0]
+    assert list(response.json()) == [name]

@@ -4,7 +4,7 @@ The proposal reads the header and the first ``rows`` data rows only (the readers
 so a file of millions of rows costs what its first block costs). The header row cannot be
 found by field names, since the file is the one that does not match: it is the first of
 the top rows with the most non-empty, non-numeric cells (title rows have one cell, blank
-rows none, data rows come after it).
+rows none, data rows come after it; a row of a single text is no header).
 
 The header signature is the SHA-256 of the file's folded headers, sorted: the same
 columns in another order, with other spacing, full-width brackets or required marks have
@@ -38,8 +38,12 @@ class Sample:
 
 
 def header_score(row: list[object]) -> int:
-    """How header-like a row is: its non-empty cells that are not numbers."""
-    return sum(1 for cell in row if str(cell or "").strip() and not _NUMBER.match(str(cell)))
+    """How header-like a row is: its distinct non-empty cells that are not numbers (a
+    two-row header "坐标" over "纬度"/"经度" beats its top row), none for a row of one
+    text (a note or title: a sheet of notes has no header)."""
+    texts = {fold_header(cell) for cell in row if str(cell or "").strip()}
+    count = sum(1 for text in texts if not _NUMBER.match(text))
+    return count if count >= 2 else 0
 
 
 def read_sample(

@@ -198,3 +198,40 @@ def test_signature_ignores_order_spacing_and_width():
     )
     assert header_signature(["a", "b"]) != header_signature(["a", "c"])
     assert len(header_signature(["a"])) == 64 and np.unique([header_signature([])]).size == 1
+
+
+@pytest.mark.parametrize(
+    ("sample", "code"),
+    [
+        ("environment_air_quality.xlsx", "air-quality"),
+        ("water_road_ponding.xlsx", "road-ponding"),
+        ("fire_incidents.csv", "fire-incidents"),
+    ],
+)
+def test_the_demo_samples_are_proposed_as_their_connectors_read_them(catalog, sample, code):
+    """On files the connectors read, the assistant finds every column the load maps."""
+    from pathlib import Path
+
+    from connectors.base import parse_file
+    from connectors.registry import connector_for
+
+    resource = catalog["resources"][code]
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / sample
+    proposal = propose(path=path, filename=sample, resource=resource)
+    chunk = next(
+        iter(
+            parse_file(
+                path=path,
+                filename=sample,
+                resource=resource,
+                chunk_rows=50,
+                connector=connector_for(resource),
+            )
+        )
+    )
+    loaded = set(chunk.raw.columns) - {
+        w.column for w in chunk.warnings if w.code == "ignored_column"
+    }
+    proposed = {m.header for m in proposal.mapping}
+    assert loaded <= proposed, loaded - proposed
+    assert proposal.missing == [] and len(proposal.preview) == 10

@@ -96,15 +96,20 @@ def month_partitions() -> dict[dt.datetime, str]:
 
 
 def ensure_partitions(
-    *, now: dt.datetime | None = None, ahead: int | None = None
+    *, now: dt.datetime | None = None, ahead: int | None = None, since: dt.datetime | None = None
 ) -> PartitionResult:
-    """Create the month partitions from this month to ``ahead`` months on, and one for
-    every month the default partition holds rows of (those rows move in); audited."""
+    """Create the month partitions from this month (or from ``since``, for a backfill)
+    to ``ahead`` months on, and one for every month the default partition holds rows of
+    (those rows move in); audited."""
     if not is_partitioned():
         return PartitionResult()
     now = now or timezone.now()
     ahead = settings.OPS_PARTITIONS_AHEAD if ahead is None else ahead
     wanted = {add_months(month_start(now), i) for i in range(ahead + 1)}
+    month = month_start(since or now)
+    while month < month_start(now):
+        wanted.add(month)
+        month = add_months(month, 1)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT DISTINCT date_trunc('month', observed_at AT TIME ZONE 'UTC') "  # noqa: S608 - only table names are interpolated

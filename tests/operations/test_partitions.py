@@ -75,6 +75,21 @@ def test_rows_are_routed_to_their_month_and_new_partitions_take_them_from_defaul
 
 
 @pytest.mark.postgres
+def test_a_backfill_creates_every_month_since(db):
+    now = dt.datetime(2020, 3, 10, tzinfo=UTC)
+    result = partitions.ensure_partitions(
+        now=now, ahead=1, since=dt.datetime(2019, 12, 5, tzinfo=UTC)
+    )
+    assert result.created == [
+        "operations_reading_p201912",
+        "operations_reading_p202001",
+        "operations_reading_p202002",
+        "operations_reading_p202003",
+        "operations_reading_p202004",
+    ]
+
+
+@pytest.mark.postgres
 def test_retention_aggregates_then_drops_an_expired_month(ops):
     ops.load(GAS, [gas("GP000001", m, 0.3 + m / 1000) for m in (0, 10, 20, 70)])
     partitions.ensure_partitions(now=at(0), ahead=0)

@@ -18,13 +18,14 @@ from rest_framework.response import Response
 
 from governance.assessment import selectors
 from governance.assessment.periods import PERIOD_PATTERN, default_period, parse_period
+from hub.api.query_fields import QueryRegexField
 from permissions.audit import log_event
 from permissions.authentication import request_key_prefix
 from permissions.policies import may_assess
 
 
 class AssessmentQuerySerializer(serializers.Serializer):
-    period = serializers.RegexField(
+    period = QueryRegexField(
         PERIOD_PATTERN,
         required=False,
         help_text="2026-03 (month), 2026-Q1 (quarter) or 2026 (year); default: last month",

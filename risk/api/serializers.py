@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.fields import empty
 
+from hub.api.query_fields import QueryChoiceField, QueryRegexField
 from risk.models import Hazard
 from risk.selectors import MAX_HISTORY
 
 DISTRICT_HELP = "GB/T 2260 district code (区划代码)"
-
-
-class BlankRefused:
-    """A query parameter given blank (``?hazard=``) is validated as the blank value it is
-    (a 400 naming it), not taken as absent: DRF's form-input rule for optional fields."""
-
-    field_name: str
-
-    def get_value(self, dictionary):
-        return dictionary.get(self.field_name, empty)
-
-
-class QueryChoiceField(BlankRefused, serializers.ChoiceField):
-    pass
-
-
-class QueryRegexField(BlankRefused, serializers.RegexField):
-    pass
 
 
 class DistrictsQuerySerializer(serializers.Serializer):

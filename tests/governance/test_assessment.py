@@ -191,6 +191,14 @@ def test_a_bad_period_is_a_400_naming_it(world, client, api_client, value):
     assert answer.status_code == 400 and "period" in answer.json()
 
 
+def test_api_refuses_a_blank_period(world, api_client):
+    """``?period=`` is below the schema's pattern: a 400 naming it, not the default period."""
+    api_client.force_authenticate(world["authority"])
+    answer = api_client.get(API + "?period=")
+    assert answer.status_code == 400 and list(answer.json()) == ["period"]
+    assert api_client.get(API).status_code == 200
+
+
 @pytest.mark.parametrize("value", ["1", "25", "x"])
 def test_a_bad_trend_length_is_a_400(world, client, value):
     client.force_login(world["authority"])

@@ -73,10 +73,10 @@ def build(rows: int, resources: int) -> None:
             INSERT INTO hub_dataresource (code, name, summary, provider_id, domain, keywords,
                 format, update_cycle, sharing_type, sharing_conditions, legal_basis, open_type,
                 status, key_fields, time_field, district_field, latitude_field,
-                longitude_field, grade, created_at, updated_at)
+                longitude_field, grade, accept_valid_rows, created_at, updated_at)
             SELECT %s || lpad(i::text, 4, '0'), 'bench ' || i, 'benchmark', %s, 'fire', '[]',
                 'table', 'daily', 'conditional', '审批', '依法', 'closed', 'published',
-                '["rid"]', 'observed_at', 'district', '', '', 4, now(), now()
+                '["rid"]', 'observed_at', 'district', '', '', 4, false, now(), now()
             FROM generate_series(0, %s - 1) AS i
             """,
             [RESOURCE_PREFIX, departments[0].pk, resources],
@@ -271,11 +271,17 @@ def run(args: argparse.Namespace) -> str:
                 "bare": timed(floor_bare, factory, path, {}, code),
                 "prepared": timed(floor_prepared, factory, path, headers, code),
             }
-            with durable:
-                times["durable"] = timed(real, factory, path, headers, code)
             if not warm:
                 for name, value in times.items():
                     series[name].append(value)
+    # The durable variant in a loop of its own: its synchronous WAL flush slowed whichever
+    # request came next (the real view, first in the loop above) and skewed the ratio.
+    with durable:
+        for index in range(10 + iterations):
+            cache.clear()
+            elapsed = timed(real, factory, path, headers, code)
+            if index >= 10:
+                series["durable"].append(elapsed)
     ms = {name: statistics.median(values) * 1000 for name, values in series.items()}
     floor = floor_bare
     queries_real = count_queries(real, factory, path, headers, code)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,11 +24,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from connectors import confirm, services
-from connectors import profiles as profile_services
 from connectors.api.views import uploader_department
-from connectors.corrections import CorrectionError, correction_target
+from connectors.base import InputError
 from connectors.models import ConnectorProfile, HeaderAlias
-from connectors.rule_checks import rule_errors
+from connectors.pipeline.corrections import CorrectionError, correction_target
+from connectors.pipeline.parsing import parse_file
+from connectors.profiles import versions as profile_services
+from connectors.profiles.rule_checks import rule_errors
 from connectors.selectors import uploadable_resource
 from hub.catalog.admin_base import RestrictedModelAdmin
 from hub.catalog.models import DataResource, Department
@@ -83,6 +86,11 @@ class ConnectorProfileAdmin(RestrictedModelAdmin):
         class ProfileForm(base):
             def _post_clean(self) -> None:
                 super()._post_clean()  # the instance now holds the submitted values
+                # Fields, units, layouts, zone and rules (the model's own clean
+                # cannot check them: connectors.models is below the profiles).
+                errors = profile_services.profile_errors(self.instance)
+                if errors:
+                    self._update_errors(ValidationError(errors))
                 if "lookups" in self.fields and "lookups" not in self.errors:
                     problem = rule_errors(self.instance, user=editor).get("lookups")
                     if problem:
@@ -175,7 +183,6 @@ def _preview_rows(batch: UploadBatch, user) -> tuple[list[str], list[dict]]:
     """
     import numpy as np
 
-    from connectors.base import parse_file
     from connectors.proposal.choice import connector_for_file
     from hub.catalog.display import FieldDisplay, field_displays
     from hub.records.recordstore import field_names, prepare_rows
@@ -248,8 +255,6 @@ def preview_view(request: HttpRequest, code: str, batch_id: int) -> HttpResponse
     rejection: then no 确认入库 but the reason, and the choice to load the valid rows
     (``connectors.confirm``). The check is made again on the POST.
     """
-    from connectors.base import InputError
-
     resource = _resource_or_404(request, code)
     batch = _batch_or_404(request, resource, batch_id)
     if batch.status != BatchStatus.RECEIVED:

@@ -12,3 +12,6 @@ class ConnectorsConfig(AppConfig):
         from connectors import policies
 
         policies.register()
+        # Department connectors register on import (@register); the registry
+        # itself stays below them.
+        import connectors.profiles.departments  # noqa: F401

@@ -1,17 +1,18 @@
-"""The connector interface: what a parsed upload looks like and how to get one.
+"""The connector interface: what a parsed upload looks like, and the class a
+department subclasses.
 
-The ingest pipeline calls :func:`parse_file` (files) or :func:`parse_records` (JSON pushed
-by the API) and receives :class:`ParsedChunk` objects: a typed frame with one column per
-field of the resource, the source row numbers, a validity mask and the row errors. Whole
-file problems raise :class:`InputError`. Department specifics live in :class:`Connector`
-subclasses registered in :mod:`connectors.registry`.
+Parsing (:mod:`connectors.pipeline.parsing`: ``parse_file`` for files,
+``parse_records`` for JSON pushed by the API) yields :class:`ParsedChunk` objects: a
+typed frame with one column per field of the resource, the source row numbers, a
+validity mask and the row errors. Whole file problems raise :class:`InputError`.
+Department specifics live in :class:`Connector` subclasses registered in
+:mod:`connectors.profiles.registry`. This module imports nothing else of the app, so
+every layer of it can use these types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -19,7 +20,6 @@ import pandas as pd
 import polars as pl
 
 if TYPE_CHECKING:
-    from hub.catalog.models import DataResource, Department
     from hub.records.notices import Notice
 
 
@@ -73,7 +73,7 @@ class ParsedChunk:
     errors: list[RowError]
     raw: pd.DataFrame
     warnings: list[Notice] = field(default_factory=list)
-    # Rows of the source whose records are stored already (connectors.fingerprints):
+    # Rows of the source whose records are stored already (connectors.pipeline.fingerprints):
     # not in ``frame``; counted unchanged unless their keys repeat.
     known: KnownRows | None = None
     # (n, 2) uint64 fingerprints of the rows in ``frame``, when a load keeps them.
@@ -127,9 +127,9 @@ class Connector:
     # (connectors.models.DistrictNaming)
     district_naming: ClassVar[str] = ""
     # field -> lookup source: {"resource", "match", "value"} or {"code_list"}
-    # (connectors.rules); resolved once per file
+    # (connectors.normalisers.rules); resolved once per file
     lookups: ClassVar[dict[str, dict[str, str]]] = {}
-    # set by a profile (connectors.profiles): its version, whether it states the CRS,
+    # set by a profile (connectors.profiles.versions): its version, whether it states the CRS,
     # and who saved it (lookups read another resource's records as that user)
     profile_version: ClassVar[int | None] = None
     crs_stated: ClassVar[bool | None] = None
@@ -149,48 +149,3 @@ class Connector:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.code} v{self.version}>"
-
-
-def connector_for(resource: DataResource, department: Department | None = None) -> Connector:
-    """The registered connector for a resource (and uploading department), else generic."""
-    from connectors.registry import connector_for as lookup
-
-    return lookup(resource, department)
-
-
-def parse_file(
-    *,
-    path: Path,
-    filename: str,
-    resource: DataResource,
-    connector: Connector | None = None,
-    chunk_rows: int = 100_000,
-    sheet: str | int | None = None,
-    memo=None,
-) -> Iterator[ParsedChunk]:
-    """Read, map, normalise and validate a file in chunks of at most ``chunk_rows`` rows.
-
-    The format is decided by content (magic bytes), the file name only breaks ties.
-    Raises :class:`InputError` for whole-file problems, possibly after some chunks.
-    ``memo`` (a ``connectors.fingerprints.RowMemo``) sets aside rows loaded before.
-    """
-    from connectors.parsing import parse_file as implementation
-
-    return implementation(
-        path=Path(path),
-        filename=filename,
-        resource=resource,
-        connector=connector,
-        chunk_rows=chunk_rows,
-        sheet=sheet,
-        memo=memo,
-    )
-
-
-def parse_records(
-    *, records: list[dict], resource: DataResource, connector: Connector | None = None, memo=None
-) -> ParsedChunk:
-    """Normalise and validate records pushed as JSON; keys are field names or labels."""
-    from connectors.parsing import parse_records as implementation
-
-    return implementation(records=records, resource=resource, connector=connector, memo=memo)

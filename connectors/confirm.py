@@ -3,7 +3,7 @@
 ``confirm_batch`` is the write behind the preview's buttons: an all-or-nothing batch
 whose preview already shows rejected rows would only be rejected, so it is refused with
 the reason; the steward fixes the file, or chooses for this upload to accept the valid
-rows (``connectors.corrections``: the good rows load, the bad ones wait in a correction
+rows (``connectors.pipeline.corrections``: the good rows load, the bad ones wait in a correction
 batch). A corrected file (``correction_of``) always loads all-or-nothing.
 
 Progress on every setup: with a broker, the load runs on a worker and the result page
@@ -11,7 +11,7 @@ polls it. On the embedded default (``CELERY_TASK_ALWAYS_EAGER``: tasks in-proces
 enqueued load would run inside the confirming request, and the page would hang with no
 progress until it ends; ``HUB_BACKGROUND_LOADS`` (default on) runs it in a thread of the
 web process instead, after the request's commit, so the confirm answers at once and the
-result page polls the batch (status, rows read so far: ``connectors.progress``). A
+result page polls the batch (status, rows read so far: ``connectors.pipeline.progress``). A
 process stopped mid-load leaves the batch in parsing, rolled back; it can be uploaded
 again.
 """
@@ -132,7 +132,7 @@ def wait_for_load(batch_id: int, timeout: float | None = None) -> bool:
 
 
 def _load(batch_id: int) -> None:
-    from connectors.pipeline import mark_failed, run_batch
+    from connectors.pipeline.load import mark_failed, run_batch
 
     try:
         run_batch(batch_id=batch_id)

@@ -3,7 +3,7 @@ connector profiles (``load_demo`` runs ``load``)."""
 
 from __future__ import annotations
 
-from connectors.profiles import seed_profiles
+from connectors.profiles.versions import seed_profiles
 
 
 def load(stdout) -> None:

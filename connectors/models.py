@@ -74,7 +74,7 @@ class BatchProgress(models.Model):
     updated_at = models.DateTimeField(_("更新时间"))
 
     class Meta:
-        db_table = "connectors_batchprogress"  # named in connectors.progress's SQL
+        db_table = "connectors_batchprogress"  # named in connectors.pipeline.progress's SQL
         verbose_name = _("读取进度")
         verbose_name_plural = pgettext_lazy("plural", "读取进度")
 
@@ -106,7 +106,7 @@ class ConnectorProfile(models.Model):
     that used them; ``UploadBatch.profile_version``). The newest version of a
     department + resource replaces its Python connector's declarations (source units,
     CRS, date layouts and time zone, missing markers, header aliases, value maps, district
-    naming, lookups); the connector's code hooks still run. See ``connectors.profiles``.
+    naming, lookups); the connector's code hooks still run. See ``connectors.profiles.versions``.
     """
 
     department = models.ForeignKey(
@@ -215,10 +215,3 @@ class ConnectorProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department} · {self.resource} v{self.version}"
-
-    def clean(self) -> None:
-        from connectors.profiles import profile_errors
-
-        errors = profile_errors(self)
-        if errors:
-            raise ValidationError(errors)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,12 +22,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from connectors import corrections
-from connectors.pipeline import mark_failed, run_batch
+from connectors.pipeline import corrections
+from connectors.pipeline.load import mark_failed, run_batch
+from connectors.tasks import enqueue_load, sweep_stuck_batches
 from hub.catalog.models import DataResource, Department
 from hub.records.models import BatchSource, BatchStatus, UploadBatch
 
@@ -46,7 +44,6 @@ __all__ = [
     "sweep_stuck_batches",
 ]
 
-logger = logging.getLogger(__name__)
 
 BLOCK = 1 << 20
 RETRYABLE = (BatchStatus.FAILED, BatchStatus.REJECTED)
@@ -208,7 +205,7 @@ def create_batch(
 
     ``accept_valid_rows``: load the good rows and keep the rejected ones as a correction
     batch (None: the resource's setting). ``corrects``: the correction batch this file
-    corrects (``connectors.corrections.correction_target``); it loads all-or-nothing.
+    corrects (``connectors.pipeline.corrections.correction_target``); it loads all-or-nothing.
 
     ``sheet`` picks an XLSX sheet by name or 1-based number (empty: the first sheet with
     a header); the same file with another sheet is another batch.
@@ -258,29 +255,6 @@ def submit_batch(*, batch: UploadBatch) -> UploadBatch:
         UploadBatch.objects.filter(pk=batch_id).update(timings=batch.timings)
         transaction.on_commit(lambda: enqueue_load(batch_id))
     return batch
-
-
-def enqueue_load(batch_id: int) -> bool:
-    """Send the load task of a batch; False (logged) when it cannot be sent.
-
-    Called on commit, so the batch is already stored in status received with its
-    ``submitted_at`` mark: an upload accepted while the broker is down is not lost, the
-    periodic sweeper (``sweep_stuck_batches`` in the beat schedule) sends it later.
-    """
-    from connectors.tasks import ingest_batch
-
-    try:
-        ingest_batch.delay(batch_id)
-    except Exception:
-        # Broker down (kombu OperationalError) or, with a Redis result backend, the result
-        # store down (RuntimeError from its reconnect): either way the batch is committed.
-        logger.warning(
-            "broker unreachable: batch %s stays received until the sweeper re-enqueues it",
-            batch_id,
-            exc_info=True,
-        )
-        return False
-    return True
 
 
 def upload_file(**kwargs: Any) -> UploadResult:
@@ -344,27 +318,3 @@ def ingest_records(
     if not result.is_duplicate:
         submit_batch(batch=result.batch)
     return result
-
-
-def sweep_stuck_batches(
-    *, received_for: timedelta = timedelta(minutes=10), parsing_for: timedelta = timedelta(hours=1)
-) -> list[int]:
-    """Re-enqueue batches whose task was lost (outbox-style sweeper); returns their ids.
-
-    Re-running is safe: a batch being loaded holds a row lock and the second run leaves
-    it alone; a batch left in parsing by a killed worker had its writes rolled back.
-    """
-    now = timezone.now()
-    stuck = list(
-        UploadBatch.objects.filter(
-            Q(
-                status=BatchStatus.RECEIVED,
-                timings__has_key="submitted_at",
-                created_at__lt=now - received_for,
-            )
-            | Q(status=BatchStatus.PARSING, started_at__lt=now - parsing_for)
-        ).values_list("id", flat=True)
-    )
-    for batch_id in stuck:
-        transaction.on_commit(lambda batch_id=batch_id: enqueue_load(batch_id))
-    return stuck

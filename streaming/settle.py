@@ -1,7 +1,7 @@
 """Verdicts of the pushes of one final window batch (``finish_batch``).
 
 A ``loaded`` batch loads every push. A ``partial`` batch (a resource that accepts valid
-rows, ``connectors.corrections``) stored its good rows and kept the bad ones in a
+rows, ``connectors.pipeline.corrections``) stored its good rows and kept the bad ones in a
 correction batch: each push gets its own verdict from the rows the batch blamed on it:
 none → loaded, some → partial, all → rejected, with its own row errors. A ``rejected``
 or ``failed`` shared batch stored nothing: its pushes go back to the queue, those with

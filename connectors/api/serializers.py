@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connectors.progress import rows_read_so_far
+from connectors.pipeline.progress import rows_read_so_far
 from hub.catalog.stored_text import localized
 from hub.records.models import BatchStatus, UploadBatch
 from hub.records.notices import rendered

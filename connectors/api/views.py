@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
-from connectors.corrections import CorrectionError, correction_target
+from connectors.pipeline.corrections import CorrectionError, correction_target
 from connectors.selectors import uploadable_resource, visible_batches
 from hub.api.records import ResourceRecordsView
 from hub.catalog.models import DataResource, Department
@@ -212,7 +212,7 @@ class ResourceTemplateView(APIView):
             resource = resource_get(user=request.user, code=code, code_items=True)
         except DataResource.DoesNotExist as exc:
             raise Http404 from exc
-        from connectors.templates_xlsx import build_template
+        from connectors.writers.template import build_template
 
         response = HttpResponse(build_template(resource), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{resource.code}-template.xlsx"'

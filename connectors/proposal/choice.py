@@ -40,8 +40,9 @@ def chosen_profile(batch) -> ConnectorProfile | None:
 
 def connector_for_file(batch) -> Connector:
     """The connector for an uploaded file's batch (see the module docstring)."""
-    from connectors.profiles import apply_profile
-    from connectors.registry import _class_for, connector_for
+    from connectors.profiles.registry import _class_for
+    from connectors.profiles.resolve import connector_for
+    from connectors.profiles.versions import apply_profile
 
     profile = chosen_profile(batch)
     if profile is not None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from connectors.headers import header_crs
 from connectors.normalisers import coordinates, numbers
 from connectors.normalisers.geopoints import parse_geopoints
+from connectors.normalisers.headers import header_crs
 from connectors.proposal import geodata
 from connectors.proposal.result import CrsGuess
 

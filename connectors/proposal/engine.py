@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.base import Connector
+from connectors.normalisers.schema import Schema, load_schema
 from connectors.proposal import crs as crs_guess
 from connectors.proposal import dates as date_guess
 from connectors.proposal import units as unit_guess
 from connectors.proposal.fields import match_fields
 from connectors.proposal.result import DateGuess, FieldMatch, Proposal, UnitGuess
 from connectors.proposal.sample import SAMPLE_ROWS, Sample, header_signature, read_sample
-from connectors.schema import Schema, load_schema
 
 
 def known_aliases(resource, connector: Connector) -> dict[str, list[str]]:
@@ -57,8 +57,8 @@ def propose(
 
 def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
     """The proposal for an already read sample."""
+    from connectors.profiles.resolve import connector_for
     from connectors.proposal.profile_build import preview
-    from connectors.registry import connector_for
 
     connector = connector_for(resource, department)
     schema = load_schema(resource, connector)
@@ -137,7 +137,7 @@ def details(
 def refresh_details(proposal: Proposal, sample: Sample, *, resource, department=None) -> None:
     """After the steward's corrections: guesses for newly mapped fields, none for fields
     no longer mapped, the required fields still missing."""
-    from connectors.registry import connector_for
+    from connectors.profiles.resolve import connector_for
 
     connector = connector_for(resource, department)
     schema = load_schema(resource, connector)

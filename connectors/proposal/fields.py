@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from connectors.headers import fold_header, split_unit
 from connectors.normalisers import numbers
+from connectors.normalisers.headers import fold_header, split_unit
+from connectors.normalisers.schema import FieldInfo
 from connectors.proposal.dates import guess_dates
 from connectors.proposal.result import FieldMatch
-from connectors.schema import FieldInfo
 
 # Below this a header is proposed for no field.
 MIN_SCORE = 55.0

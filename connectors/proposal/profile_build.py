@@ -16,8 +16,8 @@ from dataclasses import replace
 import numpy as np
 from django.utils.translation import gettext as _
 
-from connectors.headers import fold_header
 from connectors.models import ConnectorProfile, SourceCRS
+from connectors.normalisers.headers import fold_header
 from connectors.normalisers.units import canonical_unit
 from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
 
@@ -100,8 +100,8 @@ def corrected(
 
 def _base(resource, department) -> ConnectorProfile:
     """A copy (unsaved) of the current profile, or the connector's declarations."""
-    from connectors.profiles import current_profile
-    from connectors.registry import connector_for
+    from connectors.profiles.resolve import connector_for
+    from connectors.profiles.versions import current_profile
 
     current = current_profile(resource, department)
     if current is not None and current.department_id == department.pk:
@@ -109,7 +109,7 @@ def _base(resource, department) -> ConnectorProfile:
         profile.pk = None
         profile._state.adding = True
         return profile
-    from connectors.parse_notices import declares
+    from connectors.pipeline.parse_notices import declares
 
     connector = connector_for(resource, department)
     return ConnectorProfile(
@@ -162,11 +162,11 @@ def to_profile(proposal: Proposal, *, resource, department, filename: str = "") 
 def preview(proposal: Proposal, *, sample, resource, department=None, rows: int = 10) -> None:
     """Normalise the sample's first ``rows`` rows with the proposed profile; sets
     ``proposal.preview_fields`` and ``proposal.preview`` (values as people read them)."""
-    from connectors.parsing import normalise_chunk
-    from connectors.profiles import apply_profile
-    from connectors.readers import RawChunk
-    from connectors.registry import connector_for
-    from connectors.schema import load_schema
+    from connectors.normalisers.schema import load_schema
+    from connectors.pipeline.parsing import normalise_chunk
+    from connectors.profiles.resolve import connector_for
+    from connectors.profiles.versions import apply_profile
+    from connectors.readers.base import RawChunk
     from hub.catalog.display import display_value
     from hub.records.recordstore import field_names, prepare_rows
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.headers import fold_header
-from connectors.readers import open_table
+from connectors.normalisers.headers import fold_header
+from connectors.readers.formats import open_table
 
 SAMPLE_ROWS = 1_000
 _NUMBER = re.compile(r"^[\s+-]*[\d.,]+\s*$")

@@ -107,7 +107,7 @@ def save_proposal(
     """
     from django.core.exceptions import ValidationError
 
-    from connectors.profiles import profile_errors, save_profile
+    from connectors.profiles.versions import profile_errors, save_profile
 
     if steward_resource(user, resource.code) is None:
         raise PermissionError(resource.code)

@@ -15,11 +15,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from connectors.headers import split_unit
 from connectors.normalisers import numbers
+from connectors.normalisers.headers import split_unit
+from connectors.normalisers.schema import FieldInfo
 from connectors.normalisers.units import UNITS, canonical_unit, convert
 from connectors.proposal.result import UnitGuess
-from connectors.schema import FieldInfo
 
 # Candidates within this share of the best one count as fitting as well.
 TIE = 0.02

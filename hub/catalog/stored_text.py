@@ -6,7 +6,7 @@ are written as the Chinese msgid with its parameters filled in (``_("已入库�
 code: :func:`localized` finds the template the text was made from in the translation
 catalog, takes the parameters back out of it and renders the same message in the active
 language. Text that matches no template (an exception's text, a composed message) is
-returned as stored. Loads write in the source language (``connectors.pipeline.run_batch``
+returned as stored. Loads write in the source language (``connectors.pipeline.load.run_batch``
 pins it); text written in English by older eager loads is recognised the same way.
 
 Parameters are data (a column label, a value from the file) and are kept as they are.

@@ -8,9 +8,10 @@ import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 
-from connectors.base import InputError, parse_file, parse_records
+from connectors.base import InputError
 from connectors.models import HeaderAlias
-from connectors.registry import GenericConnector
+from connectors.pipeline.parsing import parse_file, parse_records
+from connectors.profiles.registry import GenericConnector
 
 BODY = "GP000001,2025-07-01 14:30,黄浦,0.3\n"
 

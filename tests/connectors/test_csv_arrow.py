@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import csvfile
 from connectors.base import InputError
-from connectors.readers import SAMPLE_BYTES, SPARE_COLUMNS
+from connectors.readers import csvfile
+from connectors.readers.base import SAMPLE_BYTES, SPARE_COLUMNS
 
 HEADERS = ["编号", "时间", "数值"]
 

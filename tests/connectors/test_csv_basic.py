@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from connectors.base import InputError, RowError, parse_file, parse_records
-from connectors.registry import GenericConnector
+from connectors.base import InputError, RowError
+from connectors.pipeline.parsing import parse_file, parse_records
+from connectors.profiles.registry import GenericConnector
 
 
 def test_gbk_csv_with_title_row(resources, write):

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors.base import RowError, connector_for, parse_file
+from connectors.base import RowError
+from connectors.pipeline.parsing import parse_file
+from connectors.profiles.resolve import connector_for
 from tests.connectors.conftest import SAMPLES
 
 # People's Square in WGS-84: the samples store it in each department's datum.

@@ -6,9 +6,9 @@ import codecs
 
 import pytest
 
-from connectors.base import parse_file
-from connectors.readers import detect_encoding, sniff_delimiter
-from connectors.registry import GenericConnector
+from connectors.pipeline.parsing import parse_file
+from connectors.profiles.registry import GenericConnector
+from connectors.readers.base import detect_encoding, sniff_delimiter
 
 HEADER = ["监测点编号", "监测时间", "所属区", "管网压力"]
 ROW = ["GP000001", "2025-07-01 14:30", "卢湾区", "0.3"]

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Connector, parse_file, parse_records
+from connectors.base import Connector
 from connectors.normalisers import coordinates
 from connectors.normalisers.geopoints import format_degrees, parse_geopoints
+from connectors.pipeline.parsing import parse_file, parse_records
 from tests.ingest.helpers import park_sites
 
 LAT = st.floats(-90, 90, allow_nan=False)

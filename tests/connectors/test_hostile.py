@@ -8,9 +8,10 @@ import zipfile
 import openpyxl
 import pytest
 
-from connectors import xlsx_archive
-from connectors.base import InputError, RowError, parse_file
-from connectors.registry import GenericConnector
+from connectors.base import InputError, RowError
+from connectors.pipeline.parsing import parse_file
+from connectors.profiles.registry import GenericConnector
+from connectors.readers.xlsx import archive as xlsx_archive
 
 GAS_HEADER = "监测点编号,监测时间,所属区,管网压力,介质温度,压力级制,纬度,经度"
 GAS_ROW = "GP000001,2025-07-01 14:30:00,黄浦区,0.35,20,低压,31.23,121.47"
@@ -267,7 +268,7 @@ def test_header_only_files_yield_no_rows(resources, write):
 def test_first_chunk_is_split_with_its_reader_errors(resources, write):
     """The first chunk is split after FIRST_CHUNK_ROWS rows (the load starts early);
     each reader error stays with the part holding its row."""
-    from connectors.parsing import FIRST_CHUNK_ROWS
+    from connectors.pipeline.parsing import FIRST_CHUNK_ROWS
 
     rows = [GAS_ROW.replace("GP000001", f"GP{n:06d}") for n in range(10_000)]
     rows[1] += ",extra"  # line 3

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.headers import header_crs, split_unit
 from connectors.normalisers import coordinates, dates, numbers, units
 from connectors.normalisers.codes import CodeMatcher
 from connectors.normalisers.districts import DistrictMatcher
+from connectors.normalisers.headers import header_crs, split_unit
 from connectors.normalisers.text import MISSING_MARKERS, clean
 
 FULLWIDTH = str.maketrans("0123456789.-,%", "０１２３４５６７８９．－，％")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from connectors.base import Connector, parse_file
-from connectors.registry import GenericConnector, connector_for, register, registered
+from connectors.base import Connector
+from connectors.pipeline.parsing import parse_file
+from connectors.profiles.registry import GenericConnector, register, registered
+from connectors.profiles.resolve import connector_for
 
 
 def test_every_connector_is_complete():

@@ -1,4 +1,4 @@
-"""Profile rules on raw cells (connectors.rules): value maps, district naming, lookups.
+"""Profile rules on raw cells (connectors.normalisers.rules): value maps, district naming, lookups.
 
 Properties (hypothesis): a mapped spelling, however it is padded, spaced or written in
 full width, becomes its value and nothing else changes; a looked-up name becomes its id,
@@ -13,8 +13,16 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.normalisers.rules import (
+    FieldRules,
+    Lookup,
+    apply,
+    fold,
+    look_up,
+    map_values,
+    name_districts,
+)
 from connectors.normalisers.text import MISSING_MARKERS
-from connectors.rules import FieldRules, Lookup, apply, fold, look_up, map_values, name_districts
 
 FULLWIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
 

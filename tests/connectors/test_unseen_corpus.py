@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from connectors import pipeline, services
+from connectors import services
 from connectors.models import ConnectorProfile
+from connectors.pipeline import load as pipeline
 from hub.catalog import services as catalog
 from hub.catalog.models import DataResource, Department, FieldSpec
 from hub.catalog.seed import latest_code_list, upsert_code_list, upsert_department
@@ -215,9 +216,9 @@ def test_unseen_file_loads_with_only_a_stewards_profile(filename, make_user, cli
 def test_a_changed_registry_changes_what_is_looked_up(make_user, client):
     """Lookup tables are read per file and are part of the rows' parse context: after the
     registry gives 南浦大桥 a second id, the same readings find the name ambiguous."""
-    from connectors.fingerprints import parse_context
-    from connectors.registry import connector_for
-    from connectors.schema import load_schema
+    from connectors.normalisers.schema import load_schema
+    from connectors.pipeline.fingerprints import parse_context
+    from connectors.profiles.resolve import connector_for
 
     world = World(make_user)
     registry = onboard(world, client, SAMPLES["bridge_registry.csv"])

@@ -7,10 +7,11 @@ import io
 import openpyxl
 import pytest
 
-from connectors.base import RowError, parse_file
-from connectors.reports import write_error_report
-from connectors.spreadsheet import safe_text
-from connectors.templates_xlsx import build_template
+from connectors.base import RowError
+from connectors.pipeline.parsing import parse_file
+from connectors.writers.reports import write_error_report
+from connectors.writers.spreadsheet import safe_text
+from connectors.writers.template import build_template
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,7 @@ def test_template_describes_fields_and_round_trips(resources, tmp_path):
 
 
 def test_error_report_from_a_parsed_sample(resources):
-    from connectors.reports import report_rows
+    from connectors.writers.reports import report_rows
     from tests.connectors.conftest import SAMPLES
 
     (chunk,) = parse_file(

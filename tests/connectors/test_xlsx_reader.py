@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import xlsx_archive, xlsx_extent
 from connectors.base import InputError, RowError
-from connectors.xlsx import open_xlsx
+from connectors.readers.xlsx import archive as xlsx_archive
+from connectors.readers.xlsx import extent as xlsx_extent
+from connectors.readers.xlsx.reader import open_xlsx
 
 from .test_hostile import GAS_HEADER, GAS_ROW, failure, gas_xlsx, replace_part, run
 

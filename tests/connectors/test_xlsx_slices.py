@@ -1,4 +1,4 @@
-"""Large sheets read in slices (connectors.xlsx_slices) come out exactly as read whole."""
+"""Large sheets read in slices (connectors.readers.xlsx.slices) come out exactly as read whole."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import xlsx, xlsx_archive, xlsx_slices
 from connectors.base import InputError
-from connectors.xlsx import open_xlsx
+from connectors.readers.xlsx import archive as xlsx_archive
+from connectors.readers.xlsx import reader as xlsx
+from connectors.readers.xlsx import slices as xlsx_slices
+from connectors.readers.xlsx.reader import open_xlsx
 
 from .test_hostile import gas_xlsx, replace_part
 from .test_xlsx_reader import NS, SHEET, sheet_xml

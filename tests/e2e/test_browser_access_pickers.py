@@ -47,7 +47,7 @@ def shot(page, name: str) -> Path:
 @pytest.fixture
 def alarms(catalog):
     from connectors import services
-    from connectors.pipeline import run_batch
+    from connectors.pipeline.load import run_batch
     from hub.records.models import BatchStatus
 
     batch = services.ingest_records(

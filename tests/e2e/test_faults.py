@@ -357,12 +357,12 @@ def test_upload_accepted_while_broker_down_is_loaded_after_it_returns(
 
     api_client.force_authenticate(steward)
     upload = SimpleUploadedFile("gas.csv", gas_csv(300).encode("utf-8"))
-    with caplog.at_level("WARNING", logger="connectors.services"):
+    with caplog.at_level("WARNING", logger="connectors.tasks"):
         response = api_client.post(UPLOAD, {"file": upload}, format="multipart")
     assert response.status_code == 202, response.content
     batch_id = response.json()["id"]
     assert response.json()["status"] == "received"
-    assert [r.getMessage() for r in caplog.records if r.name == "connectors.services"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "connectors.tasks"] == [
         f"broker unreachable: batch {batch_id} stays received until the sweeper re-enqueues it"
     ]
     batch = UploadBatch.objects.get(pk=batch_id)
@@ -406,7 +406,7 @@ def test_failed_send_leaves_the_batch_for_the_sweeper(
     api_client.force_authenticate(steward)
     upload = SimpleUploadedFile("gas.csv", gas_csv(5).encode("utf-8"))
     with (
-        caplog.at_level("WARNING", logger="connectors.services"),
+        caplog.at_level("WARNING", logger="connectors.tasks"),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         response = api_client.post(UPLOAD, {"file": upload}, format="multipart")

@@ -50,7 +50,7 @@ def test_a_filled_msgid_is_found_with_its_parameters():
 def rejected_batch(request, catalog):
     """A rejected batch, loaded while the request language is Chinese or English."""
     from connectors import services
-    from connectors.pipeline import run_batch
+    from connectors.pipeline.load import run_batch
 
     batch = services.ingest_records(
         resource=catalog["resources"][RESOURCE],

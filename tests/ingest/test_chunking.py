@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.chunking import KeyRegistry
+from connectors.pipeline.chunking import KeyRegistry
 
 
 @settings(max_examples=200, deadline=None)
@@ -49,7 +49,7 @@ def _source(events: list[str], count: int = 10, fail_at: int | None = None):
 def test_prefetch_chain_yields_in_order_and_closes_every_stage_when_stopped_early():
     import threading
 
-    from connectors.chunking import prefetch
+    from connectors.pipeline.chunking import prefetch
 
     events: list[str] = []
     before = threading.active_count()
@@ -65,7 +65,7 @@ def test_prefetch_chain_yields_in_order_and_closes_every_stage_when_stopped_earl
 def test_prefetch_chain_passes_a_source_error_through_unchanged():
     import pytest
 
-    from connectors.chunking import prefetch
+    from connectors.pipeline.chunking import prefetch
 
     events: list[str] = []
     chain = prefetch(prefetch(_source(events, fail_at=3)))

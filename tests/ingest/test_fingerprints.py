@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors import fingerprints, parsing, services
+from connectors import services
+from connectors.pipeline import fingerprints, parsing
 from hub.catalog.models import CodeItem
 from hub.records import recordstore
 from hub.records.models import BatchStatus, Record, RowFingerprints

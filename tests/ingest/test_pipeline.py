@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors import pipeline, services
+from connectors import services
 from connectors.base import ParsedChunk, RowError
+from connectors.pipeline import load as pipeline
 from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import gas_frame
 

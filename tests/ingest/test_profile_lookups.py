@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from connectors import pipeline, services
+from connectors import services
 from connectors.models import ConnectorProfile
-from connectors.profiles import profile_errors, save_profile
+from connectors.pipeline import load as pipeline
+from connectors.profiles.versions import profile_errors, save_profile
 from hub.records.models import Record
 from permissions.services import grant_access
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from connectors.departments.housing import HousingGasConnector
 from connectors.models import ConnectorProfile
 from connectors.normalisers import coordinates, dates
-from connectors.profiles import profile_errors, save_profile, seed_profiles
-from connectors.registry import connector_for
+from connectors.profiles.departments.housing import HousingGasConnector
+from connectors.profiles.resolve import connector_for
+from connectors.profiles.versions import profile_errors, save_profile, seed_profiles
 from hub.records.models import Record, UploadBatch
 from permissions.models import AuditEvent
 

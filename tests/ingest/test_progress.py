@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
-from connectors import pipeline, progress, services
+from connectors import services
 from connectors.models import BatchProgress
-from connectors.progress import ProgressReporter
+from connectors.pipeline import load as pipeline
+from connectors.pipeline import progress
+from connectors.pipeline.progress import ProgressReporter
 from hub.records.models import BatchStatus, UploadBatch
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -134,7 +134,7 @@ def test_ingest_profile_chooses_a_version(gas, housing, steward, tmp_path):
     # A later version for the same headers says BD-09: the newest wins by default...
     second = ConnectorProfile.objects.get(pk=first.pk)
     second.source_crs = "bd09"
-    from connectors.profiles import save_profile
+    from connectors.profiles.versions import save_profile
 
     second = save_profile(profile=second, user=steward)
     assert second.version == 2
@@ -212,8 +212,8 @@ def test_the_demo_samples_are_proposed_as_their_connectors_read_them(catalog, sa
     """On files the connectors read, the assistant finds every column the load maps."""
     from pathlib import Path
 
-    from connectors.base import parse_file
-    from connectors.registry import connector_for
+    from connectors.pipeline.parsing import parse_file
+    from connectors.profiles.resolve import connector_for
 
     resource = catalog["resources"][code]
     path = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / sample

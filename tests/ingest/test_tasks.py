@@ -6,7 +6,8 @@ import pytest
 from celery.exceptions import Retry
 from django.db import OperationalError
 
-from connectors import pipeline, services
+from connectors import services
+from connectors.pipeline import load as pipeline
 from connectors.tasks import MAX_RETRIES, ingest_batch
 from hub.records.models import BatchStatus, UploadBatch
 from hub.records.signals import batch_loaded

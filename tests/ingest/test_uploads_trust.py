@@ -14,9 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors import confirm, pipeline, report_columns, services
-from connectors.reports import merged_rows, write_error_report
-from connectors.spreadsheet import safe_text
+from connectors import confirm, services
+from connectors.pipeline import load as pipeline
+from connectors.writers import report_columns
+from connectors.writers.reports import merged_rows, write_error_report
+from connectors.writers.spreadsheet import safe_text
 from hub.records.models import BatchStatus, Record, UploadBatch
 from tests.ingest.helpers import HEADER, gas_csv
 
@@ -117,7 +119,7 @@ def test_report_streams_rows_without_holding_the_file():
     import pandas as pd
 
     from connectors.base import RowError
-    from connectors.readers import RawChunk
+    from connectors.readers.base import RawChunk
 
     consumed = []
 
@@ -272,7 +274,7 @@ def test_report_of_a_file_read_in_many_chunks_marks_each_bad_row(
     gas, housing, write_csv, monkeypatch
 ):
     """The merge of the raw re-read with the spooled rejected rows across chunk limits."""
-    from connectors import readers
+    from connectors.readers import formats as readers
 
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 5)
     real_open = readers.open_table

@@ -17,9 +17,9 @@ from django.core.management import call_command
 from django.utils import translation
 
 from connectors.base import InputError
-from connectors.registry import GenericConnector
-from connectors.schema import FieldInfo
-from connectors.validation import field_errors, non_capturing
+from connectors.normalisers.schema import FieldInfo
+from connectors.normalisers.validation import field_errors, non_capturing
+from connectors.profiles.registry import GenericConnector
 from hub.records.models import UploadBatch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,7 +130,7 @@ def test_warnings_on_the_admin_batch_page(client, steward, gas, tmp_path):
 
 
 def test_missing_column_names_the_closest_headers(gas, tmp_path):
-    from connectors.base import parse_file
+    from connectors.pipeline.parsing import parse_file
 
     path = tmp_path / "gas.csv"
     path.write_text(

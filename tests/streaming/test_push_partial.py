@@ -85,7 +85,7 @@ def test_partial_window_gives_each_push_its_own_verdict(gas, key_client, no_flus
 def test_partial_batch_with_more_errors_than_it_keeps_says_so(gas, key_client, no_flush):
     """A batch keeps its first 1,000 errors: a later push with rows past the last named
     one is loaded as far as anyone can tell, and its message says errors may be unnamed."""
-    from connectors import pipeline
+    from connectors.pipeline import load as pipeline
 
     client, _key = key_client("housing", scopes=["push"])
     bad = readings(0, 3, pressure=-1)

@@ -14,8 +14,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from connectors.corrections import CorrectionError, correction_target
-from connectors.pipeline import TRANSIENT_ERRORS
+from connectors.pipeline.corrections import CorrectionError, correction_target
+from connectors.pipeline.load import TRANSIENT_ERRORS
 from connectors.proposal.services import choose_profile
 from connectors.selectors import batch_summary
 from connectors.services import UploadTooLarge, create_batch, mark_failed, run_batch

@@ -59,7 +59,7 @@ def batch_upload_path(instance: UploadBatch, filename: str) -> str:
 
 class UploadBatch(models.Model):
     """One upload of one file (or API push) into one resource, loaded all-or-nothing
-    unless it accepts valid rows (``accept_valid_rows``, see connectors.corrections)."""
+    unless it accepts valid rows (``accept_valid_rows``, see connectors.pipeline.corrections)."""
 
     resource = models.ForeignKey(
         DataResource, on_delete=models.PROTECT, related_name="batches", verbose_name=_("数据资源")

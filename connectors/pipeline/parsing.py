@@ -1,0 +1,406 @@
+"""Parse a table into :class:`ParsedChunk` objects: map headers, normalise, validate.
+
+``parse_file`` opens the file and checks its header eagerly, so whole-file problems
+(empty, wrong type, bombs, missing required columns) raise :class:`InputError` at call
+time; the returned iterator then normalises one chunk at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from connectors.base import Connector, InputError, ParsedChunk, RowError
+from connectors.normalisers import coordinates, dates, geopoints, numbers, rules, units
+from connectors.normalisers.districts import DistrictMatcher
+from connectors.normalisers.headers import ColumnMatch
+from connectors.normalisers.schema import FieldInfo, Schema, load_schema
+from connectors.normalisers.text import clean
+from connectors.normalisers.validation import field_errors
+from connectors.pipeline import parse_notices
+from connectors.pipeline.fingerprints import RowMemo, parse_context
+from connectors.profiles.resolve import connector_for
+from connectors.readers.base import RawChunk, Table
+from connectors.readers.formats import open_table
+from connectors.readers.jsonfile import records_table
+from connectors.writers import report_columns
+from hub.records import notices
+from hub.records.notices import Notice
+
+# The first chunk is split here: the load starts on it while the rest is normalised.
+FIRST_CHUNK_ROWS = 4_096
+
+
+def parse_file(
+    *,
+    path: Path,
+    filename: str,
+    resource,
+    connector: Connector | None = None,
+    chunk_rows: int = 100_000,
+    sheet: str | int | None = None,
+    memo: RowMemo | None = None,
+) -> Iterator[ParsedChunk]:
+    """Read, map, normalise and validate a file in chunks of at most ``chunk_rows`` rows.
+
+    The format is decided by content (magic bytes), the file name only breaks ties.
+    Raises :class:`InputError` for whole-file problems, possibly after some chunks.
+    ``memo`` (a ``RowMemo``) sets aside rows loaded before.
+    """
+    path = Path(path)  # the admin preview passes the stored file's path as text
+    connector = connector or _default_connector(resource)
+    schema = load_schema(resource, connector)
+    table = open_table(
+        path=path,
+        filename=filename,
+        scorer=schema.headers.score,
+        chunk_rows=chunk_rows,
+        sheet=sheet,
+    )
+    return _parse_table(table, schema, connector, resource=resource, memo=memo)
+
+
+def parse_records(
+    *, records: list[dict], resource, connector: Connector | None = None, memo=None
+) -> ParsedChunk:
+    """Normalise and validate records pushed as JSON; keys are field names or labels.
+
+    All records come back as one chunk.
+    """
+    connector = connector or _default_connector(resource)
+    schema = load_schema(resource, connector)
+    table = records_table(
+        records, scorer=schema.headers.score, chunk_rows=max(1, len(records or [1]))
+    )
+    parsed = _parse_table(
+        table, schema, connector, resource=resource, memo=memo, pushed=True, ramp=False
+    )
+    chunks = list(parsed)
+    return chunks[0]
+
+
+def _default_connector(resource) -> Connector:
+    return connector_for(resource)
+
+
+def _parse_table(
+    table: Table,
+    schema: Schema,
+    connector: Connector,
+    *,
+    resource,
+    memo: RowMemo | None,
+    pushed: bool = False,
+    ramp: bool = True,
+) -> Iterator[ParsedChunk]:
+    """Check the header mapping now; normalise chunk by chunk when iterated.
+
+    ``pushed``: records pushed through the API follow the Table Schema (its units and
+    WGS-84), so nothing is "assumed" about them. ``ramp=False`` keeps the first chunk
+    whole (``parse_records`` returns one chunk: a split one lost every row after the
+    first FIRST_CHUNK_ROWS of a push of more than twice as many).
+    """
+    matches, ignored = schema.headers.map_columns(table.headers)
+    found = {match.field for match in matches}
+    missing = [info for info in schema.fields if info.required and info.name not in found]
+    if missing:
+        raise InputError(
+            parse_notices.missing_message(missing, schema, table.headers, found),
+            row=table.header_row or None,
+            column=missing[0].label,
+        )
+    warnings = list(table.warnings)
+    # A corrected error report: its row-number and error columns are named, not data.
+    report = report_columns.positions(table.headers, ignored)
+    own = {table.headers[position] for position in report}
+    warnings += [Notice(notices.IGNORED_COLUMN, header) for header in ignored if header not in own]
+    warnings += [Notice(notices.REPORT_COLUMN, table.headers[position]) for position in report]
+    if not pushed:
+        warnings += parse_notices.assumptions(schema, matches, connector)
+
+    if memo is not None:
+        memo.begin(
+            parse_context(
+                resource=resource,
+                connector=connector,
+                schema=schema,
+                headers=table.headers,
+                matches=matches,
+            )
+        )
+
+    def generate() -> Iterator[ParsedChunk]:
+        first = True
+        for raw in _ramped(table.chunks) if ramp else table.chunks:
+            if report:
+                raw = replace(raw, frame=report_columns.unquote(raw.frame))
+            known = None
+            if memo is not None:
+                raw, known = memo.split(raw, table.headers)
+            if len(raw.frame) or raw.errors:
+                chunk = normalise_chunk(raw, table.headers, matches, schema, connector)
+            else:  # every row was found among the last load's: nothing to normalise
+                chunk = _empty_chunk(raw, table.headers, schema)
+            chunk.known, chunk.fingerprints = known, raw.fingerprints
+            if first:
+                chunk.warnings = warnings + chunk.warnings
+                first = False
+            yield chunk
+
+    return generate()
+
+
+def _ramped(chunks: Iterator[RawChunk]) -> Iterator[RawChunk]:
+    """The chunks with the first one split after FIRST_CHUNK_ROWS rows: the pipeline's
+    loading thread starts on a small chunk while the rest of the first is normalised."""
+    chunks = iter(chunks)
+    head = next(chunks, None)
+    if head is None:
+        return
+    if len(head.frame) <= 2 * FIRST_CHUNK_ROWS:
+        yield head
+    else:
+        boundary = int(head.source_rows[FIRST_CHUNK_ROWS])
+        yield RawChunk(
+            frame=head.frame.iloc[:FIRST_CHUNK_ROWS],
+            source_rows=head.source_rows[:FIRST_CHUNK_ROWS],
+            errors=[error for error in head.errors if error.row < boundary],
+        )
+        yield RawChunk(
+            frame=head.frame.iloc[FIRST_CHUNK_ROWS:].reset_index(drop=True),
+            source_rows=head.source_rows[FIRST_CHUNK_ROWS:],
+            errors=[error for error in head.errors if error.row >= boundary],
+        )
+    yield from chunks
+
+
+def _empty_chunk(raw: RawChunk, headers: list[str], schema: Schema) -> ParsedChunk:
+    """A chunk of no rows, typed as ``normalise_chunk`` types the fields' columns."""
+    original = raw.frame.copy()
+    original.columns = headers
+    return ParsedChunk(
+        frame=pd.DataFrame({info.name: pd.Series([], dtype=object) for info in schema.fields}),
+        source_rows=np.empty(0, dtype="int64"),
+        valid=np.empty(0, dtype=bool),
+        errors=[],
+        raw=original,
+    )
+
+
+def normalise_chunk(
+    raw: RawChunk,
+    headers: list[str],
+    matches: list[ColumnMatch],
+    schema: Schema,
+    connector: Connector,
+) -> ParsedChunk:
+    """Normalise and validate one chunk of string cells."""
+    original = raw.frame.copy()
+    original.columns = headers
+    prepared = connector.prepare(original.copy())
+    if connector.missing_values:
+        # The profile's "no value" texts, compared on the trimmed cell.
+        markers = list(connector.missing_values)
+        prepared = prepared.mask(prepared.apply(lambda c: c.str.strip().isin(markers)), "")
+    by_field = {match.field: match for match in matches}
+    rows = raw.source_rows
+    n = len(prepared)
+    columns: dict[str, pd.Series] = {}
+    errors: list[RowError] = list(raw.errors)
+    invalid = np.zeros(n, dtype=bool)
+    if raw.errors:
+        invalid |= np.isin(rows, [error.row for error in raw.errors])
+    coordinate_state: dict[str, tuple] = {}
+    notes: list[Notice] = []
+    for info in schema.fields:
+        match = by_field.get(info.name)
+        if match is not None:
+            series = prepared.iloc[:, match.position].reset_index(drop=True)
+            shown = original.iloc[:, match.position].reset_index(drop=True)
+            column = match.header
+        else:
+            series = pd.Series([""] * n, dtype=object)
+            shown = series
+            column = info.label
+        looked_up = None
+        if info.name in schema.rules:
+            series, looked_up, found = rules.apply(
+                schema.rules[info.name], series, column=column, name=info.name, rows=rows
+            )
+            errors.extend(found)
+            invalid |= looked_up
+        values, missing, bad, unit_bad = _normalise(
+            info, series, match, connector, notes=notes, column=column, rows=rows
+        )
+        if looked_up is not None and looked_up.any():
+            # A lookup miss is its own error: not also "required" or "bad".
+            missing, bad = missing & ~looked_up, bad & ~looked_up
+        checked = info
+        if info.name in (schema.latitude_field, schema.longitude_field):
+            coordinate_state[info.name] = (column, shown)
+            # Ranges are checked after swap detection and datum conversion.
+            checked = replace(info, min_value=None, max_value=None)
+        columns[info.name] = values
+        field_problems, failed = field_errors(
+            info=checked,
+            column=column,
+            values=values,
+            text=shown,
+            missing=missing,
+            bad=bad,
+            rows=rows,
+            unit_bad=unit_bad,
+            is_district=isinstance(info.matcher, DistrictMatcher),
+        )
+        errors.extend(field_problems)
+        invalid |= failed
+    frame = pd.DataFrame(columns)
+    if schema.latitude_field in columns and schema.longitude_field in columns:
+        stated = [
+            by_field[name].crs
+            for name in (schema.latitude_field, schema.longitude_field)
+            if name in by_field and by_field[name].crs
+        ]
+        crs = stated[0] if stated else connector.source_crs
+        invalid |= _fix_coordinates(frame, schema, crs, coordinate_state, rows, errors, notes)
+    order = {info.name: index for index, info in enumerate(schema.fields)}
+    errors.sort(key=lambda error: (error.row, order.get(error.field, -1)))
+    chunk = ParsedChunk(
+        frame=frame,
+        source_rows=np.asarray(rows, dtype="int64"),
+        valid=~invalid,
+        errors=errors,
+        raw=original.reset_index(drop=True),
+        warnings=notes,
+    )
+    return connector.finalise(chunk)
+
+
+def _normalise(
+    info: FieldInfo,
+    series: pd.Series,
+    match: ColumnMatch | None,
+    connector,
+    *,
+    notes: list[Notice] | None = None,
+    column: str = "",
+    rows=None,
+):
+    """Typed values, missing mask, bad mask and a second problem mask for one field.
+
+    The second mask is "unit cannot be converted" for numbers and "point out of range"
+    for geopoints (see :func:`connectors.normalisers.validation.type_message`); None otherwise.
+    """
+    kind = info.field_type
+    unit_bad = None
+    if kind == "number":
+        values, cell_units, missing, bad = numbers.split_numbers(series)
+        target = info.unit if info.unit in units.UNITS else ""
+        source = (match.unit if match else None) or units.canonical_unit(
+            connector.source_units.get(info.name, "")
+        )
+        if not source:
+            source = target
+        elif not target and units.UNITS[source].dimension != "ratio":
+            # A unit in the header of a field without one (or with one the registry does
+            # not know) cannot be converted: take the numbers as they are.
+            source = ""
+        values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
+        unit_bad &= ~bad & ~missing
+        if notes is not None and target:
+            parse_notices.note_converted(
+                notes, cell_units, ~bad & ~missing & ~unit_bad, target, column, rows
+            )
+        return values.astype("float64"), missing, bad, unit_bad
+    if kind == "integer":
+        values, missing, bad = numbers.parse_integers(series)
+        return values, missing, bad, unit_bad
+    if kind == "boolean":
+        values, missing, bad = numbers.parse_booleans(series)
+        return values, missing, bad, unit_bad
+    if kind == "datetime":
+        values, missing, bad = dates.parse_datetimes(
+            series,
+            day_first=connector.day_first,
+            layouts=connector.date_layouts,
+            tz=connector.source_timezone,
+        )
+        return values, missing, bad, unit_bad
+    if kind == "date":
+        values, missing, bad = dates.parse_dates(
+            series,
+            day_first=connector.day_first,
+            layouts=connector.date_layouts,
+            tz=connector.source_timezone,
+        )
+        return values, missing, bad, unit_bad
+    if kind == "geopoint":
+        # A coordinate system named in the header ("坐标(GCJ02)") wins over the connector's.
+        crs = (match.crs if match is not None else None) or connector.source_crs
+        points = geopoints.parse_geopoints(series, crs=crs)
+        # The second problem mask of a geopoint is "readable but out of range".
+        return points.values, points.missing, points.bad, points.out_of_range
+    if info.matcher is not None:
+        values, missing, bad = info.matcher.map(series)
+        return values, missing, bad, unit_bad
+    # Free text keeps its characters (names, addresses); only trim and missing markers.
+    _text, missing = clean(series)
+    original = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    values = original.astype(object).where(~missing, None)
+    bad = pd.Series(False, index=series.index)
+    return values, missing, bad, unit_bad
+
+
+def _fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) -> np.ndarray:
+    """Swap reversed latitude/longitude, convert ``crs`` to WGS-84, then check ranges.
+
+    A coordinate system named in the header ("纬度(WGS84)") wins over the connector's.
+    """
+    lat_name, lon_name = schema.latitude_field, schema.longitude_field
+    lat, lon, swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
+    if notes is not None and swapped.any():
+        positions = np.flatnonzero(swapped)
+        notes.append(
+            Notice(
+                notices.SWAPPED_COORDINATES,
+                state[lat_name][0],
+                {"rows": len(positions), "first": int(np.asarray(rows)[positions[0]])},
+            )
+        )
+    both = ~np.isnan(lat) & ~np.isnan(lon)
+    lat_w, lon_w = coordinates.to_wgs84(lat, lon, crs)
+    frame[lat_name] = np.where(both, lat_w, lat)
+    frame[lon_name] = np.where(both, lon_w, lon)
+    infos = schema.by_name()
+    failed = np.zeros(len(frame), dtype=bool)
+    for name in (lat_name, lon_name):
+        info = infos[name]
+        column, text = state[name]
+        values = frame[name].to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            low = (
+                values < info.min_value
+                if info.min_value is not None
+                else np.zeros(len(values), dtype=bool)
+            )
+            high = (
+                values > info.max_value
+                if info.max_value is not None
+                else np.zeros(len(values), dtype=bool)
+            )
+        for position in np.flatnonzero(low | high):
+            template = (
+                _("'%(value)s' 小于最小值 %(limit)s%(unit)s")
+                if low[position]
+                else _("'%(value)s' 大于最大值 %(limit)s%(unit)s")
+            )
+            limit = info.min_value if low[position] else info.max_value
+            message = template % {"value": text.iat[position], "limit": f"{limit:g}", "unit": ""}
+            errors.append(RowError(int(rows[position]), column, message, name))
+        failed |= low | high
+    return failed

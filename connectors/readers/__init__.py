@@ -1,0 +1,1 @@
+"""Readers: an uploaded file as chunks of string cells (CSV, JSON, XLSX)."""

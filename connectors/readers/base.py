@@ -1,0 +1,182 @@
+"""Readers: turn an uploaded file into chunks of string cells with bounded memory.
+
+Every reader finds the header row (the first row naming the most fields of the resource,
+so title rows and blank rows above it are skipped) and yields :class:`RawChunk` objects
+whose frame has positional columns (0..n-1, all strings, "" for empty) and the source
+row number of every row, as the user sees it in a spreadsheet (1-based, header counted).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from connectors.base import InputError, RowError
+from hub.records.notices import Notice
+
+SAMPLE_BYTES = 64 * 1024
+HEADER_SEARCH_ROWS = 30
+MAX_COLUMNS = 500
+DELIMITERS = (",", ";", "\t", "|")
+# Extra positional columns read beyond the header so that rows longer than the header
+# become a row error instead of a parser failure.
+SPARE_COLUMNS = 16
+
+Scorer = Callable[[list[object]], int]
+
+
+@dataclass
+class RawChunk:
+    """Positional string cells of some rows, their source row numbers, reader errors."""
+
+    frame: pd.DataFrame
+    source_rows: np.ndarray
+    errors: list[RowError] = field(default_factory=list)
+    # (n, 2) uint64 fingerprints of the rows' cells, once computed
+    # (connectors.pipeline.fingerprints).
+    fingerprints: np.ndarray | None = None
+
+
+@dataclass
+class Table:
+    """An opened source: its header texts and a lazy iterator over row chunks."""
+
+    headers: list[str]
+    header_row: int
+    chunks: Iterator[RawChunk]
+    kind: str
+    warnings: list[Notice] = field(default_factory=list)
+
+
+def max_upload_bytes() -> int:
+    """The configured upload limit (HUB_MAX_UPLOAD_BYTES)."""
+    return int(getattr(settings, "HUB_MAX_UPLOAD_BYTES", 512 * 1024 * 1024))
+
+
+def max_json_bytes() -> int:
+    """JSON is parsed whole, so it has its own, smaller limit (HUB_MAX_JSON_BYTES)."""
+    return int(getattr(settings, "HUB_MAX_JSON_BYTES", 64 * 1024 * 1024))
+
+
+def sniff_kind(head: bytes, filename: str) -> str:
+    """ "xlsx", "xls", "json" or "csv" from the leading bytes; the name only breaks ties."""
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if stripped[:1] in (b"[", b"{") and filename.lower().endswith(".json"):
+        return "json"
+    if filename.lower().endswith(".json") and stripped[:1] not in (b"[", b"{"):
+        raise InputError(_("文件扩展名为 .json，但内容不是 JSON 数组。"))
+    return "csv"
+
+
+def detect_encoding(sample: bytes) -> str:
+    """BOM first, then strict UTF-8, then GB18030, then charset-normalizer's best guess."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise InputError(_("文件不是文本表格（含有二进制内容），请上传 CSV 或 XLSX 文件。"))
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            # The sample may end inside a multi-byte character: decode incrementally.
+            codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise InputError(_("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。"))
+    return best.encoding
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter giving the most rows with the same (and > 1) number of fields."""
+    lines = [line for line in text.splitlines()[:200] if line.strip()]
+    best, best_score = ",", -1
+    for delimiter in DELIMITERS:
+        counts: dict[int, int] = {}
+        for row in csv.reader(lines, delimiter=delimiter):
+            if len(row) > 1:
+                counts[len(row)] = counts.get(len(row), 0) + 1
+        score = max(counts.values(), default=0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def find_header(rows: list[list[object]], scorer: Scorer) -> int:
+    """Index of the first row naming the most fields (raises when none names any)."""
+    scores = [scorer(row) for row in rows[:HEADER_SEARCH_ROWS]]
+    if not scores or max(scores) == 0:
+        raise InputError(
+            _("未找到表头：前 %(n)d 行中没有一行包含本资源的字段名称。") % {"n": HEADER_SEARCH_ROWS}
+        )
+    return scores.index(max(scores))
+
+
+def check_columns(count: int) -> None:
+    """Reject absurdly wide sheets before reading them."""
+    if count > MAX_COLUMNS:
+        raise InputError(
+            _("列数过多：表头有 %(count)d 列，最多允许 %(max)d 列。")
+            % {"count": count, "max": MAX_COLUMNS}
+        )
+
+
+def long_row_errors(
+    frame: pd.DataFrame, width: int, source_rows: np.ndarray
+) -> tuple[pd.DataFrame, list[RowError]]:
+    """Drop the spare columns, reporting rows that had content in them."""
+    errors: list[RowError] = []
+    if frame.shape[1] > width:
+        errors = overflow_errors((frame.iloc[:, width:] != "").to_numpy(), width, source_rows)
+        frame = frame.iloc[:, :width]
+    return frame, errors
+
+
+def overflow_errors(filled: np.ndarray, width: int, source_rows: np.ndarray) -> list[RowError]:
+    """One error per row with content beyond the header (``filled``: rows x spare
+    columns, True where a cell has content)."""
+    errors: list[RowError] = []
+    for position in np.flatnonzero(filled.any(axis=1)):
+        cells = int(np.flatnonzero(filled[position]).max()) + 1
+        errors.append(
+            RowError(
+                row=int(source_rows[position]),
+                column=_("第%(n)d列") % {"n": width + 1},
+                message=_("该行比表头多出 %(extra)d 个单元格（表头共 %(width)d 列）。")
+                % {"extra": cells, "width": width},
+            )
+        )
+    return errors
+
+
+def arrow_chunk(table: pa.Table, first_row: int) -> RawChunk:
+    """Positional string columns of consecutive rows and their source row numbers;
+    all-empty rows dropped."""
+    rows = np.arange(first_row, first_row + table.num_rows, dtype="int64")
+    blank = None
+    for column in table.columns:
+        empty = pc.equal(pc.utf8_length(column), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None and pc.any(blank).as_py():
+        keep = pc.invert(blank)
+        table, rows = table.filter(keep), rows[keep.to_numpy(zero_copy_only=False)]
+    frame = table.to_pandas()
+    frame.columns = list(range(table.num_columns))
+    return RawChunk(frame=frame, source_rows=rows)

@@ -1,0 +1,1 @@
+"""The XLSX reader: archive checks, sheet extent, formulas, slices."""

@@ -1,0 +1,1 @@
+"""The XLSX files the hub writes: error reports and upload templates."""

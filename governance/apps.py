@@ -18,3 +18,7 @@ class GovernanceConfig(AppConfig):
         from governance.assessment import indicators
 
         indicators.register_builtin()
+        from governance.receivers import forget_deleted_records
+        from hub.records.signals import records_deleting
+
+        records_deleting.connect(forget_deleted_records, dispatch_uid="governance.records")

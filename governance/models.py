@@ -35,9 +35,12 @@ class Objection(models.Model):
         DataResource, on_delete=models.CASCADE, related_name="+", verbose_name=_("数据资源")
     )
     scope = models.CharField(_("异议对象"), max_length=8, choices=ObjectionScope.choices)
+    # No database constraint and DO_NOTHING: a SET_NULL relation would make Django load
+    # every record of a resource before deleting them; ``records_deleting`` clears it.
     record = models.ForeignKey(
         Record,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",

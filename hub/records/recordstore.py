@@ -38,6 +38,7 @@ from hub.records.recordrows import (
     field_names,
     prepare_rows,
 )
+from hub.records.signals import records_deleting
 
 __all__ = [
     "KEY_SEPARATOR",
@@ -232,6 +233,7 @@ class RecordStore:
             queryset = queryset.filter(key__in=list(keys))
         with transaction.atomic():
             self.forget_fingerprints()
+            records_deleting.send(sender=Record, resource_id=self.resource_id, records=queryset)
             _total, deleted = queryset.delete()
         return deleted.get(Record._meta.label, 0)
 

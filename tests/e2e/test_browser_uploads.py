@@ -75,7 +75,7 @@ def _upload(page, base: str, path: Path) -> None:
     page.goto(f"{base}{URL}")
     page.set_input_files("#id_file", str(path))
     page.click("#upload-form input[type=submit]")
-    expect(page.locator("#preview-table")).to_be_visible()
+    expect(page.locator("#preview-table")).to_be_visible(timeout=60_000)
 
 
 def _wait_final(page, status: str) -> None:
@@ -83,7 +83,7 @@ def _wait_final(page, status: str) -> None:
 
     # The confirm answered at once; the result page polls the load running in a thread.
     expect(page.locator("#batch-status")).to_have_text(status, timeout=60_000)
-    expect(page.locator("#batch-busy")).to_be_hidden()
+    expect(page.locator("#batch-busy")).to_be_hidden(timeout=60_000)
 
 
 def test_fixed_error_report_loads_the_whole_file(
@@ -105,7 +105,7 @@ def test_fixed_error_report_loads_the_whole_file(
     with chromium_page() as page:
         admin_login(page, base, "housing-steward")
         page.goto(f"{base}{URL}")
-        expect(page.locator("#upload-form")).to_be_visible()
+        expect(page.locator("#upload-form")).to_be_visible(timeout=60_000)
         shot(page, "uploads-01-upload-form")
 
         # 1. Errors already in the preview: no 确认入库, the reason, the partial choice.

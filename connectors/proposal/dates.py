@@ -17,7 +17,9 @@ import pandas as pd
 from connectors.normalisers import dates
 from connectors.proposal.result import DateGuess
 
-LAYOUTS = (
+# Layouts the built-in parser reads the same way without being told, then the others;
+# tried in this order.
+BUILT_IN_LAYOUTS = (
     "%Y-%m-%dT%H:%M:%S%z",
     "%Y-%m-%d %H:%M:%S%z",
     "%Y-%m-%d %H:%M:%S",
@@ -35,6 +37,8 @@ LAYOUTS = (
     "%Y年%m月%d日",
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y",
+)
+OTHER_LAYOUTS = (
     "%d/%m/%Y %H:%M",
     "%d/%m/%Y",
     "%d.%m.%Y %H:%M",
@@ -46,26 +50,8 @@ LAYOUTS = (
     "%H:%M %d/%m/%Y",
     "%H:%M %Y-%m-%d",
 )
-# Layouts the built-in parser reads the same way without being told.
-BUILT_IN = {
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%d %H:%M:%S%z",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%Y.%m.%d %H:%M",
-    "%Y.%m.%d",
-    "%Y年%m月%d日 %H时%M分",
-    "%Y年%m月%d日 %H:%M",
-    "%Y年%m月%d日%H时%M分",
-    "%Y年%m月%d日",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-}
+LAYOUTS = BUILT_IN_LAYOUTS + OTHER_LAYOUTS
+BUILT_IN = frozenset(BUILT_IN_LAYOUTS)
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _UTC_HEADER = re.compile(r"UTC|GMT|世界时|格林尼治", re.IGNORECASE)
 _NUMERIC = re.compile(r"^\d+(?:\.\d+)?$")

@@ -5,4 +5,9 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from streaming.front import PushFront  # noqa: E402  (needs the configured settings)
+
+# Pushes with an API key take the push front (group commit); everything else is Django.
+application = PushFront(django_application)

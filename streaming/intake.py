@@ -10,19 +10,26 @@ batch falls back to ``accept_push`` one push at a time, which settles each race.
 
 from __future__ import annotations
 
+import copy
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from connectors.api.views import uploader_department
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import write_service
 from permissions.audit import log_event
+from permissions.models import ApiKeyScope, PartnerApiKey
+from permissions.selectors import UPLOAD_RECORDS, set_memberships
 from streaming import services
 from streaming.models import PushReceipt
 
-__all__ = ["PushRequest", "accept_pushes"]
+__all__ = ["KeyPush", "PushRequest", "accept_key_pushes", "accept_pushes"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,129 @@ def _earlier(keys: set[tuple[int, int, str]]) -> dict[tuple[int, int, str], Push
         department_id__in={k[1] for k in keys},
         resource_id__in={k[0] for k in keys},
         idempotency_key__in={k[2] for k in keys},
-    ).defer("records")
-    receipts = {(r.resource_id, r.department_id, r.idempotency_key): r for r in found}
-    return {key: receipt for key, receipt in receipts.items() if key in keys}
+    ).values_list("resource_id", "department_id", "idempotency_key", "pk")
+    # Usually none: read whole receipts only for the keys seen before.
+    ids = {pk for *key, pk in found if tuple(key) in keys}
+    if not ids:
+        return {}
+    receipts = PushReceipt.objects.filter(pk__in=ids).defer("records")
+    return {(r.resource_id, r.department_id, r.idempotency_key): r for r in receipts}
+
+
+@dataclass(frozen=True)
+class KeyPush:
+    """One push as the push front hands it over: which key sent what to which resource
+    code. The key was recognised by the front; it is checked again here, in the
+    transaction that stores the push, so a revocation applies to the very next push."""
+
+    api_key_id: str
+    code: str
+    records: list[dict[str, Any]]
+    idempotency_key: str = ""
+
+
+@write_service
+def accept_key_pushes(*, pushes: list[KeyPush]) -> list[Outcome | None]:
+    """Accept pushes of many API keys in one transaction (the push front's group
+    commit): each key is checked (not revoked or expired, user and department active),
+    the door is asked once per key and resource code, and the allowed pushes are stored
+    by ``accept_pushes``. None for a push this cannot settle (key no longer usable,
+    resource not pushable for it): the ordinary view answers it, and audits the denial.
+
+    The checks read only the columns they decide on, every time; the objects they
+    stand for (service users, resources) are kept by the process for a few seconds.
+    """
+    try:
+        with transaction.atomic():
+            return _accept_key_pushes(pushes, together=True)
+    except IntegrityError:
+        # Another process stored one of these Idempotency-Keys meanwhile (the group's
+        # transaction is void): again, settling each push on its own.
+        with transaction.atomic():
+            return _accept_key_pushes(pushes, together=False)
+
+
+def _accept_key_pushes(pushes: list[KeyPush], *, together: bool) -> list[Outcome | None]:
+    usable = _usable_keys({push.api_key_id for push in pushes})
+    targets: dict[tuple[str, str], tuple[DataResource, Department]] = {}
+    wanted = {(push.api_key_id, push.code) for push in pushes if push.api_key_id in usable}
+    for key_id, code in sorted(wanted):
+        user = usable[key_id][0]
+        resource_id = (
+            DataResource.objects.restrict(user, UPLOAD_RECORDS)
+            .filter(code=code)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if resource_id is not None:
+            resource = _kept(DataResource, resource_id, select_related=("provider",))
+            targets[(key_id, code)] = (resource, uploader_department(user, resource))
+    positions: list[int] = []
+    requests: list[PushRequest] = []
+    for index, push in enumerate(pushes):
+        target = targets.get((push.api_key_id, push.code))
+        if target is None:
+            continue
+        user, prefix = usable[push.api_key_id]
+        positions.append(index)
+        requests.append(
+            PushRequest(
+                resource=target[0],
+                department=target[1],
+                records=push.records,
+                user=user,
+                api_key_prefix=prefix,
+                idempotency_key=push.idempotency_key,
+            )
+        )
+    outcomes: list[Outcome | None] = [None] * len(pushes)
+    if requests:
+        accepted = (
+            _accept_all(requests, "push")
+            if together
+            else [_accept_one(request, "push") for request in requests]
+        )
+        for index, outcome in zip(positions, accepted, strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+# Objects a group commit stands on, kept per process (their rights are read every time).
+KEEP_SECONDS = 30.0
+_kept_objects: dict[tuple[type, object], tuple[Any, float]] = {}
+
+
+def _kept(model, pk, *, select_related: tuple[str, ...] = ()):
+    now = time.monotonic()
+    known = _kept_objects.get((model, pk))
+    if known is not None and known[1] > now:
+        return known[0]
+    instance = model._base_manager.select_related(*select_related).get(pk=pk)
+    if len(_kept_objects) > 10_000:
+        _kept_objects.clear()
+    _kept_objects[(model, pk)] = (instance, now + KEEP_SECONDS)
+    return instance
+
+
+def _usable_keys(key_ids: set[str]) -> dict[str, tuple[AbstractBaseUser, str]]:
+    """The keys among ``key_ids`` usable now (not revoked or expired, service user and
+    department active), each as its service user (acting for the key's department, with
+    the key's push scope) and prefix."""
+    now = timezone.now()
+    usable: dict[str, tuple[AbstractBaseUser, str]] = {}
+    rows = PartnerApiKey.objects.filter(
+        pk__in=key_ids, revoked=False, user__is_active=True, department__is_active=True
+    ).values_list("pk", "prefix", "expiry_date", "user_id", "department_id", "scopes")
+    for key_id, prefix, expiry, user_id, department_id, scopes in rows:
+        if expiry is not None and expiry < now:
+            continue
+        user = copy.copy(_kept(get_user_model(), user_id))
+        department = _kept(Department, department_id)
+        set_memberships(
+            user,
+            group_ids=[department.group_id],
+            department_ids=[department.pk],
+            may_push=ApiKeyScope.PUSH in (scopes or []),
+        )
+        usable[key_id] = (user, prefix)
+    return usable

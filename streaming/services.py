@@ -39,6 +39,7 @@ from hub.records.models import BatchSource, UploadBatch
 from permissions.audit import log_event
 from streaming.models import PushReceipt, ReceiptStatus
 from streaming.settle import finish_batch
+from streaming.shared_cache import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -167,12 +168,13 @@ def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
         flush_pushes.delay(resource_id)
         return True
     window = window_seconds()
-    if not now and not cache.add(f"streaming:flush:{resource_id}", 1, timeout=window):
+    mark = f"streaming:flush:{resource_id}"
+    if not now and not _mark_window(mark, window):
         return False
     try:
         flush_pushes.apply_async((resource_id,), countdown=0 if now else window)
     except Exception:
-        cache.delete(f"streaming:flush:{resource_id}")
+        _clear_mark(mark)
         logger.warning(
             "broker unreachable: pushes to resource %s wait for the sweeper",
             resource_id,
@@ -180,6 +182,25 @@ def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
         )
         return False
     return True
+
+
+def _mark_window(mark: str, window: float) -> bool:
+    """Set the window's mark unless set: True for the window's first push."""
+    client = shared_redis()
+    if client is None:
+        return cache.add(mark, 1, timeout=window)
+    try:
+        return bool(client.set(mark, 1, nx=True, px=max(1, int(window * 1000))))
+    except Exception:
+        return True  # the cache is away: send the flush (a spare one is a no-op)
+
+
+def _clear_mark(mark: str) -> None:
+    client = shared_redis()
+    try:
+        client.delete(mark) if client is not None else cache.delete(mark)
+    except Exception:
+        logger.warning("could not clear %s", mark)
 
 
 def _claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
@@ -300,7 +321,7 @@ def set_push_rate(*, user: AbstractBaseUser, api_key: Any, rate: str) -> Any:
     """Set (or, empty, clear back to the default) one key's push rate; audited."""
     from permissions.models import PartnerApiKey
     from streaming.models import PushQuota, valid_rate
-    from streaming.throttling import rate_cache_key
+    from streaming.throttling import forget_push_rate
 
     rate = rate.strip()
     if rate and not valid_rate(rate):
@@ -312,7 +333,7 @@ def set_push_rate(*, user: AbstractBaseUser, api_key: Any, rate: str) -> Any:
         quota, _created = PushQuota.objects.update_or_create(
             api_key=api_key, defaults={"rate": rate}
         )
-        transaction.on_commit(lambda: cache.delete(rate_cache_key(api_key.pk)))
+        transaction.on_commit(lambda: forget_push_rate(api_key.pk))
         log_event(
             actor=user,
             action="key_push_rate",

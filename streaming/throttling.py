@@ -1,24 +1,39 @@
 """Per-key push throttle: the rate set for the key in the admin (推送限流), else the default.
 
 The push endpoint uses this throttle instead of the general per-key one, so a partner
-system's push rate is set per key without widening its reads.
+system's push rate is set per key without widening its reads. The count is a window
+counter in the cache (one increment per push, where DRF's throttles keep and rewrite a
+list of every request's time): the push front and the view count with the same
+``count_push``, and a push the front counted is not counted again by the view. With
+``HUB_CACHE_URL`` (Redis) the count is shared by every web process; with the embedded
+default's local cache it is per process.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from hub.catalog.restricted import policy_function
-from permissions.authentication import request_key_prefix
 from permissions.models import PartnerApiKey
 from streaming.models import PushQuota
+from streaming.shared_cache import shared_redis
 
 # A key's rate is read once per this many seconds per web process (one query less per
 # push); set_push_rate forgets it at once in its own process.
 RATE_CACHE_SECONDS = 10
+
+# Set in the WSGI environ (request.META) by the push front once it counted the push.
+COUNTED = "hub.push.counted"
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+logger = logging.getLogger(__name__)
 
 
 def default_push_rate() -> str:
@@ -29,34 +44,75 @@ def rate_cache_key(api_key_pk: str) -> str:
     return f"streaming:push-rate:{api_key_pk}"
 
 
+_rates: dict[str, tuple[str, float]] = {}
+
+
 @policy_function
 def key_push_rate(api_key: PartnerApiKey) -> str:
-    """The push rate configured for the key (the throttle's own read), else the default."""
+    """The push rate configured for the key (the throttle's own read), else the default;
+    kept in the process for RATE_CACHE_SECONDS."""
     cache_key = rate_cache_key(api_key.pk)
-    rate = cache.get(cache_key)
-    if rate is None:
+    known = _rates.get(cache_key)
+    if known is not None and known[1] > time.monotonic():
+        rate = known[0]
+    else:
         rate = PushQuota.objects.filter(api_key=api_key).values_list("rate", flat=True).first()
         rate = rate or ""
-        cache.set(cache_key, rate, RATE_CACHE_SECONDS)
+        _rates[cache_key] = (rate, time.monotonic() + RATE_CACHE_SECONDS)
     return rate or default_push_rate()
 
 
-class PushKeyRateThrottle(SimpleRateThrottle):
+def forget_push_rate(api_key_pk: str) -> None:
+    _rates.pop(rate_cache_key(api_key_pk), None)
+
+
+def count_push(prefix: str, rate: str) -> float | None:
+    """Count one push of the key ``prefix`` against ``rate`` (``N/period``): None when
+    allowed, else the seconds until its window ends. A window starts at the key's first
+    push after the previous one ended. An unreachable cache refuses nothing."""
+    count, _sep, period = rate.partition("/")
+    limit, seconds = int(count), _PERIODS[period[:1]]
+    counter = f"hub:push-count:{prefix}"
+    try:
+        client = shared_redis()
+        if client is not None:
+            # One round trip: the count, and the window's end set by its first push.
+            used, _set, left = (
+                client.pipeline(transaction=False)
+                .incr(counter)
+                .expire(counter, seconds, nx=True)
+                .pttl(counter)
+                .execute()
+            )
+            return None if used <= limit else max(0.0, left / 1000)
+        if cache.add(counter, 1, timeout=seconds):
+            cache.set(f"{counter}:start", time.time(), timeout=seconds)
+            return None
+        used = cache.incr(counter)
+        if used <= limit:
+            return None
+        began = cache.get(f"{counter}:start")
+    except ValueError:
+        return None  # the window ended between the two calls: a new one starts
+    except Exception:
+        logger.warning("push throttle: cache unreachable, push not counted", exc_info=True)
+        return None
+    return max(0.0, float(began) + seconds - time.time()) if began else float(seconds)
+
+
+class PushKeyRateThrottle(BaseThrottle):
     """Throttle pushes per API key (scope ``push``) at the key's configured rate."""
 
     scope = "push"
 
-    def get_rate(self) -> str:
-        return default_push_rate()
+    def __init__(self) -> None:
+        self.remaining: float | None = None
 
     def allow_request(self, request: Request, view) -> bool:
-        if isinstance(request.auth, PartnerApiKey):
-            self.rate = key_push_rate(request.auth)
-            self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        if request.META.get(COUNTED) or not isinstance(request.auth, PartnerApiKey):
+            return True
+        self.remaining = count_push(request.auth.prefix, key_push_rate(request.auth))
+        return self.remaining is None
 
-    def get_cache_key(self, request: Request, view) -> str | None:
-        prefix = request_key_prefix(request)
-        if not prefix:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": prefix}
+    def wait(self) -> float | None:
+        return self.remaining

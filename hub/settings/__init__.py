@@ -174,6 +174,20 @@ HUB_PUSH_MAX_ROWS = int(os.environ.get("HUB_PUSH_MAX_ROWS", "20000"))
 HUB_PUSH_MAX_ROWS_PER_PUSH = int(os.environ.get("HUB_PUSH_MAX_ROWS_PER_PUSH", "1000"))
 HUB_PUSH_SWEEP_AFTER_SECONDS = float(os.environ.get("HUB_PUSH_SWEEP_AFTER_SECONDS", "30"))
 HUB_PUSH_THROTTLE = os.environ.get("HUB_PUSH_THROTTLE", "6000/min")
+# The push front (streaming/front.py): pushes with an API key are stored in group commits
+# by each web process; on by default wherever tasks run in workers on PostgreSQL.
+HUB_PUSH_FRONT = env_bool("HUB_PUSH_FRONT", default=True)
+
+# The cache: per process by default; with HUB_CACHE_URL (redis://…) shared by every
+# process, so throttles (per key, per user) count across web workers.
+HUB_CACHE_URL = os.environ.get("HUB_CACHE_URL", "")
+if HUB_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": HUB_CACHE_URL,
+        }
+    }
 
 # The MQTT bridge (manage.py mqtt_bridge, Procfile "mqtt"): the broker it subscribes to and
 # its own broker account (docs/DEPLOY.md, "MQTT broker").

@@ -1,0 +1,118 @@
+"""Group commit of pushes (推送合并提交): many requests, one transaction.
+
+Each web process runs one committer thread. A request thread hands it a push and waits;
+the thread takes every push waiting at that moment and accepts them all in one
+transaction (``intake.accept_key_pushes``: the keys re-checked, the door asked once per
+key and resource, one insert, one audit event per key and resource, one WAL flush),
+then wakes each request with its own outcome. Under load the groups grow by themselves
+(the pushes that arrive while a group commits form the next one), so no linger is
+needed and a lone push waits for nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, close_old_connections, connection, connections
+
+logger = logging.getLogger(__name__)
+
+# At most this many pushes share one transaction (one INSERT of their receipts).
+MAX_GROUP = 256
+
+# The outcome of a push the group could not settle for an unexpected reason: the
+# request is answered by the ordinary view instead, alone.
+DELEGATE = "delegate"
+# The outcome of every push of a group the database did not commit (answered 503).
+UNCOMMITTED = "uncommitted"
+
+
+@dataclass
+class Waiting:
+    """One push handed to the committer, and its outcome once committed."""
+
+    push: Any
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Any = None
+
+
+class Committer:
+    """Commits handed-in pushes in groups on its own thread (started on first use, again
+    after a fork: gunicorn forks its workers after importing the app)."""
+
+    def __init__(self, accept) -> None:
+        self.accept = accept  # list of pushes -> list of outcomes, one transaction
+        self.inbox: queue.SimpleQueue[Waiting] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    def submit(self, push: Any, *, timeout: float) -> Any:
+        """The push's outcome, or UNCOMMITTED when no commit answered within ``timeout``
+        seconds (the caller answers 503; a retry with the same Idempotency-Key is safe)."""
+        self._ensure_thread()
+        waiting = Waiting(push)
+        self.inbox.put(waiting)
+        if not waiting.done.wait(timeout):
+            return UNCOMMITTED
+        return waiting.outcome
+
+    def _ensure_thread(self) -> None:
+        if self.thread is not None and self.pid == os.getpid() and self.thread.is_alive():
+            return
+        with self.lock:
+            if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
+                self.inbox = queue.SimpleQueue()
+                self.pid = os.getpid()
+                self.thread = threading.Thread(target=self._run, name="push-committer", daemon=True)
+                self.thread.start()
+
+    def stop(self) -> None:
+        """End the thread after the pushes handed in before (it closes its connection)."""
+        if self.thread is not None and self.thread.is_alive():
+            self.inbox.put(None)  # type: ignore[arg-type]
+            self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self.inbox.get()
+            if first is None:
+                connections.close_all()
+                return
+            group = [first]
+            stopping = False
+            while len(group) < MAX_GROUP:
+                try:
+                    waiting = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is None:
+                    stopping = True
+                    break
+                group.append(waiting)
+            self.commit(group)
+            if stopping:
+                connections.close_all()
+                return
+
+    def commit(self, group: list[Waiting]) -> None:
+        """Accept the group in one transaction and wake its requests. A database error
+        answers every push of the group UNCOMMITTED (nothing was acknowledged, 503)."""
+        close_old_connections()
+        try:
+            outcomes = self.accept([waiting.push for waiting in group])
+        except DatabaseError:
+            logger.warning("push group of %d not committed", len(group), exc_info=True)
+            connection.close()  # a fresh connection for the next group
+            outcomes = [UNCOMMITTED] * len(group)
+        except Exception:
+            logger.exception("push group of %d failed: each push goes the ordinary way", len(group))
+            outcomes = [DELEGATE] * len(group)
+        for waiting, outcome in zip(group, outcomes, strict=True):
+            waiting.outcome = outcome
+            waiting.done.set()

@@ -1,0 +1,245 @@
+"""The push front (推送快速通道): ``POST /api/v1/resources/{code}/pushes/`` with an API key,
+answered without the full Django + DRF request cycle.
+
+A push costs the hub a request, a permission check, a receipt, an audit entry and a
+commit. Through the ordinary view every push paid for all of them alone; here the web
+process recognises the key from memory, counts the push against the key's rate, checks
+the body, and hands the push to its committer thread (``streaming.committer``), which
+stores every push waiting at that moment in one transaction through
+``intake.accept_key_pushes``: the key is checked again there, the door
+(``uploadable_resource``) is asked once per key and resource, receipts and audit events
+are written, and the resource's load is scheduled, exactly as the view does.
+
+The front answers only what it settles: 202 for a new push, 429 when the key is over its
+rate, 503 when the database did not commit. Everything else is handed, untouched, to the
+ordinary view, which gives the one true answer: no or unknown key (401/403), a body that
+is not a non-empty list of at most HUB_PUSH_MAX_ROWS_PER_PUSH objects (400), a resource
+the key may not push to (404, audited as denied), a replayed Idempotency-Key (200) or a
+conflicting one (409), session users, other hosts (400), plain HTTP where HTTPS is
+required (redirect). The front is off where it would not help (in-process tasks, the
+embedded SQLite default) and with ``HUB_PUSH_FRONT=0``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections
+from django.http import JsonResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.locale import LocaleMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.utils import translation
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import Throttled
+
+from streaming.committer import DELEGATE, UNCOMMITTED, Committer
+
+PUSH_PATH = re.compile(r"^/api/v1/resources/(?P<code>[-a-zA-Z0-9_]{1,64})/pushes/$")
+KEYWORD = "Api-Key"
+# A key recognised once is trusted this long to be the key it was; whether it is still
+# usable (revoked, expired, scope) is checked again with every commit.
+KEY_CACHE_SECONDS = 60
+# How long a request waits for its group's commit before answering 503.
+COMMIT_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    api_key: Any  # the PartnerApiKey, for its id, prefix and push rate
+    until: float
+
+
+class PushFront:
+    """WSGI middleware around the Django application (see the module docstring)."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+        self.keys: dict[str, KnownKey] = {}
+        self.keys_lock = threading.Lock()
+        self.committer = Committer(_accept)
+        self._enabled: bool | None = None
+
+    def __call__(self, environ: dict, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and self.enabled:
+            match = PUSH_PATH.match(environ.get("PATH_INFO", ""))
+            if match is not None:
+                return self.push(environ, start_response, match["code"])
+        return self.application(environ, start_response)
+
+    @property
+    def enabled(self) -> bool:
+        if self._enabled is None:
+            from django.db import connections
+
+            from hub.celery import app
+
+            self._enabled = bool(
+                getattr(settings, "HUB_PUSH_FRONT", True)
+                and connections["default"].vendor == "postgresql"
+                and not app.conf.task_always_eager
+            )
+        return self._enabled
+
+    def push(self, environ: dict, start_response, code: str):
+        body = _read_body(environ)
+        if body is None:
+            return self.application(environ, start_response)
+        records = _records(body)
+        api_key = self._key(environ) if records is not None else None
+        request = WSGIRequest(environ) if api_key is not None else None
+        if request is None or not _plain(request):
+            return self.delegate(environ, start_response, body)
+        with translation.override(translation.get_language_from_request(request)):
+            from streaming.throttling import COUNTED, count_push, key_push_rate
+
+            wait = count_push(api_key.prefix, key_push_rate(api_key))
+            environ[COUNTED] = True
+            if wait is not None:
+                # The view's own answer (DRF's Throttled), word for word.
+                throttled = Throttled(wait)
+                response = JsonResponse({"detail": str(throttled.detail)}, status=429)
+                response["Retry-After"] = f"{throttled.wait:d}"
+                return self.answer(request, response, start_response)
+            from streaming.intake import KeyPush
+
+            outcome = self.committer.submit(
+                KeyPush(
+                    api_key_id=api_key.pk,
+                    code=code,
+                    records=records,
+                    idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY", "").strip(),
+                ),
+                timeout=COMMIT_TIMEOUT_SECONDS,
+            )
+            if outcome == UNCOMMITTED:
+                response = JsonResponse(
+                    {"detail": _("暂时无法受理推送，请稍后用同一幂等键重试。")}, status=503
+                )
+                response["Retry-After"] = "1"
+                return self.answer(request, response, start_response)
+            if outcome is None or outcome == DELEGATE or getattr(outcome, "replayed", True):
+                # Not stored here: denied, replayed or conflicting; the view says which.
+                return self.delegate(environ, start_response, body)
+            from streaming.api.serializers import receipt_body
+
+            payload = receipt_body(outcome.receipt, request=request)
+            response = JsonResponse(payload, status=202)
+            response["Location"] = payload["url"]
+            return self.answer(request, response, start_response)
+
+    def delegate(self, environ: dict, start_response, body: bytes):
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return self.application(environ, start_response)
+
+    def answer(self, request: WSGIRequest, response, start_response):
+        """The response as the middleware stack would have left it (security headers,
+        Content-Language)."""
+        for middleware in _MIDDLEWARE:
+            response = middleware.process_response(request, response)
+        status = f"{response.status_code} {response.reason_phrase}"
+        start_response(status, list(response.items()))
+        return response
+
+    def _key(self, environ: dict):
+        """The API key the request names, if it is a usable one (from memory when it
+        was recognised in the last minute), else None."""
+        scheme, _sep, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        key = key.strip()
+        if scheme != KEYWORD or not key or len(key) > 200:
+            return None
+        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        known = self.keys.get(digest)
+        now = time.monotonic()
+        if known is not None and known.until > now:
+            return known.api_key
+        api_key = _usable_key(key)
+        if api_key is None:
+            return None
+        with self.keys_lock:
+            if len(self.keys) > 10_000:
+                self.keys.clear()
+            self.keys[digest] = KnownKey(api_key=api_key, until=now + KEY_CACHE_SECONDS)
+        return api_key
+
+
+def _accept(pushes: list) -> list:
+    from streaming.intake import accept_key_pushes
+
+    return accept_key_pushes(pushes=pushes)
+
+
+def _usable_key(key: str):
+    from permissions.models import PartnerApiKey
+
+    close_old_connections()
+    try:
+        api_key = PartnerApiKey.objects.get_from_key(key)
+    except PartnerApiKey.DoesNotExist:
+        return None
+    finally:
+        close_old_connections()
+    usable = api_key.user.is_active and api_key.department.is_active
+    return api_key if usable and not api_key.has_expired else None
+
+
+def _read_body(environ: dict) -> bytes | None:
+    """The request body when its length is stated and within the upload limit."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if length <= 0 or length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        return None
+    if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
+        return None
+    return environ["wsgi.input"].read(length)
+
+
+def _records(body: bytes) -> list[dict] | None:
+    """The pushed records when the body is what the view would accept, else None."""
+    from streaming.api.views import max_push_rows
+
+    if b"\\u0000" in body:
+        return None  # PostgreSQL cannot store NUL: the view refuses it
+    try:
+        records = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if isinstance(records, dict) and isinstance(records.get("records"), list):
+        records = records["records"]
+    if not isinstance(records, list) or not records or len(records) > max_push_rows():
+        return None
+    if not all(isinstance(record, dict) for record in records):
+        return None
+    return records
+
+
+def _plain(request: WSGIRequest) -> bool:
+    """A request the front may answer: an allowed host, HTTPS where it is required, no
+    session cookie (a signed-in browser goes the ordinary way)."""
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return False
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+
+_MIDDLEWARE = [
+    SecurityMiddleware(lambda request: None),
+    LocaleMiddleware(lambda request: None),
+    XFrameOptionsMiddleware(lambda request: None),
+]

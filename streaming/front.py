@@ -67,7 +67,9 @@ class PushFront:
         self.application = application
         self.keys: dict[str, KnownKey] = {}
         self.keys_lock = threading.Lock()
-        self.committer = Committer(_accept)
+        self.committer = Committer(_accept, arriving=lambda: self.arriving)
+        self.arriving = 0  # requests between their first byte and their hand-over
+        self.arriving_lock = threading.Lock()
         self._enabled: bool | None = None
 
     def __call__(self, environ: dict, start_response):
@@ -92,6 +94,19 @@ class PushFront:
         return self._enabled
 
     def push(self, environ: dict, start_response, code: str):
+        self._arrive(+1)
+        handed = [False]
+        try:
+            return self._push(environ, start_response, code, handed)
+        finally:
+            if not handed[0]:
+                self._arrive(-1)
+
+    def _arrive(self, step: int) -> None:
+        with self.arriving_lock:
+            self.arriving += step
+
+    def _push(self, environ: dict, start_response, code: str, handed: list[bool]):
         body = _read_body(environ)
         if body is None:
             return self.application(environ, start_response)
@@ -113,6 +128,8 @@ class PushFront:
                 return self.answer(request, response, start_response)
             from streaming.intake import KeyPush
 
+            handed[0] = True
+            self._arrive(-1)
             outcome = self.committer.submit(
                 KeyPush(
                     api_key_id=api_key.pk,

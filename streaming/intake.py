@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from connectors.api.views import uploader_department
@@ -80,19 +80,19 @@ def _accept_one(push: PushRequest, source: str) -> Outcome:
 
 
 def _accept_all(pushes: list[PushRequest], source: str) -> list[Outcome]:
-    earlier = _earlier({push.key for push in pushes if push.key[2]})
+    # On PostgreSQL the insert itself skips keys already held (ON CONFLICT), so the
+    # earlier receipts are read only for the pushes it skipped, usually none.
+    postgres = connection.vendor == "postgresql"
+    earlier = {} if postgres else _earlier({push.key for push in pushes if push.key[2]})
     outcomes: list[Outcome | None] = [None] * len(pushes)
     new: dict[tuple[int, int, str], PushReceipt] = {}
     fresh: list[tuple[int, PushRequest, PushReceipt]] = []
+    repeated: list[tuple[int, PushRequest, str]] = []
     for index, push in enumerate(pushes):
         sha256 = services._digest(push.records)
         first = earlier.get(push.key) or new.get(push.key)
         if first is not None:
-            outcomes[index] = (
-                services.PushAccepted(receipt=first, replayed=True)
-                if first.sha256 == sha256
-                else services.PushConflict(first)
-            )
+            repeated.append((index, push, sha256))
             continue
         receipt = PushReceipt(
             resource=push.resource,
@@ -107,7 +107,21 @@ def _accept_all(pushes: list[PushRequest], source: str) -> list[Outcome]:
         if push.key[2]:
             new[push.key] = receipt
         fresh.append((index, push, receipt))
-    PushReceipt.objects.bulk_create([receipt for _, _, receipt in fresh])
+    inserted = {id(receipt) for receipt in _insert(receipt for _, _, receipt in fresh)}
+    taken = [(i, push, r.sha256) for i, push, r in fresh if id(r) not in inserted]
+    if taken:
+        earlier = _earlier({push.key for _, push, _ in taken})
+        if any(push.key not in earlier for _, push, _ in taken):
+            # Held by a receipt this transaction cannot see: settle push by push.
+            raise IntegrityError("push_receipt_idempotency_unique")
+    for index, push, sha256 in [*taken, *repeated]:
+        first = earlier.get(push.key) or new[push.key]
+        outcomes[index] = (
+            services.PushAccepted(receipt=first, replayed=True)
+            if first.sha256 == sha256
+            else services.PushConflict(first)
+        )
+    fresh = [(i, push, r) for i, push, r in fresh if id(r) in inserted]
     groups: dict[tuple[int, int | None, str], list[tuple[PushRequest, PushReceipt]]] = {}
     for index, push, receipt in fresh:
         outcomes[index] = services.PushAccepted(receipt=receipt)
@@ -130,6 +144,54 @@ def _accept_all(pushes: list[PushRequest], source: str) -> list[Outcome]:
             lambda resource_id=resource_id: services.schedule_flush(resource_id=resource_id)
         )
     return outcomes  # type: ignore[return-value]
+
+
+def _insert(receipts) -> list[PushReceipt]:
+    """Insert the receipts; on PostgreSQL skip those whose Idempotency-Key a receipt
+    already holds (committed, or by a concurrent transaction: ON CONFLICT waits for it).
+    The inserted ones, with their ids."""
+    receipts = list(receipts)
+    if not receipts or connection.vendor != "postgresql":
+        return PushReceipt.objects.bulk_create(receipts)
+    meta = PushReceipt._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    unique = next(c for c in meta.constraints if c.name == "push_receipt_idempotency_unique")
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
+    params: list = []
+    for receipt in receipts:
+        params.extend(field.get_db_prep_save(field.pre_save(receipt, True), connection)
+                      for field in fields)  # fmt: skip
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Identifiers from the model's metadata, values as parameters.
+    columns = ", ".join(quote(f.column) for f in fields)
+    returned_columns = ("id", "resource_id", "department_id", "idempotency_key")
+    returning = ", ".join(quote(column) for column in returned_columns)
+    # The WHERE is the unique constraint's condition (idempotency_key <> '').
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(receipts))} "  # noqa: S608
+        f"ON CONFLICT ({conflict}) WHERE {quote('idempotency_key')} <> '' DO NOTHING "
+        f"RETURNING {returning}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    # RETURNING gives the inserted rows in the order of VALUES (as bulk_create assumes);
+    # a skipped row is one whose key is held, so the next returned row is matched on.
+    inserted: list[PushReceipt] = []
+    pending = iter(receipts)
+    for pk, resource_id, department_id, key in returned:
+        for receipt in pending:
+            if (receipt.resource_id, receipt.department_id, receipt.idempotency_key) == (
+                resource_id,
+                department_id,
+                key,
+            ):
+                receipt.pk = pk
+                receipt._state.adding, receipt._state.db = False, connection.alias
+                inserted.append(receipt)
+                break
+    return inserted
 
 
 def _earlier(keys: set[tuple[int, int, str]]) -> dict[tuple[int, int, str], PushReceipt]:

@@ -162,10 +162,10 @@ def test_what_the_front_does_not_settle_is_the_views_answer(
     _api_key, key = partner
     answer = call(app, key=key, body=body, **extra)
     assert status is None or answer.status_code == status, (case, answer.body)
-    assert (answer.status_code, answer.json()) == (
-        (expected := _view(key, body, **extra)).status_code,
-        expected.json(),
-    )
+    expected = _view(key, body, **extra)
+    assert answer.status_code == expected.status_code
+    if answer.status_code >= 400:
+        assert answer.json() == expected.json()
     if status is not None:
         assert not PushReceipt.objects.exists()
 

@@ -2,9 +2,9 @@
 
 8 concurrent platform clients publish signed 10-row readings (QoS 1) for 30 s to a
 private Mosquitto (passwords, ACL, persistence: bench/mosquitto.py); ONE ``mqtt_bridge``
-process accepts them as pushes and ONE Celery worker (solo; ingest, sync, default) loads
-the micro-batches into PostgreSQL and syncs the operations view (readings, rules,
-alerts). Halfway through, the bridge is SIGKILLed and started again. Reported:
+process accepts them as pushes; one Celery worker (solo; ingest, default) loads the
+micro-batches into PostgreSQL and another (solo; sync) syncs the operations view
+(readings, rules, alerts). Halfway through, the bridge is SIGKILLed and started again. Reported:
 - readings/s: acknowledged readings over the time from the first publish to the last
   acknowledged reading stored (the drain after the publishers stop included);
 - publish → record (its receipt finished after the load's commit) and publish → alert:
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 
-from bench.bench_push import _database_url, _pct, _stop, _wait
+from bench.bench_push import _database_url, _pct, _stop, _wait, _worker_command
 from bench.mosquitto import Mosquitto, binary, platform_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,15 +175,15 @@ def run(args: argparse.Namespace) -> str:
     mosquitto = Mosquitto(workdir, [DEPARTMENT])
     mosquitto.start()
     env, log = _env(broker_url, mosquitto), workdir / "bridge.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hub", "worker", "-Q", "ingest,sync,default",
-         "--pool=solo", "--without-gossip", "--without-mingle", "-n",
-         f"benchmqtt-{os.getpid()}@%h", "--loglevel=WARNING"],
-        cwd=ROOT, env={**env, "HUB_LOG_LEVEL": "WARNING"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    quiet = {"cwd": ROOT, "env": {**env, "HUB_LOG_LEVEL": "WARNING"},
+             "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # fmt: skip
+    # One worker for the window loads, one for the syncs (as the Procfile runs them).
+    workers = [
+        subprocess.Popen(_worker_command(name, queues), **quiet)
+        for name, queues in (("ingest", "ingest,default"), ("sync", "sync"))
+    ]
     bridge = _bridge(env, log)
-    procs = [worker, bridge]
+    procs = [*workers, bridge]
     try:
         _wait(lambda: _subscribed(log, 1), 90, "the bridge's subscription")
         stop = threading.Event()
@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> str:
         bridge.wait(timeout=30)
         killed_at = time.time()
         bridge = _bridge(env, log)
-        procs = [worker, bridge]
+        procs = [*workers, bridge]
         _wait(lambda: _subscribed(log, 2), 90, "the restarted bridge's subscription")
         downtime = time.time() - killed_at
         TICK.wait(max(0.0, started + seconds - time.time()))
@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> str:
             "",
             f"{CLIENTS} platform clients × signed 10-row QoS 1 messages at {rate:.0f} msg/s each"
             f" for {elapsed:.1f} s through Mosquitto {mosquitto.port} (passwords, ACL, "
-            "persistence) → 1 mqtt_bridge → 1 Celery worker (solo; ingest, sync, default), "
+            "persistence) → 1 mqtt_bridge → 2 Celery workers (solo; ingest+default, sync), "
             "PostgreSQL, Redis; the bridge SIGKILLed and restarted halfway "
             f"(down {downtime:.1f} s).",
             "",

@@ -27,17 +27,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectors import services as ingest
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import write_service
-from hub.records.models import BatchSource, UploadBatch
 from permissions.audit import log_event
+from streaming.claim import claim as _claim
 from streaming.models import PushReceipt, ReceiptStatus
 from streaming.settle import finish_batch
 from streaming.shared_cache import shared_redis
@@ -202,81 +200,6 @@ def _clear_mark(mark: str) -> None:
         client.delete(mark) if client is not None else cache.delete(mark)
     except Exception:
         logger.warning("could not clear %s", mark)
-
-
-def _claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
-    """Take the resource's oldest waiting receipts (one department, up to max_rows rows,
-    stopping before a solo receipt) and write them as one batch, in one transaction."""
-    limit = max_rows()
-    with transaction.atomic():
-        waiting = (
-            PushReceipt.objects.select_for_update(skip_locked=True)
-            .filter(resource_id=resource_id, status=ReceiptStatus.ACCEPTED)
-            .order_by("id")
-        )
-        taken: list[PushReceipt] = []
-        rows = 0
-        for receipt in waiting[: min(limit, 5000)]:
-            if taken and (
-                receipt.solo
-                or taken[0].solo
-                or receipt.department_id != taken[0].department_id
-                or rows + receipt.row_count > limit
-            ):
-                break
-            taken.append(receipt)
-            rows += receipt.row_count
-        if not taken:
-            return None
-        records: list[dict[str, Any]] = []
-        starts: dict[int, int] = {}
-        for receipt in taken:
-            starts[receipt.pk] = len(records) + 1
-            records.extend(receipt.records)
-        first = taken[0]
-        users = {r.pushed_by_id for r in taken}
-        prefixes = {r.api_key_prefix for r in taken}
-        payload = json.dumps(records, ensure_ascii=False).encode("utf-8")
-        upload = ingest.create_batch(
-            resource=first.resource,
-            department=first.department,
-            uploaded_by=first.pushed_by if len(users) == 1 else None,
-            api_key_prefix=prefixes.pop() if len(prefixes) == 1 else "",
-            source=BatchSource.API,
-            file=ContentFile(payload),
-            original_filename=f"push-{first.pk}-{taken[-1].pk}.json",
-        )
-        batch = upload.batch
-        _mark_claimed(taken, batch=batch, starts=starts)
-    return batch, [r.pk for r in taken]
-
-
-def _mark_claimed(taken: list[PushReceipt], *, batch: UploadBatch, starts: dict[int, int]):
-    """The window's receipts loading in ``batch``, each with its first row in it: one
-    UPDATE for what they share and, on PostgreSQL, one for their first rows (Django's
-    bulk_update builds a CASE of every receipt for every field, which cost more than the
-    window's load)."""
-    ids = [receipt.pk for receipt in taken]
-    PushReceipt.objects.filter(pk__in=ids).update(
-        status=ReceiptStatus.LOADING,
-        batch=batch,
-        claimed_at=timezone.now(),
-        attempts=F("attempts") + 1,
-    )
-    if connection.vendor != "postgresql":
-        for receipt in taken:
-            receipt.batch_row = starts[receipt.pk]
-        PushReceipt.objects.bulk_update(taken, ["batch_row"], batch_size=1000)
-        return
-    table = connection.ops.quote_name(PushReceipt._meta.db_table)
-    with connection.cursor() as cursor:
-        for offset in range(0, len(ids), 5000):
-            chunk = ids[offset : offset + 5000]
-            cursor.execute(
-                f"UPDATE {table} SET batch_row = v.start FROM unnest(%s::bigint[], %s::int[])"  # noqa: S608
-                f" AS v(id, start) WHERE {table}.id = v.id",
-                [chunk, [starts[pk] for pk in chunk]],
-            )
 
 
 def flush_resource(*, resource_id: int, rounds: int = 50) -> FlushResult:

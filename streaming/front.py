@@ -40,6 +40,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 
@@ -161,8 +162,11 @@ class PushFront:
         return self.application(environ, start_response)
 
     def answer(self, request: WSGIRequest, response, start_response):
-        """The response as the middleware stack would have left it (security headers,
-        Content-Language)."""
+        """The response as the view and the middleware stack would have left it (DRF's
+        Allow and Vary, security headers, Content-Language, Content-Length)."""
+        response["Allow"] = "POST, OPTIONS"
+        patch_vary_headers(response, ("Accept",))
+        response["Content-Length"] = str(len(response.content))
         for middleware in _MIDDLEWARE:
             response = middleware.process_response(request, response)
         status = f"{response.status_code} {response.reason_phrase}"

@@ -114,13 +114,16 @@ def test_a_new_push_is_stored_in_a_group_and_answered_like_the_view(app, partner
         10,
         False,
     )
-    # The view's security and language headers.
+    # The view's headers, the same names (values differ by the receipt only).
+    assert sorted(answer.headers) == sorted(_view(key, readings(20, 1)).headers)
+    assert answer.headers["Vary"] == "Accept, Accept-Language"
+    assert answer.headers["Content-Length"] == str(len(answer.body))
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["X-Frame-Options"] == "DENY"
     assert answer.headers["Content-Language"] == "zh-hans"
     event = AuditEvent.objects.get(action="upload", detail__receipts=[receipt.pk])
     assert (event.api_key_prefix, event.rows, event.outcome) == (api_key.prefix, 10, "ok")
-    assert len(no_flush) == 1  # the resource's load was scheduled on commit
+    assert len(no_flush) == 2  # on commit: this push's load, then the view's push's
     # Its receipt reads back through the view, for its department.
     polled = call_get(key, receipt.pk)
     assert polled["id"] == receipt.pk and polled["status"] == "accepted"

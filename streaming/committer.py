@@ -19,7 +19,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection, connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +46,29 @@ UNCOMMITTED = "uncommitted"
 
 @dataclass
 class Waiting:
-    """One push handed to the committer, and its outcome once committed."""
+    """One push handed to the committer, and its outcome once committed. ``state``
+    (under ``lock``): queued → taken by a group, or cancelled by its request's timeout
+    before any group took it (then it is never stored)."""
 
     push: Any
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Any = None
+    state: str = "queued"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.state == "cancelled":
+                return False
+            self.state = "taken"
+            return True
+
+    def cancel(self) -> bool:
+        with self.lock:
+            if self.state == "taken":
+                return False
+            self.state = "cancelled"
+            return True
 
 
 class Committer:
@@ -64,8 +89,11 @@ class Committer:
         self._ensure_thread()
         waiting = Waiting(push)
         self.inbox.put(waiting)
-        if not waiting.done.wait(timeout):
-            return UNCOMMITTED
+        if not waiting.done.wait(timeout) and waiting.cancel():
+            return UNCOMMITTED  # never taken: not stored, safe to retry
+        # Taken by a group: its outcome, whatever the wait (answering 503 for a push
+        # that may still commit would store it twice when retried without a key).
+        waiting.done.wait()
         return waiting.outcome
 
     def _ensure_thread(self) -> None:
@@ -73,7 +101,8 @@ class Committer:
             return
         with self.lock:
             if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
-                self.inbox = queue.SimpleQueue()
+                if self.pid != os.getpid():
+                    self.inbox = queue.SimpleQueue()  # a forked child: the parent's is not ours
                 self.pid = os.getpid()
                 self.thread = threading.Thread(target=self._run, name="push-committer", daemon=True)
                 self.thread.start()
@@ -90,42 +119,73 @@ class Committer:
             if first is None:
                 connections.close_all()
                 return
-            group = [first]
-            stopping = False
-            deadline = time.monotonic() + GATHER_SECONDS
-            while len(group) < MAX_GROUP:
-                try:
-                    waiting = self.inbox.get_nowait()
-                except queue.Empty:
-                    left = deadline - time.monotonic()
-                    if self.arriving() <= 0 or left <= 0:
-                        break
-                    try:
-                        waiting = self.inbox.get(timeout=left)
-                    except queue.Empty:
-                        break
-                if waiting is None:
-                    stopping = True
-                    break
-                group.append(waiting)
-            self.commit(group)
+            group: list[Waiting] = []
+            try:
+                stopping = self._gather(first, group)
+                if group:
+                    self.commit(group)
+            except Exception:  # the thread must outlive any group
+                logger.exception("push committer: group of %d failed", len(group))
+                for waiting in group:
+                    if not waiting.done.is_set():
+                        waiting.outcome = DELEGATE
+                        waiting.done.set()
+                stopping = False
             if stopping:
                 connections.close_all()
                 return
 
+    def _gather(self, first: Waiting, group: list[Waiting]) -> bool:
+        """Fill ``group`` with the pushes waiting now (and those about to arrive, for at
+        most GATHER_SECONDS); True when told to stop."""
+        if first.take():
+            group.append(first)
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(group) < MAX_GROUP:
+            try:
+                waiting = self.inbox.get_nowait()
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if self.arriving() <= 0 or left <= 0:
+                    return False
+                try:
+                    waiting = self.inbox.get(timeout=left)
+                except queue.Empty:
+                    return False
+            if waiting is None:
+                return True
+            if waiting.take():
+                group.append(waiting)
+        return False
+
     def commit(self, group: list[Waiting]) -> None:
-        """Accept the group in one transaction and wake its requests. A database error
-        answers every push of the group UNCOMMITTED (nothing was acknowledged, 503)."""
+        """Accept the group in one transaction and wake its requests. A lost database
+        answers every push of the group UNCOMMITTED (nothing acknowledged, 503); a push
+        the database refuses (a value it cannot store) fails only itself: the group is
+        committed again without it, push by push."""
         close_old_connections()
+        pushes = [waiting.push for waiting in group]
         try:
-            outcomes = self.accept([waiting.push for waiting in group])
-        except DatabaseError:
+            outcomes = self.accept(pushes)
+        except (OperationalError, InterfaceError):
             logger.warning("push group of %d not committed", len(group), exc_info=True)
             connection.close()  # a fresh connection for the next group
             outcomes = [UNCOMMITTED] * len(group)
+        except DatabaseError:
+            logger.warning("push group of %d refused: one push at a time", len(group))
+            outcomes = [self._alone(push) for push in pushes]
         except Exception:
             logger.exception("push group of %d failed: each push goes the ordinary way", len(group))
             outcomes = [DELEGATE] * len(group)
         for waiting, outcome in zip(group, outcomes, strict=True):
             waiting.outcome = outcome
             waiting.done.set()
+
+    def _alone(self, push: Any) -> Any:
+        try:
+            return self.accept([push])[0]
+        except (OperationalError, InterfaceError):
+            connection.close()
+            return UNCOMMITTED
+        except Exception:
+            return DELEGATE  # the view answers it (a 400 naming what it cannot store)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 import threading
 import time
@@ -41,13 +42,16 @@ from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 
 from streaming.committer import DELEGATE, UNCOMMITTED, Committer
 
-PUSH_PATH = re.compile(r"^/api/v1/resources/(?P<code>[-a-zA-Z0-9_]{1,64})/pushes/$")
+PUSH_PATH = re.compile(r"/api/v1/resources/(?P<code>[-a-zA-Z0-9_]{1,64})/pushes/")
 KEYWORD = "Api-Key"
+logger = logging.getLogger(__name__)
+
 # A key recognised once is trusted this long to be the key it was; whether it is still
 # usable (revoked, expired, scope) is checked again with every commit.
 KEY_CACHE_SECONDS = 60
@@ -75,8 +79,8 @@ class PushFront:
 
     def __call__(self, environ: dict, start_response):
         if environ.get("REQUEST_METHOD") == "POST" and self.enabled:
-            match = PUSH_PATH.match(environ.get("PATH_INFO", ""))
-            if match is not None:
+            match = PUSH_PATH.fullmatch(environ.get("PATH_INFO", ""))
+            if match is not None and not environ.get("QUERY_STRING"):
                 return self.push(environ, start_response, match["code"])
         return self.application(environ, start_response)
 
@@ -95,30 +99,42 @@ class PushFront:
         return self._enabled
 
     def push(self, environ: dict, start_response, code: str):
+        """Answer the push here, or hand it to the view (``_push`` returned None)."""
         self._arrive(+1)
-        handed = [False]
+        arriving = [True]
+        body = b""
         try:
-            return self._push(environ, start_response, code, handed)
+            body = _read_body(environ)
+            if body is not None:
+                answered = self._push(environ, start_response, code, body, arriving)
+                if answered is not None:
+                    return answered
+        except Exception:
+            # Before the hand-over nothing is stored: the view answers (and reports).
+            if not arriving[0]:
+                raise
+            logger.exception("push front: handing the push to the view")
         finally:
-            if not handed[0]:
+            if arriving[0]:
+                arriving[0] = False
                 self._arrive(-1)
+        if body is None:
+            return self.application(environ, start_response)
+        return self.delegate(environ, start_response, body)
 
     def _arrive(self, step: int) -> None:
         with self.arriving_lock:
             self.arriving += step
 
-    def _push(self, environ: dict, start_response, code: str, handed: list[bool]):
-        body = _read_body(environ)
-        if body is None:
-            return self.application(environ, start_response)
-        records = _records(body)
+    def _push(self, environ: dict, start_response, code: str, body: bytes, arriving):
+        records = _records(environ, body)
         api_key = self._key(environ) if records is not None else None
         request = WSGIRequest(environ) if api_key is not None else None
         if request is None or not _plain(request):
-            return self.delegate(environ, start_response, body)
-        with translation.override(translation.get_language_from_request(request)):
-            from streaming.throttling import COUNTED, count_push, key_push_rate
+            return None
+        from streaming.throttling import COUNTED, count_push, key_push_rate
 
+        with translation.override(translation.get_language_from_request(request)):
             wait = count_push(api_key.prefix, key_push_rate(api_key))
             environ[COUNTED] = True
             if wait is not None:
@@ -129,17 +145,15 @@ class PushFront:
                 return self.answer(request, response, start_response)
             from streaming.intake import KeyPush
 
-            handed[0] = True
-            self._arrive(-1)
-            outcome = self.committer.submit(
-                KeyPush(
-                    api_key_id=api_key.pk,
-                    code=code,
-                    records=records,
-                    idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY", "").strip(),
-                ),
-                timeout=COMMIT_TIMEOUT_SECONDS,
+            push = KeyPush(
+                api_key_id=api_key.pk,
+                code=code,
+                records=records,
+                idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY", "").strip(),
             )
+            arriving[0] = False
+            self._arrive(-1)
+            outcome = self.committer.submit(push, timeout=COMMIT_TIMEOUT_SECONDS)
             if outcome == UNCOMMITTED:
                 response = JsonResponse(
                     {"detail": _("暂时无法受理推送，请稍后用同一幂等键重试。")}, status=503
@@ -148,7 +162,7 @@ class PushFront:
                 return self.answer(request, response, start_response)
             if outcome is None or outcome == DELEGATE or getattr(outcome, "replayed", True):
                 # Not stored here: denied, replayed or conflicting; the view says which.
-                return self.delegate(environ, start_response, body)
+                return None
             from streaming.api.serializers import receipt_body
 
             payload = receipt_body(outcome.receipt, request=request)
@@ -186,8 +200,8 @@ class PushFront:
         if known is not None and known.until > now:
             return known.api_key
         api_key = _usable_key(key)
-        if api_key is None:
-            return None
+        if api_key is None or not api_key.has_scope("push"):
+            return None  # the view answers (401, or 403 naming the missing scope)
         with self.keys_lock:
             if len(self.keys) > 10_000:
                 self.keys.clear()
@@ -223,19 +237,29 @@ def _read_body(environ: dict) -> bytes | None:
         return None
     if length <= 0 or length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         return None
-    if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
-        return None
-    return environ["wsgi.input"].read(length)
+    body = environ["wsgi.input"].read(length)
+    return body if len(body) == length else None
 
 
-def _records(body: bytes) -> list[dict] | None:
-    """The pushed records when the body is what the view would accept, else None."""
+def _strict_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: DRF's parser refuses them
+
+
+def _records(environ: dict, body: bytes) -> list[dict] | None:
+    """The pushed records when the body is what the view would accept and store as it
+    is, else None (the view answers: 400, 415)."""
     from streaming.api.views import max_push_rows
 
-    if b"\\u0000" in body:
-        return None  # PostgreSQL cannot store NUL: the view refuses it
+    media_type, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
+    if media_type.lower() != "application/json":
+        return None
+    if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return None
     try:
-        records = json.loads(body)
+        text = body.decode("utf-8")
+        if text.startswith("\ufeff"):
+            return None
+        records = json.loads(text, parse_constant=_strict_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if isinstance(records, dict) and isinstance(records.get("records"), list):
@@ -243,6 +267,13 @@ def _records(body: bytes) -> list[dict] | None:
     if not isinstance(records, list) or not records or len(records) > max_push_rows():
         return None
     if not all(isinstance(record, dict) for record in records):
+        return None
+    try:
+        # What PostgreSQL stores: no NUL, no lone surrogate, no infinite number.
+        stored = json.dumps(records, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if b"\\u0000" in stored or b"\x00" in stored:
         return None
     return records
 

@@ -140,8 +140,10 @@ def _accept_all(pushes: list[PushRequest], source: str) -> list[Outcome]:
             detail={"receipts": [receipt.pk for _, receipt in members], "source": source},
         )
     for resource_id in sorted({push.resource.pk for _, push, _ in fresh}):
+        # Robust: an error after the commit must not turn acknowledged pushes into errors.
         transaction.on_commit(
-            lambda resource_id=resource_id: services.schedule_flush(resource_id=resource_id)
+            lambda resource_id=resource_id: services.schedule_flush(resource_id=resource_id),
+            robust=True,
         )
     return outcomes  # type: ignore[return-value]
 
@@ -165,7 +167,9 @@ def _insert(receipts) -> list[PushReceipt]:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Identifiers from the model's metadata, values as parameters.
     columns = ", ".join(quote(f.column) for f in fields)
-    returned_columns = ("id", "resource_id", "department_id", "idempotency_key")
+    returned_columns = (
+        "id", "resource_id", "department_id", "idempotency_key", "sha256", "row_count"
+    )  # fmt: skip
     returning = ", ".join(quote(column) for column in returned_columns)
     # The WHERE is the unique constraint's condition (idempotency_key <> '').
     sql = (
@@ -180,13 +184,15 @@ def _insert(receipts) -> list[PushReceipt]:
     # a skipped row is one whose key is held, so the next returned row is matched on.
     inserted: list[PushReceipt] = []
     pending = iter(receipts)
-    for pk, resource_id, department_id, key in returned:
+    for pk, *identity in returned:
         for receipt in pending:
-            if (receipt.resource_id, receipt.department_id, receipt.idempotency_key) == (
-                resource_id,
-                department_id,
-                key,
-            ):
+            if identity == [
+                receipt.resource_id,
+                receipt.department_id,
+                receipt.idempotency_key,
+                receipt.sha256,
+                receipt.row_count,
+            ]:
                 receipt.pk = pk
                 receipt._state.adding, receipt._state.db = False, connection.alias
                 inserted.append(receipt)
@@ -315,15 +321,15 @@ def _usable_keys(key_ids: set[str]) -> dict[str, tuple[AbstractBaseUser, str]]:
         pk__in=key_ids, revoked=False, user__is_active=True, department__is_active=True
     ).values_list("pk", "prefix", "expiry_date", "user_id", "department_id", "scopes")
     for key_id, prefix, expiry, user_id, department_id, scopes in rows:
-        if expiry is not None and expiry < now:
-            continue
+        if (expiry is not None and expiry < now) or ApiKeyScope.PUSH not in (scopes or []):
+            continue  # the view refuses it (401, or 403 naming the missing scope)
         user = copy.copy(_kept(get_user_model(), user_id))
         department = _kept(Department, department_id)
         set_memberships(
             user,
             group_ids=[department.group_id],
             department_ids=[department.pk],
-            may_push=ApiKeyScope.PUSH in (scopes or []),
+            may_push=True,
         )
         usable[key_id] = (user, prefix)
     return usable

@@ -134,4 +134,9 @@ class PushQuota(models.Model):
 def valid_rate(rate: str) -> bool:
     """``N/s``, ``N/min``, ``N/hour`` or ``N/day`` (DRF's throttle rates), N > 0."""
     count, _sep, period = rate.partition("/")
-    return count.isdigit() and int(count) > 0 and period[:1] in ("s", "m", "h", "d")
+    return (
+        count.isascii()
+        and count.isdigit()
+        and int(count) > 0
+        and period[:1] in ("s", "m", "h", "d")
+    )

@@ -70,17 +70,18 @@ def count_push(prefix: str, rate: str) -> float | None:
     """Count one push of the key ``prefix`` against ``rate`` (``N/period``): None when
     allowed, else the seconds until its window ends. A window starts at the key's first
     push after the previous one ended. An unreachable cache refuses nothing."""
-    count, _sep, period = rate.partition("/")
-    limit, seconds = int(count), _PERIODS[period[:1]]
     counter = f"hub:push-count:{prefix}"
     try:
+        count, _sep, period = rate.partition("/")
+        limit, seconds = int(count), _PERIODS[period[:1]]
         client = shared_redis()
         if client is not None:
-            # One round trip: the count, and the window's end set by its first push.
-            used, _set, left = (
+            # One round trip: the window opened by its first push (SET NX, any Redis
+            # version), the count, and the time left.
+            _opened, used, left = (
                 client.pipeline(transaction=False)
+                .set(counter, 0, ex=seconds, nx=True)
                 .incr(counter)
-                .expire(counter, seconds, nx=True)
                 .pttl(counter)
                 .execute()
             )
@@ -92,8 +93,8 @@ def count_push(prefix: str, rate: str) -> float | None:
         if used <= limit:
             return None
         began = cache.get(f"{counter}:start")
-    except ValueError:
-        return None  # the window ended between the two calls: a new one starts
+    except (ValueError, KeyError):
+        return None  # the window ended between two calls (a new one starts), or no rate
     except Exception:
         logger.warning("push throttle: cache unreachable, push not counted", exc_info=True)
         return None

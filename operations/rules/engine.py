@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -59,11 +60,35 @@ def district_scope(code: str) -> str:
 def latest_series(
     point_ids: Iterable[int], metrics: Iterable[str], depth: int
 ) -> dict[tuple[int, str], list[tuple[datetime, float]]]:
-    """The last ``depth`` readings per (point, metric), newest first, in one query."""
-    point_ids, metrics = list(point_ids), list(metrics)
+    """The last ``depth`` readings per (point, metric), newest first, in one query.
+
+    On PostgreSQL one LATERAL ``LIMIT depth`` per (point, metric) walks the (point,
+    metric, observed_at) index backwards: the cost follows the points and the depth, not
+    the history each point has gathered (a window over every reading of the points grew
+    with it, so a sensor's syncs slowed down the longer it reported).
+    """
+    point_ids, metrics = sorted(set(point_ids)), sorted(set(metrics))
     if not point_ids or not metrics:
         return {}
-    rows = (
+    if connection.vendor == "postgresql":
+        reading = Reading._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.point_id, m.metric, r.observed_at, r.value "  # noqa: S608 - only the table name is interpolated
+                "FROM unnest(%s::bigint[]) AS p(point_id) "
+                "CROSS JOIN unnest(%s::text[]) AS m(metric) "
+                "CROSS JOIN LATERAL (SELECT x.observed_at, x.value, x.id "
+                f"FROM {reading} x WHERE x.point_id = p.point_id AND x.metric = m.metric "
+                "ORDER BY x.observed_at DESC, x.id DESC LIMIT %s) AS r "
+                "ORDER BY p.point_id, m.metric, r.observed_at DESC, r.id DESC",
+                [point_ids, metrics, depth],
+            )
+            rows = cursor.fetchall()
+        series: dict[tuple[int, str], list[tuple[datetime, float]]] = defaultdict(list)
+        for point_id, metric, observed_at, value in rows:
+            series[(point_id, metric)].append((observed_at, value))
+        return dict(series)
+    ranked = (
         Reading.objects.filter(point_id__in=point_ids, metric__in=metrics)
         .annotate(
             rn=Window(
@@ -76,10 +101,10 @@ def latest_series(
         .order_by()
         .values_list("point_id", "metric", "observed_at", "value", "rn")
     )
-    series: dict[tuple[int, str], list[tuple[int, datetime, float]]] = defaultdict(list)
-    for point_id, metric, observed_at, value, rn in rows:
-        series[(point_id, metric)].append((rn, observed_at, value))
-    return {key: [(at, value) for _, at, value in sorted(items)] for key, items in series.items()}
+    numbered: dict[tuple[int, str], list[tuple[int, datetime, float]]] = defaultdict(list)
+    for point_id, metric, observed_at, value, rn in ranked:
+        numbered[(point_id, metric)].append((rn, observed_at, value))
+    return {key: [(at, value) for _, at, value in sorted(items)] for key, items in numbered.items()}
 
 
 def _point_rules(points: list[MonitoringPoint]) -> list[Rule]:
@@ -165,8 +190,23 @@ def evaluate_compound(
     return outcomes
 
 
-def _evaluate_compound_rule(rule: Rule, districts: list[str]) -> list[Outcome]:
-    latest = (
+def _latest_by_point(rule: Rule, districts: list[str]) -> list[tuple[str, float, datetime]]:
+    """(district, value, observed_at) of the newest reading of each of the rule's points in
+    ``districts``: on PostgreSQL one LATERAL ``LIMIT 1`` per point (see ``latest_series``).
+    A reading's point belongs to the reading's resource (the sync joins them so)."""
+    if connection.vendor == "postgresql":
+        reading, point = Reading._meta.db_table, MonitoringPoint._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.district_code, r.value, r.observed_at "  # noqa: S608 - only table names are interpolated
+                f"FROM {point} p CROSS JOIN LATERAL (SELECT x.value, x.observed_at "
+                f"FROM {reading} x WHERE x.point_id = p.id AND x.metric = %s "
+                "AND x.resource_id = %s ORDER BY x.observed_at DESC, x.id DESC LIMIT 1) AS r "
+                "WHERE p.resource_id = %s AND p.district_code = ANY(%s)",
+                [rule.metric, rule.resource_id, rule.resource_id, districts],
+            )
+            return cursor.fetchall()
+    return list(
         Reading.objects.filter(
             resource_id=rule.resource_id,
             metric=rule.metric,
@@ -183,6 +223,10 @@ def _evaluate_compound_rule(rule: Rule, districts: list[str]) -> list[Outcome]:
         .order_by()
         .values_list("point__district_code", "value", "observed_at")
     )
+
+
+def _evaluate_compound_rule(rule: Rule, districts: list[str]) -> list[Outcome]:
+    latest = _latest_by_point(rule, districts)
     worst: dict[str, float] = {}
     times: dict[str, datetime] = {}
     above = rule.direction != "below"

@@ -3,13 +3,11 @@ in every process that imports the hub, and an operator's environment wins."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.hub.test_settings import run_json
+
 PROBE = (
     "import json, os, sys; import hub; "
     "loaded = sorted(m for m in ('polars', 'pyarrow') if m in sys.modules); "
@@ -22,16 +20,7 @@ PROBE = (
 
 def _probe(**env: str) -> dict:
     clean = {k: v for k, v in os.environ.items() if k not in _KNOBS}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json(PROBE, {**clean, **env})
 
 
 _KNOBS = {

@@ -34,17 +34,22 @@ CLEAN = {
 }
 
 
-def probe(**env) -> dict:
+def run_json(code: str, env: dict[str, str]) -> dict:
+    """Run ``code`` in a fresh interpreter with exactly ``env``; its last line, as JSON."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**CLEAN, **env},
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def probe(**env) -> dict:
+    return run_json(PROBE, {**CLEAN, **env})
 
 
 def test_embedded_default_is_sqlite_with_inprocess_tasks():

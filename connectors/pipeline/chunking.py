@@ -62,7 +62,7 @@ class KeyRegistry:
         """Merge distinct new hashes into the newest run (linear), or start a new one."""
         if not len(hashes):
             return
-        if len(rows) and int(rows.max()) < 1 << 32 and int(rows.min()) >= 0:
+        if int(rows.min()) >= 0 and int(rows.max()) < 1 << 32:
             rows = rows.astype(np.uint32)
         by_hash = np.argsort(hashes, kind="stable")
         hashes, rows = hashes[by_hash], rows[by_hash]
@@ -75,8 +75,7 @@ class KeyRegistry:
             return
         run_hashes, run_rows = self.runs[-1]
         at = np.searchsorted(run_hashes, hashes)
-        merged_rows = np.insert(run_rows, at, rows)
-        self.runs[-1] = (np.insert(run_hashes, at, hashes), merged_rows)
+        self.runs[-1] = (np.insert(run_hashes, at, hashes), np.insert(run_rows, at, rows))
 
 
 class _Failed:

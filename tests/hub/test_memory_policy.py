@@ -18,17 +18,17 @@ PROBE = (
 )
 
 
-def _probe(**env: str) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in _KNOBS}
-    return run_json(PROBE, {**clean, **env})
-
-
 _KNOBS = {
     "_RJEM_MALLOC_CONF",
     "ARROW_DEFAULT_MEMORY_POOL",
     "MALLOC_ARENA_MAX",
     "MALLOC_TRIM_THRESHOLD_",
 }
+
+
+def _probe(**env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in _KNOBS}
+    return run_json(PROBE, {**clean, **env})
 
 
 def test_policy_applies_before_the_frame_libraries_load():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Full-width ASCII variants (U+FF01..U+FF5E) map to ASCII by a fixed offset; the
 # ideographic space and a few look-alike punctuation marks are folded too.
@@ -62,10 +64,12 @@ def clean(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = series if series.dtype == "str" else series.astype(object).astype("str")
     if text.hasnans:
         text = text.fillna("")
-    # translate() is a C-level loop; only run it when something needs folding.
-    needs_fold = text.str.contains("[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
-    if needs_fold.any():
-        text = text.where(~needs_fold, text[needs_fold].str.translate(HALFWIDTH_TABLE))
+    # Every character folded lies outside ASCII: a column of ASCII cells (numbers, codes,
+    # times) skips the search. translate() is a C-level loop, run only where needed.
+    if not pc.all(pc.string_is_ascii(pa.array(text, type=pa.string()))).as_py():
+        needs_fold = text.str.contains("[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
+        if needs_fold.any():
+            text = text.where(~needs_fold, text[needs_fold].str.translate(HALFWIDTH_TABLE))
     text = text.str.strip()
     missing = text.isin(MISSING_MARKERS)
     text = text.where(~missing, "")

@@ -350,7 +350,10 @@ def _normalise(
         return values, missing, bad, unit_bad
     # Free text keeps its characters (names, addresses); only trim and missing markers.
     _text, missing = clean(series)
-    original = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    if series.dtype == "str":  # the readers' cells: no round trip through objects
+        original = series.fillna("").str.strip()
+    else:
+        original = series.astype(object).where(series.notna(), "").astype(str).str.strip()
     values = original.astype(object).where(~missing, None)
     bad = pd.Series(False, index=series.index)
     return values, missing, bad, unit_bad

@@ -16,7 +16,7 @@ from connectors.normalisers import coordinates, dates, numbers, units
 from connectors.normalisers.codes import CodeMatcher
 from connectors.normalisers.districts import DistrictMatcher
 from connectors.normalisers.headers import header_crs, split_unit
-from connectors.normalisers.text import MISSING_MARKERS, clean
+from connectors.normalisers.text import HALFWIDTH_TABLE, MISSING_MARKERS, clean
 
 FULLWIDTH = str.maketrans("0123456789.-,%", "０１２３４５６７８９．－，％")
 SHANGHAI_LAT = st.floats(30.6, 31.9)
@@ -206,6 +206,39 @@ def test_percent_is_a_ratio(value):
     converted, unit_bad = units.convert_cells(values, cell_units, "", "")
     assert not bad.any() and not unit_bad.any()
     assert converted.iat[0] == pytest.approx(value / 100)
+
+
+def _clean_searching_every_cell(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    # clean() as it was before the ASCII shortcut: the fold search over every cell.
+    text = series.astype(object).astype("str").fillna("")
+    needs_fold = text.str.contains("[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
+    if needs_fold.any():
+        text = text.where(~needs_fold, text[needs_fold].str.translate(HALFWIDTH_TABLE))
+    text = text.str.strip()
+    missing = text.isin(MISSING_MARKERS)
+    return text.where(~missing, ""), missing
+
+
+CELL_TEXT = st.one_of(
+    st.none(),
+    st.sampled_from(sorted(MISSING_MARKERS)),
+    st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=8),
+    st.text(
+        alphabet=st.sampled_from(
+            list(" 0123.-,%abc\u3000\u00a0\u2212\u3002\uff10\uff11\uff0e\uff41浦东区")
+        ),
+        max_size=8,
+    ),
+)
+
+
+@given(st.lists(CELL_TEXT, max_size=12))
+def test_clean_matches_a_search_of_every_cell(cells):
+    series = pd.Series(cells, dtype=object)
+    text, missing = clean(series)
+    expected_text, expected_missing = _clean_searching_every_cell(series)
+    assert text.tolist() == expected_text.tolist()
+    assert missing.tolist() == expected_missing.tolist()
 
 
 @pytest.mark.parametrize("marker", sorted(MISSING_MARKERS))

@@ -25,8 +25,6 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
     Clean cells take the fast path (``pd.to_numeric``); only the rest go through one
     regular expression for separators and trailing units ("1,234.5", "350kPa", "85%").
     """
-    if _is_numeric(series):
-        return _from_numeric(series)
     text, missing = clean(series)
     arrow = pa.array(text, type=pa.string())
     plain = pc.match_substring_regex(arrow, _PLAIN)
@@ -75,30 +73,6 @@ COUNT_WORDS = frozenset(
         "例",
     }
 )
-
-
-def _is_numeric(series: pd.Series) -> bool:
-    dtype = series.dtype
-    return (pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)) and not (
-        pd.api.types.is_bool_dtype(dtype)
-    )
-
-
-def _from_numeric(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """Cells a reader already typed as numbers (an XLSX number column): the values the
-    text path would give (a cell's shortest text reads back as the same float), without
-    writing each as text first. Empty cells are missing; infinities are bad."""
-    raw = series.to_numpy(dtype="float64", na_value=np.nan)
-    missing = np.isnan(raw)
-    bad = np.isinf(raw)
-    values = pd.Series(np.where(bad, np.nan, raw), index=series.index, dtype="float64")
-    units = pd.Series("", index=series.index, dtype=object)
-    return (
-        values,
-        units,
-        pd.Series(missing, index=series.index),
-        pd.Series(bad, index=series.index),
-    )
 
 
 def parse_integers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

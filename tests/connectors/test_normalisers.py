@@ -163,43 +163,6 @@ def test_thousands_separators(value):
     assert not bad.any() and ints.iat[0] == value
 
 
-NUMBER_CELLS = st.lists(
-    st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**62), 2**62)),
-    min_size=1,
-    max_size=20,
-)
-
-
-@given(NUMBER_CELLS, st.sampled_from(["float64", "Float64", "int64", "Int64"]))
-def test_typed_number_cells_read_as_their_text(cells, dtype):
-    # An XLSX number column arrives typed; it must read exactly as the same cells
-    # written as text (the path CSV cells take): values, missing and bad alike.
-    if dtype == "int64":
-        cells = [c if isinstance(c, int) else 0 for c in cells]
-    elif dtype == "Int64":
-        cells = [c if isinstance(c, int) else None for c in cells]
-    else:
-        cells = [float(c) for c in cells]
-    typed = pd.Series(cells, dtype=dtype)
-    as_text = (
-        typed.astype(object)
-        .where(typed.notna(), None)
-        .map(lambda v: None if v is None else repr(v))
-    )
-    fast, fast_units, fast_missing, fast_bad = numbers.split_numbers(typed)
-    slow, slow_units, slow_missing, slow_bad = numbers.split_numbers(as_text)
-    assert fast.dtype == slow.dtype == np.float64
-    np.testing.assert_array_equal(fast.to_numpy(), slow.to_numpy())
-    assert fast_units.tolist() == slow_units.tolist() == [""] * len(cells)
-    assert fast_missing.tolist() == slow_missing.tolist()
-    assert fast_bad.tolist() == slow_bad.tolist()
-    ints, int_missing, int_bad = numbers.parse_integers(typed)
-    ints_text, int_missing_text, int_bad_text = numbers.parse_integers(as_text)
-    assert ints.astype(object).tolist() == ints_text.astype(object).tolist()
-    assert int_missing.tolist() == int_missing_text.tolist()
-    assert int_bad.tolist() == int_bad_text.tolist()
-
-
 @given(st.floats(min_value=0, max_value=1000, allow_nan=False).map(lambda v: round(v, 3)))
 def test_percent_is_a_ratio(value):
     values, cell_units, _missing, bad = numbers.split_numbers(pd.Series([f"{value}%"]))

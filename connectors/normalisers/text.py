@@ -66,7 +66,7 @@ def clean(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         text = text.fillna("")
     # Every character folded lies outside ASCII: a column of ASCII cells (numbers, codes,
     # times) skips the search. translate() is a C-level loop, run only where needed.
-    if not pc.all(pc.string_is_ascii(pa.array(text, type=pa.string()))).as_py():
+    if not pc.all(pc.string_is_ascii(pa.array(text))).as_py():
         needs_fold = text.str.contains("[\uff01-\uff5e\u3000\u00a0\u2212\u3002]", regex=True)
         if needs_fold.any():
             text = text.where(~needs_fold, text[needs_fold].str.translate(HALFWIDTH_TABLE))

@@ -29,7 +29,20 @@ def max_rows() -> int:
     return configured()
 
 
-def claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
+# At most this many waiting receipts are read per claim.
+READ_AT_MOST = 5000
+
+
+class Claimed(NamedTuple):
+    """A claim's batch, its receipts, and whether receipts it read were left waiting
+    (another department's, a solo one, or beyond the batch's rows)."""
+
+    batch: UploadBatch
+    receipt_ids: list[int]
+    more_waiting: bool
+
+
+def claim(resource_id: int) -> Claimed | None:
     """Take the resource's oldest waiting receipts (one department, up to max_rows rows,
     stopping before a solo receipt) and write them as one batch, in one transaction."""
     limit = max_rows()
@@ -42,9 +55,10 @@ def claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
                 "pk", "solo", "department_id", "row_count", "pushed_by_id", "api_key_prefix"
             )
         )
+        listed = list(map(_Waiting._make, waiting[: min(limit, READ_AT_MOST)]))
         taken: list[_Waiting] = []
         rows = 0
-        for receipt in map(_Waiting._make, waiting[: min(limit, 5000)]):
+        for receipt in listed:
             if taken and (
                 receipt.solo
                 or taken[0].solo
@@ -78,7 +92,8 @@ def claim(resource_id: int) -> tuple[UploadBatch, list[int]] | None:
         )
         batch = upload.batch
         _mark_claimed(taken, batch=batch, starts=starts)
-    return batch, [r.pk for r in taken]
+    more = len(taken) < len(listed) or len(listed) == min(limit, READ_AT_MOST)
+    return Claimed(batch, [r.pk for r in taken], more)
 
 
 class _Waiting(NamedTuple):

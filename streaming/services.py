@@ -203,21 +203,32 @@ def _clear_mark(mark: str) -> None:
 
 
 def flush_resource(*, resource_id: int, rounds: int = 50) -> FlushResult:
-    """Load the resource's waiting pushes, one coalesced batch after another, until
-    none is left (at most ``rounds`` batches, the rest for the next flush)."""
+    """Load the resource's pushes waiting when the flush starts, one coalesced batch
+    after another (at most ``rounds`` batches, the rest for the next flush).
+
+    Pushes committed after a claim are not chased: each one either found its window's
+    mark set (the flush of that window runs after the mark lapses, so after the push's
+    commit) or set a mark and scheduled a flush of its own. Chasing them made a loaded
+    stack load a small batch right after every load, paying a batch's fixed cost many
+    times per window.
+    """
     result = FlushResult()
     for _round in range(rounds):
         claimed = _claim(resource_id)
         if claimed is None:
             break
-        batch, _ids = claimed
-        ingest.run_batch(batch_id=batch.pk)
-        verdicts = finish_batch(batch_id=batch.pk)
-        result.batches.append(batch.pk)
+        ingest.run_batch(batch_id=claimed.batch.pk)
+        verdicts = finish_batch(batch_id=claimed.batch.pk)
+        result.batches.append(claimed.batch.pk)
         result.loaded += verdicts.get(ReceiptStatus.LOADED, 0)
         result.partial += verdicts.get(ReceiptStatus.PARTIAL, 0)
         result.rejected += verdicts.get(ReceiptStatus.REJECTED, 0)
         result.failed += verdicts.get(ReceiptStatus.FAILED, 0)
+        settled = sum(verdicts.values())
+        # Go on for receipts the claim left waiting, or those a rejected shared load
+        # handed back to be loaded again (apart, or coalesced around the blamed ones).
+        if not claimed.more_waiting and settled >= len(claimed.receipt_ids):
+            break
     return result
 
 

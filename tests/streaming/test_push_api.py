@@ -86,6 +86,50 @@ def test_three_pushes_coalesce_into_one_batch(catalog, key_client, no_flush):
     assert flush().batches == []  # nothing left
 
 
+def test_a_flush_loads_what_waited_when_it_started_not_later_pushes(
+    catalog, key_client, no_flush, monkeypatch
+):
+    """A push committed while the flush loads is left to its own window's flush (it set
+    that window's mark, or found it set by a push whose flush runs after it): the flush
+    does not chase it with a second, smaller load."""
+    client, _key = key_client("housing", scopes=["push"])
+    early = [push(client, readings(10 * n, 10)).json()["id"] for n in range(2)]
+    run_batch = services.ingest.run_batch
+    late: list[int] = []
+
+    def load_while_a_push_arrives(*, batch_id):
+        if not late:
+            late.append(push(client, readings(100, 10)).json()["id"])
+        return run_batch(batch_id=batch_id)
+
+    monkeypatch.setattr(services.ingest, "run_batch", load_while_a_push_arrives)
+    result = flush()
+    assert len(result.batches) == 1 and result.loaded == 2
+    statuses = dict(PushReceipt.objects.values_list("id", "status"))
+    assert [statuses[pk] for pk in early] == ["loaded", "loaded"]
+    assert statuses[late[0]] == "accepted"
+    assert len(no_flush) == 3  # the late push asked for its own flush
+    later = flush()
+    assert len(later.batches) == 1 and later.loaded == 1
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 30
+
+
+def test_a_flush_goes_on_while_its_claims_leave_waiting_receipts(
+    catalog, key_client, no_flush, settings
+):
+    """Receipts a claim read but could not take (over the batch's rows) are loaded by
+    the same flush, batch after batch."""
+    settings.HUB_PUSH_MAX_ROWS = 15
+    client, _key = key_client("housing", scopes=["push"])
+    ids = [push(client, readings(10 * n, 10)).json()["id"] for n in range(3)]
+    result = flush()
+    assert len(result.batches) == 3 and result.loaded == 3
+    receipts = PushReceipt.objects.filter(pk__in=ids).order_by("id")
+    assert [r.batch_id for r in receipts] == result.batches
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 30
+    assert flush().batches == []
+
+
 def test_errors_are_reported_on_their_own_push(catalog, key_client, no_flush):
     client, _key = key_client("housing", scopes=["read", "push"])
     good1 = push(client, readings(0, 5)).json()["id"]
@@ -194,7 +238,7 @@ def test_sweeper_finishes_a_batch_whose_worker_died(catalog, key_client, no_flus
     client, _key = key_client("housing", scopes=["push"])
     ids = [push(client, readings(10 * n, 10)).json()["id"] for n in range(2)]
     # The worker claimed the pushes and wrote their batch, then died before loading it.
-    batch, claimed = services._claim(DataResource.objects.get(code=RESOURCE).pk)
+    batch, claimed, _more = services._claim(DataResource.objects.get(code=RESOURCE).pk)
     assert sorted(claimed) == sorted(ids)
     assert set(PushReceipt.objects.values_list("status", flat=True)) == {"loading"}
     assert UploadBatch.objects.get(pk=batch.pk).status == BatchStatus.RECEIVED

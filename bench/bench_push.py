@@ -428,7 +428,7 @@ def _report(resource, clients, acked, started: float, ended: float, cpu: dict) -
             f"{CLIENTS} clients × 10-row pushes (keep-alive) for {elapsed:.1f} s over "
             f"loopback, gunicorn ({workers} gthread workers × {_web_threads()} threads, push "
             "front) + 2 Celery workers (solo; ingest+default, sync), PostgreSQL, Redis; window "
-            f"{os.environ.get('HUB_PUSH_WINDOW_SECONDS', '1.0')} s; load average at the end "
+            f"{os.environ.get('HUB_PUSH_WINDOW_SECONDS', '0.5')} s; load average at the end "
             f"{os.getloadavg()[0]:.1f} (2 cores).",
             "",
             "| measure | result | target |",

@@ -82,7 +82,7 @@ class FlushResult:
 
 
 def window_seconds() -> float:
-    return float(getattr(settings, "HUB_PUSH_WINDOW_SECONDS", 1.0))
+    return float(getattr(settings, "HUB_PUSH_WINDOW_SECONDS", 0.5))
 
 
 def max_rows() -> int:

@@ -169,7 +169,7 @@ HUB_MAX_UPLOAD_BYTES = int(os.environ.get("HUB_MAX_UPLOAD_BYTES", str(512 * 1024
 HUB_BACKGROUND_LOADS = os.environ.get("HUB_BACKGROUND_LOADS", "1") not in ("0", "false", "")
 # Micro-batched pushes (streaming): one load per resource per window or per N rows; the
 # sweeper re-enqueues receipts waiting longer than HUB_PUSH_SWEEP_AFTER_SECONDS.
-HUB_PUSH_WINDOW_SECONDS = float(os.environ.get("HUB_PUSH_WINDOW_SECONDS", "1.0"))
+HUB_PUSH_WINDOW_SECONDS = float(os.environ.get("HUB_PUSH_WINDOW_SECONDS", "0.5"))
 HUB_PUSH_MAX_ROWS = int(os.environ.get("HUB_PUSH_MAX_ROWS", "20000"))
 HUB_PUSH_MAX_ROWS_PER_PUSH = int(os.environ.get("HUB_PUSH_MAX_ROWS_PER_PUSH", "1000"))
 HUB_PUSH_SWEEP_AFTER_SECONDS = float(os.environ.get("HUB_PUSH_SWEEP_AFTER_SECONDS", "30"))

@@ -25,8 +25,15 @@ from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import write_service
 from permissions.audit import log_event
 from permissions.models import ApiKeyScope, PartnerApiKey
-from permissions.selectors import UPLOAD_RECORDS, set_memberships
+from permissions.selectors import (
+    UPLOAD_RECORDS,
+    may_upload_own,
+    set_memberships,
+    user_department_ids,
+    user_group_ids,
+)
 from streaming import services
+from streaming.compiled import PLACEHOLDER, CompiledQueries
 from streaming.models import PushReceipt
 
 __all__ = ["KeyPush", "PushRequest", "accept_key_pushes", "accept_pushes"]
@@ -255,12 +262,7 @@ def _accept_key_pushes(pushes: list[KeyPush], *, together: bool) -> list[Outcome
     wanted = {(push.api_key_id, push.code) for push in pushes if push.api_key_id in usable}
     for key_id, code in sorted(wanted):
         user = usable[key_id][0]
-        resource_id = (
-            DataResource.objects.restrict(user, UPLOAD_RECORDS)
-            .filter(code=code)
-            .values_list("pk", flat=True)
-            .first()
-        )
+        resource_id = _pushable_resource_id(user, code)
         if resource_id is not None:
             resource = _kept(DataResource, resource_id, select_related=("provider",))
             targets[(key_id, code)] = (resource, uploader_department(user, resource))
@@ -311,15 +313,53 @@ def _kept(model, pk, *, select_related: tuple[str, ...] = ()):
     return instance
 
 
+# The group commit's two questions, compiled once (streaming.compiled): the key check,
+# and the door per service user as it acts (memberships pinned by its key).
+_compiled = CompiledQueries()
+
+
+def _key_rows(key_id: str) -> list[list[Any]]:
+    """The key's row when it is not revoked and its user and department are active."""
+    return _compiled.rows(
+        "usable-key",
+        key_id,
+        lambda: PartnerApiKey.objects.filter(
+            pk=PLACEHOLDER, revoked=False, user__is_active=True, department__is_active=True
+        ).values_list("pk", "prefix", "expiry_date", "user_id", "department_id", "scopes"),
+    )
+
+
+def _pushable_resource_id(user: AbstractBaseUser, code: str) -> int | None:
+    """The id of the resource ``code`` when the door lets ``user`` upload to it
+    (``restrict(user, UPLOAD_RECORDS)``), else None."""
+    acting_as = (
+        user.pk,
+        user.is_active,
+        user.is_superuser,
+        tuple(user_group_ids(user)),
+        tuple(user_department_ids(user)),
+        may_upload_own(user),
+    )
+    rows = _compiled.rows(
+        ("door", UPLOAD_RECORDS, acting_as),
+        code,
+        lambda: (
+            DataResource.objects.restrict(user, UPLOAD_RECORDS)
+            .filter(code=PLACEHOLDER)
+            .order_by("pk")
+            .values_list("pk")[:1]
+        ),
+    )
+    return rows[0][0] if rows else None
+
+
 def _usable_keys(key_ids: set[str]) -> dict[str, tuple[AbstractBaseUser, str]]:
     """The keys among ``key_ids`` usable now (not revoked or expired, service user and
     department active), each as its service user (acting for the key's department, with
     the key's push scope) and prefix."""
     now = timezone.now()
     usable: dict[str, tuple[AbstractBaseUser, str]] = {}
-    rows = PartnerApiKey.objects.filter(
-        pk__in=key_ids, revoked=False, user__is_active=True, department__is_active=True
-    ).values_list("pk", "prefix", "expiry_date", "user_id", "department_id", "scopes")
+    rows = [row for key_id in sorted(key_ids) for row in _key_rows(key_id)]
     for key_id, prefix, expiry, user_id, department_id, scopes in rows:
         if (expiry is not None and expiry < now) or ApiKeyScope.PUSH not in (scopes or []):
             continue  # the view refuses it (401, or 403 naming the missing scope)

@@ -114,6 +114,21 @@ def test_a_flush_loads_what_waited_when_it_started_not_later_pushes(
     assert Record.objects.filter(resource__code=RESOURCE).count() == 30
 
 
+def test_a_windows_mark_lapses_before_its_flush_runs(monkeypatch, settings):
+    """A push that finds the window's mark set schedules nothing: the window's flush
+    must start after every such push committed, so the mark lapses before it runs."""
+    from streaming.tasks import flush_pushes
+
+    settings.HUB_PUSH_WINDOW_SECONDS = 0.5
+    monkeypatch.setitem(flush_pushes.app.conf, "task_always_eager", False)
+    sent: list[float] = []
+    marks: list[float] = []
+    monkeypatch.setattr(flush_pushes, "apply_async", lambda args, countdown: sent.append(countdown))
+    monkeypatch.setattr(services, "_mark_window", lambda mark, seconds: not marks.append(seconds))
+    assert services.schedule_flush(resource_id=7) is True
+    assert sent == [0.5] and len(marks) == 1 and 0.4 <= marks[0] < 0.5
+
+
 def test_a_flush_goes_on_while_its_claims_leave_waiting_receipts(
     catalog, key_client, no_flush, settings
 ):

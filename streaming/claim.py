@@ -55,7 +55,8 @@ def claim(resource_id: int) -> Claimed | None:
                 "pk", "solo", "department_id", "row_count", "pushed_by_id", "api_key_prefix"
             )
         )
-        listed = list(map(_Waiting._make, waiting[: min(limit, READ_AT_MOST)]))
+        read_at_most = min(limit, READ_AT_MOST)
+        listed = list(map(_Waiting._make, waiting[:read_at_most]))
         taken: list[_Waiting] = []
         rows = 0
         for receipt in listed:
@@ -92,7 +93,7 @@ def claim(resource_id: int) -> Claimed | None:
         )
         batch = upload.batch
         _mark_claimed(taken, batch=batch, starts=starts)
-    more = len(taken) < len(listed) or len(listed) == min(limit, READ_AT_MOST)
+    more = len(taken) < len(listed) or len(listed) == read_at_most
     return Claimed(batch, [r.pk for r in taken], more)
 
 

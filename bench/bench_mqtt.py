@@ -1,10 +1,13 @@
 """MQTT as a way in, on the real stack: ``python -m bench mqtt``.
 
 8 concurrent platform clients publish signed 10-row readings (QoS 1) for 30 s to a
-private Mosquitto (passwords, ACL, persistence: bench/mosquitto.py); ONE ``mqtt_bridge``
-process accepts them as pushes; one Celery worker (solo; ingest, default) loads the
+private Mosquitto (passwords, ACL, persistence: bench/mosquitto.py); one ``mqtt_bridge``
+process accepts them as pushes while a second one, configured alike, stands by
+(``BENCH_MQTT_STANDBY=0``: none); one Celery worker (solo; ingest, default) loads the
 micro-batches into PostgreSQL and another (solo; sync) syncs the operations view
-(readings, rules, alerts). Halfway through, the bridge is SIGKILLed and started again. Reported:
+(readings, rules, alerts). Halfway through, the serving bridge is SIGKILLed (the standby
+takes the session over) and started again (it stands by; ``BENCH_MQTT_RESTART=0``: left
+down, to tell the takeover from the restart's CPU on a busy host). Reported:
 - readings/s: acknowledged readings over the time from the first publish to the last
   acknowledged reading stored (the drain after the publishers stop included);
 - publish → record (its receipt finished after the load's commit) and publish → alert:
@@ -146,14 +149,19 @@ class Publisher(threading.Thread):
 
 
 def _bridge(env: dict, log: Path) -> subprocess.Popen:
+    """A bridge process; with another holding the session's lock, it stands by."""
     return subprocess.Popen(
         [sys.executable, "manage.py", "mqtt_bridge"], cwd=ROOT, env=env,
         stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 
 
+def _logged(log: Path, text: str, times: int = 1) -> bool:
+    return log.read_text(errors="replace").count(text) >= times
+
+
 def _subscribed(log: Path, times: int) -> bool:
-    return log.read_text(errors="replace").count("mqtt bridge subscribed") >= times
+    return _logged(log, "mqtt bridge subscribed", times)
 
 
 def run(args: argparse.Namespace) -> str:
@@ -169,12 +177,15 @@ def run(args: argparse.Namespace) -> str:
         raise SystemExit("bench mqtt needs a broker: set CELERY_BROKER_URL=redis://…")
     seconds = 8 if getattr(args, "quick", False) else 30
     rate = float(os.environ.get("BENCH_MQTT_RATE", "70"))
+    with_standby = os.environ.get("BENCH_MQTT_STANDBY", "1") != "0"
+    restart = os.environ.get("BENCH_MQTT_RESTART", "1") != "0" or not with_standby
     resource, key = _prepare()
     purge_broker(broker_url)
     workdir = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     mosquitto = Mosquitto(workdir, [DEPARTMENT])
     mosquitto.start()
     env, log = _env(broker_url, mosquitto), workdir / "bridge.log"
+    standby_log = workdir / "standby.log"
     quiet = {"cwd": ROOT, "env": {**env, "HUB_LOG_LEVEL": "WARNING"},
              "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # fmt: skip
     # One worker for the window loads, one for the syncs (as the Procfile runs them).
@@ -186,6 +197,9 @@ def run(args: argparse.Namespace) -> str:
     procs = [*workers, bridge]
     try:
         _wait(lambda: _subscribed(log, 1), 90, "the bridge's subscription")
+        if with_standby:
+            procs.append(_bridge(env, standby_log))
+            _wait(lambda: _logged(standby_log, "standing by"), 90, "the standby bridge")
         stop = threading.Event()
         base = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
         clients = [Publisher(n, mosquitto, key, rate, stop, base) for n in range(CLIENTS)]
@@ -196,10 +210,18 @@ def run(args: argparse.Namespace) -> str:
         bridge.send_signal(signal.SIGKILL)  # mid-run: messages in its hands are unacked
         bridge.wait(timeout=30)
         killed_at = time.time()
-        bridge = _bridge(env, log)
-        procs = [*workers, bridge]
-        _wait(lambda: _subscribed(log, 2), 90, "the restarted bridge's subscription")
-        downtime = time.time() - killed_at
+        if with_standby:
+            _wait(lambda: _subscribed(standby_log, 1), 90, "the standby's subscription", every=0.01)
+            downtime = time.time() - killed_at
+            if restart:
+                bridge = _bridge(env, log)
+                procs = [*procs[:-2], procs[-1], bridge]
+                _wait(lambda: _logged(log, "standing by"), 90, "the restarted bridge to stand by")
+        else:
+            bridge = _bridge(env, log)
+            procs = [*workers, bridge]
+            _wait(lambda: _subscribed(log, 2), 90, "the restarted bridge's subscription")
+            downtime = time.time() - killed_at
         TICK.wait(max(0.0, started + seconds - time.time()))
         stop.set()
         for client in clients:
@@ -269,9 +291,13 @@ def run(args: argparse.Namespace) -> str:
             "",
             f"{CLIENTS} platform clients × signed 10-row QoS 1 messages at {rate:.0f} msg/s each"
             f" for {elapsed:.1f} s through Mosquitto {mosquitto.port} (passwords, ACL, "
-            "persistence) → 1 mqtt_bridge → 2 Celery workers (solo; ingest+default, sync), "
-            "PostgreSQL, Redis; the bridge SIGKILLed and restarted halfway "
-            f"(down {downtime:.1f} s).",
+            "persistence) → 1 mqtt_bridge"
+            + (" (and 1 standing by)" if with_standby else "")
+            + " → 2 Celery workers (solo; ingest+default, sync), PostgreSQL, Redis; the "
+            "serving bridge SIGKILLed halfway"
+            + (" and started again (" if restart else ", not restarted (")
+            + ("the standby serving" if with_standby else "down")
+            + f" {downtime:.2f} s after the kill).",
             "",
             "| measure | result | target |",
             "| --- | --- | --- |",

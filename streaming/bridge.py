@@ -7,6 +7,10 @@ waits in the broker. Messages are taken in small batches (up to ``batch_size`` o
 acknowledged (PUBACK, manual) only after that transaction committed: a bridge killed
 before its commit gets the batch again, one killed after it gets replays, which the
 messages' idempotency keys turn into no-ops.
+
+Several bridges may run with the same settings: one serves the session, the others stand
+by and the first to find it free takes it over (``streaming.leadership``), so a killed
+bridge leaves the broker unread for a poll interval instead of a process start.
 """
 
 from __future__ import annotations
@@ -21,10 +25,15 @@ from dataclasses import dataclass
 import paho.mqtt.client as paho
 from django.db import InterfaceError, OperationalError, connections
 
+from streaming.leadership import Leadership
 from streaming.mqtt import TOPIC_ROOT
 from streaming.mqtt_service import accept_messages
 
 logger = logging.getLogger(__name__)
+
+# How often a serving bridge makes sure it still holds the session's lock (and at once
+# when the broker drops its connection: a standby may have taken the session over).
+CHECK_LEADERSHIP_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,10 +51,20 @@ class BrokerSettings:
 class Bridge:
     """Subscribe, accept in batches, acknowledge after commit; ``stop()`` to end."""
 
-    def __init__(self, broker: BrokerSettings, *, batch_size: int = 200, linger: float = 0.05):
+    def __init__(
+        self,
+        broker: BrokerSettings,
+        *,
+        batch_size: int = 200,
+        linger: float = 0.05,
+        leadership: Leadership | None = None,
+    ):
         self.broker, self.batch_size, self.linger = broker, batch_size, linger
+        self.leadership = leadership or Leadership(broker.client_id)
         self.inbox: queue.Queue[paho.MQTTMessage] = queue.Queue()
         self.stopping = threading.Event()
+        self.connection_lost = threading.Event()
+        self.serving = threading.Event()
         self.counts: Counter[str] = Counter()
         client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
@@ -86,29 +105,55 @@ class Bridge:
             logger.info("mqtt bridge subscribed to %s/+/+ (QoS %s)", self.broker.root, granted)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not self.stopping.is_set():
+        self.connection_lost.set()
+        if self.serving.is_set() and not self.stopping.is_set():
             logger.warning("mqtt bridge disconnected (%s): reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
         self.inbox.put(message)
 
     def run(self) -> None:
+        """Serve the session whenever this process holds its lock, until ``stop()``."""
+        try:
+            while self.leadership.wait(self.stopping):
+                logger.info("mqtt bridge: serving the session %s", self.broker.client_id)
+                self._serve()
+        finally:
+            self.leadership.release()
+
+    def _serve(self) -> None:
         # connect_async + loop_start: the network thread retries the first connection
         # too, so a broker that is down at start-up delays the bridge, never ends it.
+        self.connection_lost.clear()
+        self.serving.set()
         self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive)
         self.client.loop_start()
-        reported = time.monotonic()
+        reported = checked = time.monotonic()
         try:
             while not self.stopping.is_set():
                 batch = self._take()
-                if batch:
-                    self.handle(batch)
+                if batch and not self.handle(batch):
+                    break
+                if (
+                    self.connection_lost.is_set()
+                    or time.monotonic() - checked > CHECK_LEADERSHIP_EVERY
+                ):
+                    self.connection_lost.clear()
+                    checked = time.monotonic()
+                    if not self.leadership.held():
+                        logger.warning("mqtt bridge: the session's lock is lost: standing by")
+                        break
                 if time.monotonic() - reported > 60 and self.counts:
                     logger.info("mqtt bridge: %s", dict(self.counts))
                     reported = time.monotonic()
         finally:
+            self.serving.clear()
             self.client.disconnect()
             self.client.loop_stop()
+            # Unacknowledged messages of this connection: the broker delivers them again
+            # to whoever serves the session next (their ids were this connection's).
+            while not self.inbox.empty():
+                self.inbox.get_nowait()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -130,7 +175,8 @@ class Bridge:
 
     def handle(self, batch: list[paho.MQTTMessage]) -> bool:
         """Accept the batch (retrying while the database is away), then acknowledge it.
-        False when told to stop first: nothing acknowledged, the broker keeps it."""
+        False when told to stop, or the session's lock is lost, first: nothing
+        acknowledged, the broker keeps it."""
         delay = 1.0
         while True:
             try:
@@ -139,7 +185,7 @@ class Bridge:
             except (OperationalError, InterfaceError):
                 logger.warning("database unavailable: batch of %d kept unacknowledged", len(batch))
                 connections.close_all()  # reconnect on the next attempt
-                if self.stopping.wait(delay):
+                if self.stopping.wait(delay) or not self.leadership.held():
                     return False
                 delay = min(30.0, delay * 2)
         for message in batch:

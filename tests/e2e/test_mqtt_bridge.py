@@ -41,35 +41,59 @@ def broker(tmp_path):
         server.kill()
 
 
+class BridgeProcess:
+    """One ``mqtt_bridge`` process on the test database; ``start()`` again after a kill."""
+
+    def __init__(self, env: dict, log):
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "mqtt_bridge", "--batch", "50"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def logged(self, text: str) -> int:
+        return self.log.read_text(errors="replace").count(text)
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
 @pytest.fixture
-def bridge(celery_worker_process, broker, tmp_path):
-    """The bridge process on the test database; ``start()`` again after a kill."""
+def bridges(celery_worker_process, broker, tmp_path):
+    """bridges(name) -> a started BridgeProcess (all alike: one client id, one session)."""
     env = {**celery_worker_process.env, **broker.bridge_env()}
-    log = tmp_path / "bridge.log"
+    started: list[BridgeProcess] = []
 
-    class Handle:
-        proc: subprocess.Popen
+    def make(name: str) -> BridgeProcess:
+        started.append(BridgeProcess(env, tmp_path / f"{name}.log"))
+        started[-1].start()
+        return started[-1]
 
-        def start(self) -> None:
-            self.proc = subprocess.Popen(
-                [sys.executable, "manage.py", "mqtt_bridge", "--batch", "50"],
-                cwd=ROOT,
-                env=env,
-                stdout=log.open("ab"),
-                stderr=subprocess.STDOUT,
-            )
-
-    handle = Handle()
-    handle.log = log
-    handle.start()
-    # Until the bridge's first subscription the broker has no session to queue for.
-    wait_until(lambda: "mqtt bridge subscribed" in log.read_text(), 120, "the subscription")
     try:
-        yield handle
+        yield make
     finally:
-        if handle.proc.poll() is None:
-            handle.proc.terminate()
-            handle.proc.wait(timeout=30)
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def bridge(bridges):
+    handle = bridges("bridge")
+    # Until the bridge's first subscription the broker has no session to queue for.
+    wait_until(lambda: handle.logged("mqtt bridge subscribed"), 120, "the subscription")
+    return handle
 
 
 @pytest.fixture
@@ -142,8 +166,7 @@ def test_acknowledged_readings_are_stored_once_across_bridge_kill_and_broker_res
 
     sender = threading.Thread(target=publish_rest, daemon=True)
     sender.start()
-    os.kill(bridge.proc.pid, signal.SIGKILL)
-    bridge.proc.wait(timeout=30)
+    bridge.kill()
     sender.join(timeout=120)
     assert done.is_set(), "the broker stopped acknowledging while the bridge was down"
     publisher.close()
@@ -200,3 +223,66 @@ def test_broker_acl_and_hub_refuse_other_departments(broker, bridge, housing_key
         assert refused.wait(30)
     finally:
         intruder.loop_stop()
+
+
+def _lock_holders(client_id: str) -> list[int]:
+    """Backends holding the bridge lock of ``client_id`` (bigint advisory lock: the key's
+    high and low 32 bits are pg_locks' classid and objid)."""
+    from django.db import connection
+
+    from streaming.leadership import lock_key
+
+    key = lock_key(client_id) & (2**64 - 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objid = %s AND objsubid = 1",
+            [key >> 32, key & (2**32 - 1)],
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def test_a_standby_bridge_takes_over_the_session_when_the_serving_one_dies(
+    broker, bridge, bridges, housing_key
+):
+    client_id = broker.bridge_env()["HUB_MQTT_CLIENT_ID"]
+    standby = bridges("standby")
+    wait_until(lambda: standby.logged("standing by"), 120, "the second bridge to stand by")
+    publisher = Publisher(broker, "housing")
+    messages = _messages(housing_key, 0, 30)
+    for payload in messages[:10]:
+        publisher.publish(TOPIC, payload)
+    wait_until(lambda: _loaded(10), 120, "the serving bridge to load the first messages")
+    assert standby.logged("mqtt bridge subscribed") == 0  # it only stood by
+
+    # The serving bridge dies; nobody restarts it: the standby takes the session over,
+    # with what the dead one held unacknowledged.
+    bridge.kill()
+    for payload in messages[10:20]:
+        publisher.publish(TOPIC, payload)
+    wait_until(lambda: _loaded(20), 120, "the standby to take over and load")
+    assert standby.logged("mqtt bridge subscribed") == 1
+
+    # The first one comes back and stands by. Then the serving bridge's lock session
+    # ends (as in a network cut): it stops serving, and one bridge serves on.
+    bridge.start()
+    wait_until(lambda: bridge.logged("standing by"), 120, "the restarted bridge to stand by")
+    from django.db import connection
+
+    holders = _lock_holders(client_id)
+    assert len(holders) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", holders)
+    wait_until(lambda: standby.logged("lock is lost"), 60, "the standby to stop serving")
+    for payload in messages[20:]:
+        publisher.publish(TOPIC, payload)
+    publisher.close()
+    wait_until(lambda: _loaded(30), 120, "the messages after the lock moved to be loaded")
+
+    assert len(_lock_holders(client_id)) == 1
+    assert bridge.logged("mqtt bridge subscribed") + standby.logged("mqtt bridge subscribed") <= 4
+    keys = list(PushReceipt.objects.values_list("idempotency_key", flat=True))
+    assert sorted(keys) == sorted(f"mqtt:m-{n}" for n in range(30))
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 300
+    loaded = UploadBatch.objects.filter(status="loaded", resource__code=RESOURCE)
+    assert sum(batch.rows_read for batch in loaded) == 300  # no message loaded twice

@@ -18,6 +18,23 @@ def message(mid: int) -> paho.MQTTMessage:
     return msg
 
 
+class FakeLeadership:
+    """Answers ``wait`` and ``held`` from lists; records ``release``."""
+
+    def __init__(self, waits=(), held=None):
+        self.waits, self.released = list(waits), 0
+        self.helds = None if held is None else list(held)  # None: always held
+
+    def wait(self, stopping) -> bool:
+        return self.waits.pop(0)
+
+    def held(self) -> bool:
+        return True if self.helds is None else self.helds.pop(0)
+
+    def release(self) -> None:
+        self.released += 1
+
+
 @pytest.fixture
 def bridge(monkeypatch):
     made = Bridge(BrokerSettings(client_id="test-bridge"), batch_size=10, linger=0)
@@ -26,6 +43,7 @@ def bridge(monkeypatch):
     monkeypatch.setattr(made.stopping, "wait", lambda delay: made.stopping.is_set())
     monkeypatch.setattr(bridge_module.connections, "close_all", lambda: None)
     made.acks = acks
+    made.leadership = FakeLeadership()
     return made
 
 
@@ -75,3 +93,60 @@ def test_take_gathers_what_waits_up_to_the_batch_size(bridge):
         bridge.inbox.put(message(mid))
     assert [m.mid for m in bridge._take()] == list(range(10))
     assert [m.mid for m in bridge._take()] == list(range(10, 15))
+
+
+@pytest.fixture
+def offline(bridge, monkeypatch):
+    """The bridge's MQTT client without a network: calls recorded."""
+    calls: list[str] = []
+    for name in ("connect_async", "loop_start", "disconnect", "loop_stop"):
+        monkeypatch.setattr(bridge.client, name, lambda *a, _n=name, **k: calls.append(_n))
+    return calls
+
+
+def test_a_lost_lock_during_an_outage_acknowledges_nothing(bridge, monkeypatch):
+    bridge.leadership = FakeLeadership(held=[False])
+
+    def accept(*, messages):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(bridge_module, "accept_messages", accept)
+    assert bridge.handle([message(5)]) is False
+    assert bridge.acks == []  # whoever serves the session next gets it again
+
+
+def test_a_bridge_that_loses_its_lock_stops_serving_and_drops_what_it_holds(
+    bridge, offline, monkeypatch
+):
+    bridge.leadership = FakeLeadership(held=[False])
+
+    def accept(*, messages):
+        bridge.connection_lost.set()  # the broker dropped it: a standby took the session
+        return [MessageOutcome("accepted")] * len(messages)
+
+    monkeypatch.setattr(bridge_module, "accept_messages", accept)
+    for mid in range(12):
+        bridge.inbox.put(message(mid))
+    bridge._serve()
+    assert bridge.acks == [(mid, 1) for mid in range(10)]  # the batch in hand, stored
+    assert bridge.inbox.empty()  # the other two: the next server gets them from the broker
+    assert offline == ["connect_async", "loop_start", "disconnect", "loop_stop"]
+    assert not bridge.serving.is_set()
+
+
+def test_run_serves_each_time_it_holds_the_lock_and_releases_it_at_the_end(
+    bridge, offline, monkeypatch
+):
+    bridge.leadership = FakeLeadership(waits=[True, True, False], held=[False, False])
+    for mid in range(2):
+        bridge.inbox.put(message(mid))
+    monkeypatch.setattr(
+        bridge_module, "accept_messages", lambda *, messages: [MessageOutcome("accepted")]
+    )
+    monkeypatch.setattr(bridge, "linger", 0)
+    monkeypatch.setattr(bridge, "batch_size", 1)
+    monkeypatch.setattr(bridge_module, "CHECK_LEADERSHIP_EVERY", -1)  # check after each batch
+    bridge.run()
+    assert bridge.acks == [(0, 1)]  # message 1 was dropped when it stood down the first time
+    assert offline == ["connect_async", "loop_start", "disconnect", "loop_stop"] * 2
+    assert bridge.leadership.released == 1

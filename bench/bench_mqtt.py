@@ -34,7 +34,7 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 
-from bench.bench_push import _database_url, _pct, _stop, _wait, _worker_command
+from bench.bench_push import _cpu, _database_url, _pct, _stop, _tree, _wait, _worker_command
 from bench.mosquitto import Mosquitto, binary, platform_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +164,37 @@ def _subscribed(log: Path, times: int) -> bool:
     return _logged(log, "mqtt bridge subscribed", times)
 
 
+def _cpu_snapshot(parts: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each part's processes (and threads' children), with the
+    PostgreSQL backends of the bench database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    snapshot = {
+        part: {pid: _cpu(pid) for root in roots for pid in _tree(root)}
+        for part, roots in parts.items()
+    }
+    snapshot["clients"] = {os.getpid(): _cpu(os.getpid())}  # not its children: the hub's
+    snapshot["PostgreSQL"] = {pid: _cpu(pid) for pid in backends}
+    return snapshot
+
+
+def _cpu_per_reading(before: dict, after: dict, readings: int) -> str:
+    used = {
+        part: sum(seconds - before[part].get(pid, 0.0) for pid, seconds in pids.items())
+        for part, pids in after.items()
+    }
+    per = {part: seconds * 1e6 / max(1, readings) for part, seconds in used.items()}
+    return " / ".join(f"{part} {us:.0f}" for part, us in per.items()) + (
+        f" = {sum(per.values()):.0f} µs"
+    )
+
+
 def run(args: argparse.Namespace) -> str:
     from bench.isolation import purge_broker
     from hub.records.models import Record, UploadBatch
@@ -206,10 +237,22 @@ def run(args: argparse.Namespace) -> str:
         started = time.time()
         for client in clients:
             client.start()
-        TICK.wait(seconds / 2)
+        TICK.wait(seconds / 8)  # past the start-up: the first loads, the first syncs
+        parts = {
+            "bridge": [p.pid for p in procs[2:]], "ingest worker": [workers[0].pid],
+            "sync worker": [workers[1].pid], "Mosquitto": [mosquitto.proc.pid],
+        }  # fmt: skip
+        cpu_before = _cpu_snapshot(parts)
+        sent_before = sum(len(c.sent) for c in clients)
+        TICK.wait(max(0.0, started + seconds / 2 - time.time()))
+        cpu_steady = _cpu_per_reading(
+            cpu_before,
+            _cpu_snapshot(parts),
+            ROWS * (sum(len(c.sent) for c in clients) - sent_before),
+        )
+        killed_at = time.time()
         bridge.send_signal(signal.SIGKILL)  # mid-run: messages in its hands are unacked
         bridge.wait(timeout=30)
-        killed_at = time.time()
         if with_standby:
             _wait(lambda: _subscribed(standby_log, 1), 90, "the standby's subscription", every=0.01)
             downtime = time.time() - killed_at
@@ -314,6 +357,8 @@ def run(args: argparse.Namespace) -> str:
             f"| publish → alert, probes taken by the bridge before the kill ({len(steady)}) | p50 "
             f"{statistics.median(steady) if steady else float('nan'):.2f} s, "
             f"**p95 {_pct(steady, 0.95):.2f} s** | p95 < 2 s |",
+            f"| CPU per reading from /proc, steady state (first half after the start-up) | "
+            f"{cpu_steady} | |",
             f"| loads | {len(batch_ids)} batches, {expected / max(1, len(batch_ids)):,.0f} rows"
             " per batch on average | |",
             f"| lost (acknowledged, not stored) | **{max(0, expected - stored)}** | 0 |",

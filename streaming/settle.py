@@ -39,9 +39,12 @@ def finish_batch(*, batch_id: int) -> dict[str, int]:
         batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None or not batch.is_final:
             return {}
+        # Not their records: the batch's file holds them, and decoding them again cost
+        # a good part of a window's load.
         receipts = list(
             PushReceipt.objects.select_for_update()
             .filter(batch_id=batch_id, status=ReceiptStatus.LOADING)
+            .defer("records")
             .order_by("batch_row")
         )
         if not receipts:

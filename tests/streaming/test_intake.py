@@ -67,3 +67,23 @@ def test_a_race_on_a_key_falls_back_to_one_by_one(requests_for, no_flush, monkey
     assert outcomes[0].replayed and outcomes[0].receipt.pk == first.receipt.pk
     assert not outcomes[1].replayed
     assert PushReceipt.objects.count() == 2
+
+
+def test_inserted_receipts_hold_exactly_what_the_orm_would_store(requests_for, no_flush):
+    # Text of any script, nested JSON, floats, a user, and the acceptance instant to the
+    # microsecond: the insert (a JSON document on PostgreSQL) keeps every field as the
+    # ORM's bulk_create does.
+    rows = [
+        {"point_id": "GP000001", "名称": "桥\t\"引号\"\\ é 🚰", "pressure": 0.1 + 0.2,
+         "nested": {"a": [1, 2.5, None, True]}, "big": 12345678901234567890},
+    ]  # fmt: skip
+    (push,) = requests_for(("k-1", rows))
+    outcome = intake.accept_pushes(pushes=[push])[0]
+    stored = PushReceipt.objects.get(pk=outcome.receipt.pk)
+    assert stored.records == rows
+    assert stored.records[0]["pressure"] == 0.30000000000000004
+    assert (stored.resource_id, stored.department_id) == (push.resource.pk, push.department.pk)
+    assert (stored.idempotency_key, stored.row_count, stored.status) == ("k-1", 1, "accepted")
+    assert stored.sha256 == outcome.receipt.sha256 and len(stored.sha256) == 64
+    assert stored.created_at == outcome.receipt.created_at  # microseconds included
+    assert (stored.errors, stored.message, stored.batch_id, stored.solo) == ([], "", None, False)

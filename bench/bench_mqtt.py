@@ -1,13 +1,15 @@
 """MQTT as a way in, on the real stack: ``python -m bench mqtt``.
 
 8 concurrent platform clients publish signed 10-row readings (QoS 1) for 30 s to a
-private Mosquitto (passwords, ACL, persistence: bench/mosquitto.py); one ``mqtt_bridge``
-process accepts them as pushes while a second one, configured alike, stands by
-(``BENCH_MQTT_STANDBY=0``: none); one Celery worker (solo; ingest, default) loads the
+private Mosquitto (passwords, ACL, persistence: bench/mosquitto.py); ``mqtt_bridge
+--processes 2`` (as the Procfile runs it) accepts them as pushes: one forked process
+serves, the other stands by; one Celery worker (solo; ingest, default) loads the
 micro-batches into PostgreSQL and another (solo; sync) syncs the operations view
-(readings, rules, alerts). Halfway through, the serving bridge is SIGKILLed (the standby
-takes the session over) and started again (it stands by; ``BENCH_MQTT_RESTART=0``: left
-down, to tell the takeover from the restart's CPU on a busy host). Reported:
+(readings, rules, alerts). Halfway through, the serving process is SIGKILLed: the standby
+takes the session over and the parent forks a replacement. ``BENCH_MQTT_STANDBY``:
+``fork`` (that, the default), ``process`` (two ``mqtt_bridge`` processes; the killed one
+started again by the bench, ``BENCH_MQTT_RESTART=0``: left down) or ``0`` (one process,
+killed and started again). Reported:
 - readings/s: acknowledged readings over the time from the first publish to the last
   acknowledged reading stored (the drain after the publishers stop included);
 - publish → record (its receipt finished after the load's commit) and publish → alert:
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -148,16 +151,76 @@ class Publisher(threading.Thread):
         self.client.loop_stop()
 
 
-def _bridge(env: dict, log: Path) -> subprocess.Popen:
+def _bridge(env: dict, log: Path, *args: str) -> subprocess.Popen:
     """A bridge process; with another holding the session's lock, it stands by."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "mqtt_bridge"], cwd=ROOT, env=env,
+        [sys.executable, "manage.py", "mqtt_bridge", *args], cwd=ROOT, env=env,
         stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 
 
+SERVING = re.compile(r"serving the session \S+ \(process (\d+)\)")
+
+
+class Bridges:
+    """The bridges in one of the set-ups of ``BENCH_MQTT_STANDBY`` (module docstring)."""
+
+    def __init__(self, mode: str, env: dict, workdir: Path, *, restart: bool):
+        self.mode, self.env, self.restart = mode, env, restart
+        self.logs = [workdir / "bridge.log", workdir / "standby.log"]
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self) -> None:
+        first = self.logs[0]
+        args = ("--processes", "2") if self.mode == "fork" else ()
+        self.procs.append(_bridge(self.env, first, *args))
+        _wait(lambda: _subscribed(first, 1), 90, "the bridge's subscription")
+        if self.mode == "process":
+            self.procs.append(_bridge(self.env, self.logs[1]))
+        if self.mode in ("fork", "process"):
+            _wait(lambda: any(_logged(log, "standing by") for log in self.logs), 90, "a standby")
+
+    def _subscriptions(self) -> int:
+        return sum(
+            log.read_text(errors="replace").count("mqtt bridge subscribed")
+            for log in self.logs
+            if log.exists()
+        )
+
+    def kill_serving(self) -> float:
+        """SIGKILL the serving bridge; seconds until a bridge serves again (subscribed)."""
+        before, killed_at = self._subscriptions(), time.time()
+        if self.mode == "fork":
+            serving = int(SERVING.findall(self.logs[0].read_text(errors="replace"))[-1])
+            os.kill(serving, signal.SIGKILL)  # the parent reaps it and forks another
+        else:
+            self.procs[0].send_signal(signal.SIGKILL)
+            self.procs[0].wait(timeout=30)
+            if self.mode == "none":
+                self.procs[0] = _bridge(self.env, self.logs[0])
+        _wait(lambda: self._subscriptions() > before, 90, "a bridge serving again", every=0.01)
+        downtime = time.time() - killed_at
+        if self.mode == "fork":
+            _wait(lambda: _logged(self.logs[0], " started", 3), 90, "the replacement process")
+        elif self.mode == "process" and self.restart:
+            self.procs[0] = _bridge(self.env, self.logs[0])
+            _wait(lambda: _logged(self.logs[0], "standing by"), 90, "the restarted bridge")
+        return downtime
+
+    def describe(self, downtime: float) -> str:
+        return {
+            "fork": "mqtt_bridge --processes 2 (one forked process serving, one standing by); "
+            "the serving process SIGKILLed halfway (the standby serving {:.2f} s after the "
+            "kill; a replacement forked)",
+            "process": "2 mqtt_bridge processes (one serving, one standing by); the serving "
+            "one SIGKILLed halfway (the standby serving {:.2f} s after the kill)"
+            + ("; started again" if self.restart else "; not restarted"),
+            "none": "1 mqtt_bridge; SIGKILLed halfway and started again (down {:.2f} s)",
+        }[self.mode].format(downtime)
+
+
 def _logged(log: Path, text: str, times: int = 1) -> bool:
-    return log.read_text(errors="replace").count(text) >= times
+    return log.exists() and log.read_text(errors="replace").count(text) >= times
 
 
 def _subscribed(log: Path, times: int) -> bool:
@@ -208,15 +271,16 @@ def run(args: argparse.Namespace) -> str:
         raise SystemExit("bench mqtt needs a broker: set CELERY_BROKER_URL=redis://…")
     seconds = 8 if getattr(args, "quick", False) else 30
     rate = float(os.environ.get("BENCH_MQTT_RATE", "70"))
-    with_standby = os.environ.get("BENCH_MQTT_STANDBY", "1") != "0"
-    restart = os.environ.get("BENCH_MQTT_RESTART", "1") != "0" or not with_standby
+    mode = os.environ.get("BENCH_MQTT_STANDBY", "fork").replace("0", "none")
+    if mode not in ("fork", "process", "none"):
+        raise SystemExit("BENCH_MQTT_STANDBY: fork, process or 0")
     resource, key = _prepare()
     purge_broker(broker_url)
     workdir = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     mosquitto = Mosquitto(workdir, [DEPARTMENT])
     mosquitto.start()
-    env, log = _env(broker_url, mosquitto), workdir / "bridge.log"
-    standby_log = workdir / "standby.log"
+    env = _env(broker_url, mosquitto)
+    bridges = Bridges(mode, env, workdir, restart=os.environ.get("BENCH_MQTT_RESTART", "1") != "0")
     quiet = {"cwd": ROOT, "env": {**env, "HUB_LOG_LEVEL": "WARNING"},
              "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # fmt: skip
     # One worker for the window loads, one for the syncs (as the Procfile runs them).
@@ -224,13 +288,8 @@ def run(args: argparse.Namespace) -> str:
         subprocess.Popen(_worker_command(name, queues), **quiet)
         for name, queues in (("ingest", "ingest,default"), ("sync", "sync"))
     ]
-    bridge = _bridge(env, log)
-    procs = [*workers, bridge]
     try:
-        _wait(lambda: _subscribed(log, 1), 90, "the bridge's subscription")
-        if with_standby:
-            procs.append(_bridge(env, standby_log))
-            _wait(lambda: _logged(standby_log, "standing by"), 90, "the standby bridge")
+        bridges.start()
         stop = threading.Event()
         base = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
         clients = [Publisher(n, mosquitto, key, rate, stop, base) for n in range(CLIENTS)]
@@ -239,7 +298,7 @@ def run(args: argparse.Namespace) -> str:
             client.start()
         TICK.wait(seconds / 8)  # past the start-up: the first loads, the first syncs
         parts = {
-            "bridge": [p.pid for p in procs[2:]], "ingest worker": [workers[0].pid],
+            "bridge": [p.pid for p in bridges.procs], "ingest worker": [workers[0].pid],
             "sync worker": [workers[1].pid], "Mosquitto": [mosquitto.proc.pid],
         }  # fmt: skip
         cpu_before = _cpu_snapshot(parts)
@@ -251,20 +310,7 @@ def run(args: argparse.Namespace) -> str:
             ROWS * (sum(len(c.sent) for c in clients) - sent_before),
         )
         killed_at = time.time()
-        bridge.send_signal(signal.SIGKILL)  # mid-run: messages in its hands are unacked
-        bridge.wait(timeout=30)
-        if with_standby:
-            _wait(lambda: _subscribed(standby_log, 1), 90, "the standby's subscription", every=0.01)
-            downtime = time.time() - killed_at
-            if restart:
-                bridge = _bridge(env, log)
-                procs = [*procs[:-2], procs[-1], bridge]
-                _wait(lambda: _logged(log, "standing by"), 90, "the restarted bridge to stand by")
-        else:
-            bridge = _bridge(env, log)
-            procs = [*workers, bridge]
-            _wait(lambda: _subscribed(log, 2), 90, "the restarted bridge's subscription")
-            downtime = time.time() - killed_at
+        downtime = bridges.kill_serving()
         TICK.wait(max(0.0, started + seconds - time.time()))
         stop.set()
         for client in clients:
@@ -298,7 +344,7 @@ def run(args: argparse.Namespace) -> str:
             every=0.5,
         )
     finally:
-        _stop(procs)
+        _stop([*workers, *bridges.procs])
         mosquitto.stop()
     finished = dict(receipts.values_list("idempotency_key", "finished_at"))
     last_stored = max(f.timestamp() for f in finished.values())
@@ -334,13 +380,8 @@ def run(args: argparse.Namespace) -> str:
             "",
             f"{CLIENTS} platform clients × signed 10-row QoS 1 messages at {rate:.0f} msg/s each"
             f" for {elapsed:.1f} s through Mosquitto {mosquitto.port} (passwords, ACL, "
-            "persistence) → 1 mqtt_bridge"
-            + (" (and 1 standing by)" if with_standby else "")
-            + " → 2 Celery workers (solo; ingest+default, sync), PostgreSQL, Redis; the "
-            "serving bridge SIGKILLed halfway"
-            + (" and started again (" if restart else ", not restarted (")
-            + ("the standby serving" if with_standby else "down")
-            + f" {downtime:.2f} s after the kill).",
+            f"persistence) → {bridges.describe(downtime)} → 2 Celery workers (solo; "
+            "ingest+default, sync), PostgreSQL, Redis.",
             "",
             "| measure | result | target |",
             "| --- | --- | --- |",

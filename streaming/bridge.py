@@ -16,6 +16,7 @@ bridge leaves the broker unread for a poll interval instead of a process start.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -116,7 +117,11 @@ class Bridge:
         """Serve the session whenever this process holds its lock, until ``stop()``."""
         try:
             while self.leadership.wait(self.stopping):
-                logger.info("mqtt bridge: serving the session %s", self.broker.client_id)
+                logger.info(
+                    "mqtt bridge: serving the session %s (process %s)",
+                    self.broker.client_id,
+                    os.getpid(),
+                )
                 self._serve()
         finally:
             self.leadership.release()

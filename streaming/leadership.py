@@ -104,7 +104,11 @@ class Leadership:
             except DatabaseError:
                 delay = RETRY_AFTER_ERROR
             if not announced:
-                logger.info("mqtt bridge: standing by (another bridge serves %s)", self.name)
+                logger.info(
+                    "mqtt bridge: standing by (another bridge serves %s; process %s)",
+                    self.name,
+                    os.getpid(),
+                )
                 announced = True
             stopping.wait(delay)
         return False

@@ -9,10 +9,12 @@ Synchronisation by database polling with deadlines, never bare sleeps.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -44,13 +46,13 @@ def broker(tmp_path):
 class BridgeProcess:
     """One ``mqtt_bridge`` process on the test database; ``start()`` again after a kill."""
 
-    def __init__(self, env: dict, log):
-        self.env, self.log = env, log
+    def __init__(self, env: dict, log, args: tuple[str, ...] = ()):
+        self.env, self.log, self.args = env, log, args
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "mqtt_bridge", "--batch", "50"],
+            [sys.executable, "manage.py", "mqtt_bridge", "--batch", "50", *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("ab"),
@@ -76,8 +78,8 @@ def bridges(celery_worker_process, broker, tmp_path):
     env = {**celery_worker_process.env, **broker.bridge_env()}
     started: list[BridgeProcess] = []
 
-    def make(name: str) -> BridgeProcess:
-        started.append(BridgeProcess(env, tmp_path / f"{name}.log"))
+    def make(name: str, *args: str) -> BridgeProcess:
+        started.append(BridgeProcess(env, tmp_path / f"{name}.log", args))
         started[-1].start()
         return started[-1]
 
@@ -286,3 +288,63 @@ def test_a_standby_bridge_takes_over_the_session_when_the_serving_one_dies(
     assert Record.objects.filter(resource__code=RESOURCE).count() == 300
     loaded = UploadBatch.objects.filter(status="loaded", resource__code=RESOURCE)
     assert sum(batch.rows_read for batch in loaded) == 300  # no message loaded twice
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _pids(process: BridgeProcess, pattern: str) -> list[int]:
+    return [int(pid) for pid in re.findall(pattern, process.log.read_text(errors="replace"))]
+
+
+SERVING = r"serving the session \S+ \(process (\d+)\)"
+STARTED = r"process (\d+) started"
+STANDING_BY = r"standing by \(another bridge serves \S+; process (\d+)\)"
+
+
+def test_processes_forked_by_one_bridge_replace_a_killed_one_and_end_with_it(
+    broker, bridges, housing_key
+):
+    supervisor = bridges("supervisor", "--processes", "2")
+    wait_until(lambda: _pids(supervisor, SERVING) and _pids(supervisor, STANDING_BY), 120,
+               "one bridge process serving, one standing by")  # fmt: skip
+    (serving,), (standby,) = _pids(supervisor, SERVING), _pids(supervisor, STANDING_BY)
+    publisher = Publisher(broker, "housing")
+    messages = _messages(housing_key, 0, 20)
+    for payload in messages[:10]:
+        publisher.publish(TOPIC, payload)
+    wait_until(lambda: _loaded(10), 120, "the serving process to load")
+
+    os.kill(serving, signal.SIGKILL)
+    for payload in messages[10:]:
+        publisher.publish(TOPIC, payload)
+    publisher.close()
+    wait_until(lambda: _loaded(20), 120, "the standby process to take over and load")
+    # The parent forked a replacement at once; the standby or the replacement serves.
+    wait_until(lambda: len(_pids(supervisor, STARTED)) == 3, 60, "a replacement process")
+    (replacement,) = set(_pids(supervisor, STARTED)) - {serving, standby}
+    assert _pids(supervisor, SERVING)[-1] in (standby, replacement)
+    assert supervisor.logged(f"process {serving} ended (signal 9): starting another") == 1
+    assert supervisor.proc.poll() is None
+    keys = list(PushReceipt.objects.values_list("idempotency_key", flat=True))
+    assert sorted(keys) == sorted(f"mqtt:m-{n}" for n in range(20))
+    assert Record.objects.filter(resource__code=RESOURCE).count() == 200
+
+    # The parent killed: its processes notice and end; none is left serving.
+    supervisor.kill()
+    wait_until(lambda: not (_alive(standby) or _alive(replacement)), 60, "the children to end")
+
+
+def test_a_stopped_bridge_stops_its_processes(bridges):
+    supervisor = bridges("supervisor", "--processes", "3")
+    wait_until(lambda: len(_pids(supervisor, STANDING_BY)) == 2, 120, "two standby processes")
+    children = _pids(supervisor, SERVING) + _pids(supervisor, STANDING_BY)
+    assert len(children) == 3
+    supervisor.proc.terminate()
+    assert supervisor.proc.wait(timeout=60) == 0
+    assert not any(_alive(pid) for pid in children)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from streaming.bridge import Bridge, BrokerSettings
+from streaming.bridge_processes import Supervisor
 
 
 class Command(BaseCommand):
@@ -19,11 +20,21 @@ class Command(BaseCommand):
         "Subscribe to hub/{department}/{resource} (QoS 1, persistent session) and accept "
         "signed messages as pushes; acknowledge each after it is stored. See docs/INGEST.md."
     )
+    # Started again by its supervisor after a crash: no seconds spent on system checks
+    # (``manage.py check --deploy`` belongs to the deploy).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", type=int, default=200, help="messages per transaction")
         parser.add_argument(
             "--linger", type=float, default=0.05, help="seconds to wait to fill a batch"
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="bridges forked from this process and kept running: one serves the "
+            "session, the others stand by and take it over when it dies (default 1)",
         )
 
     def handle(self, *args, **options):
@@ -35,9 +46,18 @@ class Command(BaseCommand):
             password=settings.HUB_MQTT_PASSWORD,
             tls_ca=settings.HUB_MQTT_TLS_CA,
         )
-        bridge = Bridge(broker, batch_size=options["batch"], linger=options["linger"])
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: bridge.stop())
+        if options["processes"] < 1:
+            raise CommandError("--processes must be at least 1")
+
+        def make() -> Bridge:
+            return Bridge(broker, batch_size=options["batch"], linger=options["linger"])
+
         self.stdout.write(f"mqtt bridge: {broker.host}:{broker.port} as {broker.client_id}\n")
         self.stdout.flush()
+        if options["processes"] > 1:
+            Supervisor(make, processes=options["processes"]).run()
+            return
+        bridge = make()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: bridge.stop())
         bridge.run()

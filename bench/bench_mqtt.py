@@ -356,7 +356,7 @@ def run(args: argparse.Namespace) -> str:
         )
     )
     to_alert = [alerts[p].timestamp() - at for p, at in probes.items() if p in alerts]
-    # Steady state: probes the first bridge took (their receipt stored) before it was
+    # Before the kill: probes the first bridge took (their receipt stored) before it was
     # killed. The others include the outage: published during it, or in the dead
     # bridge's hands and delivered again by the broker after the restart.
     accepted = dict(receipts.values_list("idempotency_key", "created_at"))
@@ -395,7 +395,8 @@ def run(args: argparse.Namespace) -> str:
             f"| publish → alert ({len(to_alert)} of {len(probes)} probes alerted) | p50 "
             f"{statistics.median(to_alert):.2f} s, **p95 {_pct(to_alert, 0.95):.2f} s** | "
             "p95 < 2 s |",
-            f"| publish → alert, probes taken by the bridge before the kill ({len(steady)}) | p50 "
+            "| publish → alert, probes taken before the kill (start-up included; "
+            f"{len(steady)}) | p50 "
             f"{statistics.median(steady) if steady else float('nan'):.2f} s, "
             f"**p95 {_pct(steady, 0.95):.2f} s** | p95 < 2 s |",
             f"| CPU per reading from /proc, steady state (first half after the start-up) | "

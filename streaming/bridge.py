@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 # How often a serving bridge makes sure it still holds the session's lock (and at once
 # when the broker drops its connection: a standby may have taken the session over).
 CHECK_LEADERSHIP_EVERY = 1.0
+STALE_LEADERSHIP = 3 * CHECK_LEADERSHIP_EVERY
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Bridge:
         self.stopping = threading.Event()
         self.connection_lost = threading.Event()
         self.serving = threading.Event()
+        # When this process last saw that it holds the session's lock (monotonic).
+        self.confirmed_at = 0.0
+        self.refused = threading.Event()
         self.counts: Counter[str] = Counter()
         client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
@@ -86,6 +90,13 @@ class Bridge:
         self.client = client
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        # paho reconnects on its own thread; a bridge whose lock check is overdue (its
+        # database is unreachable: a standby may serve by now) must not take the session.
+        if time.monotonic() - self.confirmed_at > STALE_LEADERSHIP:
+            logger.warning("mqtt bridge: lock not confirmed lately: not taking the session")
+            self.refused.set()  # the main loop checks the lock and connects afresh
+            client.disconnect()
+            return
         if reason_code.is_failure:
             logger.error("mqtt broker refused the bridge: %s", reason_code)
             return
@@ -131,6 +142,8 @@ class Bridge:
         # too, so a broker that is down at start-up delays the bridge, never ends it.
         self.connection_lost.clear()
         self.serving.set()
+        self.confirmed_at = time.monotonic()  # the lock was just taken
+        self.refused.clear()
         self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive)
         self.client.loop_start()
         reported = checked = time.monotonic()
@@ -148,6 +161,9 @@ class Bridge:
                     if not self.leadership.held():
                         logger.warning("mqtt bridge: the session's lock is lost: standing by")
                         break
+                    self.confirmed_at = time.monotonic()
+                if self.refused.is_set():
+                    break  # serve again: the lock is taken again (it is still ours) first
                 if time.monotonic() - reported > 60 and self.counts:
                     logger.info("mqtt bridge: %s", dict(self.counts))
                     reported = time.monotonic()

@@ -58,13 +58,13 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 def _child(make: Callable[[], Runnable], parent: int) -> int:
     # Signals were blocked across the fork: the parent's handlers must never run here.
-    bridge = make()
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, lambda *_: bridge.stop())
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     stopped = threading.Event()
-    watch_parent(parent, bridge.stop, stopped)
     try:
+        bridge = make()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda *_: bridge.stop())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        watch_parent(parent, bridge.stop, stopped)
         bridge.run()
         return 0
     except Exception:
@@ -86,16 +86,22 @@ class Supervisor:
         connections.close_all()  # a child must open its own
         parent = os.getpid()
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        pid = os.fork()
-        if pid == 0:  # the child
-            code = 1
-            try:
-                code = _child(self.make, parent)
-            finally:
-                logging.shutdown()
-                os._exit(code)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        self.children[pid] = time.monotonic()
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child
+                code = 1
+                try:
+                    code = _child(self.make, parent)
+                finally:
+                    logging.shutdown()
+                    os._exit(code)
+            # Known before a stop held back during the fork runs (on unblocking).
+            self.children[pid] = time.monotonic()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        if self.stopping:  # the stop ran before this child was known to it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         logger.info("mqtt bridge: process %s started", pid)
 
     def stop(self, *_args) -> None:
@@ -107,7 +113,7 @@ class Supervisor:
     def run(self) -> None:
         for signum in STOP_SIGNALS:
             signal.signal(signum, self.stop)
-        while len(self.children) < self.processes:
+        while len(self.children) < self.processes and not self.stopping:
             self._spawn()
         while self.children:
             try:

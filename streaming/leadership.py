@@ -40,6 +40,31 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# The lock's connection notices a dead peer within seconds on both sides: the server ends
+# the session of a crashed bridge host (freeing the lock for a standby elsewhere) instead of
+# after the operating system's two hours, and a bridge cut off from the server learns it
+# has lost the lock instead of waiting minutes for TCP to give up.
+LIBPQ_WATCH = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10000,
+}
+SERVER_WATCH = (
+    "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+    " -c tcp_user_timeout=10000 -c statement_timeout=10000"
+)
+
+
+def _watched(settings_dict: dict) -> dict:
+    options = dict(settings_dict.get("OPTIONS") or {})
+    options.update(LIBPQ_WATCH)
+    options["options"] = f"{options.get('options', '')} {SERVER_WATCH}".strip()
+    return {**settings_dict, "OPTIONS": options}
+
+
 class Leadership:
     """``wait(stopping)`` until this process serves ``name``; ``held()``; ``release()``."""
 
@@ -55,7 +80,9 @@ class Leadership:
         if self._connection is None:
             # Not the thread's default connection: that one's transactions and
             # reconnects (connections.close_all() after an error) must not end the lock.
-            self._connection = connections.create_connection(self.alias)
+            connection = connections.create_connection(self.alias)
+            connection.settings_dict = _watched(connection.settings_dict)
+            self._connection = connection
         return self._connection.cursor()
 
     def _drop_connection(self) -> None:

@@ -342,7 +342,11 @@ def test_processes_forked_by_one_bridge_replace_a_killed_one_and_end_with_it(
 
 def test_a_stopped_bridge_stops_its_processes(bridges):
     supervisor = bridges("supervisor", "--processes", "3")
-    wait_until(lambda: len(_pids(supervisor, STANDING_BY)) == 2, 120, "two standby processes")
+    wait_until(
+        lambda: len(_pids(supervisor, SERVING)) == 1 and len(_pids(supervisor, STANDING_BY)) == 2,
+        120,
+        "one process serving and two standing by",
+    )
     children = _pids(supervisor, SERVING) + _pids(supervisor, STANDING_BY)
     assert len(children) == 3
     supervisor.proc.terminate()

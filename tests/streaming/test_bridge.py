@@ -150,3 +150,21 @@ def test_run_serves_each_time_it_holds_the_lock_and_releases_it_at_the_end(
     assert bridge.acks == [(0, 1)]  # message 1 was dropped when it stood down the first time
     assert offline == ["connect_async", "loop_start", "disconnect", "loop_stop"] * 2
     assert bridge.leadership.released == 1
+
+
+def test_a_reconnect_without_a_recent_lock_check_does_not_take_the_session(bridge):
+    class Client:
+        disconnected = 0
+
+        def disconnect(self):
+            self.disconnected += 1
+
+        def subscribe(self, *args, **kwargs):
+            raise AssertionError("subscribed without a recent lock check")
+
+    client = Client()
+    bridge.confirmed_at = 0.0  # paho's own thread reconnecting while the lock is unsure
+    bridge._on_connect(
+        client, None, None, paho.ReasonCode(paho.PacketTypes.CONNACK, "Success"), None
+    )
+    assert client.disconnected == 1 and bridge.refused.is_set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from streaming import intake, services
@@ -69,7 +71,9 @@ def test_a_race_on_a_key_falls_back_to_one_by_one(requests_for, no_flush, monkey
     assert PushReceipt.objects.count() == 2
 
 
-def test_inserted_receipts_hold_exactly_what_the_orm_would_store(requests_for, no_flush):
+def test_inserted_receipts_hold_exactly_what_the_orm_would_store(
+    requests_for, no_flush, django_user_model
+):
     # Text of any script, nested JSON, floats, a user, and the acceptance instant to the
     # microsecond: the insert (a JSON document on PostgreSQL) keeps every field as the
     # ORM's bulk_create does.
@@ -78,11 +82,15 @@ def test_inserted_receipts_hold_exactly_what_the_orm_would_store(requests_for, n
          "nested": {"a": [1, 2.5, None, True]}, "big": 12345678901234567890},
     ]  # fmt: skip
     (push,) = requests_for(("k-1", rows))
+    push = dataclasses.replace(
+        push, user=django_user_model.objects.create_user("scada"), api_key_prefix="abcd1234"
+    )
     outcome = intake.accept_pushes(pushes=[push])[0]
     stored = PushReceipt.objects.get(pk=outcome.receipt.pk)
     assert stored.records == rows
     assert stored.records[0]["pressure"] == 0.30000000000000004
     assert (stored.resource_id, stored.department_id) == (push.resource.pk, push.department.pk)
+    assert (stored.pushed_by_id, stored.api_key_prefix) == (push.user.pk, "abcd1234")
     assert (stored.idempotency_key, stored.row_count, stored.status) == ("k-1", 1, "accepted")
     assert stored.sha256 == outcome.receipt.sha256 and len(stored.sha256) == 64
     assert stored.created_at == outcome.receipt.created_at  # microseconds included

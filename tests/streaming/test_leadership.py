@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connection
 
-from streaming.leadership import Leadership, lock_key
+from streaming.leadership import Leadership, _watched, lock_key
 
 
 def test_lock_keys_are_stable_signed_64_bit_and_differ_by_client_id():
@@ -81,3 +81,25 @@ def test_waiting_ends_when_the_bridge_is_told_to_stop(lock):
     stopping = threading.Event()
     stopping.set()
     assert lock().wait(stopping) is False
+
+
+def test_the_lock_connection_watches_its_peer_on_both_sides():
+    settings = _watched({"NAME": "hub", "OPTIONS": {"options": "-c search_path=hub"}})
+    assert settings["OPTIONS"]["keepalives_idle"] == 5
+    assert settings["OPTIONS"]["tcp_user_timeout"] == 10000
+    assert settings["OPTIONS"]["options"].startswith("-c search_path=hub -c tcp_keepalives")
+
+
+@pytest.mark.postgres
+def test_the_server_ends_a_silent_lock_holders_session_within_seconds(lock):
+    holder = lock()
+    assert holder.try_acquire() is True
+    with holder._connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT inet_client_addr() IS NOT NULL, current_setting('tcp_keepalives_idle'),"
+            " current_setting('tcp_user_timeout'), current_setting('statement_timeout')"
+        )
+        over_tcp, idle, user_timeout, statement_timeout = cursor.fetchone()
+    assert statement_timeout == "10s"
+    if over_tcp:  # on a Unix socket there is no TCP to watch
+        assert (idle, user_timeout) == ("5", "10000")

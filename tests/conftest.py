@@ -20,6 +20,17 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (from /proc; a zombie is not running)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

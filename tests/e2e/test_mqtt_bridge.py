@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -24,7 +23,7 @@ from hub.records.models import Record, UploadBatch
 from permissions.models import AuditEvent
 from streaming import mqtt
 from streaming.models import PushReceipt
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_alive
 from tests.e2e.test_faults import wait_until
 from tests.streaming.conftest import RESOURCE, readings
 
@@ -290,14 +289,6 @@ def test_a_standby_bridge_takes_over_the_session_when_the_serving_one_dies(
     assert sum(batch.rows_read for batch in loaded) == 300  # no message loaded twice
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _pids(process: BridgeProcess, pattern: str) -> list[int]:
     return [int(pid) for pid in re.findall(pattern, process.log.read_text(errors="replace"))]
 
@@ -337,7 +328,11 @@ def test_processes_forked_by_one_bridge_replace_a_killed_one_and_end_with_it(
 
     # The parent killed: its processes notice and end; none is left serving.
     supervisor.kill()
-    wait_until(lambda: not (_alive(standby) or _alive(replacement)), 60, "the children to end")
+    wait_until(
+        lambda: not (process_alive(standby) or process_alive(replacement)),
+        60,
+        "the children to end",
+    )
 
 
 def test_a_stopped_bridge_stops_its_processes(bridges):
@@ -351,4 +346,4 @@ def test_a_stopped_bridge_stops_its_processes(bridges):
     assert len(children) == 3
     supervisor.proc.terminate()
     assert supervisor.proc.wait(timeout=60) == 0
-    assert not any(_alive(pid) for pid in children)
+    assert not any(process_alive(pid) for pid in children)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_alive
 from tests.e2e.test_faults import wait_until
 
 SCRIPT = textwrap.dedent(
@@ -43,14 +43,6 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.fixture
 def supervisor(tmp_path):
     pids = tmp_path / "pids"
@@ -74,11 +66,11 @@ def test_a_dead_child_is_replaced_and_a_stop_ends_them_all(supervisor):
     now = wait_until(lambda: len(supervisor.children()) == 3 and supervisor.children(), 60,
                      "a replacement")  # fmt: skip
     (replacement,) = set(now) - set(first)
-    assert _alive(first[1]) and _alive(replacement) and not _alive(first[0])
+    assert process_alive(first[1]) and process_alive(replacement) and not process_alive(first[0])
 
     supervisor.terminate()
     assert supervisor.wait(timeout=60) == 0
-    assert not _alive(first[1]) and not _alive(replacement)
+    assert not process_alive(first[1]) and not process_alive(replacement)
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads /proc")
@@ -87,4 +79,4 @@ def test_children_end_when_their_parent_is_killed(supervisor):
                           60, "two children")  # fmt: skip
     supervisor.kill()
     supervisor.wait(timeout=30)
-    wait_until(lambda: not any(_alive(pid) for pid in children), 60, "the orphans to end")
+    wait_until(lambda: not any(process_alive(pid) for pid in children), 60, "the orphans to end")

@@ -108,8 +108,7 @@ class Leadership:
     def try_acquire(self) -> bool:
         """One attempt; False when another process holds it or the database is away."""
         if not self.enabled:
-            self._held = self._try_file_lock()
-            return self._held
+            return self._try_file_lock()  # held while the descriptor is open
         try:
             with self._cursor() as cursor:
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.key])

@@ -127,18 +127,16 @@ def _joined_records(ids: list[int]) -> bytes:
 
 
 def _mark_claimed(taken: list, *, batch: UploadBatch, starts: dict[int, int]):
-    """The window's receipts loading in ``batch``, each with its first row in it: one
-    UPDATE for what they share and, on PostgreSQL, one for their first rows (Django's
-    bulk_update builds a CASE of every receipt for every field, which cost more than the
-    window's load)."""
+    """The window's receipts loading in ``batch``, each with its first row in it. On
+    PostgreSQL one UPDATE from the arrays of ids and first rows: every receipt row is
+    written once (each write of a receipt also writes its indexes), and Django's
+    bulk_update would build a CASE of every receipt for every field."""
     ids = [receipt.pk for receipt in taken]
-    PushReceipt.objects.filter(pk__in=ids).update(
-        status=ReceiptStatus.LOADING,
-        batch=batch,
-        claimed_at=timezone.now(),
-        attempts=F("attempts") + 1,
-    )
+    now = timezone.now()
     if connection.vendor != "postgresql":
+        PushReceipt.objects.filter(pk__in=ids).update(
+            status=ReceiptStatus.LOADING, batch=batch, claimed_at=now, attempts=F("attempts") + 1
+        )
         for pk, start in starts.items():
             PushReceipt.objects.filter(pk=pk).update(batch_row=start)
         return
@@ -147,7 +145,9 @@ def _mark_claimed(taken: list, *, batch: UploadBatch, starts: dict[int, int]):
         for offset in range(0, len(ids), 5000):
             chunk = ids[offset : offset + 5000]
             cursor.execute(
-                f"UPDATE {table} SET batch_row = v.start FROM unnest(%s::bigint[], %s::int[])"  # noqa: S608
-                f" AS v(id, start) WHERE {table}.id = v.id",
-                [chunk, [starts[pk] for pk in chunk]],
+                f"UPDATE {table} SET status = %s, batch_id = %s, claimed_at = %s,"  # noqa: S608
+                " attempts = attempts + 1, batch_row = v.start"
+                " FROM unnest(%s::bigint[], %s::int[]) AS v(id, start)"
+                f" WHERE {table}.id = v.id",
+                [ReceiptStatus.LOADING.value, batch.pk, now, chunk, [starts[pk] for pk in chunk]],
             )

@@ -255,7 +255,12 @@ def test_sweeper_finishes_a_batch_whose_worker_died(catalog, key_client, no_flus
     # The worker claimed the pushes and wrote their batch, then died before loading it.
     batch, claimed, _more = services._claim(DataResource.objects.get(code=RESOURCE).pk)
     assert sorted(claimed) == sorted(ids)
-    assert set(PushReceipt.objects.values_list("status", flat=True)) == {"loading"}
+    claimed_rows = PushReceipt.objects.filter(pk__in=ids).order_by("id")
+    assert [(r.status, r.batch_id, r.batch_row, r.attempts) for r in claimed_rows] == [
+        ("loading", batch.pk, 1, 1),
+        ("loading", batch.pk, 11, 1),
+    ]
+    assert all(abs(r.claimed_at - timezone.now()) < timedelta(minutes=1) for r in claimed_rows)
     assert UploadBatch.objects.get(pk=batch.pk).status == BatchStatus.RECEIVED
     assert services.sweep_receipts()["batches"] == []  # maybe still loading
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):

@@ -37,7 +37,16 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 
-from bench.bench_push import _cpu, _database_url, _pct, _stop, _tree, _wait, _worker_command
+from bench.bench_push import (
+    _cpu,
+    _database_url,
+    _pct,
+    _stop,
+    _tree,
+    _wait,
+    _wait_for_workers,
+    _worker_command,
+)
 from bench.mosquitto import Mosquitto, binary, platform_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,6 +299,7 @@ def run(args: argparse.Namespace) -> str:
     ]
     try:
         bridges.start()
+        _wait_for_workers("ingest", "sync")
         stop = threading.Event()
         base = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
         clients = [Publisher(n, mosquitto, key, rate, stop, base) for n in range(CLIENTS)]

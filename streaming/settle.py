@@ -39,21 +39,19 @@ def finish_batch(*, batch_id: int) -> dict[str, int]:
         batch = UploadBatch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None or not batch.is_final:
             return {}
-        # Not their records: the batch's file holds them, and decoding them again cost
-        # a good part of a window's load.
-        receipts = list(
-            PushReceipt.objects.select_for_update()
-            .filter(batch_id=batch_id, status=ReceiptStatus.LOADING)
-            .defer("records")
-            .order_by("batch_row")
-        )
-        if not receipts:
-            return {}
+        loading = PushReceipt.objects.filter(batch_id=batch_id, status=ReceiptStatus.LOADING)
         if batch.status == BatchStatus.LOADED:
-            PushReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
+            # One UPDATE (it locks what it writes): reading the window's receipts into
+            # Python first cost as much again.
+            loaded = loading.update(
                 status=ReceiptStatus.LOADED, finished_at=timezone.now(), records=[]
             )
-            return {ReceiptStatus.LOADED: len(receipts)}
+            return {ReceiptStatus.LOADED: loaded} if loaded else {}
+        # Not their records: the batch's file holds them, and decoding them again cost
+        # a good part of a window's load.
+        receipts = list(loading.select_for_update().defer("records").order_by("batch_row"))
+        if not receipts:
+            return {}
         if batch.status == BatchStatus.PARTIAL:
             return _settle_partial(batch, receipts)
         if len(receipts) == 1 or all(r.solo for r in receipts):

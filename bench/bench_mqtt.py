@@ -71,11 +71,12 @@ def _env(broker_url: str, mosquitto: Mosquitto) -> dict:
 
 def _prepare():
     """The gas resource emptied, mapped to readings, one threshold rule, a push key."""
+    from bench.isolation import vacuum
     from hub.catalog.models import DataResource
     from hub.demo import load_catalog
-    from hub.records.models import UploadBatch
+    from hub.records.models import Record, UploadBatch
     from hub.records.recordstore import RecordStore
-    from operations.models import Alert, MonitoringPoint, Rule
+    from operations.models import Alert, MonitoringPoint, Reading, Rule, SyncRun
     from operations.services.mappings import upsert_mapping
     from permissions.services import create_api_key
     from streaming.models import PushReceipt
@@ -91,6 +92,7 @@ def _prepare():
     RecordStore(resource).delete()
     UploadBatch.objects.filter(resource=resource).delete()
     MonitoringPoint.objects.filter(resource=resource).delete()
+    vacuum(PushReceipt, Record, UploadBatch, SyncRun, Alert, MonitoringPoint, Reading)
     Rule.objects.create(
         name="bench mqtt 超压", kind="threshold", hazard="燃气管网超压", resource=resource,
         metric="pressure", blue=0.40, yellow=0.45, orange=0.52, red=0.60,

@@ -196,11 +196,12 @@ def _prepare():
     """The gas resource emptied, its mapping to readings, a push key with a high rate."""
     from django.contrib.auth import get_user_model
 
+    from bench.isolation import vacuum
     from hub.catalog.models import DataResource
     from hub.demo import load_catalog
-    from hub.records.models import UploadBatch
+    from hub.records.models import Record, UploadBatch
     from hub.records.recordstore import RecordStore
-    from operations.models import Alert, MonitoringPoint, Rule
+    from operations.models import Alert, MonitoringPoint, Reading, Rule, SyncRun
     from operations.services.mappings import upsert_mapping
     from permissions.services import create_api_key
     from streaming.models import PushReceipt
@@ -217,6 +218,7 @@ def _prepare():
     UploadBatch.objects.filter(resource=resource).delete()
     MonitoringPoint.objects.filter(resource=resource).delete()
     Rule.objects.filter(resource=resource).delete()
+    vacuum(PushReceipt, Record, UploadBatch, SyncRun, Alert, MonitoringPoint, Reading)
     Rule.objects.create(
         name="bench push 超压", kind="threshold", hazard="燃气管网超压", resource=resource,
         metric="pressure", blue=0.4, yellow=0.45, orange=0.5, red=0.6,

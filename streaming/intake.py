@@ -200,6 +200,12 @@ def _insert(receipts) -> list[PushReceipt]:
     return inserted
 
 
+def warm_up() -> None:
+    """Build the receipt INSERT (no query) before the first push needs it."""
+    if connection.vendor == "postgresql":
+        _insert_statement()
+
+
 def _json_value(value: Any) -> Any:
     # Instants in full precision (the server reads ISO 8601); JSON fields stay structures.
     return value.isoformat() if isinstance(value, datetime) else value

@@ -43,6 +43,15 @@ class MessageOutcome:
     message: str = ""
 
 
+def warm_up() -> None:
+    """Load before serving (and before ``--processes`` forks its bridges) what the first
+    batch of messages would load while the broker's messages wait: a standby that takes
+    a session over serves at once (bench_mqtt: its first batch took 0.4 s longer)."""
+    services.warm_up()
+    intake.warm_up()
+    max_rows()
+
+
 def max_rows() -> int:
     from streaming.api.views import max_push_rows
 

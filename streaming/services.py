@@ -189,6 +189,21 @@ def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
     return True
 
 
+def warm_up() -> None:
+    """Load what the first ``schedule_flush`` of a process would load while its caller
+    waits: the task broker's client library and the registered tasks. Opens no
+    connection, so a process may call it before forking workers."""
+    from streaming.tasks import flush_pushes
+
+    if flush_pushes.app.conf.task_always_eager:
+        return
+    app = flush_pushes.app
+    app.connection_for_write().release()  # imports the transport's client; connects not
+    app.backend  # noqa: B018  (created on the first send: found through entry points)
+    if getattr(settings, "HUB_CACHE_URL", ""):
+        import redis  # noqa: F401  (the window marks' client: streaming.shared_cache)
+
+
 def _mark_window(mark: str, window: float) -> bool:
     """Set the window's mark unless set: True for the window's first push."""
     client = shared_redis()

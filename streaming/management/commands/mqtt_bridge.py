@@ -6,6 +6,7 @@ environment), never from the command line, where other users could read a passwo
 
 from __future__ import annotations
 
+import gc
 import signal
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from streaming.bridge import Bridge, BrokerSettings
 from streaming.bridge_processes import Supervisor
+from streaming.mqtt_service import warm_up
 
 
 class Command(BaseCommand):
@@ -54,6 +56,12 @@ class Command(BaseCommand):
 
         self.stdout.write(f"mqtt bridge: {broker.host}:{broker.port} as {broker.client_id}\n")
         self.stdout.flush()
+        # What the first batch would load, loaded now; then the start-up's objects are
+        # left out of later garbage collections: the first full one, which walks them
+        # all, otherwise fell on a standby's first batch right after a takeover.
+        warm_up()
+        gc.collect()
+        gc.freeze()
         if options["processes"] > 1:
             Supervisor(make, processes=options["processes"]).run()
             return

@@ -114,7 +114,7 @@ def _worker_command(name: str, queues: str) -> list[str]:
 
 def _wait_for_workers(*names: str) -> None:
     """Until each Celery worker answers a ping: the load starts on running workers, as
-    in a deployment, not while they still import the hub (about 2.5 s of CPU each)."""
+    in a deployment, not while they still import the hub."""
     from hub.celery import app
 
     wanted = {_worker_name(name) for name in names}

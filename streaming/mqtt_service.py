@@ -46,7 +46,7 @@ class MessageOutcome:
 def warm_up() -> None:
     """Load before serving (and before ``--processes`` forks its bridges) what the first
     batch of messages would load while the broker's messages wait: a standby that takes
-    a session over serves at once (bench_mqtt: its first batch took 0.4 s longer)."""
+    a session over serves at once (bench/README-mqtt.md, session 15)."""
     services.warm_up()
     intake.warm_up()
     max_rows()

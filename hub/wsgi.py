@@ -11,8 +11,4 @@ from streaming.front import PushFront  # noqa: E402  (needs the configured setti
 
 # Pushes with an API key take the push front (group commit); everything else is Django.
 application = PushFront(django_application)
-
-from streaming.services import warm_up  # noqa: E402
-
-# The first push would otherwise load the task broker's client while its request waits.
-warm_up()
+application.warm_up()

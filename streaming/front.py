@@ -84,6 +84,14 @@ class PushFront:
                 return self.push(environ, start_response, match["code"])
         return self.application(environ, start_response)
 
+    def warm_up(self) -> None:
+        """Load what the first push would load while its request waits (the broker's
+        client, the receipt INSERT); nothing is connected."""
+        from streaming import intake, services
+
+        services.warm_up()
+        intake.warm_up()
+
     @property
     def enabled(self) -> bool:
         if self._enabled is None:

@@ -191,17 +191,22 @@ def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
 
 def warm_up() -> None:
     """Load what the first ``schedule_flush`` of a process would load while its caller
-    waits: the task broker's client library and the registered tasks. Opens no
-    connection, so a process may call it before forking workers."""
+    waits: the task broker's client library, the result backend's module and the
+    registered tasks. Opens no connection, so a process may call it before forking
+    workers. A broker setting that cannot be loaded is logged, not raised: pushes wait
+    for the sweeper then, as when the broker is down."""
     from streaming.tasks import flush_pushes
 
-    if flush_pushes.app.conf.task_always_eager:
-        return
     app = flush_pushes.app
-    app.connection_for_write().release()  # imports the transport's client; connects not
-    app.backend  # noqa: B018  (created on the first send: found through entry points)
-    if getattr(settings, "HUB_CACHE_URL", ""):
-        import redis  # noqa: F401  (the window marks' client: streaming.shared_cache)
+    if app.conf.task_always_eager:
+        return
+    try:
+        app.connection_for_write().release()  # imports the transport's client; connects not
+        app.backend  # noqa: B018  (its module is found through entry points on first use)
+        if getattr(settings, "HUB_CACHE_URL", ""):
+            import redis  # noqa: F401  (the window marks' client: streaming.shared_cache)
+    except Exception:
+        logger.warning("push path warm-up: the task broker could not be loaded", exc_info=True)
 
 
 def _mark_window(mark: str, window: float) -> bool:

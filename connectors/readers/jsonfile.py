@@ -83,7 +83,9 @@ def records_table(data: object, *, scorer: Scorer, chunk_rows: int) -> Table:
         for start in range(0, len(data), chunk_rows):
             end = min(start + chunk_rows, len(data))
             frame = pd.DataFrame(
-                {i: column[start:end] for i, column in enumerate(columns)}, dtype=str
+                {i: column[start:end] for i, column in enumerate(columns)},
+                index=pd.RangeIndex(end - start),
+                dtype=str,
             )
             rows = np.arange(start + 1, end + 1, dtype="int64")
             yield RawChunk(frame=frame, source_rows=rows)

@@ -3,8 +3,6 @@ rejection (key, signature, department, resource, content) is final, logged and a
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from hub.records.models import Record
@@ -189,56 +187,3 @@ def test_a_batch_is_audited_once_per_key_and_resource(push_key):
     assert event.detail["receipts"] == [o.receipt for o in outcomes]
     assert PushReceipt.objects.filter(status="loaded").count() == 5
     assert Record.objects.filter(resource__code=RESOURCE).count() == 50
-
-
-WARM_UP_CHECK = """
-import json, sys
-import django
-django.setup()
-from django.db import connections
-from streaming import intake
-from streaming.mqtt_service import warm_up
-
-def state():
-    return {
-        "redis": "redis" in sys.modules,
-        "transport": "kombu.transport.redis" in sys.modules,
-        "statement": intake._insert_statement.cache_info().currsize,
-    }
-
-before = state()
-warm_up()
-opened = [c.alias for c in connections.all() if c.connection is not None]
-print(json.dumps({"before": before, "after": state(), "opened": opened}))
-"""
-
-
-@pytest.mark.django_db(transaction=False)
-def test_warm_up_loads_the_first_batch_s_code_and_connects_to_nothing():
-    """The bridge warms up before it forks its processes: the broker's client library and
-    the receipt INSERT are ready, and no connection (database, broker, cache) exists to
-    be shared by the forked children. Every address here is one nobody listens on."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    dead = "127.0.0.1:9"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(root),
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DATABASE_URL": f"postgres://nobody@{dead}/none",
-        "CELERY_BROKER_URL": f"redis://{dead}/0",
-        "CELERY_RESULT_BACKEND": f"redis://{dead}/1",
-        "HUB_CACHE_URL": f"redis://{dead}/2",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", WARM_UP_CHECK],
-        cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["before"] == {"redis": False, "transport": False, "statement": 0}
-    assert report["after"] == {"redis": True, "transport": True, "statement": 1}
-    assert report["opened"] == []

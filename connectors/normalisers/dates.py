@@ -1,7 +1,8 @@
 """Dates and times in the layouts departments actually send, parsed column-wise.
 
 Supported: ISO 8601 (with or without offset), ``2025/7/1 14:30``, ``2025.7.1``,
-``2025年7月1日 14时30分``, ``2025年07月01日14:30``, compact ``20250701143000`` /
+``2025年7月1日 14时30分``, ``2025年07月01日14:30``, 12-hour times (``2025年7月1日 下午3时``,
+``2025/7/1 下午 3:00:00``, ``7/1/2025 3:00 PM``), compact ``20250701143000`` /
 ``202507011430`` / ``20250701``, day-first ``01/07/2025`` (when the connector says so),
 Excel serial numbers (1900 date system), epoch seconds and milliseconds. Naive times are
 Asia/Shanghai; results are UTC.
@@ -29,11 +30,19 @@ EXCEL_MIN, EXCEL_MAX = 20000.0, 100000.0
 # Epoch seconds accepted: 1973-03-03 .. 2103-02-04 (milliseconds: the same span x 1000).
 EPOCH_MIN_S, EPOCH_MAX_S = 1e8, 4.2e9
 
+# A 12-hour time says which half of the day it is in before the hour ("下午3时",
+# "下午 3:00:00" as zh-CN Excel writes it) or after the time ("3:00 PM").
+_HALF = r"上午|下午|凌晨|早上|早晨|中午|晚上|傍晚|夜间|AM|PM|am|pm|A\.M\.|P\.M\.|a\.m\.|p\.m\."
 _TIME = (
-    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:时点]\s*(?:(?P<M>\d{1,2})"
-    r"(?:\s*[:分]\s*(?:(?P<S>\d{1,2}(?:\.\d{1,9})?)\s*秒?)?)?\s*分?)?)?"
+    r"(?:[\sT]*(?P<ap>" + _HALF + r")?\s*(?P<H>\d{1,2})\s*[:时点]\s*(?:(?P<M>\d{1,2})"
+    r"(?:\s*[:分]\s*(?:(?P<S>\d{1,2}(?:\.\d{1,9})?)\s*秒?)?)?\s*分?)?"
+    r"(?:\s*(?P<ap2>" + _HALF + r"))?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
+# Halves of the day whose hours 1–11 are afternoon or evening (下午3时 = 15:00); 中午
+# covers 11–13 (中午1点 = 13:00). A morning half makes 12 midnight (上午12时 = 00:00).
+_AFTERNOON = ("下午", "晚上", "傍晚", "夜间", "pm", "p.m.")
+_MORNING = ("上午", "凌晨", "早上", "早晨", "am", "a.m.")
 _YMD = r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?" + _TIME
 _DMY = r"^(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})" + _TIME
 _MDY = r"^(?P<m>\d{1,2})[-/.](?P<d>\d{1,2})[-/.](?P<y>\d{4})" + _TIME
@@ -54,7 +63,7 @@ def _from_parts(parts: pa.StructArray, zone: str = LOCAL_TZ) -> np.ndarray:
     """int64 UTC nanoseconds (NaT sentinel when invalid) from regex groups."""
     matched = parts.is_valid().to_numpy(zero_copy_only=False)
     year, month, day = (_floats(parts.field(name)) for name in ("y", "m", "d"))
-    hour = np.nan_to_num(_floats(parts.field("H")))
+    hour = _twelve_hour(np.nan_to_num(_floats(parts.field("H"))), parts)
     minute = np.nan_to_num(_floats(parts.field("M")))
     second = np.nan_to_num(_floats(parts.field("S")))
     with np.errstate(invalid="ignore"):
@@ -98,6 +107,29 @@ def _from_parts(parts: pa.StructArray, zone: str = LOCAL_TZ) -> np.ndarray:
     return np.where(ok, nanos, _NAT)
 
 
+def _twelve_hour(hour: np.ndarray, parts: pa.StructArray) -> np.ndarray:
+    """24-hour clock hours from a 12-hour time's half of the day; an hour that cannot be
+    in the half stated ("上午15时", "下午0时") becomes invalid (99)."""
+    first, second = (pc.fill_null(parts.field(name), "") for name in ("ap", "ap2"))
+    half = pc.utf8_lower(pc.binary_join_element_wise(first, second, ""))
+    if not pc.any(pc.not_equal(half, "")).as_py():
+        return hour
+    words = half.to_numpy(zero_copy_only=False).astype(str)
+    afternoon = np.isin(words, _AFTERNOON)
+    morning = np.isin(words, _MORNING)
+    noon = words == "中午"
+    both = (words != "") & ~afternoon & ~morning & ~noon
+    result = hour.copy()
+    result = np.where(afternoon & (hour >= 1) & (hour <= 11), hour + 12, result)
+    result = np.where(morning & (hour == 12), 0, result)
+    result = np.where(noon & (hour >= 1) & (hour <= 2), hour + 12, result)
+    # "下午15时" is unambiguous and kept; a morning hour past noon, a "下午0时", an
+    # "中午8时" or two halves in one value ("上午3时 PM") are not times.
+    invalid = (morning & (hour > 12)) | (afternoon & (hour == 0)) | both
+    invalid |= noon & ~((hour >= 11) & (hour <= 14) | (hour >= 1) & (hour <= 2))
+    return np.where(invalid, 99, result)
+
+
 def _localise(naive: pd.Series, tz: str = LOCAL_TZ) -> np.ndarray:
     """Naive local wall times -> int64 UTC nanoseconds (NaT sentinel)."""
     local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
@@ -113,6 +145,17 @@ def _arrow(text: pd.Series) -> pa.Array:
     return array.cast(pa.string()) if array.type != pa.string() else array
 
 
+def valid_layout(layout: str) -> bool:
+    """Whether pandas can parse with a strftime layout ("%Q" and a stray "%" cannot)."""
+    if "%" not in layout:
+        return False
+    try:
+        pd.to_datetime(pd.Series(["2025-07-01"]), format=layout, errors="coerce")
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_distinct(
     text: pd.Series, day_first: bool, layouts: tuple[str, ...] = (), tz: str = LOCAL_TZ
 ) -> np.ndarray:
@@ -122,7 +165,7 @@ def _parse_distinct(
     """
     result = np.full(len(text), _NAT, dtype="int64")
     todo = np.array(text != "", dtype=bool)
-    for layout in (*layouts, *_FAST_LAYOUTS):
+    for layout in (*(x for x in layouts if valid_layout(x)), *_FAST_LAYOUTS):
         positions = np.flatnonzero(todo)
         if not len(positions):
             return result

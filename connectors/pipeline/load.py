@@ -349,6 +349,12 @@ def _finish(batch: UploadBatch, run: _Run, begun: float) -> None:
             "rows": run.rejected,
             "errors": run.error_count,
         }
+    elif run.rows_read == 0:
+        # A header and no rows: nothing was delivered, so the resource is not fresher.
+        batch.status = BatchStatus.REJECTED
+        batch.inserted = batch.updated = batch.unchanged = 0
+        batch.message = _("文件只有表头，没有数据行，未入库。")
+        batch.errors = [{"row": 0, "column": "", "message": batch.message}]
     else:
         batch.status = BatchStatus.LOADED
         batch.inserted, batch.updated = run.counts.inserted, run.counts.updated

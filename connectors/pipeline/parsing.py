@@ -22,7 +22,7 @@ from connectors.normalisers.headers import ColumnMatch
 from connectors.normalisers.schema import FieldInfo, Schema, load_schema
 from connectors.normalisers.text import clean
 from connectors.normalisers.validation import field_errors
-from connectors.pipeline import parse_notices
+from connectors.pipeline import footnotes, parse_notices
 from connectors.pipeline.fingerprints import RowMemo, parse_context
 from connectors.profiles.resolve import connector_for
 from connectors.readers.base import RawChunk, Table
@@ -139,6 +139,9 @@ def _parse_table(
         for raw in _ramped(table.chunks) if ramp else table.chunks:
             if report:
                 raw = replace(raw, frame=report_columns.unquote(raw.frame))
+            skipped = None
+            if not pushed:
+                raw, skipped = footnotes.drop_notes(raw)
             known = None
             if memo is not None:
                 raw, known = memo.split(raw, table.headers)
@@ -147,6 +150,8 @@ def _parse_table(
             else:  # every row was found among the last load's: nothing to normalise
                 chunk = _empty_chunk(raw, table.headers, schema)
             chunk.known, chunk.fingerprints = known, raw.fingerprints
+            if skipped is not None:
+                chunk.warnings = [*chunk.warnings, skipped]
             if first:
                 chunk.warnings = warnings + chunk.warnings
                 first = False

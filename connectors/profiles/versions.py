@@ -12,7 +12,6 @@ turns the Python connectors into version-1 profiles.
 
 from __future__ import annotations
 
-import datetime as dt
 import zoneinfo
 from typing import Any
 
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from connectors.base import Connector
 from connectors.models import ConnectorProfile, SourceCRS
+from connectors.normalisers.dates import valid_layout
 from connectors.normalisers.units import canonical_unit
 from connectors.profiles.registry import registered
 from connectors.profiles.rule_checks import rule_errors
@@ -110,9 +110,7 @@ def profile_errors(profile: ConnectorProfile) -> dict[str, str]:
         errors["date_layouts"] = _("必须是日期格式（如 %Y%m%d%H%M）的列表。")
     else:
         for layout in layouts:
-            try:
-                dt.datetime(2025, 7, 1, 14, 30).strftime(layout)
-            except ValueError:
+            if not valid_layout(layout):
                 errors["date_layouts"] = _("无效的日期格式：%(layout)s") % {"layout": layout}
     if profile.source_timezone:
         try:

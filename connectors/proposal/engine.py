@@ -18,7 +18,7 @@ from connectors.proposal import crs as crs_guess
 from connectors.proposal import dates as date_guess
 from connectors.proposal import units as unit_guess
 from connectors.proposal.fields import match_fields
-from connectors.proposal.result import DateGuess, FieldMatch, Proposal, UnitGuess
+from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
 from connectors.proposal.sample import SAMPLE_ROWS, Sample, header_signature, read_sample
 
 
@@ -84,6 +84,7 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
         district_pos=position(resource.district_field),
         matcher=district.matcher if district is not None else None,
     )
+    crs = _with_declared_crs(crs, connector)
     proposal = Proposal(
         resource=resource.code,
         headers=list(headers),
@@ -101,6 +102,20 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
     )
     preview(proposal, sample=sample, resource=resource, department=department)
     return proposal
+
+
+def _with_declared_crs(guess: CrsGuess, connector: Connector) -> CrsGuess:
+    """Where neither the header nor the districts tell, the coordinate system the
+    department's profile (or connector) declares, not WGS-84: what the page shows is what
+    the preview and the saved profile use."""
+    from connectors.pipeline.parse_notices import declares
+
+    if guess.source != "assumed" or not guess.crs or not declares(connector, "source_crs"):
+        return guess
+    declared = connector.source_crs
+    if not declared or declared == guess.crs:
+        return guess
+    return CrsGuess(declared, "profile", guess.points, guess.inside)
 
 
 def details(

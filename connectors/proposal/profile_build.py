@@ -17,6 +17,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from connectors.models import ConnectorProfile, SourceCRS
+from connectors.normalisers import dates
 from connectors.normalisers.headers import fold_header
 from connectors.normalisers.units import canonical_unit
 from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
@@ -73,10 +74,16 @@ def corrected(
                 result.units.append(old)
             else:
                 result.units.append(UnitGuess(field, unit, target, "steward"))
-    if crs is not None and crs != proposal.crs.crs:
+    if crs is not None:
         if crs and crs not in SourceCRS.values:
             raise EditError(_("未知的坐标系。"))
-        result.crs = CrsGuess(crs, "steward", proposal.crs.points, proposal.crs.inside)
+        # "" is the page's "WGS-84 (default)". With coordinates in the file, the choice
+        # shown is the steward's, even when it is the guess: an assumed WGS-84 or a
+        # profile's CRS confirmed on the page is saved as said.
+        chosen = crs or ("wgs84" if proposal.crs.crs else "")
+        confirmed = proposal.crs.source in ("assumed", "profile")
+        if chosen and (chosen != proposal.crs.crs or confirmed):
+            result.crs = CrsGuess(chosen, "steward", proposal.crs.points, proposal.crs.inside)
     if timezone:
         try:
             zoneinfo.ZoneInfo(timezone)
@@ -89,7 +96,7 @@ def corrected(
         for field in {*old_dates, *(layouts or {})}:
             old = old_dates.get(field) or DateGuess(field, "", False, "", 0.0)
             layout = (layouts or {}).get(field, old.layout)
-            if layout and "%" not in layout:
+            if layout and not dates.valid_layout(layout):
                 raise EditError(_("无效的日期格式：%(layout)s") % {"layout": layout})
             day_first = layout.startswith("%d") if layout else old.day_first
             result.dates.append(

@@ -37,12 +37,21 @@ class Sample:
     source_rows: list[int]
 
 
+def _header_like(text: str) -> bool:
+    """A cell a header could hold: not a number, and mostly not digits (data cells such
+    as "BJ2001" or "2025-07-01 14:30" are; "PM2.5浓度" and "压力(MPa)" are not)."""
+    if _NUMBER.match(text):
+        return False
+    return sum(char.isdigit() for char in text) * 2 < len(text)
+
+
 def header_score(row: list[object]) -> int:
-    """How header-like a row is: its distinct non-empty cells that are not numbers (a
-    two-row header "坐标" over "纬度"/"经度" beats its top row), none for a row of one
-    text (a note or title: a sheet of notes has no header)."""
+    """How header-like a row is: its distinct non-empty cells that look like header
+    text (a two-row header "坐标" over "纬度"/"经度" beats its top row; a header that
+    names a column twice still beats the data below it), none for a row of one text (a
+    note or title: a sheet of notes has no header)."""
     texts = {fold_header(cell) for cell in row if str(cell or "").strip()}
-    count = sum(1 for text in texts if not _NUMBER.match(text))
+    count = sum(1 for text in texts if _header_like(text))
     return count if count >= 2 else 0
 
 

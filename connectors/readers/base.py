@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -88,6 +89,9 @@ def detect_encoding(sample: bytes) -> str:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in sample:
+        unmarked = _utf16_without_bom(sample)
+        if unmarked:
+            return unmarked
         raise InputError(_("文件不是文本表格（含有二进制内容），请上传 CSV 或 XLSX 文件。"))
     for encoding in ("utf-8", "gb18030"):
         try:
@@ -102,6 +106,29 @@ def detect_encoding(sample: bytes) -> str:
     if best is None:
         raise InputError(_("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。"))
     return best.encoding
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" for UTF-16 text saved without a BOM (some Windows
+    exports), else None. Its ASCII characters (digits, separators, line ends) have their
+    zero byte on one side, more zeros than the other side's (CJK characters such as 一,
+    U+4E00, put a few there); binary data does not decode as text without control,
+    private-use or unassigned characters."""
+    sample = sample[: len(sample) // 2 * 2]
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    if odd == even:
+        return None
+    encoding = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    for char in set(text):
+        if char in "\t\r\n":
+            continue
+        if unicodedata.category(char) in ("Cc", "Co", "Cn", "Cs"):
+            return None
+    return encoding
 
 
 def sniff_delimiter(text: str) -> str:

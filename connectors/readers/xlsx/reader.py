@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
-from connectors.normalisers.headers import fold_header
+from connectors.normalisers.headers import fold_header, header_crs
 from connectors.normalisers.units import canonical_unit
 from connectors.readers.base import (
     HEADER_SEARCH_ROWS,
@@ -37,6 +37,8 @@ from connectors.readers.xlsx.archive import CheckedWorkbook, check_workbook, res
 from connectors.readers.xlsx.extent import column_index
 from connectors.readers.xlsx.slices import SheetSlice, first_line, load_columns, slice_sheet
 
+# A coordinate system as a header spells it (``header_crs`` reads it back).
+_CRS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09", "cgcs2000": "CGCS2000"}
 # What calamine renders a time-only cell as, per date system: the epoch's date + time.
 _EPOCH_DAY = {False: "1899-12-31 ", True: "1904-01-01 "}
 
@@ -64,7 +66,13 @@ def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple
             for c, top in enumerate(row):
                 bottom = below[c] if c < len(below) else ""
                 if top and bottom and fold_header(top) != fold_header(bottom):
-                    joined.append(f"{top}{bottom}" if bottom[:1] in "(（/[" else bottom)
+                    if bottom[:1] in "(（/[":
+                        joined.append(f"{top}{bottom}")
+                    else:
+                        # "坐标(GCJ-02)" over "纬度": the coordinate system stays said.
+                        crs = header_crs(top)
+                        stated = crs and not header_crs(bottom)
+                        joined.append(f"{bottom}({_CRS_LABELS[crs]})" if stated else bottom)
                 else:
                     joined.append(top or bottom)
             candidates.append((index + 1, joined))

@@ -39,6 +39,7 @@ SOURCE_LABELS = {
     "assumed": gettext_lazy("默认"),
     "districts": gettext_lazy("所属区"),
 }
+UNKNOWN_UNIT = gettext_lazy("表头单位“%(unit)s”无法识别，请选择")
 
 
 def _source(code: str) -> str:
@@ -80,13 +81,18 @@ def _context(request: HttpRequest, resource: DataResource, batch, proposal, **ex
     for guess in proposal.units:
         dimension = UNITS[guess.target].dimension if guess.target in UNITS else ""
         choices = [s for s, u in UNITS.items() if s and u.dimension == dimension]
+        source = _source(guess.source)
+        if guess.source == "unknown":
+            # A blank first choice: submitting the form must not pick a unit unseen.
+            choices = ["", *choices]
+            source = UNKNOWN_UNIT % {"unit": guess.stated}
         units.append(
             {
                 "field": guess.field,
                 "label": labels.get(guess.field, guess.field),
                 "unit": guess.unit,
                 "target": guess.target,
-                "source": _source(guess.source),
+                "source": source,
                 "choices": choices,
             }
         )

@@ -105,8 +105,9 @@ class ConnectorProfile(models.Model):
     Versioned: a change is saved as a new version (the old ones stay, for the batches
     that used them; ``UploadBatch.profile_version``). The newest version of a
     department + resource replaces its Python connector's declarations (source units,
-    CRS, date layouts and time zone, missing markers, header aliases, value maps, district
-    naming, lookups); the connector's code hooks still run. See ``connectors.profiles.versions``.
+    CRS, date layouts and time zone, decimal comma, missing markers, header aliases, value
+    maps, district naming, lookups); the connector's code hooks still run. See
+    ``connectors.profiles.versions``.
     """
 
     department = models.ForeignKey(
@@ -142,6 +143,14 @@ class ConnectorProfile(models.Model):
         help_text=_("不带时区的时间所在的时区（IANA 名称）；留空为 Asia/Shanghai。"),
     )
     day_first = models.BooleanField(_("日在月前"), default=False)
+    decimal_comma = models.BooleanField(
+        _("小数点为逗号"),
+        default=False,
+        help_text=_(
+            "文件中的数值以逗号为小数点（如 0,75、1.234,5）。不勾选时，逗号只在每个带逗号的"
+            "单元格都是千分位写法时按千分位读取，否则这些单元格记为行错误。"
+        ),
+    )
     missing_values = models.JSONField(
         _("缺失值标记"),
         default=list,

@@ -17,7 +17,15 @@ from connectors.normalisers.units import canonical_unit
 _BRACKETED = re.compile(r"^(?P<base>.*?)[(\[{<](?:单位[:：]?)?(?P<unit>[^()\[\]]+)[)\]}>]$")
 _SLASHED = re.compile(r"^(?P<base>[^/]+?)/(?P<unit>[^/]+(?:/[^/]+)?)$")
 _NOTE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
-_GLUED = re.compile(r"^(?P<base>.*?[^\d\s])(?P<unit>℃|°C|%|‰|mm|cm|MPa|kPa|m³/h)$")
+_REQUIRED_MARKS = re.compile(r"[*＊※]+")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Bracketed text that reads as a unit (symbols, Latin letters, Chinese unit words), as
+# opposed to a note such as "（区县）" or "（表压）".
+_UNIT_LIKE = re.compile(
+    r"^(?=.*[A-Za-zμµ°℃%‰³²/吨方升米克帕])"
+    r"[A-Za-z0-9μµ°℃%‰³²¹·.^/\-万千百十吨方升米克帕天日时秒分钟小度立平公里毫微厘兆每亩顷斤]+$"
+)
 
 
 def fold_header(text: object) -> str:
@@ -27,16 +35,73 @@ def fold_header(text: object) -> str:
     return folded.lower()
 
 
+def _trailing_unit(text: str) -> tuple[str, str] | None:
+    """(base, unit) for the longest known unit at the end of ``text`` (spaces kept).
+
+    After a space anything the registry knows counts ("排水能力 m³/s", "PM10 mg/m3");
+    glued on, a unit must not continue a Latin word or number ("流速m/s", not "pH" or
+    "H2S"; a symbol may follow anything: "LEL%", "PM10μg/m³"), and a Chinese unit must be
+    longer than one character ("温度" is no "度"). The longest known unit decides, so
+    "瞬时流量m³/h" is m³/h, not h.
+    """
+    for start in range(1, len(text)):
+        unit_text, before = text[start:], text[:start]
+        if unit_text[0].isspace():
+            continue
+        unit = canonical_unit(unit_text)
+        if unit is None:
+            continue
+        base = re.sub(r"[\s/]+$", "", before)
+        if not base:
+            continue
+        spaced = before[-1].isspace()
+        symbol = not _ASCII_ALNUM.match(unit_text[0]) and not _CJK.match(unit_text[0])
+        glued_ok = (
+            not _ASCII_ALNUM.match(before[-1])
+            and (not _CJK.match(unit_text[0]) or len(unit_text) > 1)
+        ) or symbol
+        if not (spaced or glued_ok):
+            return None  # "PM10μg/m³": not the shorter "g/m³" either
+        return re.sub(r"\s+", "", base), unit
+    return None
+
+
 def split_unit(header: str) -> tuple[str, str | None]:
-    """("压力", "MPa") from "压力(MPa)"; the unit is None when the header has none."""
-    text = re.sub(r"[\s*＊※]+", "", halfwidth(str(header)))
-    for pattern in (_BRACKETED, _SLASHED, _GLUED):
-        match = pattern.match(text)
-        if match and match.group("base"):
-            unit = canonical_unit(match.group("unit"))
-            if unit is not None:
-                return match.group("base"), unit
+    """("压力", "MPa") from "压力(MPa)"; the unit is None when the header has none.
+
+    A unit is bracketed ("压力（kPa）", "压力(单位：MPa)"), after a slash ("积水深度/cm"),
+    after a space or glued on ("瞬时流量 m³/h", "温度℃").
+    """
+    spaced = _REQUIRED_MARKS.sub("", halfwidth(str(header))).strip()
+    text = re.sub(r"\s+", "", spaced)
+    match = _BRACKETED.match(text)
+    if match and match.group("base"):
+        unit = canonical_unit(match.group("unit"))
+        if unit is not None:
+            return match.group("base"), unit
+    found = _trailing_unit(spaced)
+    if found is not None:
+        return found
+    match = _SLASHED.match(text)
+    if match and match.group("base"):
+        unit = canonical_unit(match.group("unit"))
+        if unit is not None:
+            return match.group("base"), unit
     return text, None
+
+
+def unknown_unit(header: str) -> str | None:
+    """The unit text of a header whose bracketed or slashed unit the registry does not
+    know ("瞬时流量(m³/x)" -> "m³/x"), else None (no unit, a known one, a note or a
+    coordinate system)."""
+    if split_unit(header)[1] is not None or header_crs(header) is not None:
+        return None
+    text = re.sub(r"[\s*＊※]+", "", halfwidth(str(header)))
+    for pattern in (_BRACKETED, _SLASHED):
+        match = pattern.match(text)
+        if match and match.group("base") and _UNIT_LIKE.match(match.group("unit")):
+            return match.group("unit")
+    return None
 
 
 _CRS = re.compile(r"(WGS-?84|GCJ-?02|BD-?09|CGCS-?2000|国测局|百度)", re.IGNORECASE)
@@ -61,6 +126,9 @@ class ColumnMatch:
     field: str
     unit: str | None  # unit stated in the header (canonical), if any
     crs: str | None = None  # coordinate system stated in the header, e.g. "纬度(GCJ02)"
+    # A unit the header states but the registry does not know ("流量(m³/x)"): never
+    # to be replaced by an assumed one.
+    unknown_unit: str | None = None
 
 
 class HeaderIndex:
@@ -134,5 +202,8 @@ class HeaderIndex:
                     ignored.append(str(header))
                 continue
             seen.add(field)
-            matches.append(ColumnMatch(position, str(header), field, unit, header_crs(header)))
+            unknown = unknown_unit(str(header)) if unit is None else None
+            matches.append(
+                ColumnMatch(position, str(header), field, unit, header_crs(header), unknown)
+            )
         return matches, ignored

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -9,34 +11,81 @@ import pyarrow.compute as pc
 
 from connectors.normalisers.text import clean
 
-# A number, optionally with thousands separators, followed by an optional unit text.
+# A number, optionally with thousands separators, followed by an optional unit text. The
+# unit may not start with a digit, comma or dot: "120,5" is no 120 with a unit ",5".
 _NUMBER_WITH_UNIT = (
     r"^(?P<num>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"\s*(?P<unit>\D.*)?$"
+    r"\s*(?P<unit>[^\d,.].*)?$"
 )
-
+# A cell with a comma between digits, and one whose commas can only be thousands
+# separators (groups of three, the first group not "0": "0,750" is a decimal comma).
+_COMMA = r"\d,\d"
+_THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*(?:[^\d,.].*)?$"
+# A decimal comma with optional dot groups ("0,75", "1.234,5"), before any unit text.
+_DECIMAL_COMMA = re.compile(
+    r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:\.\d{3})+|\d+),(?P<frac>\d+)(?![\d,.])"
+)
 
 _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
-def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+def _decimal_commas(text: pd.Series) -> pd.Series:
+    """Cells written with a decimal comma in the usual form: "0,75" → "0.75",
+    "1.234,5 m³/s" → "1234.5 m³/s"; other cells unchanged (one substitution per
+    distinct text)."""
+    commas = text.str.contains(",", regex=False)
+    if not commas.any():
+        return text
+    codes, uniques = pd.factorize(text[commas])
+
+    def swap(cell: str) -> str:
+        found = _DECIMAL_COMMA.match(cell)
+        if found is None:
+            return cell
+        whole = found.group("int").replace(".", "")
+        return f"{found.group('sign')}{whole}.{found.group('frac')}{cell[found.end() :]}"
+
+    converted = np.asarray([swap(cell) for cell in uniques], dtype=object)
+    text = text.copy()
+    text[commas] = converted[codes]
+    return text
+
+
+def split_numbers(
+    series: pd.Series, *, decimal_comma: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Parse number cells; return (float64 values, cell unit text, missing, bad).
 
     Clean cells take the fast path (``pd.to_numeric``); only the rest go through one
     regular expression for separators and trailing units ("1,234.5", "350kPa", "85%").
+
+    A comma is a thousands separator only while every comma cell of the column can be
+    one: a single "0,750", "120,5" or "1.234,5" makes all of them unreadable (a decimal
+    comma read as thousands would store values 1000 times too large). ``decimal_comma``
+    (the profile's 小数点为逗号) reads "0,75" and "1.234,5" instead; a comma left over
+    ("1,234.5") is then unreadable.
     """
     text, missing = clean(series)
+    if decimal_comma:
+        text = _decimal_commas(text)
     arrow = pa.array(text, type=pa.string())
     plain = pc.match_substring_regex(arrow, _PLAIN)
     fast = pc.cast(pc.if_else(plain, arrow, pa.scalar(None, pa.string())), pa.float64())
     values = pd.Series(fast.to_numpy(zero_copy_only=False), index=series.index, dtype="float64")
     units = pd.Series("", index=series.index, dtype=object)
     slow = values.isna() & ~missing
+    ambiguous = pd.Series(False, index=series.index)
     if slow.any():
         # Distinct texts only, through RE2 in pyarrow: no Python code per cell.
         codes, uniques = pd.factorize(text[slow])
-        parts = pc.extract_regex(pa.array(uniques, type=pa.string()), _NUMBER_WITH_UNIT)
+        unique_text = pa.array(uniques, type=pa.string())
+        parts = pc.extract_regex(unique_text, _NUMBER_WITH_UNIT)
         matched = parts.is_valid().to_numpy(zero_copy_only=False)
+        commas = pc.match_substring_regex(unique_text, _COMMA).to_numpy(zero_copy_only=False)
+        grouped = pc.match_substring_regex(unique_text, _THOUSANDS).to_numpy(zero_copy_only=False)
+        if decimal_comma or (commas & ~grouped).any():
+            matched = matched & ~commas
+            ambiguous[slow] = commas[codes]
         num = pc.replace_substring(parts.field("num"), ",", "")
         has_digit = pc.match_substring_regex(num, r"\d")  # "+" alone must not reach cast()
         num = pc.if_else(has_digit, num, pa.scalar(None, pa.string()))
@@ -45,10 +94,11 @@ def split_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
         unit_text = np.asarray(pc.utf8_trim_whitespace(parts.field("unit")), dtype=object)
         values[slow] = parsed[codes]
         units[slow] = unit_text[codes]
-    bad = values.isna() & ~missing
+    bad = (values.isna() & ~missing) | ambiguous
     # inf from "1e999" is not a usable measurement
     bad |= np.isinf(values.to_numpy())
     values[bad] = np.nan
+    units[bad] = ""
     return values, units, missing, bad
 
 
@@ -75,9 +125,11 @@ COUNT_WORDS = frozenset(
 )
 
 
-def parse_integers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_integers(
+    series: pd.Series, *, decimal_comma: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Integer cells ("1,234", "１２", "12.0"); return (Int64 values, missing, bad)."""
-    values, units, missing, bad = split_numbers(series)
+    values, units, missing, bad = split_numbers(series, decimal_comma=decimal_comma)
     counted = units.isin(COUNT_WORDS)  # "2人", "1,200张": a count with its measure word
     bad = bad | ((units != "") & ~counted) | (values.notna() & (values != np.floor(values)))
     bad |= values.abs() > 2**53

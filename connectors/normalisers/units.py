@@ -30,15 +30,20 @@ _UNITS: list[Unit] = [
     Unit("kPa", "pressure", 1e3),
     Unit("MPa", "pressure", 1e6),
     Unit("bar", "pressure", 1e5),
+    Unit("kgf/cm²", "pressure", 98066.5),  # technical atmosphere, by definition
     Unit("mm", "length", 1e-3),
     Unit("cm", "length", 1e-2),
     Unit("dm", "length", 1e-1),
     Unit("m", "length"),
     Unit("km", "length", 1e3),
     Unit("m³/s", "flow"),
+    Unit("m³/min", "flow", 1 / 60),
     Unit("m³/h", "flow", 1 / 3600),
+    Unit("m³/d", "flow", 1 / 86400),
+    Unit("万m³/d", "flow", 1e4 / 86400),
     Unit("L/s", "flow", 1e-3),
     Unit("L/min", "flow", 1e-3 / 60),
+    Unit("L/h", "flow", 1e-3 / 3600),
     Unit("°C", "temperature"),
     Unit("K", "temperature", 1.0, -273.15),
     Unit("°F", "temperature", 5 / 9, -32 * 5 / 9),
@@ -83,9 +88,31 @@ _SYNONYMS = {
     "方/小时": "m³/h",
     "t/h": "m³/h",  # water: one tonne per hour is one cubic metre per hour
     "吨/小时": "m³/h",
+    "立方米/分钟": "m³/min",
+    "立方米/天": "m³/d",
+    "立方米/日": "m³/d",
+    "方/天": "m³/d",
+    "方/日": "m³/d",
+    "m³/天": "m³/d",
+    "t/d": "m³/d",  # water, as t/h
+    "吨/天": "m³/d",
+    "吨/日": "m³/d",
+    "万立方米/天": "万m³/d",
+    "万立方米/日": "万m³/d",
+    "万方/天": "万m³/d",
+    "万方/日": "万m³/d",
+    "万m³/天": "万m³/d",
+    "万t/d": "万m³/d",
+    "万吨/天": "万m³/d",
+    "万吨/日": "万m³/d",
     "升/秒": "L/s",
+    "升/分钟": "L/min",
+    "升/小时": "L/h",
     "l/s": "L/s",
     "l/min": "L/min",
+    "l/h": "L/h",
+    "kg/cm²": "kgf/cm²",  # the usual gauge marking of the same unit
+    "公斤/平方厘米": "kgf/cm²",
     "℃": "°C",
     "摄氏度": "°C",
     "度": "°C",
@@ -119,13 +146,16 @@ _FOLDED.update({key.lower(): value for key, value in _SYNONYMS.items()})
 
 
 def fold_unit(text: str) -> str:
-    """Fold a unit spelling: full width, micro sign, superscripts, spaces, case."""
-    text = halfwidth(text).strip().replace(" ", "").replace("µ", "μ")
+    """Fold a unit spelling: full width, micro sign, superscripts, spaces, case.
+
+    Case is folded first, so "M3/H" is "m³/h"; every registry symbol stays distinct once
+    lower-cased (no milli-pascal beside MPa), so this loses nothing.
+    """
+    text = halfwidth(text).strip().replace(" ", "").replace("µ", "μ").lower()
     text = text.replace("³", "3").replace("²", "2")
     text = re.sub(r"(?<=m)3", "³", text)  # m3 -> m³ (no other unit ends its stem with 3)
     text = re.sub(r"(?<=m)2(?![.\d])", "²", text)
-    text = text.replace("每", "/")
-    return text.lower()
+    return text.replace("每", "/")
 
 
 def canonical_unit(text: str) -> str | None:

@@ -6,6 +6,8 @@ The checks are vectorised masks; only failing cells are turned into
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
@@ -58,6 +60,9 @@ def non_capturing(pattern: str) -> str:
     return "".join(out)
 
 
+_COMMA_IN_NUMBER = re.compile(r"\d[,，]\d")
+
+
 def _number_text(value: float | None) -> str:
     if value is None:
         return ""
@@ -88,6 +93,12 @@ def type_message(info: FieldInfo, value: str, *, unit_problem: bool = False) -> 
         return _("无法识别的日期：'%(value)s'") % {"value": value}
     if kind == "datetime":
         return _("无法识别的日期时间：'%(value)s'") % {"value": value}
+    if kind in ("integer", "number") and _COMMA_IN_NUMBER.search(value):
+        # Read as thousands it could be 1000 times too large; say what to change.
+        return _(
+            "无法识别的数值：'%(value)s'（逗号既不能确定为千分位，也不能确定为小数点；"
+            "小数点为逗号的文件请在接入配置中勾选“小数点为逗号”）"
+        ) % {"value": value}
     if kind == "integer":
         return _("不是整数：'%(value)s'") % {"value": value}
     if kind == "number":

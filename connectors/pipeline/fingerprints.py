@@ -93,6 +93,7 @@ def parse_context(
                 "source_units",
                 "source_crs",
                 "day_first",
+                "decimal_comma",
                 "date_layouts",
                 "source_timezone",
                 "missing_values",

@@ -114,6 +114,7 @@ def _parse_table(
             row=table.header_row or None,
             column=missing[0].label,
         )
+    _check_header_units(matches, schema, connector, table.header_row)
     warnings = list(table.warnings)
     # A corrected error report: its row-number and error columns are named, not data.
     report = report_columns.positions(table.headers, ignored)
@@ -158,6 +159,35 @@ def _parse_table(
             yield chunk
 
     return generate()
+
+
+def _check_header_units(
+    matches: list[ColumnMatch], schema: Schema, connector: Connector, header_row: int
+) -> None:
+    """Refuse a file whose header states a unit the registry does not know for a field
+    with a unit ("瞬时流量(m³/x)"): assuming the field's unit instead could store every
+    value of the column wrong. A profile's source unit for the field is the way out."""
+    infos = schema.by_name()
+    for match in matches:
+        info = infos[match.field]
+        if (
+            match.unknown_unit
+            and info.field_type == "number"
+            and info.unit  # "" is the registry's dimensionless unit: no unit to assume
+            and info.unit in units.UNITS
+            and not connector.source_units.get(info.name)
+        ):
+            dimension = units.UNITS[info.unit].dimension
+            known = [s for s, u in units.UNITS.items() if s and u.dimension == dimension]
+            raise InputError(
+                _(
+                    "表头单位“%(unit)s”无法识别（列“%(header)s”）：请改用可识别的单位"
+                    "（%(known)s），或在接入配置的源单位中写明该列的单位。"
+                )
+                % {"unit": match.unknown_unit, "header": match.header, "known": "、".join(known)},
+                row=header_row or None,
+                column=match.header,
+            )
 
 
 def _ramped(chunks: Iterator[RawChunk]) -> Iterator[RawChunk]:
@@ -304,7 +334,9 @@ def _normalise(
     kind = info.field_type
     unit_bad = None
     if kind == "number":
-        values, cell_units, missing, bad = numbers.split_numbers(series)
+        values, cell_units, missing, bad = numbers.split_numbers(
+            series, decimal_comma=connector.decimal_comma
+        )
         target = info.unit if info.unit in units.UNITS else ""
         source = (match.unit if match else None) or units.canonical_unit(
             connector.source_units.get(info.name, "")
@@ -323,7 +355,7 @@ def _normalise(
             )
         return values.astype("float64"), missing, bad, unit_bad
     if kind == "integer":
-        values, missing, bad = numbers.parse_integers(series)
+        values, missing, bad = numbers.parse_integers(series, decimal_comma=connector.decimal_comma)
         return values, missing, bad, unit_bad
     if kind == "boolean":
         values, missing, bad = numbers.parse_booleans(series)

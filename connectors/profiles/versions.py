@@ -1,8 +1,8 @@
 """Connector profiles as data (接入配置): apply, save (versioned, audited), seed.
 
 A profile (``connectors.models.ConnectorProfile``) holds what a department connector class
-declares: source units, coordinate system, date layouts and source time zone, missing
-markers, header aliases and value maps, district naming and lookups
+declares: source units, coordinate system, date layouts and source time zone, decimal
+comma, missing markers, header aliases and value maps, district naming and lookups
 (``connectors.normalisers.rules``).
 The newest version for the uploading department and the resource *replaces* those
 declarations (``apply_profile``: a subclass of the connector with the profile's values),
@@ -34,6 +34,7 @@ PROFILE_ATTRIBUTES = (
     "date_layouts",
     "source_timezone",
     "day_first",
+    "decimal_comma",
     "missing_values",
     "header_aliases",
     "value_aliases",
@@ -69,6 +70,7 @@ def apply_profile(connector: Connector, profile: ConnectorProfile | None) -> Con
         "date_layouts": tuple(profile.date_layouts or ()),
         "source_timezone": profile.source_timezone,
         "day_first": profile.day_first,
+        "decimal_comma": profile.decimal_comma,
         "missing_values": tuple(str(v) for v in profile.missing_values or ()),
         "header_aliases": {k: list(v) for k, v in (profile.header_aliases or {}).items()},
         "value_aliases": {k: dict(v) for k, v in (profile.value_aliases or {}).items()},
@@ -188,6 +190,7 @@ def seed_profiles(*, user: Any = None) -> list[ConnectorProfile]:
                 date_layouts=list(getattr(cls, "date_layouts", ())),
                 source_timezone=getattr(cls, "source_timezone", ""),
                 day_first=cls.day_first,
+                decimal_comma=cls.decimal_comma,
                 missing_values=list(getattr(cls, "missing_values", ())),
                 header_aliases={k: list(v) for k, v in cls.header_aliases.items()},
                 value_aliases={k: dict(v) for k, v in cls.value_aliases.items()},

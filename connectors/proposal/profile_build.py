@@ -127,6 +127,7 @@ def _base(resource, department) -> ConnectorProfile:
         date_layouts=list(connector.date_layouts),
         source_timezone=connector.source_timezone,
         day_first=connector.day_first,
+        decimal_comma=connector.decimal_comma,
         missing_values=list(connector.missing_values),
         header_aliases={k: list(v) for k, v in connector.header_aliases.items()},
         value_aliases={k: dict(v) for k, v in connector.value_aliases.items()},

@@ -28,9 +28,11 @@ class UnitGuess:
     unit: str  # canonical symbol
     target: str  # the field's unit
     # "header": stated in the header; "range": the smallest conversion putting the
-    # values in the field's range; "assumed": the field's own unit, nothing said otherwise
+    # values in the field's range; "assumed": the field's own unit, nothing said otherwise;
+    # "unknown": the header states a unit the registry does not know (``unit`` is "")
     source: str
     in_range: float = 1.0  # share of the sampled values inside the range once converted
+    stated: str = ""  # the header's unit as written, when it is "unknown"
 
 
 @dataclass(frozen=True)

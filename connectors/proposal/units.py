@@ -1,5 +1,8 @@
 """Source unit of a number column: the header's text, else the value ranges.
 
+A header stating a unit the registry does not know ("瞬时流量(m³/x)") is reported as
+such ("unknown", no unit): guessing one from the values would hide what the file says.
+
 From the values: of the units of the field's dimension, those that put (nearly) as many
 sampled values inside the field's range as the best one are candidates; the field's own
 unit wins among them (no conversion is the usual case), else the smallest conversion
@@ -16,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.normalisers import numbers
-from connectors.normalisers.headers import split_unit
+from connectors.normalisers.headers import split_unit, unknown_unit
 from connectors.normalisers.schema import FieldInfo
 from connectors.normalisers.units import UNITS, canonical_unit, convert
 from connectors.proposal.result import UnitGuess
@@ -71,6 +74,9 @@ def guess_unit(header: str, column: pd.Series, info: FieldInfo, declared: str = 
     _base, stated = split_unit(header)
     if stated:
         return UnitGuess(info.name, stated, target, "header")
+    unknown = unknown_unit(header) if target and target in UNITS else None
+    if unknown:
+        return UnitGuess(info.name, "", target, "unknown", stated=unknown)
     found = from_range(column, info)
     if found is not None:
         return UnitGuess(info.name, found[0], target, "range", round(found[1], 3))

@@ -1,0 +1,230 @@
+"""Units in headers and number cells: case, unknown units, per-day flows, decimal commas."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors.normalisers import numbers, units
+from connectors.normalisers.headers import split_unit, unknown_unit
+from connectors.normalisers.schema import FieldInfo
+from connectors.normalisers.validation import type_message
+from connectors.proposal.units import guess_unit
+
+# --- the registry -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("M3/H", "m³/h"),
+        ("M3/S", "m³/s"),
+        ("MG/M3", "mg/m³"),
+        ("M2", "m²"),
+        ("KM/H", "km/h"),
+        ("KPA", "kPa"),
+        ("MPa", "MPa"),
+        ("Mpa", "MPa"),
+        ("MPA", "MPa"),
+        ("UG/M3", "μg/m³"),
+        ("m3/d", "m³/d"),
+        ("M3/D", "m³/d"),
+        ("吨/天", "m³/d"),
+        ("t/d", "m³/d"),
+        ("立方米/日", "m³/d"),
+        ("万m³/d", "万m³/d"),
+        ("万M3/D", "万m³/d"),
+        ("万吨/天", "万m³/d"),
+        ("m3/min", "m³/min"),
+        ("L/min", "L/min"),
+        ("kgf/cm²", "kgf/cm²"),
+        ("KGF/CM2", "kgf/cm²"),
+        ("kg/cm2", "kgf/cm²"),
+        ("m³/x", None),
+        ("dB", None),
+    ],
+)
+def test_canonical_units(text, expected):
+    assert units.canonical_unit(text) == expected
+
+
+def test_registry_symbols_stay_distinct_without_case():
+    folded = [symbol.lower() for symbol in units.UNITS]
+    assert len(folded) == len(set(folded))
+
+
+@pytest.mark.parametrize(
+    ("value", "source", "target", "expected"),
+    [
+        (2400, "m³/d", "m³/h", 100.0),
+        (2.4, "万m³/d", "m³/h", 1000.0),
+        (1, "m³/min", "m³/h", 60.0),
+        (60, "L/min", "L/s", 1.0),
+        (3.6, "L/h", "L/s", 0.001),
+        (3.5, "kgf/cm²", "MPa", 0.34323275),
+        (1, "kgf/cm²", "kPa", 98.0665),
+    ],
+)
+def test_new_unit_conversions(value, source, target, expected):
+    assert units.convert([value], source, target)[0] == pytest.approx(expected, rel=1e-12)
+
+
+# --- units in headers ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("瞬时流量 m³/h", ("瞬时流量", "m³/h")),
+        ("瞬时流量m³/h", ("瞬时流量", "m³/h")),
+        ("平均车速km/h", ("平均车速", "km/h")),
+        ("流速m/s", ("流速", "m/s")),
+        ("排水能力 m³/s", ("排水能力", "m³/s")),
+        ("流量/m³/h", ("流量", "m³/h")),
+        ("流量立方米/小时", ("流量", "m³/h")),
+        ("PM10 mg/m3", ("PM10", "mg/m³")),
+        ("PM10μg/m³", ("PM10", "μg/m³")),
+        ("LEL%", ("LEL", "%")),
+        ("瞬时流量(m³/d)", ("瞬时流量", "m³/d")),
+        ("瞬时流量(万m³/d)", ("瞬时流量", "万m³/d")),
+        ("压力(kgf/cm²)", ("压力", "kgf/cm²")),
+        ("压力(KPA)", ("压力", "kPa")),
+        ("瞬时流量(M3/H)", ("瞬时流量", "m³/h")),
+        ("速度 KM/H", ("速度", "km/h")),
+        # No unit: a Latin word or number goes on, a one-character Chinese word is a name.
+        ("pH", ("pH", None)),
+        ("H2S", ("H2S", None)),
+        ("温度", ("温度", None)),
+        ("浓度", ("浓度", None)),
+        ("24小时雨量", ("24小时雨量", None)),
+        ("经度/纬度", ("经度/纬度", None)),
+    ],
+)
+def test_header_units_after_a_space_or_glued(header, expected):
+    assert split_unit(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("瞬时流量(m³/x)", "m³/x"),
+        ("流量（方/时）", "方/时"),
+        ("噪声(dB)", "dB"),
+        ("流量/m3/x", "m3/x"),
+        ("瞬时流量(m³/d)", None),  # known
+        ("所属区（区县）", None),  # a note
+        ("压力(表压)", None),
+        ("纬度(GCJ02)", None),  # a coordinate system
+        ("压力", None),
+    ],
+)
+def test_unknown_header_units(header, expected):
+    assert unknown_unit(header) == expected
+
+
+SPELLINGS = [
+    (spelling, units.canonical_unit(spelling))
+    for spelling in (
+        *("MPa", "kPa", "m³/h", "m3/h", "m³/d", "万m³/d", "L/s", "mg/m3", "km/h", "℃"),
+        *("cm", "mm", "m/s", "kgf/cm²", "μg/m³", "%", "m³/min", "L/min", "NTU", "Hz"),
+    )
+]
+
+
+@given(
+    st.sampled_from(SPELLINGS),
+    st.sampled_from(["瞬时流量", "压力", "积水深度", "平均车速", "排水能力", "浓度"]),
+    st.sampled_from(["({})", "（{}）", " {}", "{}", "/{}", "(单位：{})", " ({})"]),
+    st.booleans(),
+)
+def test_any_known_unit_splits_off_however_written(spelling, base, form, upper):
+    text, canonical = spelling
+    written = text.upper() if upper else text
+    assert split_unit(base + form.format(written)) == (base, canonical)
+
+
+# --- decimal commas -----------------------------------------------------------------
+
+
+def _read(cells: list[str], **options) -> tuple[list, list]:
+    values, _units, _missing, bad = numbers.split_numbers(pd.Series(cells), **options)
+    return [None if pd.isna(v) else v for v in values], bad.tolist()
+
+
+def test_a_leading_zero_group_is_never_thousands():
+    # The tester's file: a decimal-comma column was stored 1000 times too large.
+    assert _read(["0,750", "12,500", "4,125"]) == ([None, None, None], [True, True, True])
+
+
+def test_a_column_with_one_impossible_grouping_reads_no_comma():
+    assert _read(["1,234", "120,5", "7"]) == ([None, None, 7.0], [True, True, False])
+    assert _read(["3,14159"]) == ([None], [True])
+    assert _read(["1.234,5"]) == ([None], [True])
+
+
+def test_thousands_still_read_when_every_comma_cell_is_grouping():
+    assert _read(["12,500", "1,234.5", "-1,234,567 kPa", "5"]) == (
+        [12500.0, 1234.5, -1234567.0, 5.0],
+        [False, False, False, False],
+    )
+
+
+def test_decimal_comma_profile():
+    cells = ["0,750", "12,500", "4,125", "1.234,5", "-0,5", "7", "12.5"]
+    assert _read(cells, decimal_comma=True) == (
+        [0.75, 12.5, 4.125, 1234.5, -0.5, 7.0, 12.5],
+        [False] * 7,
+    )
+    values, cell_units, _missing, bad = numbers.split_numbers(
+        pd.Series(["0,75 m³/s", "1,234.5"]), decimal_comma=True
+    )
+    assert values.iat[0] == 0.75 and cell_units.iat[0] == "m³/s" and not bad.iat[0]
+    assert bad.iat[1]  # a comma before a dot is no decimal comma
+
+
+@given(st.decimals(min_value=0, max_value=10**9, places=3, allow_nan=False))
+def test_thousands_round_trip(value):
+    text = f"{value:,.3f}"
+    values, _bad = _read([text])
+    assert values == [pytest.approx(float(value))]
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=4, allow_nan=False))
+def test_decimal_comma_round_trip(value):
+    grouped = f"{value:,.4f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    plain = f"{value:.4f}".replace(".", ",")
+    values, bad = _read([grouped, plain], decimal_comma=True)
+    assert bad == [False, False]
+    assert values == [pytest.approx(float(value)), pytest.approx(float(value))]
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=999), min_size=1, max_size=5),
+    st.integers(min_value=0, max_value=999),
+)
+def test_a_zero_group_is_never_read_as_thousands(others, fraction):
+    cells = [f"0,{fraction:03d}"] + [f"{n},{fraction:03d}" for n in others]
+    values, bad = _read(cells)
+    assert all(bad) and values == [None] * len(cells)
+
+
+def test_the_error_for_an_ambiguous_comma_names_the_cell_and_the_fix():
+    info = FieldInfo("capacity", "排水能力", "number", unit="m³/s")
+    message = type_message(info, "120,5")
+    assert message.startswith("无法识别的数值：'120,5'（逗号")
+    assert "小数点为逗号" in message
+    assert type_message(info, "高") == "无法识别的数值：'高'"
+
+
+# --- the proposal -------------------------------------------------------------------
+
+
+def test_proposal_reports_an_unknown_header_unit_instead_of_guessing():
+    info = FieldInfo("flow", "瞬时流量", "number", unit="m³/h", min_value=0, max_value=5000)
+    column = pd.Series(["2400", "1800", "3000"])
+    guess = guess_unit("瞬时流量(m³/x)", column, info)
+    assert (guess.unit, guess.source, guess.stated) == ("", "unknown", "m³/x")
+    per_day = guess_unit("瞬时流量(m³/d)", column, info)
+    assert (per_day.unit, per_day.source) == ("m³/d", "header")

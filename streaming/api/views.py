@@ -7,13 +7,13 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connectors.api.views import uploader_department
 from connectors.selectors import uploadable_resource
+from hub.api.parsers import JSONParser
 from permissions.audit import log_event
 from permissions.authentication import SessionUserRateThrottle
 from streaming import services

@@ -152,6 +152,7 @@ def _view(key: str | None, body, **headers):
         ("not objects", [1, 2], {}, 400),
         ("too many rows", [reading(1)] * 1001, {}, 400),
         ("not JSON", b"[{]", {}, 400),
+        ("nested too deep", b"[" * 5000 + b"]" * 5000, {}, 400),
         ("NUL in a value", b'[{"point_id": "GP\\u0000"}]', {}, None),
         ("other content type", b"point_id\nGP1\n", {"content_type": "text/csv"}, 415),
         ("host not allowed", [reading(1)], {"host": "evil.example"}, 400),

@@ -153,6 +153,8 @@ def _view(key: str | None, body, **headers):
         ("too many rows", [reading(1)] * 1001, {}, 400),
         ("not JSON", b"[{]", {}, 400),
         ("nested too deep", b"[" * 5000 + b"]" * 5000, {}, 400),
+        ("Idempotency-Key too long", [reading(1)], {"HTTP_IDEMPOTENCY_KEY": "k" * 129}, 400),
+        ("control in Idempotency-Key", [reading(1)], {"HTTP_IDEMPOTENCY_KEY": "k\x01"}, 400),
         ("NUL in a value", b'[{"point_id": "GP\\u0000"}]', {}, None),
         ("other content type", b"point_id\nGP1\n", {"content_type": "text/csv"}, 415),
         ("host not allowed", [reading(1)], {"host": "evil.example"}, 400),

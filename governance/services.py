@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from governance import corrections
 from governance.models import Notification, Objection, ObjectionScope, ObjectionStatus
 from governance.selectors import readers_since
 from hub.catalog.models import DataResource, Department
@@ -236,11 +237,17 @@ def correct_value(
     if record is None:
         raise ValidationError({"record": _("被异议的记录已不存在，请以新批次更正。")})
     since = record.updated_at
-    value = _json_value(value)
+    # Normalised and validated as ingest would; the columns derived from it follow.
+    correction = corrections.corrected(
+        resource=resource, record=record, name=name, value=_json_value(value)
+    )
+    value = correction.value
     old = record.data.get(name)
     data = {**record.data, name: value}
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
     record.data = data
+    for column, derived in correction.derived.items():
+        setattr(record, column, derived)
     record.content_hash = content_hashes(pl.Series([text]))[0]
     RecordStore(resource).save([record])
     objection.corrected_field = name

@@ -123,6 +123,16 @@ class AccessRequestAdmin(RestrictedModelAdmin):
                 except ValidationError as exc:
                     raise forms.ValidationError(exc.message_dict["districts"]) from exc
 
+            def clean(self):
+                cleaned = super().clean()
+                resource, requester = cleaned.get("resource"), cleaned.get("requester")
+                if not change and resource is not None and requester is not None:
+                    try:
+                        services.check_not_own(resource=resource, requester=requester)
+                    except ValidationError as exc:
+                        self.add_error("resource", exc.message_dict["resource"])
+                return cleaned
+
         return CheckedForm
 
     def save_model(self, request, obj, form, change) -> None:

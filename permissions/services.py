@@ -34,6 +34,7 @@ from permissions.selectors import (
     VIEW_RECORDS,
     UserLike,
     active_grants,
+    user_department_ids,
 )
 from permissions.workdays import add_working_days
 
@@ -75,6 +76,7 @@ def request_access(
     if not DataResource.objects.filter(pk=resource.pk).restrict(user, "view").exists():
         raise DataResource.DoesNotExist
     _check_shareable(resource)
+    check_not_own(resource=resource, requester=requester)
     if not purpose.strip():
         raise ValidationError({"purpose": _("请填写用途。")})
     if not 1 <= duration_days <= 3 * 365:
@@ -109,15 +111,29 @@ def _check_shareable(resource: DataResource) -> None:
         raise ValidationError({"resource": _("不予共享的资源不能申请或授权。")})
 
 
+def check_not_own(*, resource: DataResource, requester: Department) -> None:
+    """Refuse a request of the provider for its own resource: it reads it already, and a
+    self-approved request would count as an answer in its 考核 (assessment)."""
+    if resource.provider_id is not None and resource.provider_id == requester.pk:
+        raise ValidationError(
+            {"resource": _("资源 %(code)s 由本部门提供，无需申请共享。") % {"code": resource.code}}
+        )
+
+
 def _check_provider(user: UserLike, access_request: AccessRequest) -> None:
     # Deciding is the request's ``change`` action: the provider department.
     if not _may(AccessRequest, access_request.pk, user):
         raise PermissionDenied(_("只有提供方可以审批。"))
+    # Never one's own department's request: a member of both sides (or a request filed
+    # before providers were refused) would approve itself.
+    if access_request.requester_id in user_department_ids(user):
+        raise PermissionDenied(_("不能审批本部门提出的共享申请。"))
 
 
 def check_may_decide(*, user: UserLike, access_request: AccessRequest) -> None:
-    """Raise PermissionDenied unless ``user`` may approve or refuse the request; views ask
-    before validating the body, so the answer to a non-provider is always 403."""
+    """Raise PermissionDenied unless ``user`` may approve or refuse the request (the
+    provider, not a member of the requesting department); views ask before validating the
+    body, so the answer to anyone else is always 403."""
     _check_provider(user, access_request)
 
 

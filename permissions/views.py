@@ -160,6 +160,12 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     if access_request.status != RequestStatus.PENDING:
         messages.info(request, _("该申请已处理。"))
         return redirect("access:queue")
+    try:
+        # The provider's staff who are also in the requesting department may not decide.
+        services.check_may_decide(user=request.user, access_request=access_request)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("access:queue")
     form = DecisionForm(request.POST or None, user=request.user, access_request=access_request)
     if request.method == "POST" and form.is_valid():
         try:

@@ -13,10 +13,11 @@ are written, and the resource's load is scheduled, exactly as the view does.
 The front answers only what it settles: 202 for a new push, 429 when the key is over its
 rate, 503 when the database did not commit. Everything else is handed, untouched, to the
 ordinary view, which gives the one true answer: no or unknown key (401/403), a body that
-is not a non-empty list of at most HUB_PUSH_MAX_ROWS_PER_PUSH objects (400), a resource
-the key may not push to (404, audited as denied), a replayed Idempotency-Key (200) or a
-conflicting one (409), session users, other hosts (400), plain HTTP where HTTPS is
-required (redirect). The front is off where it would not help (in-process tasks, the
+is not a non-empty list of at most HUB_PUSH_MAX_ROWS_PER_PUSH objects (400), an
+Idempotency-Key breaking its rule (400, ``streaming.idempotency``), a resource the key may
+not push to (404, audited as denied), a replayed Idempotency-Key (200) or a conflicting
+one (409), session users, other hosts (400), plain HTTP where HTTPS is required
+(redirect). The front is off where it would not help (in-process tasks, the
 embedded SQLite default) and with ``HUB_PUSH_FRONT=0``.
 """
 
@@ -47,6 +48,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 
 from streaming.committer import DELEGATE, UNCOMMITTED, Committer
+from streaming.idempotency import key_problem
 
 PUSH_PATH = re.compile(r"/api/v1/resources/(?P<code>[-a-zA-Z0-9_]{1,64})/pushes/")
 KEYWORD = "Api-Key"
@@ -135,6 +137,9 @@ class PushFront:
             self.arriving += step
 
     def _push(self, environ: dict, start_response, code: str, body: bytes, arriving):
+        idempotency_key = environ.get("HTTP_IDEMPOTENCY_KEY", "").strip()
+        if key_problem(idempotency_key) is not None:
+            return None  # the view's 400 names the header
         records = _records(environ, body)
         api_key = self._key(environ) if records is not None else None
         request = WSGIRequest(environ) if api_key is not None else None
@@ -157,7 +162,7 @@ class PushFront:
                 api_key_id=api_key.pk,
                 code=code,
                 records=records,
-                idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY", "").strip(),
+                idempotency_key=idempotency_key,
             )
             arriving[0] = False
             self._arrive(-1)

@@ -37,6 +37,7 @@ from permissions.selectors import (
 )
 from streaming import services
 from streaming.compiled import PLACEHOLDER, CompiledQueries
+from streaming.idempotency import key_problem
 from streaming.models import PushReceipt
 
 __all__ = ["KeyPush", "PushRequest", "accept_key_pushes", "accept_pushes"]
@@ -55,7 +56,7 @@ class PushRequest:
 
     @property
     def key(self) -> tuple[int, int, str]:
-        return (self.resource.pk, self.department.pk, self.idempotency_key[:128])
+        return (self.resource.pk, self.department.pk, self.idempotency_key)
 
 
 Outcome = services.PushAccepted | services.PushConflict
@@ -299,8 +300,8 @@ def _accept_key_pushes(pushes: list[KeyPush], *, together: bool) -> list[Outcome
     requests: list[PushRequest] = []
     for index, push in enumerate(pushes):
         target = targets.get((push.api_key_id, push.code))
-        if target is None:
-            continue
+        if target is None or key_problem(push.idempotency_key) is not None:
+            continue  # the view answers it (the front hands such keys over anyway)
         user, prefix = usable[push.api_key_id]
         positions.append(index)
         requests.append(

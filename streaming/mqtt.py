@@ -22,6 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from streaming.idempotency import message_id_problem
+
 TOPIC_ROOT = "hub"
 # Department and resource codes are slugs (the catalog's SlugFields).
 CODE = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
@@ -132,10 +134,13 @@ def parse_payload(payload: bytes, *, max_rows: int) -> Envelope:
     message_id = content.get("id", "")
     if not isinstance(message_id, str | int) or isinstance(message_id, bool):
         raise MessageError("bad_envelope", _("body.id 必须是字符串。"))
+    # The id is the message's idempotency key: refused, never cut, when it breaks the rule.
+    if (problem := message_id_problem(str(message_id))) is not None:
+        raise MessageError("bad_envelope", problem)
     return Envelope(
         key_prefix=prefix,
         signature=signature,
         body=body,
         rows=rows,
-        message_id=str(message_id)[:100],
+        message_id=str(message_id),
     )

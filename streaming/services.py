@@ -36,6 +36,7 @@ from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import write_service
 from permissions.audit import log_event
 from streaming.claim import claim as _claim
+from streaming.idempotency import key_problem
 from streaming.models import PushReceipt, ReceiptStatus
 from streaming.settle import finish_batch
 from streaming.shared_cache import shared_redis
@@ -111,8 +112,10 @@ def accept_push(
     """Store one push as a receipt (committed before the caller answers) and schedule the
     resource's load on commit. The same ``idempotency_key`` with the same records returns
     the earlier receipt; with other records it raises PushConflict."""
+    if (problem := key_problem(idempotency_key)) is not None:
+        # Callers check first (the view answers 400); a key is never cut to fit.
+        raise ValueError(problem)
     sha256 = _digest(records)
-    idempotency_key = idempotency_key[:128]
     try:
         # Insert first (the common case is a new key): a replayed or racing key trips the
         # unique constraint, which rolls this transaction (or savepoint) back whole.

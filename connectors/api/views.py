@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from connectors import services
 from connectors.api.serializers import BatchSerializer, UploadSerializer
 from connectors.pipeline.corrections import CorrectionError, correction_target
 from connectors.selectors import uploadable_resource, visible_batches
+from hub.api.parsers import JSONParser
 from hub.api.records import ResourceRecordsView
 from hub.catalog.models import DataResource, Department
 from hub.catalog.selectors import resource_get

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,6 +26,7 @@ from governance.api.serializers import (
     RejectSerializer,
 )
 from governance.models import Notification, Objection
+from hub.api.parsers import JSONParser
 from hub.catalog.models import DataResource, Department
 from hub.records.models import UploadBatch
 from permissions.models import ApiKeyScope

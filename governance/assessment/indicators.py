@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from governance.assessment.periods import midnight
@@ -218,6 +218,9 @@ class RequestsIndicator:
                 created_at__lt=period.end,
             )
             .exclude(status=RequestStatus.WITHDRAWN)
+            # A provider's request for its own resource (refused since, but stored before)
+            # would be an answer it gave itself.
+            .exclude(requester_id=F("resource__provider_id"))
             .values_list(
                 "resource__provider_id",
                 "status",

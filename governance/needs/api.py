@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,6 +28,7 @@ from governance.needs.serializers import (
     NeedSerializer,
     SuggestionSerializer,
 )
+from hub.api.parsers import JSONParser
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import VIEW
 from permissions.models import ApiKeyScope

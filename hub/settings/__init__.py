@@ -212,6 +212,12 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "permissions.api_scopes.HasApiKeyScope",
     ],
+    # DRF's defaults with a JSON parser that answers a too-deeply nested body with a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "hub.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -7,17 +7,18 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connectors.api.views import uploader_department
 from connectors.selectors import uploadable_resource
+from hub.api.parsers import JSONParser
 from permissions.audit import log_event
 from permissions.authentication import SessionUserRateThrottle
 from streaming import services
 from streaming.api.serializers import PushReceiptSerializer, receipt_body
+from streaming.idempotency import HEADER, MAX_KEY_LENGTH, key_problem
 from streaming.models import PushReceipt
 from streaming.tasks import flush_pushes
 from streaming.throttling import PushKeyRateThrottle
@@ -36,11 +37,23 @@ class ResourcePushView(APIView):
 
     @extend_schema(
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    f"Up to {MAX_KEY_LENGTH} visible ASCII characters or spaces; the same key"
+                    " with the same records is a replay (200), with other records a 409."
+                ),
+            )
+        ],
         responses={
             200: PushReceiptSerializer,
             202: PushReceiptSerializer,
-            400: OpenApiResponse(description="Not a non-empty list of JSON objects."),
+            400: OpenApiResponse(
+                description="Not a non-empty list of JSON objects, or a bad Idempotency-Key."
+            ),
             404: OpenApiResponse(description="No such resource, or pushing not allowed."),
             409: OpenApiResponse(description="Idempotency-Key reused for other records."),
         },
@@ -72,6 +85,9 @@ class ResourcePushView(APIView):
                 {"detail": _("一次推送最多 %(n)d 条记录，请改用文件上传。") % {"n": limit}},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        idempotency_key = request.headers.get(HEADER, "").strip()
+        if (problem := key_problem(idempotency_key)) is not None:
+            return Response({HEADER: [problem]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             accepted = services.accept_push(
                 resource=resource,
@@ -79,7 +95,7 @@ class ResourcePushView(APIView):
                 records=records,
                 user=request.user,
                 api_key_prefix=prefix,
-                idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+                idempotency_key=idempotency_key,
             )
         except services.PushConflict as exc:
             return Response(

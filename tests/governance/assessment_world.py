@@ -9,7 +9,8 @@ water (水务局)
   March 12 and 30: checkpoints March 18, 25, April 1 -> 2/3.
 - water-supply-pressure: catalogued on 2026-03-05, still a draft.
 - requests: in time; refused late with a reason; overdue and open; not yet due; refused
-  in time without a reason (not compliant); withdrawn (not counted); one of February.
+  in time without a reason (not compliant); withdrawn (not counted); one of February;
+  one water filed for its own resource and approved itself (not counted).
 - objections: corrected in time; open past due and escalated; rejected late; not yet due.
 - batches: the 22 loads (10 rows each, none rejected), one failed batch (100 rows, 32
   rejected) and an empty refused one (no rows, not counted): 320 rows, 32 rejected.
@@ -260,6 +261,8 @@ def build(time_machine, catalog, make_user) -> dict:
     request("road-ponding", "fire", at(3, 5), at(3, 19), refused, at(3, 6), "")
     request("road-ponding", "health", at(3, 6), at(3, 20), RequestStatus.WITHDRAWN)
     request("road-ponding", "cityops", at(2, 20), at(3, 5), approved, at(3, 9))
+    # Stored before providers were refused: an answer water gave itself.
+    request("pump-station-operation", "water", at(3, 7), at(3, 21), approved, at(3, 7))
     request("gas-leak-alarms", "emergency", at(3, 10), at(3, 24), approved, at(3, 11))
 
     def objection(code, filed, due, status, answered=None, escalated=None):

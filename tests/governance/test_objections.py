@@ -16,7 +16,7 @@ from hub.catalog.models import Department
 from hub.records.models import Record, UploadBatch
 from hub.records.recordstore import RecordStore
 from permissions.models import AuditEvent
-from tests.governance.conftest import CLEAR_PHONE, DUE, FILED
+from tests.governance.conftest import CLEAR_PHONE, DUE, FILED, RECORDS
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +276,104 @@ def test_bad_filter_values_are_400_naming_the_parameter(world, api_client):
     assert len(cityops.get(OBJECTIONS, {"overdue": "false"}).json()["results"]) == 1
     assert cityops.get(OBJECTIONS, {"overdue": "true"}).json()["results"] == []
     assert cityops.get(f"{OBJECTIONS}abc/").status_code == 404
+
+
+def record_objection(world, key: str = "F3") -> Objection:
+    """A whole-record objection of cityops on ``key`` (the correction names the field)."""
+    return services.file_objection(
+        user=world["users"]["cityops"],
+        department=world["departments"]["cityops"],
+        resource=world["resource"],
+        scope="record",
+        record_key=key,
+        reason="记录有误",
+    ).objection
+
+
+def correct(api_client, world, objection: Objection, field_name: str, value):
+    return as_user(api_client, world["users"]["fire"]).post(
+        f"{OBJECTIONS}{objection.pk}/correct/",
+        {"value": value, "field_name": field_name},
+        format="json",
+    )
+
+
+def test_a_corrected_district_moves_the_record_in_row_scopes_and_filters(world, api_client, grant):
+    # police reads 徐汇区 (310104) only; F3 is in 浦东新区 (310115).
+    grant(world["resource"], "police", districts=["310104"])
+    police = as_user(api_client, world["users"]["police"])
+    assert [row["incident_id"] for row in police.get(RECORDS).json()["results"]] == ["F2"]
+    response = correct(api_client, world, record_objection(world), "district", "徐汇区")
+    assert response.status_code == 200, response.content
+    record = Record.objects.get(resource=world["resource"], key="F3")
+    # The district name is stored as its code, and the row-scope column follows it.
+    assert (record.data["district"], record.district_code) == ("310104", "310104")
+    police = as_user(api_client, world["users"]["police"])
+    assert [row["incident_id"] for row in police.get(RECORDS).json()["results"]] == ["F2", "F3"]
+    fire = as_user(api_client, world["users"]["fire"])
+    found = fire.get(RECORDS, {"district": "310104"}).json()["results"]
+    assert [row["incident_id"] for row in found] == ["F2", "F3"]
+    assert fire.get(RECORDS, {"district": "310115"}).json()["results"] == []
+    event = AuditEvent.objects.get(action="objection_correct")
+    assert (event.detail["old"], event.detail["new"]) == ("310115", "310104")
+
+
+def test_corrected_time_and_coordinates_update_their_columns(world, api_client):
+    objection = record_objection(world)
+    response = correct(api_client, world, objection, "reported_at", "2025年9月1日 8时30分")
+    assert response.status_code == 200, response.content
+    record = Record.objects.get(resource=world["resource"], key="F3")
+    assert record.data["reported_at"] == "2025-09-01T00:30:00Z"  # Shanghai time, in UTC
+    assert record.observed_at == dt.datetime(2025, 9, 1, 0, 30, tzinfo=dt.UTC)
+    objection = record_objection(world)
+    assert correct(api_client, world, objection, "latitude", "31.25").status_code == 200
+    record.refresh_from_db()
+    assert (record.data["latitude"], record.latitude, record.longitude) == (31.25, 31.25, 121.54)
+    objection = record_objection(world)
+    assert correct(api_client, world, objection, "casualties", "３").status_code == 200
+    record.refresh_from_db()
+    assert record.data["casualties"] == 3  # full-width digit, stored as an integer
+    assert record.district_code == "310115" and record.data["district"] == "310115"
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "message"),
+    [
+        ("casualties", "not a number", "不是整数：'not a number'"),
+        ("casualties", -1, "'-1' 小于最小值 0"),
+        ("incident_type", "地震", "不是允许的取值：'地震'（可选：火灾、抢险救援、社会救助、其他）"),
+        ("district", "火星区", "无法识别的行政区：'火星区'"),
+        ("latitude", 40, "'40' 大于最大值 31.9"),
+        ("reported_at", "yesterday", "无法识别的日期时间：'yesterday'"),
+        ("reported_at", "", "必填项为空"),
+        ("caller_phone", "1" * 100_000, "更正值超过最大长度 4000 个字符。"),
+    ],
+)
+def test_an_invalid_value_is_a_400_naming_value_and_nothing_changes(
+    world, api_client, field_name, value, message
+):
+    objection = record_objection(world)
+    before = Record.objects.get(resource=world["resource"], key="F3")
+    response = correct(api_client, world, objection, field_name, value)
+    assert response.status_code == 400
+    assert response.json() == {"value": [message]}
+    after = Record.objects.get(resource=world["resource"], key="F3")
+    assert (after.data, after.district_code, after.observed_at, after.latitude) == (
+        before.data,
+        before.district_code,
+        before.observed_at,
+        before.latitude,
+    )
+    objection.refresh_from_db()
+    assert objection.status == "open"
+    assert not AuditEvent.objects.filter(action="objection_correct").exists()
+
+
+def test_a_key_field_cannot_be_corrected_in_place(world, api_client):
+    objection = record_objection(world)
+    response = correct(api_client, world, objection, "incident_id", "F9")
+    assert response.status_code == 400
+    assert response.json() == {
+        "field_name": ["字段 incident_id 属于记录主键，不能就地更正，请以新批次更正。"]
+    }
+    assert Record.objects.filter(resource=world["resource"], key="F3").exists()

@@ -252,3 +252,47 @@ def test_issued_cursors_round_trip_and_are_bound(position, before):
     for resource_id, ordering in ((8, LOAD), (7, KEY)):
         with pytest.raises(ValidationError):
             decode_cursor(token, resource_id=resource_id, ordering=ordering)
+
+
+# A body nested deeper than Python's recursion limit: DRF's JSONParser let RecursionError
+# through, a 500 on every JSON endpoint.
+DEEP_JSON = b"[" * 5000 + b"]" * 5000
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/access-requests/",
+        "/api/v1/objections/",
+        "/api/v1/needs/",
+        "/api/v1/resources/fire-incidents/pushes/",
+        "/api/v1/resources/fire-incidents/records/",
+    ],
+)
+def test_deeply_nested_json_is_a_400(catalog, key_client, path):
+    client, _key = key_client("fire", scopes=["read", "push"])
+    response = client.post(path, DEEP_JSON, content_type="application/json")
+    assert errors(response) == {"detail": "JSON 请求体嵌套过深，无法解析。"}
+
+
+def test_every_api_view_parses_json_with_the_hubs_parser():
+    """Views that name their parsers (and those that take the default) never use DRF's
+    own JSONParser: e.g. the work-order transition, which needs an order to reach parsing."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework import parsers
+
+    from hub.api.parsers import JSONParser
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                view = getattr(pattern.callback, "cls", None)
+                if view is not None:
+                    yield view
+
+    found = {view: view.parser_classes for view in views(get_resolver().url_patterns)}
+    assert any(JSONParser in classes for classes in found.values())
+    plain = [view for view, classes in found.items() if parsers.JSONParser in classes]
+    assert plain == []

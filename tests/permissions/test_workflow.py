@@ -6,13 +6,14 @@ import datetime as dt
 from io import StringIO
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
 from hub.catalog.models import Department
 from permissions import services
-from permissions.models import AccessGrant, AuditEvent, PartnerApiKey
+from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
 from permissions.workdays import add_working_days
 from tests.permissions.conftest import WEEK
 
@@ -209,3 +210,91 @@ def test_working_days_follow_the_local_calendar_day():
     friday_early = dt.datetime(2026, 3, 5, 23, 0, tzinfo=dt.UTC)  # Fri 2026-03-06 07:00 +08
     due = timezone.localtime(add_working_days(friday_early, 1))
     assert (due.date(), due.hour) == (dt.date(2026, 3, 9), 7)
+
+
+def test_a_provider_cannot_request_its_own_resource(catalog, make_user, api_client):
+    """emergency provides emergency-shelters: a request would be approved by itself."""
+    api_client.force_authenticate(make_user("emergency"))
+    response = api_client.post(
+        "/api/v1/access-requests/",
+        {"resource": "emergency-shelters", "purpose": "self", "duration_days": 30},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"resource": ["资源 emergency-shelters 由本部门提供，无需申请共享。"]}
+    assert not AccessRequest.objects.exists()
+    assert not AuditEvent.objects.filter(action="request").exists()
+
+
+def test_the_request_page_and_admin_refuse_the_providers_own_resource(catalog, make_user, client):
+    client.force_login(make_user("fire"))
+    page = client.post(
+        "/access/request/fire-incidents/",
+        {"requester": catalog["departments"]["fire"].pk, "purpose": "self", "duration_days": 30},
+    )
+    assert page.status_code == 200
+    assert "资源 fire-incidents 由本部门提供，无需申请共享。" in page.content.decode()
+    admin = client.post(
+        "/admin/permissions/accessrequest/add/",
+        {
+            "resource": catalog["resources"]["fire-incidents"].pk,
+            "requester": catalog["departments"]["fire"].pk,
+            "purpose": "self",
+            "fields": "[]",
+            "districts": "[]",
+            "duration_days": 30,
+        },
+    )
+    assert admin.status_code == 200
+    assert "资源 fire-incidents 由本部门提供，无需申请共享。" in admin.content.decode()
+    assert not AccessRequest.objects.exists()
+
+
+def test_a_member_of_the_requesting_department_cannot_decide(catalog, make_user, api_client):
+    """A user in both departments files for one and would approve as the other."""
+    from django.contrib.auth.models import Group
+
+    both = make_user("cityops")
+    both.groups.add(catalog["departments"]["fire"].group)
+    access_request = services.request_access(
+        user=both,
+        requester=catalog["departments"]["cityops"],
+        resource=catalog["resources"]["fire-incidents"],
+        purpose="联动处置",
+    )
+    assert Group.objects.filter(user=both).count() == 3  # two departments and a role
+    api_client.force_authenticate(both)
+    base = f"/api/v1/access-requests/{access_request.pk}/"
+    for action, body in (("approve/", {}), ("refuse/", {"reason": "x"})):
+        response = api_client.post(base + action, body, format="json")
+        assert response.status_code == 403
+        assert response.json() == {"detail": "不能审批本部门提出的共享申请。"}
+    with pytest.raises(PermissionDenied, match="不能审批本部门提出的共享申请"):
+        services.approve_request(user=both, access_request=access_request)
+    access_request.refresh_from_db()
+    assert (access_request.status, access_request.decided_by) == ("pending", None)
+    assert not AccessGrant.objects.exists()
+    # Another member of the provider decides it.
+    services.approve_request(user=make_user("fire"), access_request=access_request)
+    access_request.refresh_from_db()
+    assert access_request.status == "approved"
+
+
+def test_a_legacy_self_request_cannot_be_decided_by_its_provider(catalog, make_user, client):
+    """A request stored before providers were refused: its provider's queue offers no
+    decision and the service refuses one."""
+    access_request = AccessRequest.objects.create(
+        resource=catalog["resources"]["fire-incidents"],
+        requester=catalog["departments"]["fire"],
+        purpose="self",
+        due_at=timezone.now() + dt.timedelta(days=14),
+    )
+    steward = make_user("fire", steward=True)
+    client.force_login(steward)
+    page = client.get(f"/access/queue/{access_request.pk}/", follow=True)
+    assert page.redirect_chain[-1][0] == "/access/queue/"
+    assert "不能审批本部门提出的共享申请。" in page.content.decode()
+    with pytest.raises(PermissionDenied):
+        services.refuse_request(user=steward, access_request=access_request, reason="x")
+    access_request.refresh_from_db()
+    assert access_request.status == "pending"

@@ -90,6 +90,10 @@ def _payload(**fields) -> bytes:
         (_payload(body=json.dumps({"rows": []})), "bad_rows"),
         (_payload(body=json.dumps({"rows": ROWS * 3})), "too_many_rows"),
         (_payload(body=json.dumps({"rows": ROWS, "id": ["m"]})), "bad_envelope"),
+        # The id is the message's idempotency key: refused, never cut to 100 characters.
+        (_payload(body=json.dumps({"rows": ROWS, "id": "m" * 101})), "bad_envelope"),
+        (_payload(body=json.dumps({"rows": ROWS, "id": "m-1\n"})), "bad_envelope"),
+        (_payload(body=json.dumps({"rows": ROWS, "id": "m\u0000"})), "bad_envelope"),
         (b" " * (mqtt.MAX_PAYLOAD_BYTES + 1), "too_large"),
     ],
 )
@@ -117,8 +121,19 @@ def test_any_payload_parses_or_is_rejected_with_a_reason(payload):
 
 
 @given(st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=4), min_size=1,
-                max_size=5), st.text(max_size=20))  # fmt: skip
+                max_size=5),
+       st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=100))  # fmt: skip
 def test_any_rows_survive_the_envelope(rows, message_id):
     parsed = mqtt.parse_payload(mqtt.envelope(KEY, TOPIC, rows, message_id=message_id), max_rows=5)
-    assert parsed.rows == rows and parsed.message_id == message_id[:100]
+    assert parsed.rows == rows and parsed.message_id == message_id
+
+
+def test_a_message_id_of_100_visible_characters_is_kept_whole():
+    message_id = "gw-7 " + "x" * 95
+    parsed = mqtt.parse_payload(mqtt.envelope(KEY, TOPIC, ROWS, message_id=message_id), max_rows=5)
+    assert parsed.message_id == message_id
+    too_long = mqtt.envelope(KEY, TOPIC, ROWS, message_id=message_id + "y")
+    with pytest.raises(mqtt.MessageError) as caught:
+        mqtt.parse_payload(too_long, max_rows=5)
+    assert caught.value.message == "body.id 最长 100 个字符，只能包含可见的 ASCII 字符和空格。"
     assert mqtt.verify(mqtt.signing_secret(KEY), TOPIC, parsed.body, parsed.signature)

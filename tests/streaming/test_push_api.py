@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from hub.catalog.models import DataResource, Department
 from hub.records.models import BatchSource, BatchStatus, Record, UploadBatch
 from permissions.models import AuditEvent
 from streaming import services
@@ -217,6 +218,45 @@ def test_bad_bodies_are_400(catalog, key_client, body, word):
     response = push(client, body)
     assert response.status_code == 400 and word in response.json()["detail"]
     assert not PushReceipt.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("k" * 129, "Idempotency-Key 最长 128 个字符。"),
+        ("gw-1\x00", "Idempotency-Key 只能包含可见的 ASCII 字符和空格。"),
+        ("gw\t1", "Idempotency-Key 只能包含可见的 ASCII 字符和空格。"),
+        ("gw-1\x7f", "Idempotency-Key 只能包含可见的 ASCII 字符和空格。"),
+        ("网关-1", "Idempotency-Key 只能包含可见的 ASCII 字符和空格。"),
+    ],
+)
+def test_a_bad_idempotency_key_is_a_400_naming_the_header(catalog, key_client, key, message):
+    client, _ = key_client("housing", scopes=["push"])
+    response = push(client, readings(0, 1), **{"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert response.json() == {"Idempotency-Key": [message]}
+    assert not PushReceipt.objects.exists()
+    with pytest.raises(ValueError, match="Idempotency-Key"):
+        services.accept_push(
+            resource=DataResource.objects.get(code=RESOURCE),
+            department=Department.objects.get(code="housing"),
+            records=readings(0, 1),
+            idempotency_key=key,
+        )
+
+
+def test_keys_sharing_their_first_128_characters_are_not_one_receipt(catalog, key_client, no_flush):
+    client, _ = key_client("housing", scopes=["push"])
+    longest = "gw-12/" + "0" * 122
+    first = push(client, readings(0, 3), **{"Idempotency-Key": longest})
+    assert first.status_code == 202, first.content
+    assert PushReceipt.objects.get().idempotency_key == longest
+    # Once cut to 128 characters this was the first push's key: a 409 naming its receipt.
+    longer = push(client, readings(0, 4), **{"Idempotency-Key": longest + "1"})
+    assert longer.status_code == 400 and list(longer.json()) == ["Idempotency-Key"]
+    again = push(client, readings(0, 3), **{"Idempotency-Key": " " + longest + " "})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert PushReceipt.objects.count() == 1
 
 
 def test_push_rate_per_key_is_set_in_the_admin_service(catalog, key_client, make_user, no_flush):

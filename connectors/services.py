@@ -29,6 +29,7 @@ from connectors.pipeline import corrections
 from connectors.pipeline.load import mark_failed, run_batch
 from connectors.tasks import enqueue_load, sweep_stuck_batches
 from hub.catalog.models import DataResource, Department
+from hub.records.idempotency import key_problem
 from hub.records.models import BatchSource, BatchStatus, UploadBatch
 
 __all__ = [
@@ -282,6 +283,8 @@ def ingest_records(
     The same ``idempotency_key`` for the same resource returns the earlier batch without
     loading again; reused with a different payload it raises IdempotencyConflict.
     """
+    if (problem := key_problem(idempotency_key)) is not None:
+        raise ValueError(problem)  # the view answers 400 first; never cut to fit
     payload = json.dumps(records, ensure_ascii=False, sort_keys=True).encode("utf-8")
     sha256 = hashlib.sha256(payload).hexdigest()
     if idempotency_key:
@@ -311,7 +314,7 @@ def ingest_records(
         source=BatchSource.API,
         original_filename="records.json",
         sha256=sha256,
-        idempotency_key=idempotency_key[:128],
+        idempotency_key=idempotency_key,
         accept_valid_rows=corrections.accepts_valid_rows(resource, accept_valid_rows),
     )
     audit_upload(result=result, actor=user)

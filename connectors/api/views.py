@@ -19,6 +19,8 @@ from hub.api.parsers import JSONParser
 from hub.api.records import ResourceRecordsView
 from hub.catalog.models import DataResource, Department
 from hub.catalog.selectors import resource_get
+from hub.records.idempotency import HEADER as IDEMPOTENCY_HEADER
+from hub.records.idempotency import MAX_KEY_LENGTH, key_problem
 from hub.records.models import UploadBatch
 from permissions.audit import log_event
 from permissions.selectors import user_department_ids
@@ -116,7 +118,13 @@ class RecordPushView(APIView):
     @extend_schema(
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
         parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER),
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=f"At most {MAX_KEY_LENGTH} visible ASCII characters or spaces; "
+                "a retry with the same key and records answers the same batch.",
+            ),
             OpenApiParameter(
                 "accept_valid_rows",
                 bool,
@@ -144,6 +152,9 @@ class RecordPushView(APIView):
                 {"accept_valid_rows": [_("只能是 true 或 false。")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        idempotency_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if (problem := key_problem(idempotency_key)) is not None:
+            return Response({IDEMPOTENCY_HEADER: [problem]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             upload = services.ingest_records(
                 resource=resource,
@@ -151,7 +162,7 @@ class RecordPushView(APIView):
                 records=records,
                 user=request.user,
                 api_key_prefix=getattr(request.auth, "prefix", "") or "",
-                idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+                idempotency_key=idempotency_key,
                 accept_valid_rows=None if accept in (None, "") else accept in ("true", "1"),
             )
         except services.IdempotencyConflict as exc:

@@ -141,6 +141,28 @@ def test_records_push_and_idempotency(api_client, steward, gas):
     assert (changed.json()["updated"], changed.json()["inserted"]) == (1, 0)
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("k" * 129, "Idempotency-Key 最长 128 个字符。"),
+        ("a\x01b", "Idempotency-Key 只能包含可见的 ASCII 字符和空格。"),
+    ],
+)
+def test_records_push_refuses_a_bad_idempotency_key(api_client, steward, gas, key, message):
+    api_client.force_authenticate(steward)
+    response = api_client.post(PUSH, [_record(1)], format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert (response.status_code, response.json()) == (400, {"Idempotency-Key": [message]})
+    assert not UploadBatch.objects.exists()
+
+
+def test_records_push_keys_sharing_a_long_prefix_are_two_keys(api_client, steward, gas):
+    api_client.force_authenticate(steward)
+    first = api_client.post(PUSH, [_record(1)], format="json", HTTP_IDEMPOTENCY_KEY="k" * 128)
+    other = api_client.post(PUSH, [_record(2)], format="json", HTTP_IDEMPOTENCY_KEY="k" * 127 + "j")
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert UploadBatch.objects.count() == 2
+
+
 def test_records_push_bad_body_and_bad_rows(api_client, steward, gas):
     api_client.force_authenticate(steward)
     assert api_client.post(PUSH, {"a": 1}, format="json").status_code == 400

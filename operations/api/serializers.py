@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import CharField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,7 +34,8 @@ class ClearValuesMixin:
         values: ValueAccess | None = self.context.get("values")
         for name in SOURCES.get(type(instance), {}):
             if name in data and (values is None or not values.attribute(instance, name)):
-                data[name] = "" if isinstance(data[name], str) else None
+                text = isinstance(instance._meta.get_field(name), CharField)
+                data[name] = "" if text else None
         return data
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -17,11 +18,13 @@ from operations.models import (
     AlertTransition,
     Event,
     MonitoringPoint,
+    Reading,
     ResourceMapping,
     Rule,
     SyncRun,
     WorkOrder,
 )
+from operations.values import ValueAccess, value_access
 
 
 class ResourceScopedAdmin(RestrictedModelAdmin):
@@ -47,6 +50,88 @@ class ResourceScopedAdmin(RestrictedModelAdmin):
                 detail={"id": str(object_id)},
             )
         return response
+
+
+def request_values(request: HttpRequest, model: type) -> ValueAccess:
+    """The viewer's clearances for ``model``, computed once per request."""
+    cache = request.__dict__.setdefault("_ops_values", {})
+    if model not in cache:
+        cache[model] = value_access(user=request.user, model=model)
+    return cache[model]
+
+
+class ClearValuesAdmin(ResourceScopedAdmin):
+    """Values whose source field the viewer does not read in clear (``operations.values``)
+    are neither shown on the change page and the list nor usable to filter
+    (``?latitude__gt=`` is a 400), search or order by: a hidden value must not be
+    inferable by bisecting the list."""
+
+    def _values(self, request: HttpRequest) -> ValueAccess:
+        return request_values(request, self.model)
+
+    def _hidden(self, request: HttpRequest) -> set[str]:
+        """Attributes hidden for some row the viewer may list (once per request)."""
+        cache = request.__dict__.setdefault("_ops_hidden", {})
+        if self.model not in cache:
+            values = self._values(request)
+            pairs: list = []
+            if not values.wide:
+                # Not get_queryset: its ordering asks for what is hidden.
+                rows = self.model.objects.restrict(request.user, self.restrict_action).order_by()
+                metric = {Alert: "rule__metric", Reading: "metric"}.get(self.model)
+                if metric:
+                    pairs = list(rows.values_list("resource_id", metric).distinct())
+                else:
+                    resources = rows.values_list("resource_id", flat=True).distinct()
+                    pairs = [(pk, None) for pk in resources]
+            cache[self.model] = values.hidden_anywhere(pairs)
+        return cache[self.model]
+
+    def _hidden_of(self, request: HttpRequest, obj) -> set[str]:
+        """Attributes of one object hidden from the viewer."""
+        values = self._values(request)
+        hidden = values.clearance(obj.resource_id).hidden(self.model)
+        if isinstance(obj, Alert) and not values.alert_clear(obj):
+            hidden.add("value")
+        return hidden
+
+    def get_list_display(self, request: HttpRequest):
+        hidden = self._hidden(request)
+        return [name for name in super().get_list_display(request) if name not in hidden]
+
+    def get_list_filter(self, request: HttpRequest):
+        hidden = self._hidden(request)
+        return [
+            entry
+            for entry in super().get_list_filter(request)
+            if (entry[0] if isinstance(entry, tuple) else entry) not in hidden
+        ]
+
+    def get_search_fields(self, request: HttpRequest):
+        hidden = self._hidden(request)
+        return [
+            name
+            for name in super().get_search_fields(request)
+            if name.lstrip("^=@").split("__")[0] not in hidden
+        ]
+
+    def get_ordering(self, request: HttpRequest):
+        hidden = self._hidden(request)
+        ordering = super().get_ordering(request) or self.model._meta.ordering
+        kept = [name for name in ordering if name.lstrip("-").split("__")[0] not in hidden]
+        return kept or ["-pk"]
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        if request is not None and lookup.split("__")[0] in self._hidden(request):
+            return False  # DisallowedModelAdminLookup: 400, whatever the value
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return fields
+        hidden = self._hidden_of(request, obj)
+        return [name for name in fields if name not in hidden]
 
 
 class ProviderEditableAdmin(ConfigWritesMixin, RestrictedModelAdmin):
@@ -93,7 +178,7 @@ class RuleAdmin(ProviderEditableAdmin):
 
 
 @admin.register(MonitoringPoint)
-class MonitoringPointAdmin(ResourceScopedAdmin):
+class MonitoringPointAdmin(ClearValuesAdmin):
     ops_centre_wide = True
     list_display = (
         "external_id",
@@ -109,7 +194,7 @@ class MonitoringPointAdmin(ResourceScopedAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ResourceScopedAdmin):
+class EventAdmin(ClearValuesAdmin):
     list_display = ("event_type", "level", "district_code", "occurred_at", "ended_at", "resource")
     list_filter = ("event_type", "district_code")
     readonly_fields = [f.name for f in Event._meta.fields]
@@ -124,9 +209,15 @@ class AlertTransitionInline(RestrictedInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None or request_values(request, Alert).alert_clear(obj):
+            return fields
+        return [name for name in fields if name != "value"]  # as the alert's own value
+
 
 @admin.register(Alert)
-class AlertAdmin(ResourceScopedAdmin):
+class AlertAdmin(ClearValuesAdmin):
     ops_centre_wide = True
     list_display = (
         "hazard_name",

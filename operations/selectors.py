@@ -24,6 +24,7 @@ from operations.models import (
     WorkOrder,
     WorkOrderState,
 )
+from operations.values import ValueAccess, value_access
 from permissions.selectors import UserLike
 
 
@@ -45,11 +46,22 @@ def point_get(*, user: UserLike, point_id: int) -> MonitoringPoint:
 
 
 def point_readings(
-    *, user: UserLike, point_id: int, metric: str | None = None, limit: int = 200
+    *,
+    user: UserLike,
+    point_id: int,
+    metric: str | None = None,
+    limit: int = 200,
+    values: ValueAccess | None = None,
 ) -> list[Reading]:
-    """The latest ``limit`` readings of a visible point, oldest first."""
+    """The latest ``limit`` readings of a visible point, oldest first; only of metrics
+    whose field the user reads in clear (the point itself stays visible)."""
     point = point_get(user=user, point_id=point_id)
+    values = values or value_access(user=user, model=Reading)
     queryset = Reading.objects.restrict(user, VIEW).filter(point=point)
+    clearance = values.clearance(point.resource_id)
+    if not clearance.everything:
+        # A metric is named by its field: hidden metrics are left out, not 404.
+        queryset = queryset.filter(metric__in=sorted(clearance.fields))
     if metric:
         queryset = queryset.filter(metric=metric)
     return list(reversed(queryset.order_by("-observed_at", "-id")[:limit]))

@@ -18,8 +18,9 @@ from django.utils.translation import gettext_noop
 from hub.catalog.models import Department
 from hub.catalog.restricted import VIEW
 from operations.hazards import hazard_label
-from operations.models import AlertTransition, Level, Rule, TransitionKind, WorkOrder
+from operations.models import Alert, AlertTransition, Level, Rule, TransitionKind, WorkOrder
 from operations.services.workorders import state_label
+from operations.values import point_label, value_access
 from permissions.selectors import UserLike
 
 STAGES = {
@@ -79,8 +80,11 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
         AlertTransition.objects.restrict(user, VIEW).filter(alert_id=alert.pk).order_by("at", "id")
     )
     first = transitions[0] if transitions else None
-    point = alert.point.name or alert.point.external_id if alert.point_id else ""
-    value = "" if alert.value is None else f"{alert.value:g}"
+    # The reading's value and the point's name only where their fields are read in clear.
+    values = value_access(user=user, model=Alert)
+    point = point_label(values, alert.point) if alert.point_id else ""
+    shown = values.alert_value(alert)
+    value = "" if shown is None else f"{shown:g}"
     monitored = _("监测点 %(point)s 读数 %(value)s") % {
         "point": point or alert.scope,
         "value": value,

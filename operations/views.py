@@ -20,11 +20,12 @@ from hub.catalog.restricted import VIEW
 from operations import selectors
 from operations.audit import log_ops_centre_read
 from operations.hazards import hazard_label
-from operations.models import Level, WorkOrder, WorkOrderState
+from operations.models import Level, MonitoringPoint, WorkOrder, WorkOrderState
 from operations.panels import registered_panels
 from operations.policies import ops_centre_department
 from operations.services import workorders as services
 from operations.timeline import level_label, local, order_timeline
+from operations.values import point_label, value_access
 
 REFRESH_SECONDS = 30
 SCREEN_REFRESH_SECONDS = 15
@@ -143,11 +144,12 @@ def screen_data(request: HttpRequest) -> JsonResponse:
         .annotate(worst=Max("level"))
         .order_by()
     )
-    rows = (
+    rows = list(
         selectors.point_list(user=user)
         .exclude(latitude=None)
         .values_list(
             "pk",
+            "resource_id",
             "name",
             "external_id",
             "district_code",
@@ -156,18 +158,30 @@ def screen_data(request: HttpRequest) -> JsonResponse:
             "department__short_name",
         )[:MAX_POINTS]
     )  # tuples, not model instances: thousands of markers per poll
-    points = [
-        {
-            "id": pk,
-            "name": name or external_id,
-            "district": district,
-            "lon": lon,
-            "lat": lat,
-            "level": worst.get(pk, 0),
-            "department": department,
-        }
-        for pk, name, external_id, district, lon, lat, department in rows
-    ]
+    # Alerts and points are viewed alike (ops-wide or by grant): one set of clearances.
+    values = value_access(user=user, model=MonitoringPoint)
+    values.prepare({row[1] for row in rows} | {a.resource_id for a in alerts})
+    points = []
+    for pk, resource_id, name, external_id, district, lon, lat, department in rows:
+        clearance = values.clearance(resource_id)
+        if not clearance.attribute(MonitoringPoint, "latitude") or not clearance.attribute(
+            MonitoringPoint, "longitude"
+        ):
+            continue  # no marker where the coordinates' fields are not read in clear
+        shown = clearance.attribute(MonitoringPoint, "name") and name
+        if not shown and clearance.attribute(MonitoringPoint, "external_id"):
+            shown = external_id
+        points.append(
+            {
+                "id": pk,
+                "name": shown or "",
+                "district": district,
+                "lon": lon,
+                "lat": lat,
+                "level": worst.get(pk, 0),
+                "department": department,
+            }
+        )
     payload = {
         "generated_at": _stamp(summary["generated_at"]),
         "clock": _clock(),
@@ -180,7 +194,7 @@ def screen_data(request: HttpRequest) -> JsonResponse:
                 "hazard": hazard_label(a.hazard),
                 "district": districts.get(a.district_code, a.district_code),
                 "district_code": a.district_code,
-                "point": (a.point.name or a.point.external_id) if a.point_id else "",
+                "point": point_label(values, a.point) if a.point_id else "",
                 "opened_at": _stamp(a.opened_at),
             }
             for a in alerts

@@ -3,18 +3,21 @@
 ``RestrictedModelAdmin`` lists and opens only ``Model.objects.restrict(user, view)``
 (hidden objects are 404, not a redirect), allows changing and deleting only what
 ``restrict(user, change|delete)`` returns, restricts the choices of every foreign key,
-many-to-many field and related list filter to what the user may see, and refuses bulk
-deletes that reach beyond the user's rights. Admin pages of reachable models derive from
-it; ``tests/permissions/test_bypass_guard.py`` fails when one does not.
+many-to-many field, raw-id label and related list filter to what the user may see, and
+refuses bulk deletes that reach beyond the user's rights. Admin pages of reachable models
+derive from it; ``tests/permissions/test_bypass_guard.py`` fails when one does not.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import Truncator
 
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, has_policy, restrict
 
@@ -23,6 +26,47 @@ def restricted_choices(model: type[models.Model], request: HttpRequest, action: 
     """The objects of ``model`` the user may ``action`` (all, for unrestricted models)."""
     queryset = model._default_manager.all()
     return restrict(queryset, request.user, action) if has_policy(model) else queryset
+
+
+class RestrictedRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id input whose label (the name shown beside the id) comes from the objects
+    the user may see: Django's reads the related model's default manager, so typing any
+    id (``?point=11``) would name an object the user may not see."""
+
+    def __init__(self, rel, admin_site, *, queryset: models.QuerySet, attrs=None, using=None):
+        super().__init__(rel, admin_site, attrs=attrs, using=using)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            obj = self.queryset.using(self.db).filter(**{key: value}).first()
+        except (ValueError, TypeError, ValidationError):
+            return "", ""
+        if obj is None:
+            return "", ""  # the same as for an id that names nothing
+        opts = obj._meta
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=(obj.pk,)
+            )
+        except NoReverseMatch:
+            url = ""
+        return Truncator(obj).words(14), url
+
+
+def _raw_id_widget(model_admin, db_field, request: HttpRequest, kwargs: dict) -> None:
+    """Give a raw-id foreign key the restricted widget (before Django picks its own)."""
+    if "widget" in kwargs or db_field.name not in model_admin.raw_id_fields:
+        return
+    if db_field.name in model_admin.get_autocomplete_fields(request):
+        return  # autocomplete wins in Django; its view reads the related admin's door
+    kwargs["widget"] = RestrictedRawIdWidget(
+        db_field.remote_field,
+        model_admin.admin_site,
+        queryset=kwargs["queryset"],
+        using=kwargs.get("using"),
+    )
 
 
 class RestrictedRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -94,6 +138,7 @@ class RestrictedAdminMixin(HiddenIs404Mixin):
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         action = self.related_actions.get(db_field.name, VIEW)
         kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request, action))
+        _raw_id_widget(self, db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
@@ -128,6 +173,7 @@ class RestrictedInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request))
+        _raw_id_widget(self, db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):

@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+from django.db.models import CharField
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from operations.hazards import hazard_label
 from operations.models import Alert, AlertTransition, MonitoringPoint, Reading, WorkOrder
 from operations.models.workorders import TRANSITIONS
+from operations.values import SOURCES, ValueAccess, point_label
 
 
-class PointSerializer(serializers.ModelSerializer):
-    """A monitoring point."""
+class PreparedListSerializer(serializers.ListSerializer):
+    """Computes the caller's clearances of every resource on the page at once."""
+
+    def to_representation(self, data):
+        rows = data.all() if hasattr(data, "all") else data
+        values: ValueAccess | None = self.context.get("values")
+        if values is not None:
+            rows = list(rows)
+            values.prepare({row.resource_id for row in rows})
+        return super().to_representation(rows)
+
+
+class ClearValuesMixin:
+    """Blanks the values whose source field the caller does not read in clear
+    (``context["values"]``, an ``operations.values.ValueAccess``; without it, nothing is
+    shown of them)."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        values: ValueAccess | None = self.context.get("values")
+        for name in SOURCES.get(type(instance), {}):
+            if name in data and (values is None or not values.attribute(instance, name)):
+                text = isinstance(instance._meta.get_field(name), CharField)
+                data[name] = "" if text else None
+        return data
+
+    class Meta:
+        list_serializer_class = PreparedListSerializer
+
+
+class PointSerializer(ClearValuesMixin, serializers.ModelSerializer):
+    """A monitoring point; coordinates, time, id and name blank where their fields are
+    not read in clear."""
 
     resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
-    class Meta:
+    class Meta(ClearValuesMixin.Meta):
         model = MonitoringPoint
         fields = [
             "id",
@@ -31,12 +65,13 @@ class PointSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReadingSerializer(serializers.ModelSerializer):
-    """One reading of a point, with the metric's label (信息项中文名称)."""
+class ReadingSerializer(ClearValuesMixin, serializers.ModelSerializer):
+    """One reading of a point, with the metric's label (信息项中文名称); the selector
+    leaves out readings of hidden metrics, the time is blank when its field is hidden."""
 
     label = serializers.SerializerMethodField()
 
-    class Meta:
+    class Meta(ClearValuesMixin.Meta):
         model = Reading
         fields = ["metric", "label", "value", "unit", "observed_at"]
 
@@ -45,15 +80,22 @@ class ReadingSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    """One step of an alert's history."""
+    """One step of an alert's history; ``value`` as the alert's (``hide_value``)."""
 
     class Meta:
         model = AlertTransition
         fields = ["kind", "from_level", "to_level", "value", "at"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self.context.get("hide_value", True):
+            data["value"] = None
+        return data
+
 
 class AlertSerializer(serializers.ModelSerializer):
-    """An alert with its work order's code and state."""
+    """An alert with its work order's code and state; ``value`` is null when the rule's
+    metric is not read in clear, ``point_name`` blank when the point's is not."""
 
     resource = serializers.SlugRelatedField(slug_field="code", read_only=True)
     level_display = serializers.CharField(source="get_level_display", read_only=True)
@@ -88,6 +130,14 @@ class AlertSerializer(serializers.ModelSerializer):
             "closed_at",
             "work_order",
         ]
+        list_serializer_class = PreparedListSerializer
+
+    def to_representation(self, alert: Alert):
+        data = super().to_representation(alert)
+        values: ValueAccess | None = self.context.get("values")
+        if values is None or not values.alert_clear(alert):
+            data["value"] = None
+        return data
 
     def get_hazard_display(self, alert: Alert) -> str:
         """The hazard in the caller's language (``hazard`` is the name as stored)."""
@@ -95,7 +145,10 @@ class AlertSerializer(serializers.ModelSerializer):
 
     def get_point_name(self, alert: Alert) -> str:
         point = alert.point
-        return (point.name or point.external_id) if point else ""
+        values: ValueAccess | None = self.context.get("values")
+        if point is None or values is None:
+            return ""
+        return point_label(values, point)
 
     def get_metric(self, alert: Alert) -> str:
         return alert.rule.metric if alert.rule else ""
@@ -106,12 +159,19 @@ class AlertSerializer(serializers.ModelSerializer):
 
 
 class AlertDetailSerializer(AlertSerializer):
-    """An alert with its full history."""
+    """An alert with its full history (the transitions' values as the alert's)."""
 
-    transitions = TransitionSerializer(many=True, read_only=True)
+    transitions = serializers.SerializerMethodField()
 
     class Meta(AlertSerializer.Meta):
         fields = [*AlertSerializer.Meta.fields, "transitions"]
+
+    @extend_schema_field(TransitionSerializer(many=True))
+    def get_transitions(self, alert: Alert) -> list:
+        values: ValueAccess | None = self.context.get("values")
+        hide = values is None or not values.alert_clear(alert)
+        context = {"hide_value": hide}
+        return TransitionSerializer(alert.transitions.all(), many=True, context=context).data
 
 
 class WorkOrderSerializer(serializers.ModelSerializer):

@@ -35,13 +35,14 @@ from operations.api.serializers import (
     WorkOrderSerializer,
 )
 from operations.audit import log_ops_centre_read
-from operations.models import Alert, MonitoringPoint, WorkOrder
+from operations.models import Alert, MonitoringPoint, Reading, WorkOrder
 from operations.services.workorders import (
     check_ops_centre,
     dispatch_work_order,
     transition_work_order,
     urge_work_order,
 )
+from operations.values import value_access
 
 MAX_ID = 2**63 - 1  # Ids are 64-bit; a larger number names no object.
 
@@ -78,6 +79,10 @@ class PointViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = PointFilterSet
 
+    def get_serializer_context(self):
+        values = value_access(user=self.request.user, model=MonitoringPoint)
+        return {**super().get_serializer_context(), "values": values}
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return MonitoringPoint.objects.none()
@@ -89,19 +94,22 @@ class PointViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
         """The latest readings of the point, oldest first (a time series, one array)."""
         query = ReadingsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        values = value_access(user=request.user, model=Reading)
         try:
             rows = selectors.point_readings(
                 user=request.user,
                 point_id=_int(pk),
                 metric=query.validated_data.get("metric") or None,
                 limit=query.validated_data["limit"],
+                values=values,
             )
         except MonitoringPoint.DoesNotExist as exc:
             raise Http404 from exc
         labels = selectors.metric_labels(
             user=request.user, resource_ids={r.resource_id for r in rows}
         )
-        return Response(ReadingSerializer(rows, many=True, context={"labels": labels}).data)
+        context = {"labels": labels, "values": values}
+        return Response(ReadingSerializer(rows, many=True, context=context).data)
 
 
 class AlertViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
@@ -112,6 +120,10 @@ class AlertViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return AlertDetailSerializer if self.action == "retrieve" else AlertSerializer
+
+    def get_serializer_context(self):
+        values = value_access(user=self.request.user, model=Alert)
+        return {**super().get_serializer_context(), "values": values}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

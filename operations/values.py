@@ -1,0 +1,206 @@
+"""Which values of points, readings, events and alerts a caller reads in clear.
+
+Every such value comes from a field of the resource's records: a reading's value from its
+metric field, times from the resource's time field, coordinates from its latitude and
+longitude fields, an event's type, level and end from the mapping's fields, an alert's
+value from its rule's metric. A caller reads the value only where ``record_access`` serves
+that field in clear (visible and unmasked), as the records API does; otherwise it is left
+out (readings) or blank (``None``/``""``), and the admin refuses to filter, order or
+search on it. The ops centre's 一网统管 view (``sees_all_operations``) of points, readings
+and alerts reads every value; events stay governed by grants (docs/PERMISSIONS.md).
+
+``ValueAccess`` is made once per request: the access of all the resources a page needs is
+computed together (two queries), then answered from memory for every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from hub.catalog.models import DataResource, FieldSpec
+from hub.catalog.restricted import VIEW
+from operations.models import Alert, AlertTransition, Event, MonitoringPoint, Reading
+from operations.policies import sees_all_operations
+from permissions.selectors import (
+    UserLike,
+    load_annotated_grants,
+    record_access,
+    with_active_grants,
+)
+
+# Attribute of a derived object → the resource attribute naming its source field
+# (``mapping.`` for the resource's ResourceMapping). Metric-valued attributes (a
+# reading's or an alert's ``value``) are answered per row.
+POINT_SOURCES = {
+    "external_id": "mapping.point_field",
+    "name": "mapping.point_name_field",
+    "district_code": "district_field",
+    "latitude": "latitude_field",
+    "longitude": "longitude_field",
+    "last_observed_at": "time_field",
+}
+EVENT_SOURCES = {
+    "event_type": "mapping.event_type_field",
+    "level": "mapping.event_level_field",
+    "district_code": "district_field",
+    "latitude": "latitude_field",
+    "longitude": "longitude_field",
+    "occurred_at": "time_field",
+    "ended_at": "mapping.event_end_field",
+}
+READING_SOURCES = {"observed_at": "time_field"}
+SOURCES: dict[type, dict[str, str]] = {
+    MonitoringPoint: POINT_SOURCES,
+    Event: EVENT_SOURCES,
+    Reading: READING_SOURCES,
+}
+# Objects the ops centre views for every department (docs/PERMISSIONS.md).
+OPS_WIDE = (MonitoringPoint, Reading, Alert, AlertTransition)
+
+
+@dataclass(frozen=True)
+class Clearance:
+    """The fields of one resource whose values a caller reads in clear."""
+
+    everything: bool
+    fields: frozenset[str]
+    resource: DataResource | None
+
+    def field(self, name: str) -> bool:
+        """Whether the value of field ``name`` is read in clear."""
+        return self.everything or name in self.fields
+
+    def source(self, path: str) -> str:
+        """The field named by ``path`` (``time_field``, ``mapping.point_field``), or ""."""
+        if self.resource is None:
+            return ""
+        if path.startswith("mapping."):
+            mapping = getattr(self.resource, "ops_mapping", None)
+            if mapping is None:
+                return ""
+            name = getattr(mapping, path.removeprefix("mapping."))
+            # A point without a name field is named by its id field.
+            return name or (mapping.point_field if path == "mapping.point_name_field" else "")
+        return getattr(self.resource, path)
+
+    def attribute(self, model: type, name: str) -> bool:
+        """Whether ``model``'s attribute ``name`` is read in clear (attributes that no
+        record field feeds, e.g. an event level without a level field, always are)."""
+        if self.everything:
+            return True
+        path = SOURCES.get(model, {}).get(name)
+        if path is None:
+            return True
+        field = self.source(path)
+        return not field or self.field(field)
+
+    def hidden(self, model: type) -> set[str]:
+        """The attributes of ``model`` the caller does not read in clear."""
+        return {name for name in SOURCES.get(model, {}) if not self.attribute(model, name)}
+
+
+EVERYTHING = Clearance(everything=True, fields=frozenset(), resource=None)
+NOTHING = Clearance(everything=False, fields=frozenset(), resource=None)
+
+
+class ValueAccess:
+    """The clearances of one caller, per resource, computed once per request."""
+
+    def __init__(self, user: UserLike, model: type):
+        self.user = user
+        self.model = model
+        self.wide = model in OPS_WIDE and sees_all_operations(user)
+        self._by_resource: dict[int, Clearance] = {}
+
+    def prepare(self, resource_ids: Iterable[int | None]) -> None:
+        """Compute the clearances of ``resource_ids`` not known yet, together."""
+        if self.wide:
+            return
+        missing = {pk for pk in resource_ids if pk is not None} - set(self._by_resource)
+        if not missing:
+            return
+        resources = with_active_grants(
+            DataResource.objects.restrict(self.user, VIEW).filter(pk__in=missing), self.user
+        )
+        resources = resources.select_related("ops_mapping").prefetch_related(
+            Prefetch("fields", queryset=FieldSpec.objects.restrict(self.user, VIEW))
+        )
+        for resource in resources:
+            load_annotated_grants(resource)
+            access = record_access(self.user, resource)
+            if access is None:
+                continue
+            clear = frozenset(access.field_names) - set(access.maskers)
+            self._by_resource[resource.pk] = Clearance(
+                everything=False, fields=clear, resource=resource
+            )
+        for pk in missing - set(self._by_resource):
+            self._by_resource[pk] = NOTHING  # no record access: no value in clear
+
+    def clearance(self, resource_id: int | None) -> Clearance:
+        if self.wide:
+            return EVERYTHING
+        self.prepare([resource_id])
+        return self._by_resource.get(resource_id, NOTHING)
+
+    def attribute(self, obj, name: str) -> bool:
+        """Whether ``obj``'s attribute ``name`` is read in clear."""
+        return self.clearance(obj.resource_id).attribute(type(obj), name)
+
+    def metric(self, resource_id: int | None, metric: str | None) -> bool:
+        """Whether values of ``metric`` (a reading's, an alert's) are read in clear; an
+        alert without a metric (governance: lateness) carries no record value."""
+        return not metric or self.clearance(resource_id).field(metric)
+
+    def metrics(self, resource_id: int, metrics: Iterable[str]) -> list[str]:
+        return [m for m in metrics if self.metric(resource_id, m)]
+
+    def alert_clear(self, alert: Alert) -> bool:
+        """Whether the alert's values (its and its transitions') are read in clear."""
+        metric = alert.rule.metric if alert.rule_id and alert.rule else ""
+        return self.metric(alert.resource_id, metric)
+
+    def alert_value(self, alert: Alert) -> float | None:
+        """The alert's value, or None when its metric is not read in clear."""
+        return alert.value if self.alert_clear(alert) else None
+
+    def blank(self, obj, values: dict) -> dict:
+        """``values`` (attribute → value of ``obj``) with the hidden ones blanked."""
+        clearance = self.clearance(obj.resource_id)
+        model = type(obj)
+        return {
+            name: value if clearance.attribute(model, name) else _blank(value)
+            for name, value in values.items()
+        }
+
+    def hidden_anywhere(self, pairs: Iterable[tuple[int, str | None]]) -> set[str]:
+        """Attributes hidden for at least one of the (resource id, metric) ``pairs``
+        (a list of a model admin's rows); ``value`` when some metric is hidden."""
+        if self.wide:
+            return set()
+        pairs = list(pairs)
+        self.prepare(pk for pk, _ in pairs)
+        hidden: set[str] = set()
+        for resource_id, metric in pairs:
+            hidden |= self.clearance(resource_id).hidden(self.model)
+            if self.model in (Alert, Reading) and not self.metric(resource_id, metric):
+                hidden.add("value")
+        return hidden
+
+
+def point_label(values: ValueAccess, point: MonitoringPoint) -> str:
+    """A point's name, else its id, as far as the caller reads them in clear."""
+    name = point.name if values.attribute(point, "name") else ""
+    return name or (point.external_id if values.attribute(point, "external_id") else "")
+
+
+def _blank(value):
+    return "" if isinstance(value, str) else None
+
+
+def value_access(*, user: UserLike, model: type) -> ValueAccess:
+    """A caller's clearances for objects of ``model`` (one per request)."""
+    return ValueAccess(user, model)

@@ -30,9 +30,7 @@ TEMPLATES = {
     ASSUMED_UNIT: _("表头未注明单位，按 %(unit)s 读取。"),
     ASSUMED_CRS: _("未注明坐标系，按 %(crs)s 读取。"),
     SWAPPED_COORDINATES: _("%(rows)d 行的纬度与经度填反，已对调（首个为第 %(first)d 行）。"),
-    SKIPPED_ROWS: _(
-        "%(rows)d 行是表尾注释或合计行，未作为数据读取（首个为第 %(first)d 行）。"
-    ),
+    SKIPPED_ROWS: _("%(rows)d 行是表尾注释或合计行，未作为数据读取（首个为第 %(first)d 行）。"),
     CONVERTED_VALUES: _(
         "%(rows)d 个值带有单位 %(units)s，已换算为 %(unit)s（首个为第 %(first)d 行）。"
     ),

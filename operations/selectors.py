@@ -193,7 +193,7 @@ def summary(*, user: UserLike) -> dict:
     orders = work_order_list(user=user).exclude(state=WorkOrderState.CLOSED).order_by()
     counts = orders.aggregate(**timeliness_counts(now))
     return {
-        "generated_at": now,
+        "generated_at": timezone.localtime(now),  # +08:00: the page shows it as sent
         "open_alerts": sum(by_level.values()),
         "districts": worst,
         "by_level": {str(level): by_level.get(level, 0) for level in (4, 3, 2, 1)},

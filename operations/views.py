@@ -257,7 +257,11 @@ def order_move(request: HttpRequest, pk: int) -> HttpResponse:
     text = request.POST.get("feedback", "")
     try:
         if move == "dispatch":
+            # The role first: someone outside the ops centre learns nothing of the form.
+            services.check_ops_centre(user=request.user, action="dispatch")
             department = _department(request)
+            if department is None:
+                return _bad_department(request, order)
             services.dispatch_work_order(
                 user=request.user, work_order=order, department=department, note=text
             )
@@ -265,6 +269,7 @@ def order_move(request: HttpRequest, pk: int) -> HttpResponse:
             services.urge_work_order(user=request.user, work_order=order, note=text)
         else:
             target, sources = services.MOVES[move]
+            services.check_move_role(user=request.user, order=order, move=move)
             if order.state not in sources:
                 raise ValidationError(
                     _("工单不能从“%(from)s”变为“%(to)s”。")
@@ -287,11 +292,20 @@ def order_move(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("operations:order", pk=order.pk)
 
 
-def _department(request: HttpRequest) -> Department:
+def _department(request: HttpRequest) -> Department | None:
+    """The department picked for 派单, or None for a missing or malformed choice."""
     raw = request.POST.get("department", "")
-    if not raw.isdigit():
-        raise ValidationError(_("请选择处置部门。"))
-    try:
-        return Department.objects.restrict(request.user, VIEW).get(pk=int(raw), is_active=True)
-    except Department.DoesNotExist as exc:
-        raise ValidationError(_("请选择处置部门。")) from exc
+    # ASCII digits only: str.isdigit() also accepts "²" (int() fails) and "١" (read as 1).
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    return (
+        Department.objects.restrict(request.user, VIEW).filter(pk=int(raw), is_active=True).first()
+    )
+
+
+def _bad_department(request: HttpRequest, order: WorkOrder) -> HttpResponse:
+    """The order page again, with the error, as a 400: the form's value was not usable."""
+    messages.error(request, f"{_move_label('dispatch')}{_('：')}{_('请选择处置部门。')}")
+    response = order_detail(request, order.pk)
+    response.status_code = 400
+    return response

@@ -71,6 +71,7 @@ def request_access(
     duration_days: int = 365,
 ) -> AccessRequest:
     """File an access request for ``requester`` (a department of ``user``)."""
+    _refuse_duplicate(user=user, requester=requester, resource=resource)
     if not Department.objects.filter(pk=requester.pk).restrict(user, "member").exists():
         raise PermissionDenied(_("只能以本部门名义申请。"))
     if not DataResource.objects.filter(pk=resource.pk).restrict(user, "view").exists():
@@ -104,6 +105,31 @@ def request_access(
         detail={"request": access_request.pk, "requester": requester.code},
     )
     return access_request
+
+
+class DuplicateRequest(ValidationError):
+    """The department already has a pending request for the resource (``existing``)."""
+
+    def __init__(self, existing: AccessRequest) -> None:
+        super().__init__(
+            _("本部门已有待审批的共享申请 #%(pk)d，请勿重复提交。") % {"pk": existing.pk},
+            code="duplicate",
+        )
+        self.existing = existing
+
+
+def _refuse_duplicate(*, user: UserLike, requester: Department, resource: DataResource) -> None:
+    # A double submit or a back-button resubmit would otherwise file the same request twice.
+    # Locking the department row serialises concurrent submits of one department (PostgreSQL).
+    list(Department.objects.select_for_update().filter(pk=requester.pk).values_list("pk"))
+    existing = (
+        AccessRequest.objects.restrict(user, "view")
+        .filter(requester=requester, resource=resource, status=RequestStatus.PENDING)
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateRequest(existing)
 
 
 def _check_shareable(resource: DataResource) -> None:
@@ -222,6 +248,35 @@ def refuse_request(*, user: UserLike, access_request: AccessRequest, reason: str
         resource=access_request.resource,
         detail={"request": access_request.pk, "reason": reason},
     )
+
+
+@write_service
+@transaction.atomic
+def withdraw_request(*, user: UserLike, access_request: AccessRequest) -> AccessRequest:
+    """Withdraw (撤回) a pending request: a member of the requesting department only.
+
+    Someone who may not see the request gets ``AccessRequest.DoesNotExist`` (views: 404);
+    one who sees it without being of the requesting department (the provider) gets
+    PermissionDenied; a request no longer pending is a ValidationError.
+    """
+    if not AccessRequest.objects.filter(pk=access_request.pk).restrict(user, "view").exists():
+        raise AccessRequest.DoesNotExist
+    if not (
+        Department.objects.filter(pk=access_request.requester_id).restrict(user, "member").exists()
+    ):
+        raise PermissionDenied(_("只有申请部门可以撤回申请。"))
+    locked = _lock_pending(access_request)
+    locked.status = RequestStatus.WITHDRAWN
+    # decided_by names the provider's 审批人: the withdrawer is in the audit event instead.
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "decided_at"])
+    log_event(
+        actor=user,
+        action="withdraw",
+        resource=locked.resource,
+        detail={"request": locked.pk, "requester": locked.requester.code},
+    )
+    return locked
 
 
 @write_service

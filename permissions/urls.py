@@ -8,6 +8,7 @@ app_name = "access"
 urlpatterns = [
     path("", views.my_requests, name="mine"),
     path("request/<slug:code>/", views.request_page, name="request"),
+    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("queue/", views.queue, name="queue"),
     path("queue/<int:pk>/", views.decide, name="decide"),
 ]

@@ -4,7 +4,8 @@
 - ``mine/``: the requests of the caller's departments, their status and, once approved,
   a link to the data;
 - ``queue/``: the provider's pending requests with their working-day deadline;
-- ``queue/<pk>/``: approve, approve in part, or refuse with a reason.
+- ``queue/<pk>/``: approve, approve in part, or refuse with a reason;
+- ``<pk>/withdraw/``: the requesting department withdraws (撤回) a pending request.
 
 Every read goes through ``restrict``; every write through ``permissions.services``.
 A request the caller may not decide is a 404, as is a resource they may not see.
@@ -21,7 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_http_methods, require_POST
 
 from hub.catalog.models import DataResource, Department, SharingType
 from hub.catalog.restricted import CHANGE, VIEW
@@ -79,6 +81,9 @@ def request_page(request: HttpRequest, code: str) -> HttpResponse:
                 districts=form.cleaned_data["districts"],
                 duration_days=form.cleaned_data["duration_days"],
             )
+        except services.DuplicateRequest as exc:
+            messages.warning(request, exc.messages[0])
+            return redirect(_row_url(exc.existing.pk))
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -102,12 +107,36 @@ def _local_date(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
+def _row_url(pk: int) -> str:
+    """The caller's list, at the row of request ``pk``."""
+    return f"{reverse('access:mine')}#request-{pk}"
+
+
+def _overdue(item: AccessRequest, now) -> bool:
+    # Computed here rather than read from the stored flag, which only the hourly beat task
+    # sets: a pending request past its deadline, or one answered after it.
+    if item.status == RequestStatus.PENDING:
+        return item.due_at < now
+    return item.overdue or (item.decided_at is not None and item.decided_at > item.due_at)
+
+
+def _status(item: AccessRequest, grant) -> tuple[str, str]:
+    """CSS state and label of a row: an approval whose grant ended reads as its end."""
+    if grant is not None and grant.revoked_at is not None:
+        return "revoked", _("已撤销")
+    if grant is not None and not grant.is_active:
+        return "expired", pgettext("grant", "已过期")
+    return item.status, item.get_status_display()
+
+
 def _rows(queryset, user) -> list[dict]:
     names = district_names(user)
+    now = timezone.now()
     rows = []
     for item in queryset:
         # The reverse one-to-one raises a subclass of AttributeError when there is no grant.
         grant = getattr(item, "grant", None) if item.status == RequestStatus.APPROVED else None
+        state, label = _status(item, grant)
         rows.append(
             {
                 "request": item,
@@ -115,6 +144,11 @@ def _rows(queryset, user) -> list[dict]:
                 "grant": grant,
                 "granted_districts": [names.get(c, c) for c in grant.districts] if grant else [],
                 "data_url": data_url(item.resource.code) if grant and grant.is_active else "",
+                "state": state,
+                "state_label": label,
+                "overdue": _overdue(item, now),
+                "may_request_again": state in ("revoked", "expired")
+                and item.resource.sharing_type != SharingType.NONE,
             }
         )
     return rows
@@ -129,6 +163,25 @@ def my_requests(request: HttpRequest) -> TemplateResponse:
     if not request.user.is_superuser:
         queryset = queryset.filter(requester_id__in=user_department_ids(request.user))
     return _page(request, "mine.html", _("我的共享申请"), rows=_rows(queryset[:200], request.user))
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """撤回 one pending request of the caller's department (anyone else: 404, as decide)."""
+    visible = AccessRequest.objects.restrict(request.user, VIEW).select_related(
+        "resource", "requester"
+    )
+    access_request = get_object_or_404(visible, pk=pk)
+    try:
+        services.withdraw_request(user=request.user, access_request=access_request)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    except ValidationError:
+        messages.info(request, _("该申请已处理。"))
+    else:
+        messages.success(request, _("已撤回 #%d") % access_request.pk)
+    return redirect(_row_url(access_request.pk))
 
 
 @login_required

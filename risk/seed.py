@@ -13,12 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import write_service
 from permissions.audit import log_event
 from risk.models import Aggregation, Dimension, Direction, Hazard, RiskIndicator, SourceKind
 
+# Names are stored in Chinese; gettext_noop makes them msgids, so that the pages show
+# them in the viewer's language (risk.names.indicator_label).
 HE, V, LCC = Dimension.HAZARD_EXPOSURE, Dimension.VULNERABILITY, Dimension.COPING
 LESS = Direction.HIGHER_LESS_RISK
 
@@ -26,7 +29,7 @@ SEED: list[dict[str, Any]] = [
     # Hazard & exposure ------------------------------------------------------------
     {
         "code": "gas-alerts",
-        "name": "燃气在办预警",
+        "name": gettext_noop("燃气在办预警"),
         "dimension": HE,
         "hazard": Hazard.GAS,
         "source_kind": SourceKind.ALERTS,
@@ -37,7 +40,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "gas-pressure-max",
-        "name": "燃气管网24小时最高压力",
+        "name": gettext_noop("燃气管网24小时最高压力"),
         "dimension": HE,
         "hazard": Hazard.GAS,
         "resource": "gas-pipeline-pressure",
@@ -49,7 +52,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "bridge-alerts",
-        "name": "桥梁在办预警",
+        "name": gettext_noop("桥梁在办预警"),
         "dimension": HE,
         "hazard": Hazard.BRIDGE,
         "source_kind": SourceKind.ALERTS,
@@ -60,7 +63,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "bridge-deflection-max",
-        "name": "桥梁24小时最大挠度",
+        "name": gettext_noop("桥梁24小时最大挠度"),
         "dimension": HE,
         "hazard": Hazard.BRIDGE,
         "resource": "bridge-structural-health",
@@ -72,7 +75,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "ponding-depth-max",
-        "name": "道路积水24小时最大深度",
+        "name": gettext_noop("道路积水24小时最大深度"),
         "dimension": HE,
         "hazard": Hazard.WATERLOGGING,
         "resource": "road-ponding",
@@ -84,7 +87,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "rainfall-24h-max",
-        "name": "24小时最大降雨量",
+        "name": gettext_noop("24小时最大降雨量"),
         "dimension": HE,
         "hazard": Hazard.WATERLOGGING,
         "resource": "rainfall-stations",
@@ -96,7 +99,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "rainstorm-warnings",
-        "name": "24小时暴雨预警信号数",
+        "name": gettext_noop("24小时暴雨预警信号数"),
         "dimension": HE,
         "hazard": Hazard.WATERLOGGING,
         "resource": "weather-warnings",
@@ -109,7 +112,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "drainage-alerts",
-        "name": "排水内涝在办预警",
+        "name": gettext_noop("排水内涝在办预警"),
         "dimension": HE,
         "hazard": Hazard.DRAINAGE,
         "source_kind": SourceKind.ALERTS,
@@ -120,7 +123,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "water-supply-alerts",
-        "name": "供水在办预警",
+        "name": gettext_noop("供水在办预警"),
         "dimension": HE,
         "hazard": Hazard.WATER_SUPPLY,
         "source_kind": SourceKind.ALERTS,
@@ -131,7 +134,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "all-alerts",
-        "name": "全部在办预警",
+        "name": gettext_noop("全部在办预警"),
         "dimension": HE,
         "hazard": Hazard.ALL,
         "source_kind": SourceKind.ALERTS,
@@ -142,7 +145,7 @@ SEED: list[dict[str, Any]] = [
     # Vulnerability ----------------------------------------------------------------
     {
         "code": "bridge-poor-grade-share",
-        "name": "技术状况C级及以下桥梁占比",
+        "name": gettext_noop("技术状况C级及以下桥梁占比"),
         "dimension": V,
         "hazard": Hazard.BRIDGE,
         "resource": "bridge-inventory",
@@ -152,7 +155,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "gas-leak-alarms",
-        "name": "30天燃气泄漏报警数",
+        "name": gettext_noop("30天燃气泄漏报警数"),
         "dimension": V,
         "hazard": Hazard.GAS,
         "resource": "gas-leak-alarms",
@@ -161,7 +164,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "traffic-congestion",
-        "name": "24小时平均拥堵指数",
+        "name": gettext_noop("24小时平均拥堵指数"),
         "dimension": V,
         "hazard": Hazard.ALL,
         "resource": "traffic-congestion",
@@ -172,7 +175,7 @@ SEED: list[dict[str, Any]] = [
     # Lack of coping capacity (more capacity, less risk) ---------------------------------
     {
         "code": "shelter-capacity",
-        "name": "应急避难场所可容纳人数",
+        "name": gettext_noop("应急避难场所可容纳人数"),
         "dimension": LCC,
         "hazard": Hazard.ALL,
         "resource": "emergency-shelters",
@@ -184,7 +187,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "hospital-beds",
-        "name": "医疗机构开放床位",
+        "name": gettext_noop("医疗机构开放床位"),
         "dimension": LCC,
         "hazard": Hazard.ALL,
         "resource": "hospital-emergency-capacity",
@@ -196,7 +199,7 @@ SEED: list[dict[str, Any]] = [
     },
     {
         "code": "pump-capacity",
-        "name": "排水泵站排水能力",
+        "name": gettext_noop("排水泵站排水能力"),
         "dimension": LCC,
         "hazard": Hazard.DRAINAGE,
         "resource": "pump-station-operation",

@@ -12,8 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from hub.catalog.restricted import VIEW
 from risk import selectors
-from risk.models import Dimension, Hazard, IndicatorStatus
+from risk.models import Dimension, Hazard, IndicatorStatus, RiskIndicator
+from risk.names import indicator_label, join_names
 from risk.policies import is_viewer
 
 
@@ -28,6 +30,13 @@ def _labels() -> dict:
         "colon": _("："),
         "mapError": _("地图资源未安装：请运行 make assets（npm ci）"),
     }
+
+
+def _names(user, codes: list[str]) -> str:
+    """The indicators' names, not their codes, in the viewer's language."""
+    visible = RiskIndicator.objects.restrict(user, VIEW).filter(code__in=codes)
+    names = dict(visible.values_list("code", "name"))
+    return join_names(indicator_label(names.get(code, code)) for code in codes)
 
 
 @login_required
@@ -45,6 +54,9 @@ def risk_page(request: HttpRequest) -> HttpResponse:
         else []
     )
     rows.sort(key=lambda r: (r["risk"] is None, -(r["risk"] or 0)))
+    for row in rows:
+        for item in row["indicators"]:
+            item["name"] = indicator_label(item["name"])
     hazards = selectors.hazards(user=request.user, snapshot=snapshot) if snapshot else []
     context = {
         "snapshot": snapshot,
@@ -54,5 +66,9 @@ def risk_page(request: HttpRequest) -> HttpResponse:
         "legend": selectors.legend(),
         "labels": _labels(),
         "dimensions": Dimension,
+        "stale_names": _names(request.user, snapshot.stale_indicators) if snapshot else "",
+        "unavailable_names": (
+            _names(request.user, snapshot.unavailable_indicators) if snapshot else ""
+        ),
     }
     return render(request, "risk/index.html", context)

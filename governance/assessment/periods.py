@@ -64,6 +64,11 @@ class Period:
         return dt.date(self.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
     @property
+    def last_date(self) -> dt.date:
+        """The period's last day: what pages and reports show (the bound is exclusive)."""
+        return self.end_date - dt.timedelta(days=1)
+
+    @property
     def start(self) -> dt.datetime:
         return midnight(self.start_date)
 

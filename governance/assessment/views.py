@@ -96,11 +96,20 @@ def _lines(table: selectors.Assessment) -> list[dict]:
 def assessment_page(request: HttpRequest) -> HttpResponse:
     """考核: the ranking, each department's breakdown and the trend of the scores."""
     _check(request)
+    # A typo in the 考核期 box keeps the page: the default period, the error beside the
+    # form and the text as typed, status 400.
+    errors = []
     try:
         period = _period(request)
+    except ValidationError as exc:
+        errors += exc.messages
+        period = default_period()
+    try:
         count = _trend_count(request)
-    except ValidationError as error:
-        return _bad_request(error)
+    except ValidationError as exc:
+        errors += exc.messages
+        count = selectors.trend_periods()
+    error, status = "；".join(errors), 400 if errors else 200
     table = selectors.assess(user=request.user, period=period)
     trend = selectors.trend(user=request.user, period=period, count=count, now=table.computed_at)
     log_event(
@@ -117,8 +126,10 @@ def assessment_page(request: HttpRequest) -> HttpResponse:
         "weights": [(item.label, table.weights[item.code]) for item in table.indicators],
         "trend": trend,
         "labels": {"score": _("综合得分"), "noData": _("无数据")},
+        "error": error,
+        "period_input": request.GET.get("period", "") if error else "",
     }
-    return render(request, "governance/assessment.html", context)
+    return render(request, "governance/assessment.html", context, status=status)
 
 
 @login_required

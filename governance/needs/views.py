@@ -116,6 +116,14 @@ def _action_forms(request: HttpRequest, need: DataNeed, data=None) -> dict:
     return found
 
 
+ROLE_OF = {"route": ROUTE, "link": ANSWER, "commit": ANSWER, "refuse": ANSWER, "close": CLOSE}
+
+
+def _may_act(request: HttpRequest, need: DataNeed, action: str) -> bool:
+    """Whether the caller holds the role of ``action`` on ``need``, whatever its state."""
+    return selectors.may(user=request.user, need=need, action=ROLE_OF[action])
+
+
 def _write(request: HttpRequest, need: DataNeed, action: str, form) -> services.NeedResult:
     user, values = request.user, form.cleaned_data
     if action == "route":
@@ -161,6 +169,11 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = found.get(action)
+        if action in DONE and form is None and _may_act(request, need, action):
+            # The caller could do this, but the need moved on (a double submit, another
+            # member answered): say so, as deciding an access request does, not a 403.
+            messages.info(request, _("该需求已处理。"))
+            return redirect("governance:need", pk=need.pk)
         if action not in DONE or form is None:
             raise PermissionDenied(_("您不能这样办理该需求。"))
         if form.is_valid():

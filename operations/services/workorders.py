@@ -125,6 +125,29 @@ def _check_department(user: UserLike | None, order: WorkOrder) -> Department | N
     raise PermissionDenied(_("只有数据提供方或城运中心可以核查和归档工单。"))
 
 
+# Moves made by whoever checks the order (provider or ops centre), not by its department.
+CHECKING_MOVES = ("send_back", "verify", "close")
+
+
+def check_move_role(*, user: UserLike | None, order: WorkOrder, move: str) -> None:
+    """Raise PermissionDenied unless ``user`` holds the role of ``move`` (a name of
+    ``MOVES``), whatever the order's state: asked before the state, so that a caller
+    outside the role is refused as such (403) and not told the order's state (409)."""
+    if move in CHECKING_MOVES:
+        _check_department(user, order)
+    else:
+        _work_department(user, order)
+
+
+def _check_target_role(user: UserLike | None, order: WorkOrder, to_state: str) -> None:
+    # The move a target state means from here: into progress from resolved is a send back.
+    checking = to_state in (WorkOrderState.VERIFIED, WorkOrderState.CLOSED) or (
+        to_state == WorkOrderState.IN_PROGRESS and order.state == WorkOrderState.RESOLVED
+    )
+    if to_state in {target for target, _sources in MOVES.values()}:
+        check_move_role(user=user, order=order, move="verify" if checking else "accept")
+
+
 @transaction.atomic
 def transition_work_order(
     *,
@@ -148,6 +171,7 @@ def transition_work_order(
         .get(pk=work_order.pk)
     )
     from_state = order.state
+    _check_target_role(user, order, to_state)
     if to_state not in TRANSITIONS.get(from_state, ()):
         raise ValidationError(
             _("工单不能从“%(from)s”变为“%(to)s”。")

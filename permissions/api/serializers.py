@@ -39,6 +39,13 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         return grant.expires_at.isoformat() if grant else None
 
 
+class DuplicateRequestSerializer(serializers.Serializer):
+    """409 answer to a request the department has already filed and is still pending."""
+
+    detail = serializers.CharField()
+    existing = serializers.IntegerField(help_text="Id of the pending request")
+
+
 class AccessRequestCreateSerializer(serializers.Serializer):
     """Input of a new access request."""
 

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -21,6 +21,7 @@ from permissions.api.serializers import (
     AccessRequestCreateSerializer,
     AccessRequestSerializer,
     ApproveSerializer,
+    DuplicateRequestSerializer,
     RefuseSerializer,
 )
 from permissions.models import AccessRequest, ApiKeyScope
@@ -52,7 +53,16 @@ class AccessRequestViewSet(
             return queryset.none()
         return queryset.restrict(self.request.user, VIEW)
 
-    @extend_schema(request=AccessRequestCreateSerializer, responses=AccessRequestSerializer)
+    @extend_schema(
+        request=AccessRequestCreateSerializer,
+        responses={
+            201: AccessRequestSerializer,
+            409: OpenApiResponse(
+                DuplicateRequestSerializer,
+                description="The department already has a pending request for the resource.",
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
         data = AccessRequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -76,6 +86,11 @@ class AccessRequestViewSet(
                 fields=values.get("fields"),
                 districts=values.get("districts"),
                 duration_days=values["duration_days"],
+            )
+        except services.DuplicateRequest as exc:
+            return Response(
+                {"detail": exc.messages[0], "existing": exc.existing.pk},
+                status=status.HTTP_409_CONFLICT,
             )
         except DjangoValidationError as exc:
             raise _drf_errors(exc) from exc
@@ -126,6 +141,27 @@ class AccessRequestViewSet(
                 access_request=access_request,
                 reason=data.validated_data["reason"],
             )
+        except DjangoValidationError as exc:
+            raise _drf_errors(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(AccessRequestSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: AccessRequestSerializer,
+            400: OpenApiResponse(description="The request is no longer pending."),
+            403: OpenApiResponse(description="Not a member of the requesting department."),
+            404: OpenApiResponse(description="No such request visible to the caller."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str) -> Response:
+        """Withdraw (撤回) a pending request (the requesting department only)."""
+        access_request = self.get_object()
+        try:
+            services.withdraw_request(user=request.user, access_request=access_request)
         except DjangoValidationError as exc:
             raise _drf_errors(exc) from exc
         except DjangoPermissionDenied as exc:

@@ -152,6 +152,39 @@ def test_request_with_pickers_partial_approval_then_exact_reads(
     assert filed.status == RequestStatus.APPROVED
 
 
+def test_resubmit_is_refused_then_the_requester_withdraws(live_server, catalog, make_user):
+    """The back button and a second submit file nothing new; 撤回 withdraws the request."""
+    from playwright.sync_api import expect
+
+    from permissions.models import AccessRequest, RequestStatus
+
+    make_user("cityops", username="cityops-staff")
+    with chromium() as browser:
+        requester = new_page(browser)
+        admin_login(requester, live_server.url, "cityops-staff")
+        requester.goto(f"{live_server.url}/access/request/{RESOURCE}/")
+        requester.fill("#id_purpose", "燃气泄漏事故联动处置")
+        requester.click("#access-request-form input[type=submit]")
+        expect(requester).to_have_url(f"{live_server.url}/access/")
+        pk = requester.locator("#my-requests tbody tr").first.get_attribute("data-request")
+        requester.go_back()
+        requester.fill("#id_purpose", "燃气泄漏事故联动处置")
+        requester.click("#access-request-form input[type=submit]")
+        expect(requester).to_have_url(f"{live_server.url}/access/#request-{pk}")
+        expect(requester.locator("ul.messagelist")).to_contain_text(f"已有待审批的共享申请 #{pk}")
+        expect(requester.locator("#my-requests tbody tr")).to_have_count(1)
+
+        row = requester.locator(f"#request-{pk}")
+        row.locator("button.withdraw-button").click()
+        expect(requester.locator("ul.messagelist")).to_contain_text(f"已撤回 #{pk}")
+        expect(row.locator("td.status")).to_contain_text("已撤回")
+        expect(row.locator("button.withdraw-button")).to_have_count(0)
+        shot(requester, "access-07-withdrawn")
+
+    (filed,) = AccessRequest.objects.all()
+    assert (filed.pk, filed.status) == (int(pk), RequestStatus.WITHDRAWN)
+
+
 def test_english_switch_on_admin_and_ops(live_server, catalog, make_user):
     from playwright.sync_api import expect
 

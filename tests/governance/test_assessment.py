@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from governance.assessment import selectors
 from governance.assessment.indicators import checkpoints, on_time
-from governance.assessment.periods import PERIOD_PATTERN, Period, parse_period
+from governance.assessment.periods import PERIOD_PATTERN, Period, default_period, parse_period
 from permissions.models import AuditEvent
 from tests.governance.assessment_world import EXPECTED, NOW, PERIOD, SCORES, SUBSCORES, build
 
@@ -273,3 +273,28 @@ def test_the_assess_door_of_each_model(world):
     assert set(events.values_list("action", flat=True)) == {"catalog_change"}
     assert events.count() == 2  # the two withdrawals of the world
     assert AuditEvent.objects.restrict(world["water"], "assess").count() == 0
+
+
+@pytest.mark.parametrize("value", ["2026-3", "2026年3月"])
+def test_a_typo_in_the_period_box_keeps_the_page(world, client, value):
+    client.force_login(world["authority"])
+    response = client.get(PAGE, {"period": value})
+    assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
+    html = response.content.decode()
+    assert f'name="period" value="{value}"' in html
+    (error,) = re.findall(r'<span id="period-error"[^>]*>([^<]*)</span>', html)
+    assert "考核期" in error and value in error
+    assert response.context["period"] == default_period()
+    assert 'id="ranking"' in html
+
+
+def test_periods_show_their_last_day(world, client):
+    client.force_login(world["authority"])
+    html = client.get(PAGE, {"period": "2026-Q4"}).content.decode()
+    assert "2026-10-01 — 2026-12-31" in html and "2027-01-01" not in html
+    html = client.get(PAGE, {"period": PERIOD}).content.decode()
+    assert "2026-03-01 — 2026-03-31" in html
+    book = load_workbook(io.BytesIO(client.get(EXPORT, {"period": "2026-Q4"}).content))
+    cells = [c for row in book["汇总"].iter_rows(values_only=True) for c in row if c]
+    assert "2026-10-01 — 2026-12-31" in " ".join(str(c) for c in cells)
+    assert "2027-01-01" not in " ".join(str(c) for c in cells)

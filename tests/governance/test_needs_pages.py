@@ -191,3 +191,23 @@ def test_objection_from_the_explorer(client, catalog, records, grant, make_user)
     # Without a grant: 404, and no objection link in the explorer.
     client.force_login(make_user("police"))
     assert client.get("/governance/objections/new/fire-incidents/").status_code == 404
+
+
+def test_answering_twice_says_already_handled_not_403(client, api_client, people):
+    filed = as_user(api_client, people["emergency"]).post(NEEDS, NEED, format="json").json()
+    url = f"/governance/needs/{filed['id']}/"
+    client.force_login(people["bigdata"])
+    route = {"do": "route", "route-provider": "water", "route-candidates": ["road-ponding"]}
+    assert client.post(url, route).status_code == 302
+    client.force_login(people["water"])
+    answer = {"do": "refuse", "refuse-basis": "涉及国家秘密"}
+    assert client.post(url, answer).status_code == 302
+    again = client.post(url, answer, follow=True)
+    assert again.redirect_chain == [(url, 302)]
+    assert [str(m) for m in again.context["messages"]][-1] == "该需求已处理。"
+    assert DataNeed.objects.get().status == "answered"
+    # Someone who never held the role is still refused.
+    client.force_login(people["police"])
+    assert client.post(url, answer).status_code == 404
+    client.force_login(people["emergency"])
+    assert client.post(url, answer).status_code == 403

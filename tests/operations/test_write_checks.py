@@ -309,8 +309,10 @@ def test_each_transition_writes_one_event_and_failures_none(order, people):
         "feedback": "",
     }
     assert event.resource_code == "gas-pipeline-pressure" and event.actor == "housing-staff"
+    with pytest.raises(PermissionDenied):
+        move(housing, order, "closed")  # not its role: refused before the state
     with pytest.raises(ValidationError):
-        move(housing, order, "closed")  # not a move of the state machine
+        move(housing, order, "resolved", feedback="x")  # its role, not from accepted
     move(housing, order, "in_progress")
     with pytest.raises(ValidationError):
         move(housing, order, "resolved")  # resolving needs feedback

@@ -100,6 +100,9 @@ EXPECTED = {
     "access-request-detail": ("401 200 404 404 200 200 200", "P"),
     "access-request-approve": ("401 403 404 404 200 200 200", "P"),
     "access-request-refuse": ("401 403 404 404 400 400 400", ""),
+    # The world's request is filed by water (the no-grant caller), who withdraws it; the
+    # provider sees it but may not (403); the superuser approved it above (400: decided).
+    "access-request-withdraw": ("401 200 404 404 403 403 400", "P"),
     "objection-list": ("401 200 200 200 200 200 200", ""),
     "objection-detail": ("401 404 404 404 404 404 404", ""),
     "objection-correct": ("401 404 404 404 404 404 404", ""),
@@ -163,6 +166,7 @@ EXPECTED = {
     "access:request": ("302 200 200 200 200 200 200", ""),
     "access:queue": ("302 200 200 200 200 200 200", ""),
     "access:decide": ("302 404 404 404 302 302 302", ""),
+    "access:withdraw": ("302 302 404 404 404 404 302", ""),
     "governance:needs": ("302 200 200 200 200 200 200", ""),
     "governance:need-new": ("302 200 200 200 200 200 200", ""),
     "governance:need": ("302 404 404 404 404 404 404", ""),

@@ -109,6 +109,15 @@
     }).join("");
   }
 
+  // ECharts formats a time axis in the browser's zone unless useUTC: each value is the
+  // server's wall clock (its ISO offset added, +08:00) read as UTC, so the axis and the
+  // tooltip show Asia/Shanghai whatever the viewer's PC clock.
+  function wallClock(iso) {
+    var s = String(iso), m = /([+-])(\d\d):?(\d\d)$/.exec(s);
+    var minutes = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+    return Date.parse(s) + minutes * 60000;
+  }
+
   function selectPoint(id, name, metric) {
     selectedPoint = id;
     document.getElementById("series-title").textContent = name || "";
@@ -117,10 +126,10 @@
       var metrics = {};
       rows.forEach(function (r) {
         var name = r.label + (r.unit ? " (" + r.unit + ")" : "");
-        (metrics[name] = metrics[name] || []).push([r.observed_at, r.value]);
+        (metrics[name] = metrics[name] || []).push([wallClock(r.observed_at), r.value]);
       });
       chart("series").setOption({
-        backgroundColor: "transparent", tooltip: { trigger: "axis" }, legend: { top: 0 },
+        backgroundColor: "transparent", useUTC: true, tooltip: { trigger: "axis" }, legend: { top: 0 },
         grid: { left: 50, right: 20, top: 30, bottom: 30 },
         xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
         series: Object.keys(metrics).map(function (m) {

@@ -34,17 +34,26 @@
     });
   }
 
+  // ECharts formats a time axis in the browser's zone unless useUTC: each value is the
+  // server's wall clock (Asia/Shanghai; the history API sends UTC, so the page's zone
+  // offset RISK.utcOffset is added) read as UTC, whatever the viewer's PC clock.
+  function wallClock(iso) {
+    var m = /([+-])(\d\d):?(\d\d)$/.exec(window.RISK.utcOffset || "");
+    var minutes = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+    return Date.parse(String(iso)) + minutes * 60000;
+  }
+
   function drawTrend(code, name) {
     var url = window.RISK.history.replace("000000", code) + "?hazard=" + window.RISK.hazard;
     getJSON(url).then(function (page) {
       document.getElementById("trend-title").textContent = name;
       document.body.dataset.trend = code;
       chart("trend").setOption({
-        backgroundColor: "transparent", grid: { left: 40, right: 20, top: 20, bottom: 30 },
+        backgroundColor: "transparent", useUTC: true, grid: { left: 40, right: 20, top: 20, bottom: 30 },
         tooltip: { trigger: "axis" },
         xAxis: { type: "time" }, yAxis: { type: "value", min: 0, max: 10 },
         series: [{ name: L.risk, type: "line", showSymbol: true,
-          data: page.results.map(function (r) { return [r.computed_at, r.risk]; }) }]
+          data: page.results.map(function (r) { return [wallClock(r.computed_at), r.risk]; }) }]
       });
     });
   }

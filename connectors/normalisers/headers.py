@@ -20,12 +20,32 @@ _NOTE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 _REQUIRED_MARKS = re.compile(r"[*＊※]+")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-# Bracketed text that reads as a unit (symbols, Latin letters, Chinese unit words), as
-# opposed to a note such as "（区县）" or "（表压）".
-_UNIT_LIKE = re.compile(
-    r"^(?=.*[A-Za-zμµ°℃%‰³²/吨方升米克帕])"
-    r"[A-Za-z0-9μµ°℃%‰³²¹·.^/\-万千百十吨方升米克帕天日时秒分钟小度立平公里毫微厘兆每亩顷斤]+$"
+# Bracketed text that reads as a unit, as opposed to a note ("（区县）", "（表压）"), an
+# instrument tag ("PT-101", "P1") or a qualifier ("max", "24h"): a ratio of unit words
+# ("m³/x", "立方米/旬"), or a short Latin symbol ("mmHg", "kgf"). Anything else is left
+# to the field's unit, as a header without a unit is.
+_UNIT_RATIO = re.compile(
+    r"^[A-Za-zμµ°℃%‰³²·.万千百十吨方升米克帕天日时秒分钟小度立平公里毫微厘兆亩顷斤]+"
+    r"(?:[23²³])?/[A-Za-zμµ°℃³²·.天日时秒分钟小度立平公里米升吨方克帕亩旬月年周]+[23²³]?$"
 )
+_UNIT_SYMBOL = re.compile(r"^[A-Za-zμµ°]{2,4}[23²³]?$")
+_QUALIFIERS = frozenset(
+    {"max", "min", "avg", "mean", "sum", "std", "ave", "id", "no", "gps", "rtu", "plc", "dcs"}
+)
+# A rate of a known unit over a time ("mm/h": the amount in an hour) is the known unit's
+# quantity per reporting interval, not an unknown unit.
+_PER_TIME = re.compile(r"^(?P<unit>.+)/(?:h|hr|hour|min|s|d|day|小时|时|分钟|分|秒|天|日)$")
+
+
+def _unit_like(text: str) -> bool:
+    if text.lower() in _QUALIFIERS:
+        return False
+    if _UNIT_SYMBOL.match(text):
+        return True
+    if not _UNIT_RATIO.match(text):
+        return False
+    per_time = _PER_TIME.match(text.lower())
+    return not (per_time and canonical_unit(per_time.group("unit")) is not None)
 
 
 def fold_header(text: object) -> str:
@@ -99,7 +119,7 @@ def unknown_unit(header: str) -> str | None:
     text = re.sub(r"[\s*＊※]+", "", halfwidth(str(header)))
     for pattern in (_BRACKETED, _SLASHED):
         match = pattern.match(text)
-        if match and match.group("base") and _UNIT_LIKE.match(match.group("unit")):
+        if match and match.group("base") and _unit_like(match.group("unit")):
             return match.group("unit")
     return None
 

@@ -117,6 +117,7 @@ _SYNONYMS = {
     "摄氏度": "°C",
     "度": "°C",
     "c": "°C",
+    "oc": "°C",  # a letter o for the degree sign
     "ug/m³": "μg/m³",
     "µg/m³": "μg/m³",
     "微克/立方米": "μg/m³",
@@ -158,11 +159,28 @@ def fold_unit(text: str) -> str:
     return text.replace("每", "/")
 
 
+# The words of a rate, spelled every way ("立方米/时", "m³/秒", "km/hr"), as the
+# registry's: numerator and denominator are folded apart.
+_NUMERATORS = {"立方米": "m³", "方": "m³", "公里": "km", "千米": "km", "米": "m", "升": "l"}
+_PER = {
+    "小时": "h", "时": "h", "hr": "h", "hour": "h",
+    "秒": "s", "sec": "s",
+    "分钟": "min", "分": "min",
+    "天": "d", "日": "d", "day": "d",
+}  # fmt: skip
+
+
 def canonical_unit(text: str) -> str | None:
     """The registry symbol for a unit spelling, or None when it is not a known unit."""
     if text is None:
         return None
-    return _FOLDED.get(fold_unit(text))
+    folded = fold_unit(text)
+    found = _FOLDED.get(folded)
+    if found is None and folded.count("/") == 1:
+        numerator, denominator = folded.split("/")
+        numerator = _NUMERATORS.get(numerator, numerator)
+        found = _FOLDED.get(f"{numerator}/{_PER.get(denominator, denominator)}")
+    return found
 
 
 def compatible(source: str, target: str) -> bool:

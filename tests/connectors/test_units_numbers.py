@@ -110,7 +110,22 @@ def test_header_units_after_a_space_or_glued(header, expected):
     ("header", "expected"),
     [
         ("瞬时流量(m³/x)", "m³/x"),
-        ("流量（方/时）", "方/时"),
+        ("流量（立方米/旬）", "立方米/旬"),
+        ("压力(mmHg)", "mmHg"),
+        # Known spellings of a rate, however its words are written.
+        ("流量（方/时）", None),
+        ("流量(立方米/时)", None),
+        ("排水能力(m³/秒)", None),
+        ("车速(km/hr)", None),
+        ("温度(oC)", None),
+        # Instrument tags, qualifiers and intervals are no units: the field's unit holds.
+        ("出厂压力(PT-101)", None),
+        ("压力(P1)", None),
+        ("PM2.5(24h)", None),
+        ("压力(max)", None),
+        ("压力(SCADA)", None),
+        ("水位(A)", None),
+        ("小时雨量(mm/h)", None),  # an amount per hour
         ("噪声(dB)", "dB"),
         ("流量/m3/x", "m3/x"),
         ("瞬时流量(m³/d)", None),  # known

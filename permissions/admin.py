@@ -129,6 +129,11 @@ class AccessRequestAdmin(RestrictedModelAdmin):
                 if not change and resource is not None and requester is not None:
                     try:
                         services.check_not_own(resource=resource, requester=requester)
+                        services.check_no_pending(
+                            user=request.user, requester=requester, resource=resource
+                        )
+                    except services.DuplicateRequest as exc:
+                        self.add_error("resource", exc.messages)
                     except ValidationError as exc:
                         self.add_error("resource", exc.message_dict["resource"])
                 return cleaned

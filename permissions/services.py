@@ -71,13 +71,16 @@ def request_access(
     duration_days: int = 365,
 ) -> AccessRequest:
     """File an access request for ``requester`` (a department of ``user``)."""
-    _refuse_duplicate(user=user, requester=requester, resource=resource)
     if not Department.objects.filter(pk=requester.pk).restrict(user, "member").exists():
         raise PermissionDenied(_("只能以本部门名义申请。"))
     if not DataResource.objects.filter(pk=resource.pk).restrict(user, "view").exists():
         raise DataResource.DoesNotExist
     _check_shareable(resource)
     check_not_own(resource=resource, requester=requester)
+    # Locking the department row serialises concurrent submits of one department
+    # (PostgreSQL), so a double submit cannot file the same request twice.
+    list(Department.objects.select_for_update().filter(pk=requester.pk).values_list("pk"))
+    check_no_pending(user=user, requester=requester, resource=resource)
     if not purpose.strip():
         raise ValidationError({"purpose": _("请填写用途。")})
     if not 1 <= duration_days <= 3 * 365:
@@ -118,10 +121,9 @@ class DuplicateRequest(ValidationError):
         self.existing = existing
 
 
-def _refuse_duplicate(*, user: UserLike, requester: Department, resource: DataResource) -> None:
-    # A double submit or a back-button resubmit would otherwise file the same request twice.
-    # Locking the department row serialises concurrent submits of one department (PostgreSQL).
-    list(Department.objects.select_for_update().filter(pk=requester.pk).values_list("pk"))
+def check_no_pending(*, user: UserLike, requester: Department, resource: DataResource) -> None:
+    """Raise ``DuplicateRequest`` when the department already has a pending request for
+    the resource (a double submit or a back-button resubmit)."""
     existing = (
         AccessRequest.objects.restrict(user, "view")
         .filter(requester=requester, resource=resource, status=RequestStatus.PENDING)

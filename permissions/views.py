@@ -117,6 +117,8 @@ def _overdue(item: AccessRequest, now) -> bool:
     # sets: a pending request past its deadline, or one answered after it.
     if item.status == RequestStatus.PENDING:
         return item.due_at < now
+    if item.status == RequestStatus.WITHDRAWN:
+        return False  # nobody was left to answer it
     return item.overdue or (item.decided_at is not None and item.decided_at > item.due_at)
 
 

@@ -262,6 +262,9 @@ def answer_link(
         ) from exc
     except DataResource.DoesNotExist as exc:
         raise ValidationError({"resource": _("需求部门看不到该资源。")}) from exc
+    except sharing.DuplicateRequest as exc:
+        # The department has already asked for this resource: the need follows that request.
+        request = exc.existing
     _answered(need, user, NeedAnswer.LINKED, note)
     need.resource = resource
     need.access_request = request

@@ -182,6 +182,26 @@ def test_answer_link_opens_an_access_request_for_the_filer(people):
     assert note.recipient_department.code == "emergency"
 
 
+def test_answer_link_follows_the_departments_pending_request(people):
+    from hub.catalog.models import Department
+    from permissions import services as sharing
+
+    earlier = sharing.request_access(
+        user=people["emergency"],
+        requester=Department.objects.get(code="emergency"),
+        resource=_resource("road-ponding"),
+        purpose="防汛联动",
+    )
+    need = route(people, file(people))
+    result = services.answer_link(
+        user=people["water"], need=need, resource=_resource("road-ponding"), note="已有数据"
+    )
+    assert result.access_request == earlier
+    assert AccessRequest.objects.count() == 1
+    need.refresh_from_db()
+    assert (need.answer, need.access_request_id) == (NeedAnswer.LINKED, earlier.pk)
+
+
 def _resource(code):
     from hub.catalog.models import DataResource
 

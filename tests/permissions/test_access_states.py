@@ -181,3 +181,42 @@ def test_refused_request_cannot_be_withdrawn(people, catalog):
     services.refuse_request(user=people["provider"], access_request=pending, reason="不符合")
     with pytest.raises(ValidationError):
         services.withdraw_request(user=people["requester"], access_request=pending)
+
+
+def test_admin_add_of_a_duplicate_is_a_form_error_not_a_500(people, catalog):
+    pending = file_request(people, catalog)
+    response = client_for(people["requester"]).post(
+        "/admin/permissions/accessrequest/add/",
+        {
+            "resource": catalog["resources"][RESOURCE].pk,
+            "requester": catalog["departments"]["cityops"].pk,
+            "purpose": "联动",
+            "fields": "[]",
+            "districts": "[]",
+            "duration_days": "30",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["resource"]
+    assert errors == [f"本部门已有待审批的共享申请 #{pending.pk}，请勿重复提交。"]
+    assert AccessRequest.objects.count() == 1
+
+
+def test_a_non_member_is_refused_before_any_duplicate_is_named(people, catalog):
+    file_request(people, catalog)
+    with pytest.raises(PermissionDenied):
+        services.request_access(
+            user=people["provider"],
+            requester=catalog["departments"]["cityops"],
+            resource=catalog["resources"][RESOURCE],
+            purpose="联动处置",
+        )
+
+
+def test_a_request_withdrawn_after_its_deadline_is_not_overdue(people, catalog, time_machine):
+    pending = file_request(people, catalog)
+    time_machine.move_to(pending.due_at + dt.timedelta(days=1))
+    services.withdraw_request(user=people["requester"], access_request=pending)
+    page = client_for(people["requester"]).get("/access/")
+    (row,) = [r for r in page.context["rows"] if r["request"].pk == pending.pk]
+    assert row["overdue"] is False

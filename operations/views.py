@@ -114,7 +114,11 @@ def screen(request: HttpRequest) -> HttpResponse:
     ``?refresh=`` seconds (2–3600, default 15)."""
     log_ops_centre_read(request.user, view="screen")
     refresh = request.GET.get("refresh", "")
-    seconds = int(refresh) if refresh.isdigit() and 2 <= int(refresh) <= 3600 else None
+    seconds = (
+        int(refresh)
+        if refresh.isascii() and refresh.isdigit() and 2 <= int(refresh) <= 3600
+        else None
+    )
     context = {
         "districts": _districts(request),
         "labels": _labels(),

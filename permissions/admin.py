@@ -85,7 +85,7 @@ class AccessRequestAdmin(RestrictedModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         # "?resource=<pk>" (the 申请共享 link): the request page with field and district pickers.
         resource_id = request.GET.get("resource", "")
-        if request.method == "GET" and resource_id.isdigit():
+        if request.method == "GET" and resource_id.isascii() and resource_id.isdigit():
             visible = DataResource.objects.restrict(request.user, "view").exclude(
                 sharing_type=SharingType.NONE
             )
@@ -98,7 +98,8 @@ class AccessRequestAdmin(RestrictedModelAdmin):
         # The provider sees 审批 (approve / partial / refuse) on the request's own page.
         extra_context = dict(extra_context or {})
         decidable = AccessRequest.objects.filter(
-            pk=object_id if str(object_id).isdigit() else None, status=RequestStatus.PENDING
+            pk=object_id if str(object_id).isascii() and str(object_id).isdigit() else None,
+            status=RequestStatus.PENDING,
         ).restrict(request.user, CHANGE)
         if decidable.exists():
             extra_context["decide_url"] = reverse("access:decide", args=[int(object_id)])

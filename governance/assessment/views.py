@@ -33,7 +33,7 @@ def _trend_count(request: HttpRequest) -> int:
     text = request.GET.get("periods")
     if not text:
         return selectors.trend_periods()
-    if not text.isdigit() or not 2 <= int(text) <= MAX_TREND_PERIODS:
+    if not (text.isascii() and text.isdigit()) or not 2 <= int(text) <= MAX_TREND_PERIODS:
         raise ValidationError(
             _("参数 periods 须为 2 到 %(max)s 之间的整数。") % {"max": MAX_TREND_PERIODS}
         )

@@ -192,7 +192,12 @@ def check_workbook(path: Path, *, sheet: str | int | None = None) -> CheckedWork
 
 def resolve_sheet(sheet: str | int | None, names: list[str]) -> str | int | None:
     """A sheet choice as a name, or a 0-based index for a number people typed ("2")."""
-    if isinstance(sheet, str) and sheet.strip() not in names and sheet.strip().isdigit():
+    if (
+        isinstance(sheet, str)
+        and sheet.strip() not in names
+        and sheet.strip().isascii()
+        and sheet.strip().isdigit()
+    ):
         return int(sheet.strip()) - 1
     return sheet
 

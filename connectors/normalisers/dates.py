@@ -125,7 +125,9 @@ def _twelve_hour(hour: np.ndarray, parts: pa.StructArray) -> np.ndarray:
     result = np.where(noon & (hour >= 1) & (hour <= 2), hour + 12, result)
     # "下午15时" is unambiguous and kept; a morning hour past noon, a "下午0时", an
     # "中午8时" or two halves in one value ("上午3时 PM") are not times.
-    invalid = (morning & (hour > 12)) | (afternoon & (hour == 0)) | both
+    # "晚上12点" is midnight to some and noon to nobody: refused rather than guessed.
+    late = np.isin(words, ("晚上", "夜间")) & (hour == 12)
+    invalid = (morning & (hour > 12)) | (afternoon & (hour == 0)) | both | late
     invalid |= noon & ~((hour >= 11) & (hour <= 14) | (hour >= 1) & (hour <= 2))
     return np.where(invalid, 99, result)
 

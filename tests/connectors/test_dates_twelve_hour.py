@@ -56,6 +56,7 @@ def test_twelve_hour_times(text, expected):
         "2025年7月1日 中午8时",
         "2025年7月1日 上午3时 PM",  # two halves of the day
         "2025年7月1日 下午",  # a half without an hour
+        "2025年7月1日 晚上12点",  # midnight to some: not read as noon
     ],
 )
 def test_impossible_twelve_hour_times_are_errors(text):

@@ -197,6 +197,16 @@ def point_label(values: ValueAccess, point: MonitoringPoint) -> str:
     return name or (point.external_id if values.attribute(point, "external_id") else "")
 
 
+def alert_message(values: ValueAccess, alert: Alert) -> str:
+    """An alert's message as far as the caller reads its point's name in clear: the rule
+    engine stores "<point name or id> <rule name>"."""
+    point = alert.point
+    if point is None or values.attribute(point, "name"):
+        return alert.message
+    rule = alert.rule.name if alert.rule_id and alert.rule else ""
+    return " ".join(part for part in (point_label(values, point), rule) if part)
+
+
 def _blank(value):
     return "" if isinstance(value, str) else None
 

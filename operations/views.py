@@ -179,7 +179,9 @@ def screen_data(request: HttpRequest) -> JsonResponse:
             {
                 "id": pk,
                 "name": shown or "",
-                "district": district,
+                "district": district
+                if clearance.attribute(MonitoringPoint, "district_code")
+                else "",
                 "lon": lon,
                 "lat": lat,
                 "level": worst.get(pk, 0),
@@ -196,17 +198,27 @@ def screen_data(request: HttpRequest) -> JsonResponse:
                 "level": a.level,
                 "level_label": level_label(a.level),
                 "hazard": hazard_label(a.hazard),
-                "district": districts.get(a.district_code, a.district_code),
-                "district_code": a.district_code,
+                "district": districts.get(code, code),
+                "district_code": code,
                 "point": point_label(values, a.point) if a.point_id else "",
                 "opened_at": _stamp(a.opened_at),
             }
             for a in alerts
+            for code in [_alert_district(values, a)]
         ],
         "points": points,
     }
     log_ops_centre_read(user, view="screen_data", rows=len(alerts) + len(points))
     return JsonResponse(payload)
+
+
+def _alert_district(values, alert) -> str:
+    """A point alert's district is its point's: blank where that field is not clear."""
+    if alert.point_id and not values.clearance(alert.resource_id).attribute(
+        MonitoringPoint, "district_code"
+    ):
+        return ""
+    return alert.district_code
 
 
 def _order_or_404(request: HttpRequest, pk: int) -> WorkOrder:

@@ -16,9 +16,20 @@ DISTRICT_HELP = "GB/T 2260 district code (区划代码)"
 MAX_READINGS = 2000
 
 
+class ClearDistrictFilter(django_filters.CharFilter):
+    """``?district=``: among the resources whose district field the caller reads in clear."""
+
+    def filter(self, queryset, value):
+        from operations.selectors import in_clear_district
+
+        if not value:
+            return queryset
+        return in_clear_district(queryset, user=self.parent.request.user, district=value)
+
+
 class PointFilterSet(django_filters.FilterSet):
     domain = django_filters.ChoiceFilter(choices=Domain.choices, help_text="Domain (领域)")
-    district = django_filters.CharFilter(field_name="district_code", help_text=DISTRICT_HELP)
+    district = ClearDistrictFilter(field_name="district_code", help_text=DISTRICT_HELP)
 
     class Meta:
         model = MonitoringPoint
@@ -30,7 +41,7 @@ class AlertFilterSet(django_filters.FilterSet):
         choices=Level.choices, coerce=int, help_text="1 蓝 … 4 红"
     )
     domain = django_filters.ChoiceFilter(choices=Domain.choices, help_text="Domain (领域)")
-    district = django_filters.CharFilter(field_name="district_code", help_text=DISTRICT_HELP)
+    district = ClearDistrictFilter(field_name="district_code", help_text=DISTRICT_HELP)
     state = django_filters.ChoiceFilter(choices=AlertState.choices, help_text="open | closed")
 
     class Meta:

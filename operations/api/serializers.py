@@ -9,7 +9,7 @@ from rest_framework import serializers
 from operations.hazards import hazard_label
 from operations.models import Alert, AlertTransition, MonitoringPoint, Reading, WorkOrder
 from operations.models.workorders import TRANSITIONS
-from operations.values import SOURCES, ValueAccess, point_label
+from operations.values import SOURCES, ValueAccess, alert_message, point_label
 
 
 class PreparedListSerializer(serializers.ListSerializer):
@@ -137,6 +137,12 @@ class AlertSerializer(serializers.ModelSerializer):
         values: ValueAccess | None = self.context.get("values")
         if values is None or not values.alert_clear(alert):
             data["value"] = None
+        point = alert.point
+        if point is not None and (values is None or not values.attribute(point, "name")):
+            # The stored message begins with the point's name ("BR-NP-01 挠度超限").
+            data["message"] = alert_message(values, alert) if values is not None else ""
+        if point is not None and (values is None or not values.attribute(point, "district_code")):
+            data["district_code"] = ""
         return data
 
     def get_hazard_display(self, alert: Alert) -> str:

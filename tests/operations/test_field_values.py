@@ -227,3 +227,30 @@ def test_raw_id_widget_names_only_visible_points(client, world, make_user):
     visible = client.get(f"/admin/operations/rule/add/?point={own.pk}").content.decode()
     assert f"/admin/operations/monitoringpoint/{own.pk}/change/" in visible
     assert "路段PD01" in visible
+
+
+def test_a_hidden_district_or_point_name_cannot_be_filtered_or_read(
+    api_client, client, world, make_user
+):
+    from permissions.models import AccessGrant
+
+    # The sensor id (the point's name) and the district no longer granted.
+    AccessGrant.objects.filter(resource=world.resources[BRIDGE], department__code="police").update(
+        fields=["bridge_id"]
+    )
+    police = make_user("police")
+    api_client.force_authenticate(police)
+    assert api_client.get("/api/v1/ops/points/?district=310101").json()["results"] == []
+    assert api_client.get("/api/v1/ops/alerts/?district=310101").json()["results"] == []
+    alert = api_client.get(f"/api/v1/ops/alerts/{world.alert.pk}/").json()
+    assert alert["district_code"] == "" and "S1" not in alert["message"]
+    assert alert["message"] == "挠度" and alert["point_name"] == ""
+    client.force_login(police)
+    screen = client.get("/ops/screen/data/").json()
+    assert [(a["point"], a["district_code"]) for a in screen["alerts"]] == [("", "")]
+    # The provider filters on its own district.
+    api_client.force_authenticate(make_user("housing"))
+    points = api_client.get("/api/v1/ops/points/?district=310101").json()["results"]
+    assert [p["id"] for p in points] == [world.point.pk]
+    alert = api_client.get(f"/api/v1/ops/alerts/{world.alert.pk}/").json()
+    assert (alert["district_code"], alert["message"]) == ("310101", "S1 挠度")

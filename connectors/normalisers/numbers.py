@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,31 +19,30 @@ _NUMBER_WITH_UNIT = (
 # separators (groups of three, the first group not "0": "0,750" is a decimal comma).
 _COMMA = r"\d,\d"
 _THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*(?:[^\d,.].*)?$"
-# A decimal comma with optional dot groups ("0,75", "1.234,5"), before any unit text.
-_DECIMAL_COMMA = re.compile(
-    r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:\.\d{3})+|\d+),(?P<frac>\d+)(?![\d,.])"
-)
+# A decimal comma with optional dot groups ("0,75", "1.234,5"), then a unit or the end
+# (RE2: pyarrow).
+_DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[^\d,.]|$)"
+_DOT_GROUP = r"^([+-]?\d+)\.(\d{3})"
+
 
 _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
 def _decimal_commas(text: pd.Series) -> pd.Series:
     """Cells written with a decimal comma in the usual form: "0,75" → "0.75",
-    "1.234,5 m³/s" → "1234.5 m³/s"; other cells unchanged (one substitution per
-    distinct text)."""
+    "1.234,5 m³/s" → "1234.5 m³/s"; other cells unchanged (RE2 over the distinct
+    texts, no Python code per cell)."""
     commas = text.str.contains(",", regex=False)
     if not commas.any():
         return text
     codes, uniques = pd.factorize(text[commas])
-
-    def swap(cell: str) -> str:
-        found = _DECIMAL_COMMA.match(cell)
-        if found is None:
-            return cell
-        whole = found.group("int").replace(".", "")
-        return f"{found.group('sign')}{whole}.{found.group('frac')}{cell[found.end() :]}"
-
-    converted = np.asarray([swap(cell) for cell in uniques], dtype=object)
+    cells = pa.array(uniques, type=pa.string())
+    decimal = pc.match_substring_regex(cells, _DECIMAL_COMMA)
+    swapped = cells
+    for _ in range(4):  # "1.234.567,5": one dot group per pass, from the left
+        swapped = pc.replace_substring_regex(swapped, _DOT_GROUP, r"\1\2")
+    swapped = pc.replace_substring_regex(swapped, r"^([+-]?\d+),(\d+)", r"\1.\2")
+    converted = pc.if_else(decimal, swapped, cells).to_numpy(zero_copy_only=False)
     text = text.copy()
     text[commas] = converted[codes]
     return text

@@ -52,10 +52,14 @@ EVENT_SOURCES = {
     "ended_at": "mapping.event_end_field",
 }
 READING_SOURCES = {"observed_at": "time_field"}
+# A point alert's stored message begins with its point's name; its district is the
+# point's (the API rebuilds the message: ``alert_message``; the admin hides both).
+ALERT_SOURCES = {"message": "mapping.point_name_field", "district_code": "district_field"}
 SOURCES: dict[type, dict[str, str]] = {
     MonitoringPoint: POINT_SOURCES,
     Event: EVENT_SOURCES,
     Reading: READING_SOURCES,
+    Alert: ALERT_SOURCES,
 }
 # Objects the ops centre views for every department (docs/PERMISSIONS.md).
 OPS_WIDE = (MonitoringPoint, Reading, Alert, AlertTransition)

@@ -248,6 +248,12 @@ def test_a_hidden_district_or_point_name_cannot_be_filtered_or_read(
     client.force_login(police)
     screen = client.get("/ops/screen/data/").json()
     assert [(a["point"], a["district_code"]) for a in screen["alerts"]] == [("", "")]
+    world.grant_roles()
+    admin = "/admin/operations/alert/"
+    assert client.get(f"{admin}?message__icontains=S1").status_code == 400
+    assert client.get(f"{admin}?district_code=310101").status_code == 400
+    page = client.get(f"{admin}{world.alert.pk}/change/").content.decode()
+    assert "S1 挠度" not in page
     # The provider filters on its own district.
     api_client.force_authenticate(make_user("housing"))
     points = api_client.get("/api/v1/ops/points/?district=310101").json()["results"]

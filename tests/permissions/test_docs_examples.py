@@ -238,12 +238,13 @@ def test_ingest_examples(catalog, client, tmp_path):
     assert uploaded.status == "rejected" and uploaded.rejected == 5  # as the comment says
     assert (tmp_path / "errors.xlsx").read_bytes()[:2] == b"PK"
     template = UploadBatch.objects.get(original_filename="template.xlsx")
-    # Not filled in here: its named sheet is read and holds no rows.
+    # Not filled in here: its named sheet is read, holds no rows and is refused for it.
     assert (template.sheet, template.status, template.rows_read) == (
         "燃气管网压力监测数据",
-        "loaded",
+        "rejected",
         0,
     )
+    assert template.message == "文件只有表头，没有数据行，未入库。"
     pushed = UploadBatch.objects.get(source="api", original_filename__startswith="records")
     assert pushed.status == "loaded" and pushed.inserted == 1
     assert pushed.api_key_prefix == shell.env["KEY"].split(".")[0]

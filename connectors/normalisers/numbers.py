@@ -23,6 +23,7 @@ _THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*(?:[^\
 # (RE2: pyarrow).
 _DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[^\d,.]|$)"
 _DOT_GROUP = r"^([+-]?\d+)\.(\d{3})"
+_DOT_THOUSANDS = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:[^\d,.]|$)"
 
 
 _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
@@ -30,14 +31,18 @@ _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 def _decimal_commas(text: pd.Series) -> pd.Series:
     """Cells written with a decimal comma in the usual form: "0,75" → "0.75",
-    "1.234,5 m³/s" → "1234.5 m³/s"; other cells unchanged (RE2 over the distinct
+    "1.234,5 m³/s" → "1234.5 m³/s", "2.000" → "2000"; other cells unchanged (RE2 over the distinct
     texts, no Python code per cell)."""
-    commas = text.str.contains(",", regex=False)
+    # Dot groups without a comma are thousands there too: "2.000" is 2000.
+    commas = text.str.contains(",", regex=False) | text.str.match(_DOT_THOUSANDS)
     if not commas.any():
         return text
     codes, uniques = pd.factorize(text[commas])
     cells = pa.array(uniques, type=pa.string())
-    decimal = pc.match_substring_regex(cells, _DECIMAL_COMMA)
+    decimal = pc.or_(
+        pc.match_substring_regex(cells, _DECIMAL_COMMA),
+        pc.match_substring_regex(cells, _DOT_THOUSANDS),
+    )
     swapped = cells
     for _ in range(4):  # "1.234.567,5": one dot group per pass, from the left
         swapped = pc.replace_substring_regex(swapped, _DOT_GROUP, r"\1\2")

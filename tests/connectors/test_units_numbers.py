@@ -197,6 +197,11 @@ def test_decimal_comma_profile():
     )
     assert values.iat[0] == 0.75 and cell_units.iat[0] == "m³/s" and not bad.iat[0]
     assert bad.iat[1]  # a comma before a dot is no decimal comma
+    # Dot groups alone are thousands in such a file; one decimal dot stays a decimal.
+    assert _read(["2.000", "1.234.567", "2.000 m³", "12.50"], decimal_comma=True) == (
+        [2000.0, 1234567.0, 2000.0, 12.5],
+        [False] * 4,
+    )
 
 
 @given(st.decimals(min_value=0, max_value=10**9, places=3, allow_nan=False))

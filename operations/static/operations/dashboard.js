@@ -125,6 +125,7 @@
     return getJSON(OPS.points + id + query).then(function (rows) {
       var metrics = {};
       rows.forEach(function (r) {
+        if (r.observed_at == null) return; // a time the caller may not read: no point on a time axis
         var name = r.label + (r.unit ? " (" + r.unit + ")" : "");
         (metrics[name] = metrics[name] || []).push([wallClock(r.observed_at), r.value]);
       });

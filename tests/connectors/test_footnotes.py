@@ -12,10 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.pipeline.footnotes import drop_notes
-from connectors.pipeline.parsing import parse_file
-from connectors.profiles.registry import GenericConnector
 from connectors.readers.base import RawChunk
 from hub.records.notices import merge
+from tests.connectors.test_hostile import run
 
 HEADER = "监测点编号,监测时间,所属区,管网压力,介质温度,压力级制,纬度,经度"
 ROW = "GP{n:06d},2025-07-01 14:30:00,黄浦区,0.35,20,低压,31.23,121.47"
@@ -83,14 +82,7 @@ def test_a_csv_with_a_note_footer_loads_its_rows(resources, write):
         "制表：燃气公司",
     ]
     path = write("gas.csv", "\n".join(lines) + "\n")
-    chunks = list(
-        parse_file(
-            path=path,
-            filename="gas.csv",
-            resource=resources["gas-pipeline-pressure"],
-            connector=GenericConnector(),
-        )
-    )
+    chunks = run(resources, path)
     assert sum(len(c.frame) for c in chunks) == 3
     assert [e for c in chunks for e in c.errors] == []
     (notice,) = [
@@ -109,14 +101,7 @@ def test_an_xlsx_with_a_total_row_loads_its_rows(resources, write):
     out = io.BytesIO()
     book.save(out)
     path = write("gas.xlsx", out.getvalue())
-    chunks = list(
-        parse_file(
-            path=path,
-            filename="gas.xlsx",
-            resource=resources["gas-pipeline-pressure"],
-            connector=GenericConnector(),
-        )
-    )
+    chunks = run(resources, path)
     assert [v for c in chunks for v in c.frame["point_id"]] == ["GP000001", "GP000002"]
     assert [e for c in chunks for e in c.errors] == []
     codes = [w.code for c in chunks for w in c.warnings]

@@ -43,6 +43,13 @@ def _stored() -> list[tuple[float, float]]:
     return [(record.latitude, record.longitude) for record in records]
 
 
+def _save(path, gas, steward, *, crs: str):
+    """The proposal for ``path`` saved by the steward with the CRS chosen on the page."""
+    proposal = propose(path=path, filename="gps.csv", resource=gas)
+    mapping = {"测点代码": "point_id"} | {m.header: m.field for m in proposal.mapping}
+    return save_proposal(user=steward, resource=gas, proposal=proposal, mapping=mapping, crs=crs)
+
+
 def test_without_evidence_the_proposal_shows_the_departments_declared_crs(gas, tmp_path):
     # The housing department's connector declares GCJ-02.
     proposal = propose(path=_file(tmp_path), filename="gps.csv", resource=gas)
@@ -52,14 +59,7 @@ def test_without_evidence_the_proposal_shows_the_departments_declared_crs(gas, t
 @pytest.mark.parametrize("choice", ["wgs84", ""])
 def test_the_stewards_wgs84_is_saved_and_the_points_stored_as_sent(gas, steward, tmp_path, choice):
     path = _file(tmp_path)
-    proposal = propose(path=path, filename="gps.csv", resource=gas)
-    saved = save_proposal(
-        user=steward,
-        resource=gas,
-        proposal=proposal,
-        mapping={"测点代码": "point_id"} | {m.header: m.field for m in proposal.mapping},
-        crs=choice,
-    )
+    saved = _save(path, gas, steward, crs=choice)
     assert saved.profile.source_crs == "wgs84"
     result = _load(path)
     assert (result["status"], result["inserted"]) == ("loaded", 3), result
@@ -69,14 +69,7 @@ def test_the_stewards_wgs84_is_saved_and_the_points_stored_as_sent(gas, steward,
 
 def test_the_declared_crs_confirmed_on_the_page_transforms_the_points(gas, steward, tmp_path):
     path = _file(tmp_path)
-    proposal = propose(path=path, filename="gps.csv", resource=gas)
-    saved = save_proposal(
-        user=steward,
-        resource=gas,
-        proposal=proposal,
-        mapping={"测点代码": "point_id"} | {m.header: m.field for m in proposal.mapping},
-        crs="gcj02",
-    )
+    saved = _save(path, gas, steward, crs="gcj02")
     assert saved.profile.source_crs == "gcj02"
     assert _load(path)["status"] == "loaded"
     for (lat, lon), (_pid, sent_lat, sent_lon) in zip(_stored(), ROWS, strict=True):

@@ -157,7 +157,12 @@ class Leadership:
         return True
 
     def release(self) -> None:
-        # Closing the session (or the file) frees the lock and leaves nothing half-released.
+        # Unlock first: closing the session frees the lock too, but only once the server has
+        # noticed the disconnect, and a standby asking in between would be refused.
+        # Closing it afterwards (or the file) leaves nothing half-released.
+        if self.enabled and self._held and self._connection is not None:
+            with contextlib.suppress(DatabaseError), self._connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
         self._drop_connection()
         if self._file is not None:
             os.close(self._file)

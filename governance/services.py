@@ -29,6 +29,7 @@ from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import CHANGE, write_service
 from hub.records.models import Record, UploadBatch
 from hub.records.recordstore import RecordStore, content_hashes
+from hub.records.signals import records_corrected
 from permissions.audit import log_event
 from permissions.selectors import VIEW_RECORDS, UserLike, record_access
 from permissions.workdays import add_working_days
@@ -250,6 +251,7 @@ def correct_value(
         setattr(record, column, derived)
     record.content_hash = content_hashes(pl.Series([text]))[0]
     RecordStore(resource).save([record])
+    _announce_correction(record)
     objection.corrected_field = name
     log_event(
         actor=user,
@@ -268,6 +270,20 @@ def correct_value(
     )
     notified = _close(objection, user, ObjectionStatus.CORRECTED, note.strip(), since)
     return ObjectionResult(objection=objection, notified=notified)
+
+
+def _announce_correction(record: Record) -> None:
+    """After commit, tell the apps that build on records (the operations sync) that the
+    record changed in place, so they rebuild what they derived from it."""
+    resource_id, key, batch_id = record.resource_id, record.key, record.batch_id
+    transaction.on_commit(
+        lambda: records_corrected.send(
+            sender=Record,
+            resource_id=resource_id,
+            keys=[key],
+            batch_ids=[batch_id] if batch_id else [],
+        )
+    )
 
 
 @write_service

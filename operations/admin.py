@@ -24,7 +24,7 @@ from operations.models import (
     SyncRun,
     WorkOrder,
 )
-from operations.values import ValueAccess, value_access
+from operations.values import ALERT_TIMES, ValueAccess, value_access
 
 
 class ResourceScopedAdmin(RestrictedModelAdmin):
@@ -84,15 +84,27 @@ class ClearValuesAdmin(ResourceScopedAdmin):
                 else:
                     resources = rows.values_list("resource_id", flat=True).distinct()
                     pairs = [(pk, None) for pk in resources]
-            cache[self.model] = values.hidden_anywhere(pairs)
+            hidden = values.hidden_anywhere(pairs)
+            if self.model is Alert and not values.wide:
+                # A compound alert's times are its events' times too.
+                others = rows.exclude(other_resource=None).values_list("other_resource_id")
+                values.prepare(pk for (pk,) in others.distinct())
+                for (pk,) in others.distinct():
+                    if values.clearance(pk).hidden(Event) & {"occurred_at", "ended_at"}:
+                        hidden |= set(ALERT_TIMES)
+            cache[self.model] = hidden
         return cache[self.model]
 
     def _hidden_of(self, request: HttpRequest, obj) -> set[str]:
         """Attributes of one object hidden from the viewer."""
         values = self._values(request)
         hidden = values.clearance(obj.resource_id).hidden(self.model)
-        if isinstance(obj, Alert) and not values.alert_clear(obj):
-            hidden.add("value")
+        if isinstance(obj, Alert):
+            if not values.alert_clear(obj):
+                hidden.add("value")
+            hidden -= set(ALERT_TIMES)
+            if not values.alert_times_clear(obj):
+                hidden |= set(ALERT_TIMES)
         return hidden
 
     def get_list_display(self, request: HttpRequest):
@@ -211,9 +223,13 @@ class AlertTransitionInline(RestrictedInline):
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
-        if obj is None or request_values(request, Alert).alert_clear(obj):
+        if obj is None:
             return fields
-        return [name for name in fields if name != "value"]  # as the alert's own value
+        values = request_values(request, Alert)
+        hidden = set() if values.alert_clear(obj) else {"value"}  # as the alert's own
+        if not values.alert_times_clear(obj):
+            hidden.add("at")
+        return [name for name in fields if name not in hidden]
 
 
 @admin.register(Alert)

@@ -14,11 +14,12 @@ class OperationsConfig(AppConfig):
         policies.register()
         from django.db.models.signals import pre_delete
 
-        from hub.records.signals import batch_loaded
+        from hub.records.signals import batch_loaded, records_corrected
         from operations.models import MonitoringPoint
-        from operations.receivers import enqueue_sync, lock_point_for_delete
+        from operations.receivers import enqueue_sync, lock_point_for_delete, resync_corrected
 
         batch_loaded.connect(enqueue_sync, dispatch_uid="operations.enqueue_sync")
+        records_corrected.connect(resync_corrected, dispatch_uid="operations.resync_corrected")
         pre_delete.connect(
             lock_point_for_delete, sender=MonitoringPoint, dispatch_uid="operations.lock_point"
         )

@@ -1,4 +1,5 @@
-"""Signal receivers: a loaded batch enqueues its sync; deleting a point waits for syncs."""
+"""Signal receivers: a loaded batch (or a record corrected in place) enqueues its sync;
+deleting a point waits for syncs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ def enqueue_sync(sender, batch, **kwargs) -> None:
     from operations.tasks import sync_batch
 
     sync_batch.delay(batch.pk)
+
+
+def resync_corrected(sender, resource_id, batch_ids, **kwargs) -> None:
+    """``records_corrected`` receiver (sent after commit): records changed in place are
+    synced again through their batches, the sync a load runs (idempotent), so their
+    points, readings and events carry the corrected values and the rules re-evaluate."""
+    from operations.tasks import sync_batch
+
+    for batch_id in sorted(set(batch_ids)):
+        sync_batch.delay(batch_id)
 
 
 def lock_point_for_delete(sender, instance, using: str = "default", **kwargs) -> None:

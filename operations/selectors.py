@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from hub.catalog.models import DataResource, FieldSpec, ResourceStatus
@@ -19,6 +31,7 @@ from operations.models import (
     Alert,
     AlertState,
     AlertTransition,
+    Event,
     MonitoringPoint,
     Reading,
     WorkOrder,
@@ -37,13 +50,43 @@ def point_list(
         queryset = queryset.filter(domain=domain)
     if district:
         queryset = in_clear_district(queryset, user=user, district=district)
-    return queryset.select_related("resource", "department").order_by("resource_id", "external_id")
+    # Within a resource by id, except where the id field is hidden: the rows' order would
+    # tell the hidden ids' order. Those go by the internal key, which tells nothing more.
+    hidden = _hidden_in(queryset, user=user, model=MonitoringPoint, name="external_id")
+    by_id = (
+        Case(
+            When(resource_id__in=hidden, then=Value("")),
+            default=F("external_id"),
+            output_field=CharField(),
+        )
+        if hidden
+        else F("external_id")
+    )
+    return queryset.select_related("resource", "department").order_by("resource_id", by_id, "pk")
+
+
+def _hidden_in(queryset: QuerySet, *, user: UserLike, model: type, name: str) -> list[int]:
+    """The resources of ``queryset``'s rows whose ``model`` attribute ``name`` the caller
+    does not read in clear."""
+    access = value_access(user=user, model=model)
+    if access.wide:
+        return []
+    ids = list(queryset.values_list("resource_id", flat=True).distinct().order_by())
+    access.prepare(ids)
+    return [pk for pk in ids if not access.clearance(pk).attribute(model, name)]
 
 
 def in_clear_district(queryset: QuerySet, *, user: UserLike, district: str) -> QuerySet:
     """Points (or alerts) of ``queryset`` in ``district``, among the resources whose
     district field the caller reads in clear: a filter on a hidden district would tell
     it. Alerts without a point (a late resource) carry no record's district."""
+    return queryset.filter(clear_district(queryset, user=user), district_code=district)
+
+
+def clear_district(queryset: QuerySet, *, user: UserLike) -> Q:
+    """The rows of ``queryset`` (points or alerts) whose district the caller reads in
+    clear: those of resources whose district field is served in clear, and alerts
+    without a point. Only these may be filtered, grouped or counted by district."""
     access = value_access(user=user, model=MonitoringPoint)
     ids = list(queryset.values_list("resource_id", flat=True).distinct().order_by())
     access.prepare(ids)
@@ -51,7 +94,7 @@ def in_clear_district(queryset: QuerySet, *, user: UserLike, district: str) -> Q
     where = Q(resource_id__in=clear)
     if queryset.model is Alert:
         where |= Q(point=None)
-    return queryset.filter(where, district_code=district)
+    return where
 
 
 def point_get(*, user: UserLike, point_id: int) -> MonitoringPoint:
@@ -108,9 +151,30 @@ def alert_list(
         queryset = in_clear_district(queryset, user=user, district=district)
     if state:
         queryset = queryset.filter(state=state)
-    return queryset.select_related("resource", "point", "rule", "work_order").order_by(
-        "state", "-level", "-opened_at", "-id"
+    queryset = queryset.select_related("resource", "point", "rule", "work_order")
+    # Newest first, except where the time is a reading's time the caller may not read
+    # (``ValueAccess.alert_times_clear``): those go by id, in the order the hub made them.
+    hidden = _hidden_in(queryset, user=user, model=Alert, name="opened_at")
+    hidden_events = []
+    if not value_access(user=user, model=Alert).wide:
+        events = value_access(user=user, model=Event)
+        others = list(
+            queryset.exclude(other_resource=None)
+            .values_list("other_resource_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        events.prepare(others)
+        hidden_events = [
+            pk for pk in others if events.clearance(pk).hidden(Event) & {"occurred_at", "ended_at"}
+        ]
+    if not hidden and not hidden_events:
+        return queryset.order_by("state", "-level", "-opened_at", "-id")
+    withheld = Q(resource_id__in=hidden) | Q(other_resource_id__in=hidden_events)
+    opened = Case(
+        When(withheld, then=Value(None)), default=F("opened_at"), output_field=DateTimeField()
     )
+    return queryset.order_by("state", "-level", opened.desc(nulls_last=True), "-id")
 
 
 def alert_get(*, user: UserLike, alert_id: int) -> Alert:
@@ -196,12 +260,17 @@ def summary(*, user: UserLike) -> dict:
     """What a big screen shows at a glance, restricted to what the user may see."""
     now = timezone.now()
     open_alerts = alert_list(user=user, state=AlertState.OPEN)
+    # An alert whose district the caller may not read is counted, but not placed: the
+    # worst level of a district would tell where a hidden district's alerts are.
+    placed = clear_district(open_alerts, user=user)
     worst = dict(
-        open_alerts.exclude(district_code="")
+        open_alerts.filter(placed)
+        .exclude(district_code="")
         .values_list("district_code")
         .annotate(level=Max("level"))
         .order_by()
     )
+    undisclosed = open_alerts.exclude(placed).order_by().count()
     by_level = dict(open_alerts.values_list("level").annotate(n=Count("id")).order_by())
     by_domain = dict(open_alerts.values_list("domain").annotate(n=Count("id")).order_by())
     orders = work_order_list(user=user).exclude(state=WorkOrderState.CLOSED).order_by()
@@ -210,6 +279,7 @@ def summary(*, user: UserLike) -> dict:
         "generated_at": timezone.localtime(now),  # +08:00: the page shows it as sent
         "open_alerts": sum(by_level.values()),
         "districts": worst,
+        "undisclosed_district": undisclosed,
         "by_level": {str(level): by_level.get(level, 0) for level in (4, 3, 2, 1)},
         "by_domain": dict(by_domain),
         "work_orders": {key: value for key, value in counts.items() if value},

@@ -71,6 +71,10 @@ def _action_label(entry: dict) -> str:
     return state_label(entry.get("state", ""))
 
 
+def _opened(first: AlertTransition | None, alert: Alert) -> datetime | None:
+    return local(first.at if first else alert.opened_at)
+
+
 def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
     """The steps of ``order``'s loop that ``user`` may see, oldest first."""
     alert = order.alert
@@ -82,6 +86,8 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
     first = transitions[0] if transitions else None
     # The reading's value and the point's name only where their fields are read in clear.
     values = value_access(user=user, model=Alert)
+    # The alert's times are its readings' times: blank where those are not read in clear.
+    dated = values.alert_times_clear(alert)
     point = point_label(values, alert.point) if alert.point_id else ""
     shown = values.alert_value(alert)
     value = "" if shown is None else f"{shown:g}"
@@ -90,7 +96,7 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
         "value": value,
     }
     steps.append(
-        Step("monitor", stages["monitor"], monitored, local(first.at if first else alert.opened_at))
+        Step("monitor", stages["monitor"], monitored, _opened(first, alert) if dated else None)
     )
     rule = Rule.objects.restrict(user, VIEW).filter(pk=alert.rule_id).values_list("name", flat=True)
     rule_name = rule.first() if alert.rule_id else None
@@ -100,13 +106,12 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
     }
     if rule_name:
         judged = f"{judged}（{rule_name}）"
-    steps.append(
-        Step("judge", stages["judge"], judged, local(first.at if first else alert.opened_at))
-    )
+    steps.append(Step("judge", stages["judge"], judged, _opened(first, alert) if dated else None))
     for transition in transitions:
         kind = TransitionKind(transition.kind).label
         label = f"{kind} {level_label(transition.to_level or transition.from_level)}"
-        steps.append(Step("alert", stages["alert"], label, local(transition.at)))
+        at = local(transition.at) if dated else None
+        steps.append(Step("alert", stages["alert"], label, at))
     names = dict(Department.objects.restrict(user, VIEW).values_list("code", "short_name"))
     # The department an entry without one was for: the assignee at that time (the first
     # re-dispatch names the one it took the order from).

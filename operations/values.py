@@ -22,7 +22,14 @@ from django.db.models import Prefetch
 
 from hub.catalog.models import DataResource, FieldSpec
 from hub.catalog.restricted import VIEW
-from operations.models import Alert, AlertTransition, Event, MonitoringPoint, Reading
+from operations.models import (
+    Alert,
+    AlertTransition,
+    Event,
+    MonitoringPoint,
+    Reading,
+    RuleKind,
+)
 from operations.policies import sees_all_operations
 from permissions.selectors import (
     UserLike,
@@ -53,8 +60,15 @@ EVENT_SOURCES = {
 }
 READING_SOURCES = {"observed_at": "time_field"}
 # A point alert's stored message begins with its point's name; its district is the
-# point's (the API rebuilds the message: ``alert_message``; the admin hides both).
-ALERT_SOURCES = {"message": "mapping.point_name_field", "district_code": "district_field"}
+# point's (the API rebuilds the message: ``alert_message``; the admin hides both). An
+# alert's times are its readings' times (the rule engine dates a change by the reading
+# that caused it), so they follow the resource's time field: ``alert_times_clear``.
+ALERT_TIMES = ("opened_at", "escalated_at", "deescalated_at", "closed_at")
+ALERT_SOURCES = {
+    "message": "mapping.point_name_field",
+    "district_code": "district_field",
+    **dict.fromkeys(ALERT_TIMES, "time_field"),
+}
 SOURCES: dict[type, dict[str, str]] = {
     MonitoringPoint: POINT_SOURCES,
     Event: EVENT_SOURCES,
@@ -167,6 +181,24 @@ class ValueAccess:
         metric = alert.rule.metric if alert.rule_id and alert.rule else ""
         return self.metric(alert.resource_id, metric)
 
+    def alert_times_clear(self, alert: Alert) -> bool:
+        """Whether the alert's times (and its transitions') are read in clear: they are
+        copied from the readings' (and a compound rule's events') times, except for
+        governance (lateness) and staleness alerts, dated by the hub's clock."""
+        if self.wide or not data_timed(alert):
+            return True
+        if not self.clearance(alert.resource_id).attribute(Alert, "opened_at"):
+            return False
+        if alert.other_resource_id is None:
+            return True
+        events = self.clearance(alert.other_resource_id)
+        return events.attribute(Event, "occurred_at") and events.attribute(Event, "ended_at")
+
+    def alert_times(self, alert: Alert) -> dict:
+        """The alert's times, None where they are not read in clear."""
+        clear = self.alert_times_clear(alert)
+        return {name: getattr(alert, name) if clear else None for name in ALERT_TIMES}
+
     def alert_value(self, alert: Alert) -> float | None:
         """The alert's value, or None when its metric is not read in clear."""
         return alert.value if self.alert_clear(alert) else None
@@ -209,6 +241,16 @@ def alert_message(values: ValueAccess, alert: Alert) -> str:
         return alert.message
     rule = alert.rule.name if alert.rule_id and alert.rule else ""
     return " ".join(part for part in (point_label(values, point), rule) if part)
+
+
+def data_timed(alert: Alert) -> bool:
+    """Whether the rule engine dated ``alert`` by its data (readings, events): every
+    alert but a resource's lateness (scope ``resource:``) and a staleness rule's, which
+    the clock dates. An alert whose rule was deleted counts as data-dated."""
+    if alert.scope.startswith("resource:"):
+        return False
+    rule = alert.rule if alert.rule_id else None
+    return rule is None or rule.kind != RuleKind.STALENESS
 
 
 def _blank(value):

@@ -69,6 +69,7 @@ def _labels() -> dict:
         "points": _("监测点"),
         "city": _("全市"),
         "back": _("返回全市"),
+        "undisclosed": _("区划未公开的预警"),
     }
 
 
@@ -201,7 +202,7 @@ def screen_data(request: HttpRequest) -> JsonResponse:
                 "district": districts.get(code, code),
                 "district_code": code,
                 "point": point_label(values, a.point) if a.point_id else "",
-                "opened_at": _stamp(a.opened_at),
+                "opened_at": _stamp(values.alert_times(a)["opened_at"]),
             }
             for a in alerts
             for code in [_alert_district(values, a)]

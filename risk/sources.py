@@ -24,7 +24,7 @@ from hub.catalog.models.resources import UPDATE_CYCLE_SECONDS
 from hub.catalog.restricted import VIEW
 from hub.records.models import Record
 from operations.models import AlertState
-from operations.selectors import alert_list
+from operations.selectors import alert_list, clear_district
 from permissions.selectors import VIEW_RECORDS, UserLike, record_access
 from risk.models import ZERO_WHEN_EMPTY, Aggregation, IndicatorStatus, RiskIndicator, SourceKind
 from risk.policies import ops_centre_code
@@ -113,6 +113,10 @@ def _records(
         indicator.field not in access.field_names or indicator.field in access.maskers
     ):
         return _empty(districts, IndicatorStatus.NO_ACCESS, **freshness)
+    district = resource.district_field
+    if district and (district not in access.field_names or district in access.maskers):
+        # Grouping by a district the grant withholds would tell each record's district.
+        return _empty(districts, IndicatorStatus.NO_ACCESS, **freshness)
     queryset = Record.objects.restrict(user, VIEW_RECORDS, resource=resource).filter(
         district_code__in=districts
     )
@@ -168,6 +172,8 @@ def _alerts(
         queryset = queryset.filter(resource=resource)
     if indicator.match_values:
         queryset = queryset.filter(domain__in=[str(v) for v in indicator.match_values])
+    # Only alerts whose district the reader may read are placed in a district.
+    queryset = queryset.filter(clear_district(queryset, user=user))
     rows = queryset.order_by().values("district_code").annotate(value=Sum("level"), n=Count("id"))
     found = {row["district_code"]: float(row["value"]) for row in rows}
     return _finish(indicator, districts, found, rows=sum(row["n"] for row in rows), **freshness)

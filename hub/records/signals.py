@@ -9,9 +9,16 @@ delete, with ``sender=Record``, ``resource_id`` and ``records`` (the queryset ab
 deleted). Apps above keep references to records without a database constraint (so record
 deletes stay one fast ``DELETE``, which Django's collector cannot do for a ``SET_NULL``
 relation: it would load every record first) and clear them here.
+
+``records_corrected`` is sent *after commit* when records were changed in place outside
+a load (an objection's correction, ``governance.services.correct_value``), with
+``sender=Record``, ``resource_id``, ``keys`` (the changed records' keys) and
+``batch_ids`` (the batches that last wrote them). What is built from records by batch
+(the operations sync) rebuilds those batches, as after their load.
 """
 
 from django.dispatch import Signal
 
 batch_loaded = Signal()
 records_deleting = Signal()
+records_corrected = Signal()

@@ -7,13 +7,38 @@ invalid value (an unknown level, state or domain) is a 400 naming the parameter.
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext as _
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend
 
 from hub.catalog.models import Domain
 from operations.models import Alert, AlertState, Level, MonitoringPoint, WorkOrder, WorkOrderState
 
 DISTRICT_HELP = "GB/T 2260 district code (区划代码)"
 MAX_READINGS = 2000
+
+
+# Lists of the ops API come in one fixed order (``operations.selectors``), chosen so that
+# it tells nothing of a hidden value; a caller's own order or search, on a field a grant
+# may hide (an id, a name, a time, a value), is refused rather than silently ignored.
+UNSUPPORTED = ("ordering", "search")
+
+
+def refuse_ordering_and_search(query_params) -> None:
+    """A 400 naming ``ordering`` or ``search`` when the request carries either."""
+    given = [name for name in UNSUPPORTED if name in query_params]
+    if given:
+        message = _("不支持此参数：列表按固定顺序返回，不能按字段排序或搜索。")
+        raise ValidationError({name: [message] for name in given})
+
+
+class FixedOrderFilter(BaseFilterBackend):
+    """Refuses ``?ordering=`` and ``?search=`` (``refuse_ordering_and_search``)."""
+
+    def filter_queryset(self, request, queryset, view):
+        refuse_ordering_and_search(request.query_params)
+        return queryset
 
 
 class ClearDistrictFilter(django_filters.CharFilter):

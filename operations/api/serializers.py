@@ -9,7 +9,7 @@ from rest_framework import serializers
 from operations.hazards import hazard_label
 from operations.models import Alert, AlertTransition, MonitoringPoint, Reading, WorkOrder
 from operations.models.workorders import TRANSITIONS
-from operations.values import SOURCES, ValueAccess, alert_message, point_label
+from operations.values import ALERT_TIMES, SOURCES, ValueAccess, alert_message, point_label
 
 
 class PreparedListSerializer(serializers.ListSerializer):
@@ -80,7 +80,8 @@ class ReadingSerializer(ClearValuesMixin, serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    """One step of an alert's history; ``value`` as the alert's (``hide_value``)."""
+    """One step of an alert's history; ``value`` and ``at`` as the alert's (``hide_value``,
+    ``hide_time``)."""
 
     class Meta:
         model = AlertTransition
@@ -90,6 +91,8 @@ class TransitionSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         if self.context.get("hide_value", True):
             data["value"] = None
+        if self.context.get("hide_time", True):
+            data["at"] = None
         return data
 
 
@@ -143,6 +146,9 @@ class AlertSerializer(serializers.ModelSerializer):
             data["message"] = alert_message(values, alert) if values is not None else ""
         if point is not None and (values is None or not values.attribute(point, "district_code")):
             data["district_code"] = ""
+        if values is None or not values.alert_times_clear(alert):
+            # The times are its readings' times (``ValueAccess.alert_times_clear``).
+            data.update(dict.fromkeys(ALERT_TIMES))
         return data
 
     def get_hazard_display(self, alert: Alert) -> str:
@@ -176,7 +182,8 @@ class AlertDetailSerializer(AlertSerializer):
     def get_transitions(self, alert: Alert) -> list:
         values: ValueAccess | None = self.context.get("values")
         hide = values is None or not values.alert_clear(alert)
-        context = {"hide_value": hide}
+        hide_time = values is None or not values.alert_times_clear(alert)
+        context = {"hide_value": hide, "hide_time": hide_time}
         return TransitionSerializer(alert.transitions.all(), many=True, context=context).data
 
 
@@ -188,7 +195,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
     hazard = serializers.CharField(source="alert.hazard", read_only=True)
     hazard_display = serializers.SerializerMethodField()
     level = serializers.IntegerField(source="alert.level", read_only=True)
-    district_code = serializers.CharField(source="alert.district_code", read_only=True)
+    district_code = serializers.SerializerMethodField()
     timeliness = serializers.SerializerMethodField()
 
     class Meta:
@@ -220,6 +227,14 @@ class WorkOrderSerializer(serializers.ModelSerializer):
     def get_hazard_display(self, order: WorkOrder) -> str:
         """The hazard in the caller's language (``hazard`` is the name as stored)."""
         return hazard_label(order.alert.hazard)
+
+    def get_district_code(self, order: WorkOrder) -> str:
+        """The alert's district, blank where it is its point's and that field is hidden."""
+        alert = order.alert
+        values: ValueAccess | None = self.context.get("values")
+        if alert.point_id and (values is None or not values.attribute(alert, "district_code")):
+            return ""
+        return alert.district_code
 
     def get_timeliness(self, order: WorkOrder) -> str:
         from operations.selectors import timeliness

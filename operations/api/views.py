@@ -20,9 +20,11 @@ from hub.catalog.restricted import VIEW
 from operations import selectors
 from operations.api.filters import (
     AlertFilterSet,
+    FixedOrderFilter,
     PointFilterSet,
     ReadingsQuerySerializer,
     WorkOrderFilterSet,
+    refuse_ordering_and_search,
 )
 from operations.api.serializers import (
     AlertDetailSerializer,
@@ -76,7 +78,7 @@ class PointViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = PointSerializer
     # Filters apply on top of what the selector lets the caller see.
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FixedOrderFilter, DjangoFilterBackend]
     filterset_class = PointFilterSet
 
     def get_serializer_context(self):
@@ -92,6 +94,7 @@ class PointViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def readings(self, request: Request, pk: str) -> Response:
         """The latest readings of the point, oldest first (a time series, one array)."""
+        refuse_ordering_and_search(request.query_params)
         query = ReadingsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = value_access(user=request.user, model=Reading)
@@ -115,7 +118,7 @@ class PointViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
 class AlertViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     """Alerts (预警) the caller may see; others are 404."""
 
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FixedOrderFilter, DjangoFilterBackend]
     filterset_class = AlertFilterSet
 
     def get_serializer_class(self):
@@ -141,11 +144,12 @@ class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     """Work orders (工单) of visible alerts or of the caller's departments."""
 
     serializer_class = WorkOrderSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FixedOrderFilter, DjangoFilterBackend]
     filterset_class = WorkOrderFilterSet
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        values = value_access(user=self.request.user, model=Alert)
+        return {**super().get_serializer_context(), "now": timezone.now(), "values": values}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -44,9 +44,10 @@ STAMPS = {
 }
 
 
-def work_order_code(alert: Alert) -> str:
-    """A readable, unique code: GD + alert date + alert id."""
-    return f"GD{timezone.localtime(alert.opened_at):%Y%m%d}{alert.pk:07d}"
+def work_order_code(alert: Alert, dispatched_at: datetime) -> str:
+    """A readable, unique code: GD + dispatch date + alert id. Not the alert's date: that
+    is its reading's time, which a grant may withhold from those who see the order."""
+    return f"GD{timezone.localtime(dispatched_at):%Y%m%d}{alert.pk:07d}"
 
 
 def dispatch_for_alerts(
@@ -59,7 +60,7 @@ def dispatch_for_alerts(
         accept, resolve = DEADLINES[alert.level]
         orders.append(
             WorkOrder(
-                code=work_order_code(alert),
+                code=work_order_code(alert, now),
                 alert=alert,
                 department_id=departments[(alert.rule_id, alert.scope)],
                 state=WorkOrderState.DISPATCHED,

@@ -285,3 +285,83 @@ def test_beat_task_without_indicators_does_nothing(risk_env):
 
     assert compute_risk_index() is None
     assert not RiskSnapshot.objects.exists()
+
+
+def test_records_are_not_grouped_by_a_district_the_grant_withholds(risk_env):
+    """A grant without the district field: the records cannot be placed in districts."""
+    from permissions.services import grant_access
+
+    risk_env.load(
+        "hospital-emergency-capacity",
+        [{"hospital_id": "H1", "report_date": "2025-07-01", "district": A, "beds_total": 1000}],
+    )
+    risk_env.seed(
+        [
+            {
+                "code": "beds",
+                "name": "床位",
+                "dimension": "coping",
+                "hazard": "all",
+                "resource": "hospital-emergency-capacity",
+                "field": "beds_total",
+                "aggregation": "sum",
+                "direction": "higher_less_risk",
+            }
+        ]
+    )
+    grant = grant_access(
+        user=None,
+        resource=risk_env.resources["hospital-emergency-capacity"],
+        department=risk_env.departments["cityops"],
+        expires_at=risk_env.now + timedelta(days=30),
+        fields=["hospital_id", "report_date", "beds_total"],
+    )
+    beds = values(compute_snapshot(trigger="test", now=risk_env.now).snapshot, "beds")
+    assert beds[A].status == "no_access" and beds[A].raw is None
+    grant.fields = [*grant.fields, "district"]
+    grant.save(update_fields=["fields"])
+    beds = values(compute_snapshot(trigger="test", now=risk_env.now).snapshot, "beds")
+    assert beds[A].raw == 1000.0
+
+
+def test_alerts_are_not_placed_in_a_district_the_grant_withholds(risk_env, settings):
+    """Without the 一网统管 view, the ops centre reads a bridge alert under a grant that
+    withholds the district: the alert counts in no district."""
+    from operations.models import Rule
+    from operations.services.mappings import ensure_default_mappings
+    from operations.services.sync import sync_batch
+    from permissions.models import AccessGrant
+    from permissions.services import grant_access
+
+    settings.HUB_OPS_CENTRE_SEES_ALL = False
+    ensure_default_mappings()
+    bridge = risk_env.resources["bridge-structural-health"]
+    Rule.objects.create(
+        name="挠度", kind="threshold", hazard="桥梁挠度超限", metric="deflection", orange=100,
+        resource=bridge,
+    )  # fmt: skip
+    row = {"bridge_id": "B1", "sensor_id": "S1", "observed_at": risk_env.now, "district": A}
+    sync_batch(batch_id=risk_env.load(bridge.code, [{**row, "deflection": 131.0}]).pk)
+    grant_access(
+        user=None,
+        resource=bridge,
+        department=risk_env.departments["cityops"],
+        expires_at=risk_env.now + timedelta(days=30),
+        fields=["bridge_id", "sensor_id", "deflection"],
+    )
+    spec = {
+        "code": "bridge-alerts",
+        "name": "桥梁在办预警",
+        "dimension": "hazard_exposure",
+        "hazard": "bridge",
+        "source_kind": "alerts",
+        "aggregation": "alert_levels",
+        "match_values": ["bridge"],
+    }
+    risk_env.seed([spec])
+    alerts = values(compute_snapshot(trigger="test", now=risk_env.now).snapshot, "bridge-alerts")
+    assert alerts[A].raw == 0.0
+    granted = ["bridge_id", "sensor_id", "district"]
+    AccessGrant.objects.filter(resource=bridge).update(fields=granted)
+    alerts = values(compute_snapshot(trigger="test", now=risk_env.now).snapshot, "bridge-alerts")
+    assert alerts[A].raw == 3.0

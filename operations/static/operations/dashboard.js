@@ -36,6 +36,10 @@
   }
 
   function drawMap(summary) {
+    // Alerts whose district the viewer may not read: counted, not placed on the map.
+    var undisclosed = document.getElementById("undisclosed");
+    undisclosed.hidden = !summary.undisclosed_district;
+    undisclosed.textContent = L.undisclosed + L.colon + (summary.undisclosed_district || 0);
     var data = Object.keys(DISTRICTS).map(function (code) {
       var level = summary.districts[code] || 0;
       return { name: DISTRICTS[code], value: level, itemStyle: { areaColor: COLORS[level] } };

@@ -41,6 +41,10 @@
 
   function drawMap(data) {
     var summary = data.summary;
+    // Alerts whose district the viewer may not read: counted, not placed on the map.
+    var undisclosed = document.getElementById("undisclosed");
+    undisclosed.hidden = !summary.undisclosed_district;
+    undisclosed.textContent = L.undisclosed + L.colon + (summary.undisclosed_district || 0);
     var codes = current.district ? [current.district] : Object.keys(DISTRICTS);
     var regions = codes.map(function (code) {
       var level = summary.districts[code] || 0;

@@ -145,7 +145,8 @@ class WorkOrderViewSet(OpsCentreAudited, viewsets.ReadOnlyModelViewSet):
     filterset_class = WorkOrderFilterSet
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        values = value_access(user=self.request.user, model=Alert)
+        return {**super().get_serializer_context(), "now": timezone.now(), "values": values}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

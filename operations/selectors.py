@@ -192,16 +192,32 @@ def timeliness_counts(now: datetime) -> dict[str, Count]:
     }
 
 
+def _worst_by_district(open_alerts: QuerySet[Alert], values: ValueAccess) -> dict[str, int]:
+    """The highest open level per district. A point alert's district is its point's: an
+    alert counts only where the caller reads that district in clear (as on the alert)."""
+    grouped = (
+        open_alerts.exclude(district_code="")
+        .values_list("district_code", "resource_id", Q(point__isnull=False))
+        .annotate(level=Max("level"))
+        .order_by()
+    )
+    rows = list(grouped)
+    values.prepare({resource_id for _code, resource_id, _pointed, _level in rows})
+    worst: dict[str, int] = {}
+    for code, resource_id, pointed, level in rows:
+        if pointed and not values.clearance(resource_id).attribute(
+            MonitoringPoint, "district_code"
+        ):
+            continue
+        worst[code] = max(level, worst.get(code, level))
+    return worst
+
+
 def summary(*, user: UserLike) -> dict:
     """What a big screen shows at a glance, restricted to what the user may see."""
     now = timezone.now()
     open_alerts = alert_list(user=user, state=AlertState.OPEN)
-    worst = dict(
-        open_alerts.exclude(district_code="")
-        .values_list("district_code")
-        .annotate(level=Max("level"))
-        .order_by()
-    )
+    worst = _worst_by_district(open_alerts, value_access(user=user, model=Alert))
     by_level = dict(open_alerts.values_list("level").annotate(n=Count("id")).order_by())
     by_domain = dict(open_alerts.values_list("domain").annotate(n=Count("id")).order_by())
     orders = work_order_list(user=user).exclude(state=WorkOrderState.CLOSED).order_by()

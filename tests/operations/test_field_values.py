@@ -280,3 +280,19 @@ def test_a_work_order_shows_no_hidden_district(api_client, world, make_user):
     api_client.force_authenticate(make_user("housing"))
     detail = api_client.get(f"/api/v1/ops/work-orders/{order.pk}/").json()
     assert detail["district_code"] == "310101"
+
+
+def test_the_summary_counts_no_hidden_district(api_client, world, make_user):
+    """The summary's worst level per district leaves out a point alert whose district the
+    caller does not read in clear (the alert itself shows it blank)."""
+    from permissions.models import AccessGrant
+
+    api_client.force_authenticate(make_user("police"))
+    assert api_client.get("/api/v1/ops/summary/").json()["districts"] == {"310101": 3}
+    AccessGrant.objects.filter(resource=world.resources[BRIDGE], department__code="police").update(
+        fields=["bridge_id"]
+    )
+    summary = api_client.get("/api/v1/ops/summary/").json()
+    assert (summary["open_alerts"], summary["districts"]) == (1, {})
+    api_client.force_authenticate(make_user("housing"))
+    assert api_client.get("/api/v1/ops/summary/").json()["districts"] == {"310101": 3}

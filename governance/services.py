@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from governance import corrections
 from governance.models import Notification, Objection, ObjectionScope, ObjectionStatus
 from governance.selectors import readers_since
+from hub.api.record_filters import hidden_parts
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import CHANGE, write_service
 from hub.records.models import Record, UploadBatch
@@ -114,6 +115,10 @@ def file_objection(
         if batch_id is None or batch is None:
             raise UploadBatch.DoesNotExist
     else:
+        if record_key and hidden_parts(resource, access).key:
+            # Looking a guessed key up would answer whether it exists: an oracle on a
+            # value the caller reads masked. Every key is refused alike.
+            raise ValidationError({"record_key": _("记录主键对您脱敏，不能按主键提出异议。")})
         record = readable.filter(key=record_key).first() if record_key else None
         if record is None:
             raise Record.DoesNotExist

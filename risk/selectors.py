@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import VIEW
-from permissions.selectors import VIEW_RECORDS, UserLike
+from permissions.selectors import VIEW_RECORDS, RecordAccess, UserLike, record_access
 from risk.index import DEFAULT_CLASSES
 from risk.models import (
     Hazard,
@@ -99,6 +99,30 @@ def source_visibility(*, user: UserLike, resource_ids: set[int]) -> tuple[set[in
     return named, readable
 
 
+def _value_field(value: RiskIndicatorValue) -> str:
+    """The record field a value aggregates ('' for a count), from the configuration it was
+    computed with (``RiskIndicator.config_key``: kind|resource|field|…)."""
+    parts = value.config_key.split("|", 3)
+    return parts[2] if len(parts) > 3 else ""
+
+
+def _shows_raw(value: RiskIndicatorValue, accesses: dict[int, RecordAccess | None]) -> bool:
+    """Whether the viewer reads what a raw value aggregates: the rows of the whole
+    district (the grant's row scope covers it) and the field in clear. Else a count or
+    sum gives away rows outside the scope, a max over one row the hidden value itself."""
+    if value.resource_id is None:
+        return True
+    access = accesses.get(value.resource_id)
+    if access is None:
+        return False
+    if access.districts is not None and not any(
+        value.district_code.startswith(code) for code in access.districts
+    ):
+        return False
+    name = _value_field(value)
+    return not name or (name in access.field_names and name not in access.maskers)
+
+
 def _raw(value: float | None) -> float | None:
     """Raw values to six significant digits (shares and means come out long)."""
     return None if value is None else float(f"{value:.6g}")
@@ -135,6 +159,10 @@ def district_scores(
         r.pk: r
         for r in DataResource.objects.restrict(user, VIEW).filter(pk__in=named).only("code", "name")
     }
+    accesses = {
+        r.pk: record_access(user, r)
+        for r in DataResource.objects.restrict(user, VIEW_RECORDS).filter(pk__in=readable)
+    }
     by_district: dict[str, list[RiskIndicatorValue]] = {}
     for value in values:
         by_district.setdefault(value.district_code, []).append(value)
@@ -145,7 +173,7 @@ def district_scores(
             if score.hazard != Hazard.ALL and value.hazard not in (score.hazard, Hazard.ALL):
                 continue
             resource = resources.get(value.resource_id) if value.resource_id else None
-            shows_raw = value.resource_id is None or value.resource_id in readable
+            shows_raw = _shows_raw(value, accesses)
             breakdown.append(
                 {
                     "code": value.indicator_code,

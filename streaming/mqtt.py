@@ -22,6 +22,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from hub.records.pushed_text import text_problem
 from streaming.idempotency import message_id_problem
 
 TOPIC_ROOT = "hub"
@@ -131,6 +132,8 @@ def parse_payload(payload: bytes, *, max_rows: int) -> Envelope:
             "too_many_rows",
             _("一条消息最多 %(n)d 条记录。") % {"n": max_rows},
         )
+    if (problem := text_problem(rows)) is not None:
+        raise MessageError("bad_rows", problem)
     message_id = content.get("id", "")
     if not isinstance(message_id, str | int) or isinstance(message_id, bool):
         raise MessageError("bad_envelope", _("body.id 必须是字符串。"))

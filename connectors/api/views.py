@@ -22,6 +22,7 @@ from hub.catalog.selectors import resource_get
 from hub.records.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hub.records.idempotency import MAX_KEY_LENGTH, key_problem
 from hub.records.models import UploadBatch
+from hub.records.pushed_text import text_problem
 from permissions.audit import log_event
 from permissions.selectors import user_department_ids
 
@@ -146,6 +147,8 @@ class RecordPushView(APIView):
             )
         if not records:
             return Response({"detail": _("记录列表为空。")}, status=status.HTTP_400_BAD_REQUEST)
+        if (problem := text_problem(records)) is not None:
+            return Response({"detail": problem}, status=status.HTTP_400_BAD_REQUEST)
         accept = request.query_params.get("accept_valid_rows")
         if accept not in (None, "", "true", "false", "1", "0"):
             return Response(

@@ -187,8 +187,20 @@ class AlertDetailSerializer(AlertSerializer):
         return TransitionSerializer(alert.transitions.all(), many=True, context=context).data
 
 
+class WorkOrderListSerializer(serializers.ListSerializer):
+    """Computes the caller's clearances of the orders' resources at once."""
+
+    def to_representation(self, data):
+        rows = list(data.all() if hasattr(data, "all") else data)
+        values: ValueAccess | None = self.context.get("values")
+        if values is not None:
+            values.prepare({row.alert.resource_id for row in rows})
+        return super().to_representation(rows)
+
+
 class WorkOrderSerializer(serializers.ModelSerializer):
-    """A work order with its timeliness."""
+    """A work order with its timeliness; ``district_code`` blank where its alert's is
+    (a point alert's district is its point's, blank where that field is not clear)."""
 
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department_name = serializers.CharField(source="department.short_name", read_only=True)
@@ -223,6 +235,18 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "feedback",
             "history",
         ]
+        list_serializer_class = WorkOrderListSerializer
+
+    def to_representation(self, order: WorkOrder):
+        data = super().to_representation(order)
+        alert = order.alert
+        values: ValueAccess | None = self.context.get("values")
+        if alert.point_id is not None and (
+            values is None
+            or not values.clearance(alert.resource_id).attribute(MonitoringPoint, "district_code")
+        ):
+            data["district_code"] = ""
+        return data
 
     def get_hazard_display(self, order: WorkOrder) -> str:
         """The hazard in the caller's language (``hazard`` is the name as stored)."""

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from connectors.api.views import uploader_department
 from connectors.selectors import uploadable_resource
 from hub.api.parsers import JSONParser
+from hub.records.pushed_text import text_problem
 from permissions.audit import log_event
 from permissions.authentication import SessionUserRateThrottle
 from streaming import services
@@ -85,6 +86,8 @@ class ResourcePushView(APIView):
                 {"detail": _("一次推送最多 %(n)d 条记录，请改用文件上传。") % {"n": limit}},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if (problem := text_problem(records)) is not None:
+            return Response({"detail": problem}, status=status.HTTP_400_BAD_REQUEST)
         idempotency_key = request.headers.get(HEADER, "").strip()
         if (problem := key_problem(idempotency_key)) is not None:
             return Response({HEADER: [problem]}, status=status.HTTP_400_BAD_REQUEST)

@@ -260,3 +260,39 @@ def test_a_hidden_district_or_point_name_cannot_be_filtered_or_read(
     assert [p["id"] for p in points] == [world.point.pk]
     alert = api_client.get(f"/api/v1/ops/alerts/{world.alert.pk}/").json()
     assert (alert["district_code"], alert["message"]) == ("310101", "S1 挠度")
+
+
+def test_a_work_order_shows_no_hidden_district(api_client, world, make_user):
+    """The order of the bridge alert carries the alert's district: blank, as on the alert,
+    for police once the district is no longer granted; the provider reads it."""
+    from operations.models import WorkOrder
+    from permissions.models import AccessGrant
+
+    order = WorkOrder.objects.get(alert=world.alert)
+    AccessGrant.objects.filter(resource=world.resources[BRIDGE], department__code="police").update(
+        fields=["bridge_id"]
+    )
+    api_client.force_authenticate(make_user("police"))
+    listed = api_client.get("/api/v1/ops/work-orders/").json()["results"]
+    assert [(o["id"], o["district_code"]) for o in listed] == [(order.pk, "")]
+    detail = api_client.get(f"/api/v1/ops/work-orders/{order.pk}/").json()
+    assert detail["district_code"] == ""
+    api_client.force_authenticate(make_user("housing"))
+    detail = api_client.get(f"/api/v1/ops/work-orders/{order.pk}/").json()
+    assert detail["district_code"] == "310101"
+
+
+def test_the_summary_counts_no_hidden_district(api_client, world, make_user):
+    """The summary's worst level per district leaves out a point alert whose district the
+    caller does not read in clear (the alert itself shows it blank)."""
+    from permissions.models import AccessGrant
+
+    api_client.force_authenticate(make_user("police"))
+    assert api_client.get("/api/v1/ops/summary/").json()["districts"] == {"310101": 3}
+    AccessGrant.objects.filter(resource=world.resources[BRIDGE], department__code="police").update(
+        fields=["bridge_id"]
+    )
+    summary = api_client.get("/api/v1/ops/summary/").json()
+    assert (summary["open_alerts"], summary["districts"]) == (1, {})
+    api_client.force_authenticate(make_user("housing"))
+    assert api_client.get("/api/v1/ops/summary/").json()["districts"] == {"310101": 3}

@@ -136,7 +136,9 @@ def test_a_corrected_value_is_synced_and_the_rule_re_evaluated(
 ):
     from governance import services
 
-    grant(world.resources[BRIDGE], "police", ["bridge_id", "sensor_id", "deflection"])
+    grant(
+        world.resources[BRIDGE], "police", ["bridge_id", "sensor_id", "observed_at", "deflection"]
+    )
     record = Record.objects.get(resource=world.resources[BRIDGE], data__deflection=131.98)
     objection = services.file_objection(
         user=make_user("police"),

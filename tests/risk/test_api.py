@@ -90,6 +90,30 @@ def test_provider_staff_see_their_raw_values_and_names(computed, make_user, api_
     assert items["police"]["source"]["code"] == "public-security-incidents"
 
 
+def test_raw_values_follow_the_grants_rows_and_fields(computed, make_user, api_client):
+    """A raw value is an aggregate of the district's rows of one field: shown only to a
+    viewer who reads those rows and that field in clear. (The sum of beds over one
+    hospital is that hospital's beds.)"""
+    from permissions.services import grant_access
+
+    hospitals = computed.resources["hospital-emergency-capacity"]
+    scopes = {"water": {"districts": [B]}, "transport": {"fields": ["hospital_id", "district"]}}
+    for department, scope in (*scopes.items(), ("bigdata", {})):
+        grant_access(
+            user=None,
+            resource=hospitals,
+            department=computed.departments[department],
+            expires_at=computed.now + timedelta(days=30),
+            **scope,
+        )
+    raws = {}
+    for department in ("water", "transport", "bigdata"):
+        api_client.force_authenticate(make_user(department))
+        payload = api_client.get("/api/v1/risk/districts/", {"district": A}).json()
+        raws[department] = breakdown(payload, A)["beds"]["raw"]
+    assert raws == {"water": None, "transport": None, "bigdata": 1000.0}
+
+
 def test_non_staff_outside_departments_and_anonymous_are_refused(computed, api_client):
     user = get_user_model().objects.create_user(username="citizen", password="pw-for-tests")
     api_client.force_authenticate(user)

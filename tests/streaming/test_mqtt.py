@@ -88,6 +88,9 @@ def _payload(**fields) -> bytes:
         (_payload(body=json.dumps({"rows": [1, 2]})), "bad_rows"),
         (_payload(body=json.dumps([ROWS])), "bad_rows"),
         (_payload(body=json.dumps({"rows": []})), "bad_rows"),
+        # A NUL or an unpaired surrogate cannot be stored: refused here, naming the row.
+        (_payload(body=json.dumps({"rows": [{"point_id": "GP\u0000"}]})), "bad_rows"),
+        (_payload(body=json.dumps({"rows": [{"point_id": "\ud800"}]})), "bad_rows"),
         (_payload(body=json.dumps({"rows": ROWS * 3})), "too_many_rows"),
         (_payload(body=json.dumps({"rows": ROWS, "id": ["m"]})), "bad_envelope"),
         # The id is the message's idempotency key: refused, never cut to 100 characters.

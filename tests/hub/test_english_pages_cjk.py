@@ -1,0 +1,99 @@
+"""The people-facing pages in English carry no Chinese outside data values.
+
+Each journey's pages (explorer, access requests and the provider's queue, the work-order
+page, needs, risk) are fetched in English for the demo city, as the ops centre and as a
+provider. Chinese on the page is allowed only where it is data the hub stores (resource
+and department names, districts, rule names, keywords): every CJK run left after removing
+scripts and tags must occur in some stored value. Template punctuation (full-width
+brackets, the enumeration comma) and untranslated strings fail.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from django.apps import apps
+from django.db import models
+
+pytestmark = pytest.mark.django_db
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S)
+
+
+@pytest.fixture
+def demo_city(catalog, tmp_path, monkeypatch):
+    from operations import demo as ops_demo
+    from permissions import demo as access_demo
+
+    monkeypatch.setattr("hub.demo.LOGINS_FILE", tmp_path / "logins.json")
+    out = io.StringIO()
+    from hub.demo import load_users
+
+    load_users()
+    access_demo.load(out)
+    ops_demo.load(out)
+
+
+def stored_text() -> str:
+    """Every stored text value, one per line: what a page may show in Chinese as data."""
+    parts = []
+    for model in apps.get_models():
+        names = [
+            f.name
+            for f in model._meta.concrete_fields
+            if isinstance(f, (models.CharField, models.TextField, models.JSONField))
+        ]
+        if not names:
+            continue
+        for row in model._base_manager.values_list(*names):
+            for value in row:
+                if isinstance(value, (dict, list)):
+                    parts.extend(re.findall(r'"([^"]*)"', json.dumps(value, ensure_ascii=False)))
+                elif value:
+                    parts.append(str(value))
+    return "\n".join(parts)
+
+
+def chinese_outside_data(html: str, data: str) -> set[str]:
+    return {run for run in CJK.findall(HIDDEN.sub(" ", html)) if run not in data}
+
+
+def pages_for(user) -> list[str]:
+    from operations.models import WorkOrder
+
+    orders = WorkOrder.objects.restrict(user, "view").order_by("pk")
+    return [
+        "/explorer/",
+        "/explorer/gas-pipeline-pressure/",
+        "/explorer/road-ponding/",
+        "/access/",
+        "/access/queue/",
+        "/access/request/road-ponding/",
+        "/governance/needs/",
+        "/risk/",
+        "/ops/",
+        *[f"/ops/orders/{order.pk}/" for order in orders],
+    ]
+
+
+@pytest.mark.parametrize("username", ["cityops-staff", "housing-staff"])
+def test_english_pages_show_chinese_only_in_data(demo_city, client, username):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username=username)
+    client.force_login(user)
+    data = stored_text()
+    found = {}
+    for url in pages_for(user):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert '<html lang="en"' in html, url
+        extra = chinese_outside_data(html, data)
+        if extra:
+            found[url] = sorted(extra)
+    assert found == {}

@@ -102,3 +102,33 @@ def test_english_pages_show_chinese_only_in_data(demo_city, client, username):
         if extra:
             found[url] = sorted(extra)
     assert found == {}
+
+
+def test_english_need_routing_page_shows_chinese_only_in_data(demo_city, client):
+    """The ops centre routes a need: its suggestions read "resource (code): terms"."""
+    from django.contrib.auth import get_user_model
+
+    from hub.catalog.models import Department
+
+    users = get_user_model().objects
+    client.force_login(users.get(username="cityops-staff"))
+    created = client.post(
+        "/governance/needs/new/",
+        {
+            "department": Department.objects.get(code="cityops").pk,
+            "title": "Bridge deflection",
+            "description": "Deflection readings of the bridges",
+            "purpose": "Bridge safety",
+            "fields": "挠度",
+            "keywords": "桥梁",
+            "update_cycle": "daily",
+            "legal_basis": "三定职责",
+        },
+    )
+    assert created.status_code == 302
+    client.get(created["Location"])  # shows (and so consumes) the filer's flash message
+    client.force_login(users.get(username="admin"))
+    response = client.get(created["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert 'id="need-suggestions"' in html
+    assert chinese_outside_data(html, stored_text()) == set()

@@ -189,6 +189,20 @@ def audit_upload(*, result: UploadResult, actor: Any, action: str = "upload") ->
     )
 
 
+def _rechoose(batch: UploadBatch, *, accept_valid_rows: bool, corrects: UploadBatch | None):
+    """The load choices of a batch still in status received, as the latest upload asked."""
+    wanted = {
+        "accept_valid_rows": accept_valid_rows,
+        "correction_of_id": getattr(corrects, "pk", None),
+    }
+    changed = [name for name, value in wanted.items() if getattr(batch, name) != value]
+    if changed:
+        for name in changed:
+            setattr(batch, name, wanted[name])
+        # Only while still received: a worker that took it meanwhile keeps its choices.
+        UploadBatch.objects.filter(pk=batch.pk, status=BatchStatus.RECEIVED).update(**wanted)
+
+
 def create_batch(
     *,
     resource: DataResource,
@@ -222,6 +236,15 @@ def create_batch(
     if existing is not None:
         Path(path).unlink(missing_ok=True)
         if existing.status == BatchStatus.RECEIVED:
+            # Not loaded yet: the upload's choices are the ones to load it with. The preview
+            # of an all-or-nothing batch with bad rows asks for the same file again with
+            # 只导入有效行; keeping the old choice led back to the same refusal.
+            _rechoose(
+                existing,
+                accept_valid_rows=corrects is None
+                and corrections.accepts_valid_rows(resource, accept_valid_rows),
+                corrects=corrects,
+            )
             return UploadResult(batch=existing)
         duplicate = _as_duplicate(existing)
         audit_upload(result=duplicate, actor=uploaded_by)

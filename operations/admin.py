@@ -320,3 +320,14 @@ class SyncRunAdmin(ResourceScopedAdmin):
     list_display = ("batch", "state", "attempts", "started_at", "finished_at")
     list_filter = ("state",)
     readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+    # A run is a record of the worker's sync, written by it alone: its door answers
+    # ``view`` only, so even a superuser's change or delete page is refused, not a 500.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 
 from hub.catalog.models import Department
 from hub.catalog.restricted import VIEW
@@ -105,7 +105,11 @@ def order_timeline(*, user: UserLike, order: WorkOrder) -> list[Step]:
         "level": level_label(first.to_level if first else alert.level),
     }
     if rule_name:
-        judged = f"{judged}（{rule_name}）"
+        # A context keeps this bare bracket pattern out of the stored-message templates.
+        judged = pgettext("timeline", "%(judged)s（%(rule)s）") % {
+            "judged": judged,
+            "rule": rule_name,
+        }
     steps.append(Step("judge", stages["judge"], judged, _opened(first, alert) if dated else None))
     for transition in transitions:
         kind = TransitionKind(transition.kind).label

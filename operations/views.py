@@ -299,7 +299,7 @@ def order_move(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user, work_order=order, to_state=target, feedback=text
             )
     except (PermissionDenied, ValidationError) as exc:
-        reason = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        reason = _("；").join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         messages.error(request, f"{_move_label(move)}{_('：')}{reason}")
     else:
         messages.success(

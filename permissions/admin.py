@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from hub.catalog.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
@@ -249,7 +250,10 @@ class PartnerApiKeyAdmin(RestrictedAdminMixin, APIKeyModelAdmin):
     @admin.display(description=_("权限范围"))
     def scope_labels(self, obj: PartnerApiKey) -> str:
         granted = set(obj.scopes or [])
-        return "、".join(str(label) for scope, label in ApiKeyScope.choices if scope in granted)
+        separator = pgettext("list separator", "、")
+        return separator.join(
+            str(label) for scope, label in ApiKeyScope.choices if scope in granted
+        )
 
     def save_model(self, request, obj, form, change) -> None:
         wanted = list(obj.scopes or [])

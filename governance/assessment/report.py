@@ -76,7 +76,7 @@ def _workbook(table: Assessment) -> bytes:
             _("考核期"),
             f"{period.start_date:%Y-%m-%d} — {period.last_date:%Y-%m-%d}",
             _("权重"),
-            "；".join(f"{item.label} {table.weights[item.code]:g}" for item in table.indicators),
+            _("；").join(f"{item.label} {table.weights[item.code]:g}" for item in table.indicators),
         ]
     )
     _header(summary, headers)

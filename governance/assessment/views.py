@@ -42,7 +42,7 @@ def _trend_count(request: HttpRequest) -> int:
 
 def _bad_request(error: ValidationError) -> HttpResponse:
     return HttpResponseBadRequest(
-        "；".join(error.messages), content_type="text/plain; charset=utf-8"
+        _("；").join(error.messages), content_type="text/plain; charset=utf-8"
     )
 
 
@@ -109,7 +109,7 @@ def assessment_page(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         errors += exc.messages
         count = selectors.trend_periods()
-    error, status = "；".join(errors), 400 if errors else 200
+    error, status = _("；").join(errors), 400 if errors else 200
     table = selectors.assess(user=request.user, period=period)
     trend = selectors.trend(user=request.user, period=period, count=count, now=table.computed_at)
     log_event(

@@ -183,3 +183,30 @@ def test_admin_upload_form_accepts_valid_rows_and_corrects(client, steward, gas)
     client.post(response["Location"])
     batch.refresh_from_db()
     assert batch.status == BatchStatus.LOADED and Record.objects.count() == 3
+
+
+def test_same_file_again_with_accept_valid_rows_is_loaded_with_that_choice(client, steward, gas):
+    """The preview of an all-or-nothing upload with bad rows says to upload the file again
+    choosing 只加载有效行. The batch was still received, so the same file reused it, and
+    the new choice was dropped: the preview refused again with no confirm."""
+    url = "/admin/connectors/upload/gas-pipeline-pressure/"
+    client.force_login(steward)
+    text = gas_csv(3, bad_row=0)
+    first = client.post(url, {"file": _file(text)})
+    refused = client.get(first["Location"]).content.decode()
+    assert 'id="confirm-refused"' in refused and 'name="confirm"' not in refused
+    again = client.post(url, {"file": _file(text), "accept_valid_rows": "on"})
+    batch = UploadBatch.objects.get()  # the same batch, reused
+    assert again["Location"] == first["Location"]
+    assert batch.accept_valid_rows is True
+    preview = client.get(again["Location"]).content.decode()
+    assert 'id="confirm-partial"' in preview and 'name="confirm"' in preview
+    client.post(again["Location"])
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PARTIAL and batch.inserted == 2
+    # And back: the same file without the choice is all-or-nothing again.
+    other = gas_csv(2, start=10, bad_row=10)
+    client.post(url, {"file": _file(other), "accept_valid_rows": "on"})
+    assert UploadBatch.objects.get(status=BatchStatus.RECEIVED).accept_valid_rows is True
+    client.post(url, {"file": _file(other)})
+    assert UploadBatch.objects.get(status=BatchStatus.RECEIVED).accept_valid_rows is False

@@ -64,3 +64,17 @@ def test_work_order_admin_action_only_for_own_department(client, demo, make_user
     gas_order.refresh_from_db()
     water_order.refresh_from_db()
     assert (gas_order.state, water_order.state) == ("dispatched", "accepted")
+
+
+def test_sync_run_pages_open_read_only_for_a_superuser(client, demo, make_user):
+    """The sync-run door answers ``view`` only: the superuser's change page asked it for
+    ``change`` and crashed (500); the run's pages are read-only."""
+    from operations.models import SyncRun
+
+    client.force_login(make_user(superuser=True, username="root"))
+    run = SyncRun.objects.order_by("pk").last()
+    page = client.get(f"/admin/operations/syncrun/{run.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.get(f"/admin/operations/syncrun/{run.pk}/delete/").status_code == 403
+    assert client.get("/admin/operations/syncrun/").status_code == 200

@@ -20,7 +20,17 @@ from connectors.models import ConnectorProfile, SourceCRS
 from connectors.normalisers import dates
 from connectors.normalisers.headers import fold_header
 from connectors.normalisers.units import canonical_unit
-from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
+from connectors.proposal.result import (
+    CommaGuess,
+    CrsGuess,
+    DateGuess,
+    FieldMatch,
+    Proposal,
+    UnitGuess,
+)
+
+# The page's choices for 小数点为逗号: "" undecided, "yes", "no".
+DECIMAL_COMMA_CHOICES = {"": None, "yes": True, "no": False}
 
 
 class EditError(ValueError):
@@ -40,10 +50,18 @@ def corrected(
     crs: str | None = None,
     layouts: dict[str, str] | None = None,
     timezone: str | None = None,
+    decimal_comma: str | None = None,
 ) -> Proposal:
     """The proposal with the steward's corrections (header → field or "" for none;
-    field → unit; CRS; field → layout; zone). Raises ``EditError``."""
+    field → unit; CRS; field → layout; zone; 小数点为逗号 "", "yes" or "no"). Raises
+    ``EditError``."""
     result = replace(proposal)
+    if decimal_comma is not None:
+        if decimal_comma not in DECIMAL_COMMA_CHOICES:
+            raise EditError(_("“小数点为逗号”只能为“是”“否”或“未定”。"))
+        chosen = DECIMAL_COMMA_CHOICES[decimal_comma]
+        if chosen != proposal.commas.decimal_comma:
+            result.commas = CommaGuess(chosen, "steward", proposal.commas.examples)
     if mapping is not None:
         chosen = {h: f for h, f in mapping.items() if f}
         unknown = sorted(set(chosen.values()) - set(field_names))
@@ -162,6 +180,8 @@ def to_profile(proposal: Proposal, *, resource, department, filename: str = "") 
     zones = [d.timezone for d in proposal.dates if d.timezone]
     if zones:
         profile.source_timezone = zones[0]
+    if proposal.commas.source in ("delimiter", "cells", "steward"):
+        profile.decimal_comma = proposal.commas.decimal_comma
     profile.header_signature = proposal.signature
     profile.note = (_("映射建议：%(name)s") % {"name": filename or proposal.resource})[:200]
     return profile
@@ -171,6 +191,7 @@ def preview(proposal: Proposal, *, sample, resource, department=None, rows: int 
     """Normalise the sample's first ``rows`` rows with the proposed profile; sets
     ``proposal.preview_fields`` and ``proposal.preview`` (values as people read them)."""
     from connectors.normalisers.schema import load_schema
+    from connectors.pipeline.commas import FileCommas
     from connectors.pipeline.parsing import normalise_chunk
     from connectors.profiles.resolve import connector_for
     from connectors.profiles.versions import apply_profile
@@ -191,7 +212,12 @@ def preview(proposal: Proposal, *, sample, resource, department=None, rows: int 
     if head.empty:
         return
     chunk = normalise_chunk(
-        RawChunk(frame=head, source_rows=source_rows), proposal.headers, matches, schema, connector
+        RawChunk(frame=head, source_rows=source_rows),
+        proposal.headers,
+        matches,
+        schema,
+        connector,
+        commas=FileCommas(connector, sample.delimiter),
     )
     stored = prepare_rows(
         resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names

@@ -56,6 +56,9 @@ class Table:
     chunks: Iterator[RawChunk]
     kind: str
     warnings: list[Notice] = field(default_factory=list)
+    # a CSV's delimiter: in a ";"-delimited file the comma is the decimal separator
+    # (connectors.pipeline.commas); None for spreadsheets and JSON
+    delimiter: str | None = None
 
 
 def max_upload_bytes() -> int:

@@ -88,7 +88,13 @@ def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Tab
         chunks = _arrow_then_pandas(options, pandas_width)
     else:
         chunks = pandas_chunks(**options, width=pandas_width)
-    return Table(headers=headers, header_row=header_index + 1, chunks=chunks, kind="csv")
+    return Table(
+        headers=headers,
+        header_row=header_index + 1,
+        chunks=chunks,
+        kind="csv",
+        delimiter=delimiter,
+    )
 
 
 def _quotes_balanced(path: Path) -> bool:

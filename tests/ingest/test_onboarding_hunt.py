@@ -1,0 +1,106 @@
+"""Files met while hunting the steward's path (proposal → saved profile → load): each is
+proposed, saved as the steward would and loaded; the stored values are asserted."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from connectors import services
+from connectors.proposal.engine import propose
+from connectors.proposal.services import save_proposal
+from hub.records.models import BatchStatus, Record
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _onboard(catalog, make_user, path, code: str, department: str):
+    resource = catalog["resources"][code]
+    provider = catalog["departments"][department]
+    proposal = propose(path=path, filename=path.name, resource=resource, department=provider)
+    steward = make_user(department, steward=True)
+    save_proposal(user=steward, resource=resource, proposal=proposal, filename=path.name)
+    upload = services.create_batch(
+        resource=resource,
+        department=provider,
+        file=path,
+        original_filename=path.name,
+        accept_valid_rows=True,
+    )
+    batch = services.run_batch(batch_id=upload.batch.pk)
+    records = Record.objects.filter(batch=batch).order_by("source_row")
+    return proposal, batch, {r.source_row: r.data for r in records}
+
+
+def test_degrees_minutes_seconds_and_accounting_negatives(catalog, make_user, tmp_path):
+    # UTF-16 tab-separated, coordinates in DMS, a temperature "（２）" in full width.
+    text = (
+        "监测点编号\t监测时间\t所属区\t管网压力(kPa)\t介质温度(℃)\t纬度(WGS84)\t经度(WGS84)\r\n"
+        "GP000001\t2025-07-01 15:30\t黄浦区\t350\t21.5\t31°13′48″\t121°28′12″\r\n"
+        "GP000002\t2025-07-01 15:30\t徐汇区\t０.３５MPa\t（２）\t31°11'24\"N\t121°26'12\"E\r\n"
+    )
+    path = tmp_path / "gas_dms.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    _proposal, batch, stored = _onboard(
+        catalog, make_user, path, "gas-pipeline-pressure", "housing"
+    )
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert (stored[2]["latitude"], stored[2]["longitude"]) == pytest.approx((31.23, 121.47))
+    assert (stored[3]["latitude"], stored[3]["longitude"]) == pytest.approx((31.19, 121.4366667))
+    assert (stored[2]["temperature"], stored[3]["temperature"]) == (21.5, -2.0)
+    assert stored[3]["pressure"] == 0.35
+    negatives = [w for w in batch.warnings if w["code"] == "negative_parentheses"]
+    assert negatives == [
+        {"code": "negative_parentheses", "column": "介质温度(℃)", "params": {"rows": 1, "first": 3}}
+    ]
+
+
+def test_merged_header_on_the_second_sheet(catalog, make_user, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active["A1"] = "本表由市水务局排水处填报"
+    sheet = book.create_sheet("泵站运行")
+    sheet["A1"] = "上海市排水泵站运行情况表（2025年7月）"
+    sheet.merge_cells("A1:G1")
+    sheet["A2"], sheet["C2"], sheet["D2"], sheet["E2"] = "泵站", "监测时间", "所属区", "运行指标"
+    for cells in ("A2:B2", "C2:C3", "D2:D3", "E2:G2"):
+        sheet.merge_cells(cells)
+    for column, text in zip("ABEFG", ["编号", "名称", "前池水位(m)", "开泵台数", "排水能力(m³/s)"]):
+        sheet[f"{column}3"] = text
+    rows = [
+        ["BZ001", "新昌平泵站", "2025年7月1日 15时30分", "闸北区", "１.２５", "３", "(0.5)"],
+        ["BZ002", "成都路泵站", "2025年7月1日 15时30分", "卢湾", "—", "暂无", "12.5"],
+        ["BZ003", "芙蓉江泵站", dt.datetime(2025, 7, 1, 15, 30), "长宁", "(0.25)", "/", 3.2],
+    ]
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "pump_merged.xlsx"
+    book.save(path)
+    proposal, batch, stored = _onboard(catalog, make_user, path, "pump-station-operation", "water")
+    assert proposal.header_row == 3
+    assert batch.status == BatchStatus.PARTIAL
+    # A capacity of -0.5 is below its minimum: the row error names the cell as written.
+    assert [(e["row"], e["message"]) for e in batch.errors] == [(4, "'(0.5)' 小于最小值 0m³/s")]
+    assert stored == {
+        5: {
+            "station_id": "BZ002",
+            "station_name": "成都路泵站",
+            "observed_at": "2025-07-01T07:30:00Z",
+            "district": "310101",
+            "water_level": None,
+            "pumps_running": None,
+            "capacity": 12.5,
+        },
+        6: {
+            "station_id": "BZ003",
+            "station_name": "芙蓉江泵站",
+            "observed_at": "2025-07-01T07:30:00Z",
+            "district": "310105",
+            "water_level": -0.25,
+            "pumps_running": None,
+            "capacity": 3.2,
+        },
+    }

@@ -191,6 +191,7 @@ def preview(proposal: Proposal, *, sample, resource, department=None, rows: int 
     """Normalise the sample's first ``rows`` rows with the proposed profile; sets
     ``proposal.preview_fields`` and ``proposal.preview`` (values as people read them)."""
     from connectors.normalisers.schema import load_schema
+    from connectors.pipeline import footnotes
     from connectors.pipeline.commas import FileCommas
     from connectors.pipeline.parsing import normalise_chunk
     from connectors.profiles.resolve import connector_for
@@ -204,8 +205,14 @@ def preview(proposal: Proposal, *, sample, resource, department=None, rows: int 
     connector = apply_profile(connector_for(resource, department), profile)
     schema = load_schema(resource, connector)
     matches, _ignored = schema.headers.map_columns(proposal.headers)
-    head = sample.frame.iloc[:rows].reset_index(drop=True)
-    source_rows = np.asarray(sample.source_rows[:rows], dtype=np.int64)
+    # Notes and a 合计 row under the table are left out as the load leaves them out.
+    raw, _skipped = footnotes.drop_notes(
+        RawChunk(
+            frame=sample.frame.iloc[:rows].reset_index(drop=True),
+            source_rows=np.asarray(sample.source_rows[:rows], dtype=np.int64),
+        )
+    )
+    head, source_rows = raw.frame.reset_index(drop=True), raw.source_rows
     names = field_names(resource)
     proposal.preview_fields = names
     proposal.preview = []

@@ -104,3 +104,27 @@ def test_merged_header_on_the_second_sheet(catalog, make_user, tmp_path):
             "capacity": 3.2,
         },
     }
+
+
+def test_bom_crlf_csv_with_a_quoted_newline_and_a_note(catalog, make_user, tmp_path):
+    text = (
+        "\ufeff泵站编号,泵站名称,监测时间,所属区,前池水位(m),开泵台数,排水能力(m³/s),,\r\n"
+        'BZ011,"曹杨\r\n泵站",2025/7/1 15:30,普陀,"(1.5)",2,"1,250.5",,\r\n'
+        "BZ012,真如泵站,2025-07-01T15:30:00+08:00,310107,0.8,2台,3.5,,\r\n"
+        "BZ013,桃浦泵站,2025.07.01 15:30,310108,-,无,—,,\r\n"
+        "注：本表数据为整点值,,,,,,,,\r\n"
+    )
+    path = tmp_path / "pump_bom_crlf.csv"
+    path.write_bytes(text.encode("utf-8"))
+    proposal, batch, stored = _onboard(catalog, make_user, path, "pump-station-operation", "water")
+    # The note under the table is no preview row (the load leaves it out too).
+    assert [row["row"] for row in proposal.preview] == [2, 3, 4]
+    assert all(not row["errors"] for row in proposal.preview)
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert [w["code"] for w in batch.warnings] == ["negative_parentheses", "skipped_rows"]
+    assert stored[2]["station_name"] == "曹杨\r\n泵站"
+    assert [stored[r]["water_level"] for r in (2, 3, 4)] == [-1.5, 0.8, None]
+    assert [stored[r]["capacity"] for r in (2, 3, 4)] == [1250.5, 3.5, None]
+    assert [stored[r]["pumps_running"] for r in (2, 3, 4)] == [2, 2, None]
+    assert [stored[r]["district"] for r in (2, 3, 4)] == ["310107", "310107", "310106"]
+    assert {stored[r]["observed_at"] for r in (2, 3, 4)} == {"2025-07-01T07:30:00Z"}

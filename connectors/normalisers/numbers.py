@@ -192,6 +192,39 @@ def split_numbers(
     return values, units, missing, bad
 
 
+# Chinese number multipliers written after the number ("1.2万", "3.5亿元", "1.5万m³/h").
+MULTIPLIERS = {"万": 1e4, "亿": 1e8}
+
+
+def times(values: pd.Series, factor: float) -> pd.Series:
+    """``values`` × ``factor``, a result within binary rounding of a whole number made
+    whole (1.1 × 1e4 is 11000.000000000002 in binary: no whole number of 人次 otherwise)."""
+    product = values * factor
+    whole = product.round()
+    near = (product - whole).abs() <= product.abs() * 1e-12
+    return product.where(~near, whole)
+
+
+def multiplied(values: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Values whose cell unit starts with 万 or 亿 multiplied out, the rest of the unit
+    kept ("1.2万人次" → 12000 "人次"); a registered unit starting so ("万m³/d") stays.
+    Callers with a column unit of their own refuse a multiplier over one that has one
+    (``units.convert_cells``)."""
+    from connectors.normalisers.units import canonical_unit
+
+    marked = units.str[:1].isin(list(MULTIPLIERS))
+    if not marked.any():
+        return values, units
+    values, units = values.copy(), units.copy()
+    for spelling in units[marked].unique():
+        if canonical_unit(spelling) is not None:
+            continue
+        cells = units == spelling
+        values[cells] = times(values[cells], MULTIPLIERS[spelling[0]])
+        units[cells] = spelling[1:].strip()
+    return values, units
+
+
 # Chinese measure words that may follow a count without changing its meaning.
 COUNT_WORDS = frozenset(
     {
@@ -220,6 +253,7 @@ def parse_integers(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Integer cells ("1,234", "１２", "12.0"); return (Int64 values, missing, bad)."""
     values, units, missing, bad = split_numbers(series, decimal_comma=decimal_comma, commas=commas)
+    values, units = multiplied(values, units)
     counted = units.isin(COUNT_WORDS)  # "2人", "1,200张": a count with its measure word
     bad = bad | ((units != "") & ~counted) | (values.notna() & (values != np.floor(values)))
     bad |= values.abs() > 2**53

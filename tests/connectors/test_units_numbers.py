@@ -306,6 +306,7 @@ def test_a_semicolon_file_reads_every_comma_as_decimal(cells):
     assert values == [float(c.replace(",", ".")) for c in cells]
 
 
+@settings(deadline=None)
 @given(
     st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
     st.sampled_from([",", ";"]),
@@ -324,6 +325,7 @@ def test_the_proposal_reads_a_decimal_comma_as_evidence(value, delimiter):
 # --- accounting negatives, degrees-minutes-seconds ------------------------------------
 
 
+@settings(deadline=None)
 @given(st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False))
 def test_a_number_in_parentheses_is_negative(value):
     for text in (f"({value})", f"（{value}）", f"({value:,})"):
@@ -337,6 +339,7 @@ def test_parentheses_that_are_no_number_stay_unreadable():
     assert numbers.parenthesised(pd.Series(["5", "-5", "(注1)"])).tolist() == [False] * 3
 
 
+@settings(deadline=None)
 @given(
     st.integers(min_value=0, max_value=179),
     st.integers(min_value=0, max_value=59),
@@ -366,3 +369,34 @@ def test_unit_problem_of_a_field_without_unit_names_no_empty_unit():
     info = FieldInfo(name="latitude", label="纬度", field_type="number")
     message = type_message(info, "31 13 48", unit_problem=True)
     assert message == "无法识别的数值：'31 13 48'（本字段不带单位，单元格只应写数字）"
+
+
+# --- 万 and 亿 after the number ---------------------------------------------------------
+
+
+@settings(deadline=None)
+@given(
+    st.decimals(min_value=0, max_value=10**5, places=4, allow_nan=False),
+    st.sampled_from([("万", 10**4), ("亿", 10**8)]),
+)
+def test_a_multiplier_after_the_number_is_multiplied_out(value, multiplier):
+    word, factor = multiplier
+    cells = pd.Series([f"{value}{word}", f"{value}{word}m³/h"])
+    values, cell_units, _missing, bad = numbers.split_numbers(cells)
+    assert not bad.any()
+    converted, unit_bad = units.convert_cells(values, cell_units, "m³/h", "m³/h")
+    assert not unit_bad.any()
+    assert converted.tolist() == [pytest.approx(float(value) * factor)] * 2
+    ints, _missing, int_bad = numbers.parse_integers(pd.Series([f"{value}{word}人次"]))
+    exact = value * factor  # Decimal: no binary rounding
+    whole = exact == exact.to_integral_value()
+    assert bool(int_bad.iat[0]) is not whole
+    if whole:
+        assert ints.iat[0] == int(exact)
+
+
+def test_a_multiplier_over_a_column_unit_with_one_is_refused():
+    values, cell_units, _missing, _bad = numbers.split_numbers(pd.Series(["2.4万", "2.4"]))
+    converted, unit_bad = units.convert_cells(values, cell_units, "万m³/d", "m³/h")
+    assert unit_bad.tolist() == [True, False]
+    assert converted.iat[1] == pytest.approx(1000.0)

@@ -128,3 +128,29 @@ def test_bom_crlf_csv_with_a_quoted_newline_and_a_note(catalog, make_user, tmp_p
     assert [stored[r]["pumps_running"] for r in (2, 3, 4)] == [2, 2, None]
     assert [stored[r]["district"] for r in (2, 3, 4)] == ["310107", "310107", "310106"]
     assert {stored[r]["observed_at"] for r in (2, 3, 4)} == {"2025-07-01T07:30:00Z"}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_row_of_bare_units_under_the_header_belongs_to_it(catalog, make_user, tmp_path, kind):
+    # Was: the unit row read as a data row (a row error for every column, the whole file
+    # refused without partial acceptance) and the units unread.
+    rows = [
+        ["泵站编号", "监测时间", "所属区", "前池水位", "排水能力"],
+        ["", "", "", "cm", "m³/s"],
+        ["BZ041", "2025-07-01 15:30", "黄浦区", "150", "2.5"],
+        ["BZ042", "2025-07-01 15:30", "徐汇区", "125", "3"],
+    ]
+    path = tmp_path / f"units_row.{kind}"
+    if kind == "csv":
+        path.write_text("\r\n".join(",".join(row) for row in rows) + "\r\n", encoding="utf-8")
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    proposal, batch, stored = _onboard(catalog, make_user, path, "pump-station-operation", "water")
+    assert proposal.headers[3:5] == ["前池水位(cm)", "排水能力(m³/s)"]
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert sorted(stored) == [3, 4]
+    assert [stored[r]["water_level"] for r in (3, 4)] == [1.5, 1.25]
+    assert [stored[r]["capacity"] for r in (3, 4)] == [2.5, 3.0]

@@ -38,7 +38,16 @@ SOURCE_LABELS = {
     "profile": gettext_lazy("原配置"),
     "assumed": gettext_lazy("默认"),
     "districts": gettext_lazy("所属区"),
+    "delimiter": gettext_lazy("分号分隔的文件"),
+    "cells": gettext_lazy("单元格写法"),
+    "mixed": gettext_lazy("单元格写法互相矛盾，请选择"),
+    "none": gettext_lazy("没有带逗号的数值"),
 }
+DECIMAL_COMMA_LABELS = (
+    ("", gettext_lazy("未定（分号分隔的文件按小数点读取）")),
+    ("yes", gettext_lazy("是：逗号为小数点（0,75）")),
+    ("no", gettext_lazy("否：逗号为千分位（1,250）")),
+)
 UNKNOWN_UNIT = gettext_lazy("表头单位“%(unit)s”无法识别，请选择")
 
 
@@ -58,6 +67,7 @@ def _edits(post) -> dict:
         "crs": post.get("crs", None),
         "layouts": layouts,
         "timezone": post.get("timezone", "").strip(),
+        "decimal_comma": post.get("decimal_comma", None),
     }
 
 
@@ -110,6 +120,9 @@ def _context(request: HttpRequest, resource: DataResource, batch, proposal, **ex
         "dates": dates,
         "crs_choices": [("", _("WGS-84（默认）")), *SourceCRS.choices],
         "crs_source": _source(proposal.crs.source),
+        "decimal_comma_choices": DECIMAL_COMMA_LABELS,
+        "decimal_comma": {True: "yes", False: "no"}.get(proposal.commas.decimal_comma, ""),
+        "decimal_comma_source": _source(proposal.commas.source),
         "preview_headers": [labels.get(n, n) for n in proposal.preview_fields],
         "missing": [labels.get(n, n) for n in proposal.missing],
         **extra,

@@ -115,8 +115,9 @@ class Connector:
     source_units: ClassVar[dict[str, str]] = {}
     source_crs: ClassVar[str] = "wgs84"  # "wgs84" | "gcj02" | "bd09" | "cgcs2000"
     day_first: ClassVar[bool] = False
-    # numbers written with a decimal comma ("0,75", "1.234,5"): the profile's 小数点为逗号
-    decimal_comma: ClassVar[bool] = False
+    # numbers written with a decimal comma ("0,75", "1.234,5"): the profile's 小数点为逗号;
+    # None decides by the file (a ";"-delimited CSV: decimal comma; connectors.pipeline.commas)
+    decimal_comma: ClassVar[bool | None] = None
     # field -> extra value aliases for code/enum fields (source text -> canonical value)
     value_aliases: ClassVar[dict[str, dict[str, str]]] = {}
     # strftime layouts tried before the built-in ones, for datetime and date fields

@@ -145,10 +145,13 @@ class ConnectorProfile(models.Model):
     day_first = models.BooleanField(_("日在月前"), default=False)
     decimal_comma = models.BooleanField(
         _("小数点为逗号"),
-        default=False,
+        null=True,
+        blank=True,
+        default=None,
         help_text=_(
-            "文件中的数值以逗号为小数点（如 0,75、1.234,5）。不勾选时，逗号只在每个带逗号的"
-            "单元格都是千分位写法时按千分位读取，否则这些单元格记为行错误。"
+            "是：数值以逗号为小数点（如 0,75、1.234,5）。否：逗号为千分位。未定：分号分隔的"
+            " CSV 按小数点读逗号；其他文件只在每个带逗号的单元格都是千分位写法时按千分位读取，"
+            "否则这些单元格记为行错误；同一文件中同一列的读法始终一致。"
         ),
     )
     missing_values = models.JSONField(

@@ -122,3 +122,46 @@ def fix_swapped(lat, lon) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
         swapped = (lat >= 73) & (lat <= 136) & (lon >= 3) & (lon <= 54)
     return np.where(swapped, lon, lat), np.where(swapped, lat, lon), swapped
+
+
+# Degrees, minutes, seconds as surveyors and older department systems write them:
+# "121°28′12″", "31°13'48.5\"N", "东经121度28分12秒", "N31°13.8′" (decimal minutes). A
+# hemisphere letter or word may lead or trail; S, W, 南纬 and 西经 are negative. Minutes
+# and seconds must be below 60, else the cell is left as it is (an error, not a guess).
+_DMS = (
+    r"^(?P<lead>[NSEWnsew]|北纬|南纬|东经|西经)?\s*"
+    r"(?P<deg>\d{1,3}(?:\.\d+)?)\s*[°度]\s*"
+    r"(?:(?P<min>\d{1,2}(?:\.\d+)?)\s*['′’分]\s*"
+    r"(?:(?P<sec>\d{1,2}(?:\.\d+)?)\s*(?:[\"″”秒]|''|′′)\s*)?)?"
+    r"(?P<trail>[NSEWnsew])?$"
+)
+_NEGATIVE = {"S", "W", "s", "w", "南纬", "西经"}
+
+
+def degrees_minutes_seconds(series):
+    """Cells written in degrees, minutes and seconds as decimal-degree text
+    ("121°28′12″" → "121.47"); other cells unchanged. Runs once per distinct text."""
+    import pandas as pd
+
+    from connectors.normalisers.text import halfwidth
+
+    text = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    candidates = text.str.contains(r"[°度]", regex=True)
+    if not candidates.any():
+        return series
+    codes, uniques = pd.factorize(text[candidates])
+    parts = pd.Series(uniques).map(halfwidth).str.extract(_DMS)
+    degrees = parts["deg"].astype(float)
+    minutes = parts["min"].astype(float).fillna(0.0)
+    seconds = parts["sec"].astype(float).fillna(0.0)
+    whole = parts["deg"].notna() & (minutes < 60) & (seconds < 60)
+    # Minutes or seconds after a fractional degree say the degree twice: not read.
+    whole &= ~(parts["deg"].str.contains(".", regex=False) & parts["min"].notna())
+    whole &= ~(parts["lead"].notna() & parts["trail"].notna())
+    value = degrees + minutes / 60 + seconds / 3600
+    hemisphere = parts["lead"].fillna(parts["trail"])
+    value = value.where(~hemisphere.isin(_NEGATIVE), -value)
+    converted = np.where(whole, value.map(lambda v: f"{v:.10f}"), pd.Series(uniques))
+    out = text.copy()
+    out[candidates] = converted[codes]
+    return out

@@ -23,10 +23,37 @@ _THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*(?:[^\
 # (RE2: pyarrow).
 _DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[^\d,.]|$)"
 _DOT_GROUP = r"^([+-]?\d+)\.(\d{3})"
-_DOT_THOUSANDS = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:[^\d,.]|$)"
+# Dot groups of three, the first group not "0": "0.082" is a decimal point everywhere.
+_DOT_THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:[^\d,.]|$)"
 
 
 _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+# An accounting negative: "(0.5)", "（1,250）万元" are -0.5 and -1,250 万元 (the load notes
+# them: parse_notices.note_negatives).
+_PARENTHESISED = r"^\(\s*((?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?)\s*\)"
+
+
+def _negatives(text: pd.Series) -> pd.Series:
+    """Cells of a number in parentheses written with a minus sign instead."""
+    marked = text.str.startswith("(")
+    if not marked.any():
+        return text
+    text = text.copy()
+    text[marked] = text[marked].str.replace(_PARENTHESISED, r"-\1", regex=True)
+    return text
+
+
+def _number_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Cleaned cell texts (full width folded, missing markers blank, accounting negatives
+    with a minus sign) and the missing mask."""
+    text, missing = clean(series)
+    return _negatives(text), missing
+
+
+def parenthesised(series: pd.Series) -> np.ndarray:
+    """Cells written as a number in parentheses (read as negative numbers)."""
+    text, _missing = clean(series)
+    return text.str.match(r"^\(\s*(?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?\s*\)").to_numpy(dtype=bool)
 
 
 def _decimal_commas(text: pd.Series) -> pd.Series:
@@ -53,8 +80,61 @@ def _decimal_commas(text: pd.Series) -> pd.Series:
     return text
 
 
+# How a column reads commas (``split_numbers``' ``commas``): "auto" decides by the cells
+# given, "decimal" reads decimal commas, "thousands" reads group-of-three commas and makes
+# other comma cells unreadable, "unreadable" makes every comma cell unreadable.
+COMMA_MODES = ("auto", "decimal", "thousands", "unreadable")
+# A cell that starts like a number: only those are evidence for the comma reading (a note
+# "注：单价1,5元" in a number column is not).
+_NUMBER_LIKE = r"^[+-]?[\d.]*\d,\d"
+
+
+def comma_evidence(series: pd.Series) -> tuple[str, int]:
+    """How the comma cells of ``series`` read together: ("", -1) without any,
+    ("thousands", position of the first) when every one can be a thousands separator,
+    else ("unreadable", position of the first that cannot)."""
+    text, _missing = _number_text(series)
+    arrow = pa.array(text, type=pa.string())
+    commas = pc.match_substring_regex(arrow, _NUMBER_LIKE).to_numpy(zero_copy_only=False)
+    if not commas.any():
+        return "", -1
+    grouped = pc.match_substring_regex(arrow, _THOUSANDS).to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(commas & ~grouped)
+    if len(other):
+        return "unreadable", int(other[0])
+    return "thousands", int(np.flatnonzero(commas)[0])
+
+
+def semicolon_evidence(series: pd.Series) -> tuple[str, int]:
+    """The reading of a number column of a ";"-delimited file, where the comma is free to
+    be the decimal separator: ("decimal", position) when it has comma cells (and no
+    "1,234.5"), ("unreadable", position) when it has none but dot groups of three
+    ("0.082", "2.000": dots are its decimal points, a later comma cell is unreadable),
+    ("", -1) when its cells read alike either way; else as ``comma_evidence``."""
+    kind, position = comma_evidence(series)
+    text, _missing = _number_text(series)
+    arrow = pa.array(text, type=pa.string())
+    if kind:
+        thousands_only = pc.match_substring_regex(arrow, r"^[+-]?\d{1,3}(?:,\d{3})+\.\d")
+        if not pc.any(thousands_only).as_py():
+            return "decimal", position
+        return kind, position
+    dots = pc.match_substring_regex(arrow, _DOT_THOUSANDS)
+    found = np.flatnonzero(dots.to_numpy(zero_copy_only=False))
+    return ("unreadable", int(found[0])) if len(found) else ("", -1)
+
+
+def undecidable_commas(series: pd.Series) -> np.ndarray:
+    """Cells whose comma cannot be a thousands separator ("0,5", "12,50", "1.234,5")."""
+    text, _missing = _number_text(series)
+    arrow = pa.array(text, type=pa.string())
+    commas = pc.match_substring_regex(arrow, _NUMBER_LIKE).to_numpy(zero_copy_only=False)
+    grouped = pc.match_substring_regex(arrow, _THOUSANDS).to_numpy(zero_copy_only=False)
+    return commas & ~grouped
+
+
 def split_numbers(
-    series: pd.Series, *, decimal_comma: bool = False
+    series: pd.Series, *, decimal_comma: bool = False, commas: str = "auto"
 ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Parse number cells; return (float64 values, cell unit text, missing, bad).
 
@@ -65,9 +145,13 @@ def split_numbers(
     one: a single "0,750", "120,5" or "1.234,5" makes all of them unreadable (a decimal
     comma read as thousands would store values 1000 times too large). ``decimal_comma``
     (the profile's 小数点为逗号) reads "0,75" and "1.234,5" instead; a comma left over
-    ("1,234.5") is then unreadable.
+    ("1,234.5") is then unreadable. ``commas`` (``COMMA_MODES``) is the reading decided
+    for the whole file (``connectors.pipeline.commas``); "decimal" is ``decimal_comma``.
     """
-    text, missing = clean(series)
+    if decimal_comma:
+        commas = "decimal"
+    decimal_comma = commas == "decimal"
+    text, missing = _number_text(series)
     if decimal_comma:
         text = _decimal_commas(text)
     arrow = pa.array(text, type=pa.string())
@@ -83,11 +167,15 @@ def split_numbers(
         unique_text = pa.array(uniques, type=pa.string())
         parts = pc.extract_regex(unique_text, _NUMBER_WITH_UNIT)
         matched = parts.is_valid().to_numpy(zero_copy_only=False)
-        commas = pc.match_substring_regex(unique_text, _COMMA).to_numpy(zero_copy_only=False)
+        has_comma = pc.match_substring_regex(unique_text, _COMMA).to_numpy(zero_copy_only=False)
         grouped = pc.match_substring_regex(unique_text, _THOUSANDS).to_numpy(zero_copy_only=False)
-        if decimal_comma or (commas & ~grouped).any():
-            matched = matched & ~commas
-            ambiguous[slow] = commas[codes]
+        if commas == "thousands":
+            undecided = has_comma & ~grouped
+            matched = matched & ~undecided
+            ambiguous[slow] = undecided[codes]
+        elif commas != "auto" or (has_comma & ~grouped).any():
+            matched = matched & ~has_comma
+            ambiguous[slow] = has_comma[codes]
         num = pc.replace_substring(parts.field("num"), ",", "")
         has_digit = pc.match_substring_regex(num, r"\d")  # "+" alone must not reach cast()
         num = pc.if_else(has_digit, num, pa.scalar(None, pa.string()))
@@ -102,6 +190,39 @@ def split_numbers(
     values[bad] = np.nan
     units[bad] = ""
     return values, units, missing, bad
+
+
+# Chinese number multipliers written after the number ("1.2万", "3.5亿元", "1.5万m³/h").
+MULTIPLIERS = {"万": 1e4, "亿": 1e8}
+
+
+def times(values: pd.Series, factor: float) -> pd.Series:
+    """``values`` × ``factor``, a result within binary rounding of a whole number made
+    whole (1.1 × 1e4 is 11000.000000000002 in binary: no whole number of 人次 otherwise)."""
+    product = values * factor
+    whole = product.round()
+    near = (product - whole).abs() <= product.abs() * 1e-12
+    return product.where(~near, whole)
+
+
+def multiplied(values: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Values whose cell unit starts with 万 or 亿 multiplied out, the rest of the unit
+    kept ("1.2万人次" → 12000 "人次"); a registered unit starting so ("万m³/d") stays.
+    Callers with a column unit of their own refuse a multiplier over one that has one
+    (``units.convert_cells``)."""
+    from connectors.normalisers.units import canonical_unit
+
+    marked = units.str[:1].isin(list(MULTIPLIERS))
+    if not marked.any():
+        return values, units
+    values, units = values.copy(), units.copy()
+    for spelling in units[marked].unique():
+        if canonical_unit(spelling) is not None:
+            continue
+        cells = units == spelling
+        values[cells] = times(values[cells], MULTIPLIERS[spelling[0]])
+        units[cells] = spelling[1:].strip()
+    return values, units
 
 
 # Chinese measure words that may follow a count without changing its meaning.
@@ -128,10 +249,11 @@ COUNT_WORDS = frozenset(
 
 
 def parse_integers(
-    series: pd.Series, *, decimal_comma: bool = False
+    series: pd.Series, *, decimal_comma: bool = False, commas: str = "auto"
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Integer cells ("1,234", "１２", "12.0"); return (Int64 values, missing, bad)."""
-    values, units, missing, bad = split_numbers(series, decimal_comma=decimal_comma)
+    values, units, missing, bad = split_numbers(series, decimal_comma=decimal_comma, commas=commas)
+    values, units = multiplied(values, units)
     counted = units.isin(COUNT_WORDS)  # "2人", "1,200张": a count with its measure word
     bad = bad | ((units != "") & ~counted) | (values.notna() & (values != np.floor(values)))
     bad |= values.abs() > 2**53

@@ -215,6 +215,17 @@ def convert_cells(
     for spelling in units.unique():
         mask = units == spelling
         unit = default_unit if spelling == "" else canonical_unit(spelling)
+        if unit is None and spelling[:1] in ("万", "亿"):
+            # "2.4万", "1.5万m³/h": a multiplier before the unit (or before the column's
+            # unit, unless that has one of its own: "2.4万" under 万m³/d is unclear).
+            rest = spelling[1:].strip()
+            unit = canonical_unit(rest) if rest else default_unit
+            if unit is not None and not (rest == "" and default_unit[:1] in ("万", "亿")):
+                from connectors.normalisers.numbers import MULTIPLIERS, times
+
+                result[mask] = times(result[mask], MULTIPLIERS[spelling[0]])
+            else:
+                unit = None
         if unit is None or (target != unit and not compatible(unit, target)):
             bad |= mask
             result[mask] = np.nan

@@ -84,6 +84,11 @@ def type_message(info: FieldInfo, value: str, *, unit_problem: bool = False) -> 
         return _("无法识别的坐标：'%(value)s'（应为“经度,纬度”或 POINT(经度 纬度)）") % {
             "value": value
         }
+    if unit_problem and not info.unit:
+        # A field without a unit: "（应为 ）" would name none.
+        return _("无法识别的数值：'%(value)s'（本字段不带单位，单元格只应写数字）") % {
+            "value": value
+        }
     if unit_problem:
         return _("无法识别或无法换算的单位：'%(value)s'（应为 %(unit)s）") % {
             "value": value,
@@ -97,7 +102,7 @@ def type_message(info: FieldInfo, value: str, *, unit_problem: bool = False) -> 
         # Read as thousands it could be 1000 times too large; say what to change.
         return _(
             "无法识别的数值：'%(value)s'（逗号既不能确定为千分位，也不能确定为小数点；"
-            "小数点为逗号的文件请在接入配置中勾选“小数点为逗号”）"
+            "小数点为逗号的文件请在接入配置中将“小数点为逗号”设为“是”）"
         ) % {"value": value}
     if kind == "integer":
         return _("不是整数：'%(value)s'") % {"value": value}

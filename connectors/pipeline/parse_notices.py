@@ -11,7 +11,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from connectors.base import Connector
-from connectors.normalisers import units
+from connectors.normalisers import numbers, units
 from connectors.normalisers.headers import ColumnMatch
 from connectors.normalisers.schema import Schema
 from hub.records import notices
@@ -96,3 +96,12 @@ def note_converted(notes, cell_units, usable, target: str, column: str, rows) ->
         "first": int(np.asarray(rows)[positions[0]]),
     }
     notes.append(Notice(notices.CONVERTED_VALUES, column, params))
+
+
+def note_negatives(notes, series, usable, column: str, rows) -> None:
+    """Note the cells read as negative numbers from parentheses ("(0.5)" → -0.5)."""
+    negated = numbers.parenthesised(series) & np.asarray(usable, dtype=bool)
+    if negated.any():
+        positions = np.flatnonzero(negated)
+        params = {"rows": len(positions), "first": int(np.asarray(rows)[positions[0]])}
+        notes.append(Notice(notices.NEGATIVE_PARENTHESES, column, params))

@@ -23,6 +23,7 @@ from connectors.normalisers.schema import FieldInfo, Schema, load_schema
 from connectors.normalisers.text import clean
 from connectors.normalisers.validation import field_errors
 from connectors.pipeline import footnotes, parse_notices
+from connectors.pipeline.commas import NUMBER_TYPES, FileCommas
 from connectors.pipeline.fingerprints import RowMemo, parse_context
 from connectors.profiles.resolve import connector_for
 from connectors.readers.base import RawChunk, Table
@@ -135,9 +136,12 @@ def _parse_table(
             )
         )
 
+    commas = FileCommas(connector, table.delimiter)
+
     def generate() -> Iterator[ParsedChunk]:
         first = True
-        for raw in _ramped(table.chunks) if ramp else table.chunks:
+        chunks = commas.first_decides(table.chunks, matches, schema)
+        for raw in _ramped(chunks) if ramp else chunks:
             if report:
                 raw = replace(raw, frame=report_columns.unquote(raw.frame))
             skipped = None
@@ -147,7 +151,9 @@ def _parse_table(
             if memo is not None:
                 raw, known = memo.split(raw, table.headers)
             if len(raw.frame) or raw.errors:
-                chunk = normalise_chunk(raw, table.headers, matches, schema, connector)
+                chunk = normalise_chunk(
+                    raw, table.headers, matches, schema, connector, commas=commas
+                )
             else:  # every row was found among the last load's: nothing to normalise
                 chunk = _empty_chunk(raw, table.headers, schema)
             chunk.known, chunk.fingerprints = known, raw.fingerprints
@@ -233,8 +239,11 @@ def normalise_chunk(
     matches: list[ColumnMatch],
     schema: Schema,
     connector: Connector,
+    *,
+    commas: FileCommas | None = None,
 ) -> ParsedChunk:
-    """Normalise and validate one chunk of string cells."""
+    """Normalise and validate one chunk of string cells (``commas``: the file's comma
+    readings, decided by this chunk when it is the first)."""
     original = raw.frame.copy()
     original.columns = headers
     prepared = connector.prepare(original.copy())
@@ -252,6 +261,7 @@ def normalise_chunk(
         invalid |= np.isin(rows, [error.row for error in raw.errors])
     coordinate_state: dict[str, tuple] = {}
     notes: list[Notice] = []
+    commas = commas or FileCommas(connector)
     for info in schema.fields:
         match = by_field.get(info.name)
         if match is not None:
@@ -262,6 +272,8 @@ def normalise_chunk(
             series = pd.Series([""] * n, dtype=object)
             shown = series
             column = info.label
+        if info.name in (schema.latitude_field, schema.longitude_field):
+            series = coordinates.degrees_minutes_seconds(series)  # "121°28′12″"
         looked_up = None
         if info.name in schema.rules:
             series, looked_up, found = rules.apply(
@@ -269,9 +281,15 @@ def normalise_chunk(
             )
             errors.extend(found)
             invalid |= looked_up
+        comma_mode = commas.mode(info.name, series, rows) if info.field_type in NUMBER_TYPES else ""
         values, missing, bad, unit_bad = _normalise(
-            info, series, match, connector, notes=notes, column=column, rows=rows
+            info, series, match, connector, notes=notes, column=column, rows=rows, commas=comma_mode
         )
+        if comma_mode == "thousands":
+            found, contradicted = commas.contradictions(info.name, series, rows, column)
+            errors.extend(found)
+            invalid |= contradicted
+            bad = bad & ~contradicted
         if looked_up is not None and looked_up.any():
             # A lookup miss is its own error: not also "required" or "bad".
             missing, bad = missing & ~looked_up, bad & ~looked_up
@@ -325,6 +343,7 @@ def _normalise(
     notes: list[Notice] | None = None,
     column: str = "",
     rows=None,
+    commas: str = "auto",
 ):
     """Typed values, missing mask, bad mask and a second problem mask for one field.
 
@@ -334,9 +353,7 @@ def _normalise(
     kind = info.field_type
     unit_bad = None
     if kind == "number":
-        values, cell_units, missing, bad = numbers.split_numbers(
-            series, decimal_comma=connector.decimal_comma
-        )
+        values, cell_units, missing, bad = numbers.split_numbers(series, commas=commas or "auto")
         target = info.unit if info.unit in units.UNITS else ""
         source = (match.unit if match else None) or units.canonical_unit(
             connector.source_units.get(info.name, "")
@@ -349,13 +366,17 @@ def _normalise(
             source = ""
         values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
         unit_bad &= ~bad & ~missing
+        if notes is not None:
+            parse_notices.note_negatives(notes, series, ~bad & ~missing & ~unit_bad, column, rows)
         if notes is not None and target:
             parse_notices.note_converted(
                 notes, cell_units, ~bad & ~missing & ~unit_bad, target, column, rows
             )
         return values.astype("float64"), missing, bad, unit_bad
     if kind == "integer":
-        values, missing, bad = numbers.parse_integers(series, decimal_comma=connector.decimal_comma)
+        values, missing, bad = numbers.parse_integers(series, commas=commas or "auto")
+        if notes is not None:
+            parse_notices.note_negatives(notes, series, ~bad & ~missing, column, rows)
         return values, missing, bad, unit_bad
     if kind == "boolean":
         values, missing, bad = numbers.parse_booleans(series)

@@ -64,8 +64,11 @@ def points_of(
         return points.latitude, points.longitude
     if lat_pos is None or lon_pos is None:
         return np.array([]), np.array([])
-    lat = numbers.split_numbers(frame.iloc[:, lat_pos])[0].to_numpy(dtype="float64")
-    lon = numbers.split_numbers(frame.iloc[:, lon_pos])[0].to_numpy(dtype="float64")
+    lat, lon = (
+        numbers.split_numbers(coordinates.degrees_minutes_seconds(frame.iloc[:, position]))[0]
+        for position in (lat_pos, lon_pos)
+    )
+    lat, lon = lat.to_numpy(dtype="float64"), lon.to_numpy(dtype="float64")
     lat, lon, _swapped = coordinates.fix_swapped(lat, lon)
     return lat, lon
 

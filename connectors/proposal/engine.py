@@ -17,6 +17,7 @@ from connectors.normalisers.schema import Schema, load_schema
 from connectors.proposal import crs as crs_guess
 from connectors.proposal import dates as date_guess
 from connectors.proposal import units as unit_guess
+from connectors.proposal.decimals import guess_commas
 from connectors.proposal.fields import match_fields
 from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
 from connectors.proposal.sample import SAMPLE_ROWS, Sample, header_signature, read_sample
@@ -85,6 +86,12 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
         matcher=district.matcher if district is not None else None,
     )
     crs = _with_declared_crs(crs, connector)
+    numeric = [
+        frame.iloc[:, m.position]
+        for m in mapping
+        if infos[m.field].field_type in ("number", "integer")
+    ]
+    commas = guess_commas(numeric, delimiter=sample.delimiter, declared=connector.decimal_comma)
     proposal = Proposal(
         resource=resource.code,
         headers=list(headers),
@@ -95,6 +102,7 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
         units=units,
         crs=crs,
         dates=found_dates,
+        commas=commas,
         ignored=ignored,
         missing=[
             info.name for info in schema.fields if info.required and info.name not in by_field

@@ -20,7 +20,17 @@ from connectors.models import ConnectorProfile, SourceCRS
 from connectors.normalisers import dates
 from connectors.normalisers.headers import fold_header
 from connectors.normalisers.units import canonical_unit
-from connectors.proposal.result import CrsGuess, DateGuess, FieldMatch, Proposal, UnitGuess
+from connectors.proposal.result import (
+    CommaGuess,
+    CrsGuess,
+    DateGuess,
+    FieldMatch,
+    Proposal,
+    UnitGuess,
+)
+
+# The page's choices for 小数点为逗号: "" undecided, "yes", "no".
+DECIMAL_COMMA_CHOICES = {"": None, "yes": True, "no": False}
 
 
 class EditError(ValueError):
@@ -40,10 +50,18 @@ def corrected(
     crs: str | None = None,
     layouts: dict[str, str] | None = None,
     timezone: str | None = None,
+    decimal_comma: str | None = None,
 ) -> Proposal:
     """The proposal with the steward's corrections (header → field or "" for none;
-    field → unit; CRS; field → layout; zone). Raises ``EditError``."""
+    field → unit; CRS; field → layout; zone; 小数点为逗号 "", "yes" or "no"). Raises
+    ``EditError``."""
     result = replace(proposal)
+    if decimal_comma is not None:
+        if decimal_comma not in DECIMAL_COMMA_CHOICES:
+            raise EditError(_("“小数点为逗号”只能为“是”“否”或“未定”。"))
+        chosen = DECIMAL_COMMA_CHOICES[decimal_comma]
+        if chosen != proposal.commas.decimal_comma:
+            result.commas = CommaGuess(chosen, "steward", proposal.commas.examples)
     if mapping is not None:
         chosen = {h: f for h, f in mapping.items() if f}
         unknown = sorted(set(chosen.values()) - set(field_names))
@@ -162,6 +180,8 @@ def to_profile(proposal: Proposal, *, resource, department, filename: str = "") 
     zones = [d.timezone for d in proposal.dates if d.timezone]
     if zones:
         profile.source_timezone = zones[0]
+    if proposal.commas.source in ("delimiter", "cells", "steward"):
+        profile.decimal_comma = proposal.commas.decimal_comma
     profile.header_signature = proposal.signature
     profile.note = (_("映射建议：%(name)s") % {"name": filename or proposal.resource})[:200]
     return profile
@@ -171,6 +191,8 @@ def preview(proposal: Proposal, *, sample, resource, department=None, rows: int 
     """Normalise the sample's first ``rows`` rows with the proposed profile; sets
     ``proposal.preview_fields`` and ``proposal.preview`` (values as people read them)."""
     from connectors.normalisers.schema import load_schema
+    from connectors.pipeline import footnotes
+    from connectors.pipeline.commas import FileCommas
     from connectors.pipeline.parsing import normalise_chunk
     from connectors.profiles.resolve import connector_for
     from connectors.profiles.versions import apply_profile
@@ -183,15 +205,26 @@ def preview(proposal: Proposal, *, sample, resource, department=None, rows: int 
     connector = apply_profile(connector_for(resource, department), profile)
     schema = load_schema(resource, connector)
     matches, _ignored = schema.headers.map_columns(proposal.headers)
-    head = sample.frame.iloc[:rows].reset_index(drop=True)
-    source_rows = np.asarray(sample.source_rows[:rows], dtype=np.int64)
+    # Notes and a 合计 row under the table are left out as the load leaves them out.
+    raw, _skipped = footnotes.drop_notes(
+        RawChunk(
+            frame=sample.frame.iloc[:rows].reset_index(drop=True),
+            source_rows=np.asarray(sample.source_rows[:rows], dtype=np.int64),
+        )
+    )
+    head, source_rows = raw.frame.reset_index(drop=True), raw.source_rows
     names = field_names(resource)
     proposal.preview_fields = names
     proposal.preview = []
     if head.empty:
         return
     chunk = normalise_chunk(
-        RawChunk(frame=head, source_rows=source_rows), proposal.headers, matches, schema, connector
+        RawChunk(frame=head, source_rows=source_rows),
+        proposal.headers,
+        matches,
+        schema,
+        connector,
+        commas=FileCommas(connector, sample.delimiter),
     )
     stored = prepare_rows(
         resource=resource, frame=chunk.frame, source_rows=source_rows, fields=names

@@ -59,6 +59,19 @@ class DateGuess:
     example: str = ""
 
 
+@dataclass(frozen=True)
+class CommaGuess:
+    """Whether the numbers are written with a decimal comma ("0,75", "1.234,5")."""
+
+    # True: decimal comma; False: thousands separator; None: nothing decides (undecided)
+    decimal_comma: bool | None
+    # "delimiter": a ";"-delimited CSV; "cells": cells only one reading reads ("0,75",
+    # "1.234,5" or "1,234.5"); "mixed": cells of both; "profile": the department's
+    # profile says; "none": no comma cells; "steward": chosen on the page
+    source: str = "none"
+    examples: tuple[str, ...] = ()
+
+
 @dataclass
 class Proposal:
     """A proposed profile for one file and resource."""
@@ -76,6 +89,7 @@ class Proposal:
     missing: list[str]  # required fields no column was found for
     preview_fields: list[str] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)  # {"row", "values", "errors"}
+    commas: CommaGuess = field(default_factory=lambda: CommaGuess(None))
 
     def field_for(self, header: str) -> str:
         """The field proposed for a header, or ""."""
@@ -88,4 +102,5 @@ class Proposal:
             match["alternatives"] = [
                 {"field": name, "score": score} for name, score in match["alternatives"]
             ]
+        data["commas"]["examples"] = list(data["commas"]["examples"])
         return data

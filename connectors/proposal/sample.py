@@ -35,6 +35,7 @@ class Sample:
     header_row: int
     frame: pd.DataFrame
     source_rows: list[int]
+    delimiter: str | None = None  # a CSV's
 
 
 def _header_like(text: str) -> bool:
@@ -78,6 +79,7 @@ def read_sample(
         header_row=table.header_row,
         frame=frame,
         source_rows=source_rows,
+        delimiter=table.delimiter,
     )
 
 

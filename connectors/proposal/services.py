@@ -96,6 +96,7 @@ def save_proposal(
     crs: str | None = None,
     layouts: dict[str, str] | None = None,
     timezone: str | None = None,
+    decimal_comma: str | None = None,
     filename: str = "",
 ) -> SavedProposal:
     """Save the proposal, with the steward's corrections, as the next profile version of
@@ -120,6 +121,7 @@ def save_proposal(
         crs=crs,
         layouts=layouts,
         timezone=timezone,
+        decimal_comma=decimal_comma,
     )
     profile = to_profile(final, resource=resource, department=resource.provider, filename=filename)
     errors = profile_errors(profile)

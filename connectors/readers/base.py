@@ -56,6 +56,9 @@ class Table:
     chunks: Iterator[RawChunk]
     kind: str
     warnings: list[Notice] = field(default_factory=list)
+    # a CSV's delimiter: in a ";"-delimited file the comma is the decimal separator
+    # (connectors.pipeline.commas); None for spreadsheets and JSON
+    delimiter: str | None = None
 
 
 def max_upload_bytes() -> int:
@@ -154,6 +157,30 @@ def find_header(rows: list[list[object]], scorer: Scorer) -> int:
             _("未找到表头：前 %(n)d 行中没有一行包含本资源的字段名称。") % {"n": HEADER_SEARCH_ROWS}
         )
     return scores.index(max(scores))
+
+
+def is_unit_cell(cell: object) -> bool:
+    """A cell that is only a unit: "m", "m³/s", "(MPa)", "[kPa]", "/cm"."""
+    from connectors.normalisers.units import canonical_unit
+
+    text = str(cell or "").strip().strip("()（）[]/ ")
+    return bool(text) and canonical_unit(text) not in (None, "")
+
+
+def with_unit_row(headers: list[str], below: list[object]) -> list[str] | None:
+    """The headers with the units of the row under them ("前池水位" over "m" becomes
+    "前池水位(m)"), when that row holds only units, each under a header; else None."""
+    cells = [str(cell or "").strip() for cell in below]
+    filled = [i for i, cell in enumerate(cells) if cell]
+    if not filled or any(i >= len(headers) or not headers[i] for i in filled):
+        return None
+    if not all(is_unit_cell(cells[i]) for i in filled):
+        return None
+    merged = list(headers)
+    for i in filled:
+        unit = cells[i].strip("()（）[]/ ")
+        merged[i] = f"{headers[i]}({unit})"
+    return merged
 
 
 def check_columns(count: int) -> None:

@@ -37,6 +37,7 @@ from connectors.readers.base import (
     find_header,
     long_row_errors,
     sniff_delimiter,
+    with_unit_row,
 )
 
 logger = logging.getLogger(__name__)
@@ -70,12 +71,19 @@ def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Tab
     headers = [str(cell).strip() for cell in rows[header_index]]
     check_columns(len(headers))
     widest = max((len(row) for row in rows), default=len(headers))
+    # A row of units under the header ("m", "m³/s") belongs to it; data starts below.
+    last = header_index
+    if header_index + 1 < len(rows):
+        united = with_unit_row(headers, rows[header_index + 1])
+        if united is not None:
+            headers, last = united, header_index + 1
     options = {
         "path": path,
         "encoding": encoding,
         "delimiter": delimiter,
-        "skip_lines": line_ends[header_index],
-        "header_row": header_index + 1,
+        "skip_lines": line_ends[last],
+        # rows are numbered from the line before the data
+        "header_row": last + 1,
         "headers": headers,
         "chunk_rows": chunk_rows,
     }
@@ -83,12 +91,18 @@ def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Tab
     # pyarrow skips records, pandas and the header search count lines: they agree only
     # while no quoted cell above the data spans lines.
     # The quote count reads bytes: only for encodings where '"' is one byte of its own.
-    regular = line_ends[header_index] == header_index + 1 and not encoding.startswith("utf-16")
+    regular = line_ends[last] == last + 1 and not encoding.startswith("utf-16")
     if regular and _quotes_balanced(path):
         chunks = _arrow_then_pandas(options, pandas_width)
     else:
         chunks = pandas_chunks(**options, width=pandas_width)
-    return Table(headers=headers, header_row=header_index + 1, chunks=chunks, kind="csv")
+    return Table(
+        headers=headers,
+        header_row=header_index + 1,
+        chunks=chunks,
+        kind="csv",
+        delimiter=delimiter,
+    )
 
 
 def _quotes_balanced(path: Path) -> bool:

@@ -22,6 +22,7 @@ SWAPPED_COORDINATES = "swapped_coordinates"
 CONVERTED_VALUES = "converted_values"
 REPORT_COLUMN = "report_column"
 SKIPPED_ROWS = "skipped_rows"
+NEGATIVE_PARENTHESES = "negative_parentheses"
 
 TEMPLATES = {
     IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
@@ -31,12 +32,16 @@ TEMPLATES = {
     ASSUMED_CRS: _("未注明坐标系，按 %(crs)s 读取。"),
     SWAPPED_COORDINATES: _("%(rows)d 行的纬度与经度填反，已对调（首个为第 %(first)d 行）。"),
     SKIPPED_ROWS: _("%(rows)d 行是表尾注释或合计行，未作为数据读取（首个为第 %(first)d 行）。"),
+    NEGATIVE_PARENTHESES: _(
+        "%(rows)d 个值写在括号中，已按负数读取（首个为第 %(first)d 行）；"
+        "如括号另有含义，请改写后重新导入。"
+    ),
     CONVERTED_VALUES: _(
         "%(rows)d 个值带有单位 %(units)s，已换算为 %(unit)s（首个为第 %(first)d 行）。"
     ),
 }
 # Codes whose parameters add up over the chunks of a file.
-COUNTED = (SWAPPED_COORDINATES, CONVERTED_VALUES, SKIPPED_ROWS)
+COUNTED = (SWAPPED_COORDINATES, CONVERTED_VALUES, SKIPPED_ROWS, NEGATIVE_PARENTHESES)
 CRS_NAMES = {"wgs84": "WGS-84", "cgcs2000": "CGCS2000", "gcj02": "GCJ-02", "bd09": "BD-09"}
 
 

@@ -301,6 +301,23 @@ def test_district_spellings(item, prefix, form):
     assert not bad.iat[0]
 
 
+@pytest.mark.parametrize(
+    ("old", "now"),
+    [
+        ("310103", "310101"),
+        ("310102", "310101"),
+        ("310108", "310106"),
+        ("310119", "310115"),
+        ("310230", "310151"),
+        ("310108.0", "310106"),
+    ],
+)
+def test_codes_of_merged_districts_read_as_their_successor(old, now):
+    # 闸北区 (310108) is in 静安区 since 2015: its name was read, its old code was not.
+    codes, _missing, bad = MATCHER.map(pd.Series([old]))
+    assert codes.tolist() == [now] and not bad.any()
+
+
 def test_unknown_district():
     codes, _missing, bad = MATCHER.map(pd.Series(["外滩区", "北京市朝阳区"]))
     assert codes.tolist() == [None, None] and bad.all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.normalisers import numbers, units
@@ -248,3 +248,155 @@ def test_proposal_reports_an_unknown_header_unit_instead_of_guessing():
     assert (guess.unit, guess.source, guess.stated) == ("", "unknown", "m³/x")
     per_day = guess_unit("瞬时流量(m³/d)", column, info)
     assert (per_day.unit, per_day.source) == ("m³/d", "header")
+
+
+# --- one comma reading per file (connectors.pipeline.commas) -----------------------
+
+
+class _Auto:
+    decimal_comma = None
+
+
+def _by_chunks(cells: list[str], size: int, delimiter: str | None = None) -> list:
+    """Values of ``cells`` read ``size`` at a time with one file's comma decisions;
+    "bad" for an unreadable cell."""
+    import numpy as np
+
+    from connectors.pipeline.commas import FileCommas
+
+    commas = FileCommas(_Auto(), delimiter)
+    out: list = []
+    for start in range(0, len(cells), size):
+        series = pd.Series(cells[start : start + size])
+        rows = np.arange(start + 2, start + 2 + len(series))
+        mode = commas.mode("capacity", series, rows)
+        values, _units, _missing, bad = numbers.split_numbers(series, commas=mode)
+        _errors, contradicted = commas.contradictions("capacity", series, rows, "c")
+        bad = bad.to_numpy() | contradicted
+        out += ["bad" if b else v for v, b in zip(values.tolist(), bad, strict=True)]
+    return out
+
+
+_GROUPED = st.integers(min_value=1, max_value=999).map(lambda n: f"{n},{n % 1000:03d}")
+_DECIMAL = st.integers(min_value=0, max_value=99).map(lambda n: f"{n},{n % 10}")
+_PLAIN = st.integers(min_value=0, max_value=9999).map(str)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(st.one_of(_GROUPED, _DECIMAL, _PLAIN), min_size=1, max_size=30),
+    st.integers(min_value=1, max_value=10),
+)
+def test_a_column_is_never_read_two_ways_in_one_file(cells, size):
+    values = _by_chunks(cells, size)
+    # Every "n,nnn" cell of the file is read as thousands everywhere, or nowhere.
+    read = [v != "bad" for c, v in zip(cells, values, strict=True) if c[-4:-3] == ","]
+    assert len(set(read)) <= 1
+    for cell, value in zip(cells, values, strict=True):
+        if "," not in cell:
+            assert value == float(cell)
+        elif value != "bad":
+            assert value == float(cell.replace(",", ""))  # only ever thousands
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.one_of(_GROUPED, _DECIMAL, _PLAIN), min_size=1, max_size=30))
+def test_a_semicolon_file_reads_every_comma_as_decimal(cells):
+    values = _by_chunks(cells, 4, delimiter=";")
+    assert values == [float(c.replace(",", ".")) for c in cells]
+
+
+@settings(deadline=None)
+@given(
+    st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
+    st.sampled_from([",", ";"]),
+)
+def test_the_proposal_reads_a_decimal_comma_as_evidence(value, delimiter):
+    from connectors.proposal.decimals import guess_commas
+
+    text = f"{value:.2f}".replace(".", ",")
+    guess = guess_commas([pd.Series([text, "7"])], delimiter=delimiter, declared=None)
+    assert (guess.decimal_comma, guess.source) == (True, "cells")
+    thousands = guess_commas([pd.Series([f"{value:,.2f}"])], delimiter=delimiter, declared=None)
+    if value >= 1000:
+        assert (thousands.decimal_comma, thousands.source) == (False, "cells")
+
+
+# --- accounting negatives, degrees-minutes-seconds ------------------------------------
+
+
+@settings(deadline=None)
+@given(st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False))
+def test_a_number_in_parentheses_is_negative(value):
+    for text in (f"({value})", f"（{value}）", f"({value:,})"):
+        values, bad = _read([text])
+        assert bad == [False] and values == [pytest.approx(-float(value))], text
+        assert numbers.parenthesised(pd.Series([text])).tolist() == [True]
+
+
+def test_parentheses_that_are_no_number_stay_unreadable():
+    assert _read(["(注1)", "(+5)", "()"]) == ([None, None, None], [True, True, True])
+    assert numbers.parenthesised(pd.Series(["5", "-5", "(注1)"])).tolist() == [False] * 3
+
+
+@settings(deadline=None)
+@given(
+    st.integers(min_value=0, max_value=179),
+    st.integers(min_value=0, max_value=59),
+    st.decimals(min_value=0, max_value="59.99", places=2, allow_nan=False),
+    st.sampled_from(["°′″", "°'\"", "度分秒"]),
+    st.sampled_from(["", "N", "E", "S", "W", "北纬", "西经"]),
+)
+def test_degrees_minutes_seconds_read_as_degrees(degrees, minutes, seconds, marks, hemisphere):
+    from connectors.normalisers.coordinates import degrees_minutes_seconds
+
+    d, m, s = marks
+    text = f"{degrees}{d}{minutes}{m}{seconds}{s}"
+    text = text + hemisphere if len(hemisphere) == 1 else hemisphere + text
+    [read] = degrees_minutes_seconds(pd.Series([text])).tolist()
+    sign = -1 if hemisphere in ("S", "W", "西经") else 1
+    assert float(read) == pytest.approx(sign * (degrees + minutes / 60 + float(seconds) / 3600))
+
+
+def test_impossible_minutes_are_left_for_an_error():
+    from connectors.normalisers.coordinates import degrees_minutes_seconds
+
+    cells = ["121°61′", "31.5°12′", "N31°E", "12.5", ""]
+    assert degrees_minutes_seconds(pd.Series(cells)).tolist() == cells
+
+
+def test_unit_problem_of_a_field_without_unit_names_no_empty_unit():
+    info = FieldInfo(name="latitude", label="纬度", field_type="number")
+    message = type_message(info, "31 13 48", unit_problem=True)
+    assert message == "无法识别的数值：'31 13 48'（本字段不带单位，单元格只应写数字）"
+
+
+# --- 万 and 亿 after the number ---------------------------------------------------------
+
+
+@settings(deadline=None)
+@given(
+    st.decimals(min_value=0, max_value=10**5, places=4, allow_nan=False),
+    st.sampled_from([("万", 10**4), ("亿", 10**8)]),
+)
+def test_a_multiplier_after_the_number_is_multiplied_out(value, multiplier):
+    word, factor = multiplier
+    cells = pd.Series([f"{value}{word}", f"{value}{word}m³/h"])
+    values, cell_units, _missing, bad = numbers.split_numbers(cells)
+    assert not bad.any()
+    converted, unit_bad = units.convert_cells(values, cell_units, "m³/h", "m³/h")
+    assert not unit_bad.any()
+    assert converted.tolist() == [pytest.approx(float(value) * factor)] * 2
+    ints, _missing, int_bad = numbers.parse_integers(pd.Series([f"{value}{word}人次"]))
+    exact = value * factor  # Decimal: no binary rounding
+    whole = exact == exact.to_integral_value()
+    assert bool(int_bad.iat[0]) is not whole
+    if whole:
+        assert ints.iat[0] == int(exact)
+
+
+def test_a_multiplier_over_a_column_unit_with_one_is_refused():
+    values, cell_units, _missing, _bad = numbers.split_numbers(pd.Series(["2.4万", "2.4"]))
+    converted, unit_bad = units.convert_cells(values, cell_units, "万m³/d", "m³/h")
+    assert unit_bad.tolist() == [True, False]
+    assert converted.iat[1] == pytest.approx(1000.0)

@@ -116,7 +116,10 @@ def test_steward_edits_the_departments_profile_in_the_admin(client, make_user, g
     assert page.status_code == 200
     form = page.context["adminform"].form
     data = {
+        # None: 小数点为逗号 undecided, posted as the select's empty choice
         name: (json.dumps(value) if isinstance(value, dict | list) else value)
+        if value is not None
+        else ""
         for name, value in form.initial.items()
         if name in form.fields
     }

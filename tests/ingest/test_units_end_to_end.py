@@ -9,11 +9,13 @@ from connectors.models import ConnectorProfile
 from connectors.profiles.versions import save_profile
 from hub.records.models import BatchStatus, Record
 
+# Comma-delimited with quoted decimal commas: the delimiter does not say the comma is the
+# decimal separator (a ";"-delimited file does: tests/ingest/test_decimal_commas.py).
 PUMP_CSV = (
-    "\ufeff泵站编号;监测时间;所属区;排水能力(m³/s)\n"
-    "BZ101;2025-07-01 14:30:00;黄浦区;0,750\n"
-    "BZ102;2025-07-01 14:30:00;徐汇区;12,500\n"
-    "BZ103;2025-07-01 14:30:00;虹口区;4,125\n"
+    "\ufeff泵站编号,监测时间,所属区,排水能力(m³/s)\n"
+    'BZ101,2025-07-01 14:30:00,黄浦区,"0,750"\n'
+    'BZ102,2025-07-01 14:30:00,徐汇区,"12,500"\n'
+    'BZ103,2025-07-01 14:30:00,虹口区,"4,125"\n'
 )
 
 
@@ -53,7 +55,7 @@ def test_decimal_commas_are_never_stored_as_thousands(catalog, water, tmp_path):
         profile=ConnectorProfile(department=water, resource=pumps, decimal_comma=True), user=None
     )
     path = tmp_path / "pumps-again.csv"  # not the same upload as the refused one
-    path.write_text(PUMP_CSV + "BZ104;2025-07-01 14:30:00;长宁区;6\n", encoding="utf-8")
+    path.write_text(PUMP_CSV + "BZ104,2025-07-01 14:30:00,长宁区,6\n", encoding="utf-8")
     loaded = _load(pumps, water, path)
     assert loaded.status == BatchStatus.LOADED, loaded.errors
     assert _stored(pumps, loaded, "capacity") == [0.75, 12.5, 4.125, 6.0]

@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
 from connectors.normalisers.headers import fold_header, header_crs
-from connectors.normalisers.units import canonical_unit
 from connectors.readers.base import (
     HEADER_SEARCH_ROWS,
     RawChunk,
@@ -31,6 +30,7 @@ from connectors.readers.base import (
     arrow_chunk,
     check_columns,
     find_header,
+    is_unit_cell,
     overflow_errors,
 )
 from connectors.readers.xlsx.archive import CheckedWorkbook, check_workbook, resolve_sheet
@@ -68,6 +68,8 @@ def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple
                 if top and bottom and fold_header(top) != fold_header(bottom):
                     if bottom[:1] in "(（/[":
                         joined.append(f"{top}{bottom}")
+                    elif is_unit_cell(bottom):  # "前池水位" over a bare "m"
+                        joined.append(f"{top}({bottom})")
                     else:
                         # "坐标(GCJ-02)" over "纬度": the coordinate system stays said.
                         crs = header_crs(top)
@@ -82,10 +84,7 @@ def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple
 def _is_unit_row(row: list[str]) -> bool:
     """Whether a row looks like the unit line of a two-row header: "(MPa)", "/cm"."""
     cells = [cell for cell in row if cell]
-    return bool(cells) and all(
-        cell[:1] in "(（[/" and canonical_unit(cell.strip("()（）[]/ ")) is not None
-        for cell in cells
-    )
+    return bool(cells) and all(is_unit_cell(cell) for cell in cells)
 
 
 def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int | None) -> Table:

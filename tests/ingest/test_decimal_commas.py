@@ -1,0 +1,191 @@
+"""Decimal commas end to end: a ";"-delimited CSV reads them without a profile, the
+proposal proposes 小数点为逗号 from the delimiter or the cells, and a column's comma
+reading is decided once for the whole file (never two readings in one file)."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from connectors import services
+from connectors.models import ConnectorProfile
+from connectors.pipeline import load
+from connectors.profiles.versions import save_profile
+from hub.records.models import BatchStatus, Record, UploadBatch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEADER = "泵站编号{d}监测时间{d}所属区{d}排水能力(m³/s)\n"
+
+
+def _pumps(catalog):
+    return catalog["resources"]["pump-station-operation"]
+
+
+def _write(tmp_path, name: str, delimiter: str, cells: list[str]) -> object:
+    rows = [HEADER.format(d=delimiter)]
+    for i, cell in enumerate(cells):
+        quoted = f'"{cell}"' if delimiter == "," and "," in cell else cell
+        rows.append(delimiter.join([f"BZ{i:03d}", "2025-07-01 14:30:00", "黄浦区", quoted]) + "\n")
+    path = tmp_path / name
+    path.write_text("".join(rows), encoding="utf-8")
+    return path
+
+
+def _load(catalog, path, **options):
+    water = catalog["departments"]["water"]
+    upload = services.create_batch(
+        resource=_pumps(catalog),
+        department=water,
+        file=path,
+        original_filename=path.name,
+        **options,
+    )
+    return services.run_batch(batch_id=upload.batch.pk)
+
+
+def _stored(batch) -> list[float]:
+    records = Record.objects.filter(batch=batch).order_by("source_row")
+    return [record.data["capacity"] for record in records]
+
+
+def test_semicolon_file_reads_decimal_commas_without_a_profile(catalog, tmp_path):
+    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["12,500", "0,750", "4,125", "6"]))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [12.5, 0.75, 4.125, 6.0]
+
+
+def test_comma_file_keeps_thousands(catalog, tmp_path):
+    batch = _load(catalog, _write(tmp_path, "comma.csv", ",", ["12,500", "1,250", "6"]))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [12500.0, 1250.0, 6.0]
+
+
+def test_profile_saying_thousands_wins_over_the_semicolon(catalog, tmp_path):
+    water = catalog["departments"]["water"]
+    save_profile(
+        profile=ConnectorProfile(department=water, resource=_pumps(catalog), decimal_comma=False),
+        user=None,
+    )
+    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["12,500", "1,250"]))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [12500.0, 1250.0]
+
+
+def test_a_later_chunk_cannot_read_the_column_another_way(catalog, tmp_path, monkeypatch):
+    # Three rows a chunk: the first chunk has only thousands-like cells, the second a
+    # decimal comma. The first chunk decides (thousands) for the whole file: the second
+    # chunk's "2,125" is read the same way and its "0,5" is a row error that says why.
+    monkeypatch.setattr(load, "CHUNK_ROWS", 3)
+    cells = ["1,250", "2,500", "7", "2,125", "0,5", "3"]
+    batch = _load(catalog, _write(tmp_path, "chunks.csv", ",", cells), accept_valid_rows=True)
+    assert batch.status == BatchStatus.PARTIAL
+    assert _stored(batch) == [1250.0, 2500.0, 7.0, 2125.0, 3.0]
+    [error] = batch.errors
+    assert (error["row"], error["column"]) == (6, "排水能力(m³/s)")
+    assert error["message"].startswith(
+        "'0,5' 中的逗号只能是小数点，但本列前面的行已按千分位读取逗号（第 2 行 '1,250'）"
+    )
+
+
+def test_a_first_chunk_with_a_decimal_comma_reads_no_comma(catalog, tmp_path, monkeypatch):
+    monkeypatch.setattr(load, "CHUNK_ROWS", 3)
+    cells = ["1,250", "0,5", "7", "2,125", "3"]
+    batch = _load(catalog, _write(tmp_path, "chunks.csv", ",", cells), accept_valid_rows=True)
+    assert _stored(batch) == [7.0, 3.0]
+    assert [e["row"] for e in batch.errors] == [2, 3, 5]
+
+
+def _propose(catalog, path) -> dict:
+    out = StringIO()
+    call_command(
+        "ingest", str(path), "--resource", "pump-station-operation", "--propose", stdout=out
+    )
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "cells", "expected"),
+    [
+        (";", ["12,500", "4,125"], (True, "delimiter", ["12,500", "4,125"])),
+        (",", ["0,75", "1.234,5", "6"], (True, "cells", ["0,75", "1.234,5"])),
+        (",", ["1,234.5", "6"], (False, "cells", ["1,234.5"])),
+        (",", ["1,250", "6"], (None, "none", [])),
+        (",", ["0,75", "1,234.5"], (None, "mixed", ["0,75", "1,234.5"])),
+    ],
+)
+def test_propose_json_says_decimal_comma(catalog, tmp_path, delimiter, cells, expected):
+    proposal = _propose(catalog, _write(tmp_path, "p.csv", delimiter, cells))
+    decimal_comma, source, examples = expected
+    assert proposal["commas"] == {
+        "decimal_comma": decimal_comma,
+        "source": source,
+        "examples": examples,
+    }
+
+
+def test_page_proposes_decimal_comma_and_saves_it(client, make_user, catalog, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "站号;采集时刻;所属区;排水能力(m³/s)\n"
+        "BZ001;2025-07-01 14:30:00;黄浦区;12,500\n"
+        "BZ002;2025-07-01 14:30:00;徐汇区;0,750\n",
+        encoding="utf-8",
+    )
+    rejected = _load(catalog, path)
+    assert rejected.status == BatchStatus.REJECTED
+    steward = make_user("water", steward=True)
+    client.force_login(steward)
+    url = reverse("admin:connectors_upload_propose", args=["pump-station-operation", rejected.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["decimal_comma"] == "yes"
+    html = page.content.decode()
+    assert 'id="proposal-decimal-comma"' in html and "分号分隔的文件" in html
+    proposal = page.context["proposal"]
+    assert [row["values"][-1] for row in proposal.preview][:2] != []
+    form = {f"header-{i}": h for i, h in enumerate(proposal.headers)}
+    fields = {"站号": "station_id", "采集时刻": "observed_at"}
+    form.update(
+        {f"map-{i}": fields.get(h) or proposal.field_for(h) for i, h in enumerate(proposal.headers)}
+    )
+    form.update({"crs": "", "decimal_comma": "yes", "save": "1", "unit-capacity": "m³/s"})
+    assert client.post(url, form).status_code == 302
+    assert ConnectorProfile.objects.get().decimal_comma is True
+    again = tmp_path / "odd-again.csv"
+    again.write_text(path.read_text(encoding="utf-8").replace("BZ002", "BZ003"), encoding="utf-8")
+    batch = _load(catalog, again)
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [12.5, 0.75]
+    assert UploadBatch.objects.count() == 2
+
+
+def test_semicolon_file_with_dot_decimals_keeps_its_dots(catalog, tmp_path):
+    # construction_dust.csv: ";"-delimited, "0.082" mg/m³ with a dot. The delimiter alone
+    # must not turn "0.082" or "2.000" into thousands.
+    batch = _load(catalog, _write(tmp_path, "dots.csv", ";", ["0.082", "2.000", "6"]))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [0.082, 2.0, 6.0]
+
+
+def test_semicolon_column_read_with_dots_refuses_a_later_comma(catalog, tmp_path, monkeypatch):
+    monkeypatch.setattr(load, "CHUNK_ROWS", 2)
+    cells = ["2.000", "3", "4,5", "5"]
+    batch = _load(catalog, _write(tmp_path, "dots.csv", ";", cells), accept_valid_rows=True)
+    assert _stored(batch) == [2.0, 3.0, 5.0]
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(4, "排水能力(m³/s)")]
+
+
+def test_a_leading_zero_dot_group_is_a_decimal_point_under_the_profile(catalog, tmp_path):
+    water = catalog["departments"]["water"]
+    save_profile(
+        profile=ConnectorProfile(department=water, resource=_pumps(catalog), decimal_comma=True),
+        user=None,
+    )
+    batch = _load(catalog, _write(tmp_path, "zero.csv", ";", ["0.082", "0,5", "1.250"]))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [0.082, 0.5, 1250.0]

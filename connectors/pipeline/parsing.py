@@ -25,6 +25,7 @@ from connectors.normalisers.validation import field_errors
 from connectors.pipeline import footnotes, parse_notices
 from connectors.pipeline.commas import NUMBER_TYPES, FileCommas
 from connectors.pipeline.fingerprints import RowMemo, parse_context
+from connectors.pipeline.positions import fix_coordinates
 from connectors.profiles.resolve import connector_for
 from connectors.readers.base import RawChunk, Table
 from connectors.readers.formats import open_table
@@ -320,7 +321,7 @@ def normalise_chunk(
             if name in by_field and by_field[name].crs
         ]
         crs = stated[0] if stated else connector.source_crs
-        invalid |= _fix_coordinates(frame, schema, crs, coordinate_state, rows, errors, notes)
+        invalid |= fix_coordinates(frame, schema, crs, coordinate_state, rows, errors, notes)
     order = {info.name: index for index, info in enumerate(schema.fields)}
     errors.sort(key=lambda error: (error.row, order.get(error.field, -1)))
     chunk = ParsedChunk(
@@ -415,53 +416,3 @@ def _normalise(
     values = original.astype(object).where(~missing, None)
     bad = pd.Series(False, index=series.index)
     return values, missing, bad, unit_bad
-
-
-def _fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) -> np.ndarray:
-    """Swap reversed latitude/longitude, convert ``crs`` to WGS-84, then check ranges.
-
-    A coordinate system named in the header ("纬度(WGS84)") wins over the connector's.
-    """
-    lat_name, lon_name = schema.latitude_field, schema.longitude_field
-    lat, lon, swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
-    if notes is not None and swapped.any():
-        positions = np.flatnonzero(swapped)
-        notes.append(
-            Notice(
-                notices.SWAPPED_COORDINATES,
-                state[lat_name][0],
-                {"rows": len(positions), "first": int(np.asarray(rows)[positions[0]])},
-            )
-        )
-    both = ~np.isnan(lat) & ~np.isnan(lon)
-    lat_w, lon_w = coordinates.to_wgs84(lat, lon, crs)
-    frame[lat_name] = np.where(both, lat_w, lat)
-    frame[lon_name] = np.where(both, lon_w, lon)
-    infos = schema.by_name()
-    failed = np.zeros(len(frame), dtype=bool)
-    for name in (lat_name, lon_name):
-        info = infos[name]
-        column, text = state[name]
-        values = frame[name].to_numpy(dtype="float64")
-        with np.errstate(invalid="ignore"):
-            low = (
-                values < info.min_value
-                if info.min_value is not None
-                else np.zeros(len(values), dtype=bool)
-            )
-            high = (
-                values > info.max_value
-                if info.max_value is not None
-                else np.zeros(len(values), dtype=bool)
-            )
-        for position in np.flatnonzero(low | high):
-            template = (
-                _("'%(value)s' 小于最小值 %(limit)s%(unit)s")
-                if low[position]
-                else _("'%(value)s' 大于最大值 %(limit)s%(unit)s")
-            )
-            limit = info.min_value if low[position] else info.max_value
-            message = template % {"value": text.iat[position], "limit": f"{limit:g}", "unit": ""}
-            errors.append(RowError(int(rows[position]), column, message, name))
-        failed |= low | high
-    return failed

@@ -29,8 +29,9 @@ _DOT_THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:[^\d,.]|$)"
 
 _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # An accounting negative: "(0.5)", "（1,250）万元" are -0.5 and -1,250 万元 (the load notes
-# them: parse_notices.note_negatives).
-_PARENTHESISED = r"^\(\s*((?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?)\s*\)"
+# them: parse_notices.note_negatives). Only a unit may follow the ")": "(1)12", "(5).5" or
+# "(1.5)e3" are no negative number (read so they would store -112, -5.5, -1500).
+_PARENTHESISED = r"^\(\s*((?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?)\s*\)(?!\s*[\d.,+-])(?![eE][+-]?\d)"
 
 
 def _negatives(text: pd.Series) -> pd.Series:
@@ -53,7 +54,7 @@ def _number_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parenthesised(series: pd.Series) -> np.ndarray:
     """Cells written as a number in parentheses (read as negative numbers)."""
     text, _missing = clean(series)
-    return text.str.match(r"^\(\s*(?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?\s*\)").to_numpy(dtype=bool)
+    return text.str.match(_PARENTHESISED).to_numpy(dtype=bool)
 
 
 def _decimal_commas(text: pd.Series) -> pd.Series:

@@ -339,6 +339,21 @@ def test_parentheses_that_are_no_number_stay_unreadable():
     assert numbers.parenthesised(pd.Series(["5", "-5", "(注1)"])).tolist() == [False] * 3
 
 
+@pytest.mark.parametrize(
+    "text", ["(1)12", "(1)2.5", "(5).5", "(5),5", "(1.5)e3", "(2) 3", "(12)34万"]
+)
+def test_digits_after_the_parentheses_are_no_negative_number(text):
+    # "(1)12" was read -112: only a unit may follow a number in parentheses.
+    for commas in numbers.COMMA_MODES:
+        assert _read([text], commas=commas) == ([None], [True]), (text, commas)
+    assert numbers.parenthesised(pd.Series([text])).tolist() == [False]
+    assert numbers.parse_integers(pd.Series([text]))[2].tolist() == [True]
+
+
+def test_a_unit_may_follow_a_number_in_parentheses():
+    assert _read(["(5)%", "(1,250) 万元", "（3）m"])[0] == [-5.0, -1250.0, -3.0]
+
+
 @settings(deadline=None)
 @given(
     st.integers(min_value=0, max_value=179),

@@ -306,6 +306,19 @@ def test_a_semicolon_file_reads_every_comma_as_decimal(cells):
     assert values == [float(c.replace(",", ".")) for c in cells]
 
 
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(st.one_of(_GROUPED, _PLAIN), min_size=1, max_size=20),
+    st.sampled_from(["3.25", "0.5", ".75", "12.5m³/s", "0.082"]),
+)
+def test_a_semicolon_column_with_dot_decimals_reads_no_decimal_comma(cells, dotted):
+    # "1,250" beside "3.25" in a ";" file was read 1.25: the dot is the column's decimal
+    # point, so its commas are thousands (or unreadable), never decimal commas.
+    values = _by_chunks([dotted, *cells], 100, delimiter=";")
+    for cell, value in zip(cells, values[1:], strict=True):
+        assert value == float(cell.replace(",", ""))
+
+
 @settings(deadline=None)
 @given(
     st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),

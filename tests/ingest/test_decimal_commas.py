@@ -119,6 +119,7 @@ def _propose(catalog, path) -> dict:
     ("delimiter", "cells", "expected"),
     [
         (";", ["12,500", "4,125"], (True, "delimiter", ["12,500", "4,125"])),
+        (";", ["1,250", "3.25"], (None, "none", [])),  # the dot is its decimal point
         (",", ["0,75", "1.234,5", "6"], (True, "cells", ["0,75", "1.234,5"])),
         (",", ["1,234.5", "6"], (False, "cells", ["1,234.5"])),
         (",", ["1,250", "6"], (None, "none", [])),

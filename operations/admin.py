@@ -90,8 +90,13 @@ class ClearValuesAdmin(ResourceScopedAdmin):
                 others = rows.exclude(other_resource=None).values_list("other_resource_id")
                 values.prepare(pk for (pk,) in others.distinct())
                 for (pk,) in others.distinct():
-                    if values.clearance(pk).hidden(Event) & {"occurred_at", "ended_at"}:
+                    hidden_events = values.clearance(pk).hidden(Event)
+                    if hidden_events & {"occurred_at", "ended_at"}:
                         hidden |= set(ALERT_TIMES)
+                    if "district_code" in hidden_events:  # and its district theirs
+                        hidden.add("district_code")
+            if self.model is Alert and "district_code" in hidden:
+                hidden.add("scope")  # a compound alert's scope is "district:<code>"
             cache[self.model] = hidden
         return cache[self.model]
 
@@ -105,6 +110,8 @@ class ClearValuesAdmin(ResourceScopedAdmin):
             hidden -= set(ALERT_TIMES)
             if not values.alert_times_clear(obj):
                 hidden |= set(ALERT_TIMES)
+            if not values.alert_district_clear(obj) or "district_code" in hidden:
+                hidden |= {"district_code", "scope"}
         return hidden
 
     def get_list_display(self, request: HttpRequest):

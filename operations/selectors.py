@@ -85,15 +85,31 @@ def in_clear_district(queryset: QuerySet, *, user: UserLike, district: str) -> Q
 
 def clear_district(queryset: QuerySet, *, user: UserLike) -> Q:
     """The rows of ``queryset`` (points or alerts) whose district the caller reads in
-    clear: those of resources whose district field is served in clear, and alerts
-    without a point. Only these may be filtered, grouped or counted by district."""
+    clear: those of resources whose district field is served in clear (for a compound
+    alert, its events' resource's too), and alerts of no record (governance). Only these
+    may be filtered, grouped or counted by district."""
     access = value_access(user=user, model=MonitoringPoint)
     ids = list(queryset.values_list("resource_id", flat=True).distinct().order_by())
     access.prepare(ids)
     clear = [pk for pk in ids if access.clearance(pk).attribute(MonitoringPoint, "district_code")]
     where = Q(resource_id__in=clear)
     if queryset.model is Alert:
-        where |= Q(point=None)
+        # A compound alert's district is also where its events happened: clear only
+        # where the events' district field is too (``ValueAccess.alert_district_clear``).
+        events = value_access(user=user, model=Event)
+        others = list(
+            queryset.exclude(other_resource=None)
+            .values_list("other_resource_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        events.prepare(others)
+        clear_events = [
+            pk for pk in others if events.clearance(pk).attribute(Event, "district_code")
+        ]
+        where = (where & (Q(other_resource=None) | Q(other_resource_id__in=clear_events))) | Q(
+            point=None, other_resource=None
+        )
     return where
 
 

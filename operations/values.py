@@ -194,6 +194,20 @@ class ValueAccess:
         events = self.clearance(alert.other_resource_id)
         return events.attribute(Event, "occurred_at") and events.attribute(Event, "ended_at")
 
+    def alert_district_clear(self, alert: Alert) -> bool:
+        """Whether the alert's district is read in clear: a point alert's is its point's;
+        a compound alert's is where its points read and its events happened, so both
+        resources' district fields must be clear; other alerts carry no record's."""
+        if self.wide:
+            return True
+        if alert.point_id is None and alert.other_resource_id is None:
+            return True
+        if not self.clearance(alert.resource_id).attribute(MonitoringPoint, "district_code"):
+            return False
+        if alert.point_id is not None or alert.other_resource_id is None:
+            return True
+        return self.clearance(alert.other_resource_id).attribute(Event, "district_code")
+
     def alert_times(self, alert: Alert) -> dict:
         """The alert's times, None where they are not read in clear."""
         clear = self.alert_times_clear(alert)

@@ -214,12 +214,9 @@ def screen_data(request: HttpRequest) -> JsonResponse:
 
 
 def _alert_district(values, alert) -> str:
-    """A point alert's district is its point's: blank where that field is not clear."""
-    if alert.point_id and not values.clearance(alert.resource_id).attribute(
-        MonitoringPoint, "district_code"
-    ):
-        return ""
-    return alert.district_code
+    """An alert's district, blank where it is not read in clear (a point alert's is its
+    point's; a compound alert's its points' and events': ``alert_district_clear``)."""
+    return alert.district_code if values.alert_district_clear(alert) else ""
 
 
 def _order_or_404(request: HttpRequest, pk: int) -> WorkOrder:

@@ -25,12 +25,15 @@ _DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[^\d,.]|$)"
 _DOT_GROUP = r"^([+-]?\d+)\.(\d{3})"
 # Dot groups of three, the first group not "0": "0.082" is a decimal point everywhere.
 _DOT_THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:[^\d,.]|$)"
+# A cell without a comma whose one dot is followed by digits, then a unit or the end.
+_DOT_DECIMAL = r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?(?:[^\d,.]|$)"
 
 
 _PLAIN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 # An accounting negative: "(0.5)", "（1,250）万元" are -0.5 and -1,250 万元 (the load notes
-# them: parse_notices.note_negatives).
-_PARENTHESISED = r"^\(\s*((?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?)\s*\)"
+# them: parse_notices.note_negatives). Only a unit may follow the ")": "(1)12", "(5).5" or
+# "(1.5)e3" are no negative number (read so they would store -112, -5.5, -1500).
+_PARENTHESISED = r"^\(\s*((?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?)\s*\)(?!\s*[\d.,+-])(?![eE][+-]?\d)"
 
 
 def _negatives(text: pd.Series) -> pd.Series:
@@ -53,7 +56,7 @@ def _number_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parenthesised(series: pd.Series) -> np.ndarray:
     """Cells written as a number in parentheses (read as negative numbers)."""
     text, _missing = clean(series)
-    return text.str.match(r"^\(\s*(?:\d[\d.,]*|\.\d+)(?:[eE][+-]?\d+)?\s*\)").to_numpy(dtype=bool)
+    return text.str.match(_PARENTHESISED).to_numpy(dtype=bool)
 
 
 def _decimal_commas(text: pd.Series) -> pd.Series:
@@ -108,7 +111,8 @@ def comma_evidence(series: pd.Series) -> tuple[str, int]:
 def semicolon_evidence(series: pd.Series) -> tuple[str, int]:
     """The reading of a number column of a ";"-delimited file, where the comma is free to
     be the decimal separator: ("decimal", position) when it has comma cells (and no
-    "1,234.5"), ("unreadable", position) when it has none but dot groups of three
+    "1,234.5", nor a dot that can only be a decimal point, "3.25", beside "1,250"),
+    ("unreadable", position) when it has none but dot groups of three
     ("0.082", "2.000": dots are its decimal points, a later comma cell is unreadable),
     ("", -1) when its cells read alike either way; else as ``comma_evidence``."""
     kind, position = comma_evidence(series)
@@ -116,7 +120,14 @@ def semicolon_evidence(series: pd.Series) -> tuple[str, int]:
     arrow = pa.array(text, type=pa.string())
     if kind:
         thousands_only = pc.match_substring_regex(arrow, r"^[+-]?\d{1,3}(?:,\d{3})+\.\d")
-        if not pc.any(thousands_only).as_py():
+        # A cell with a dot that can only be a decimal point ("3.25", "0.5"; not "2.000")
+        # says the column writes decimals with a dot: its commas are then no decimal
+        # commas ("1,250" beside "3.25" read 1.25, 1000 times too small).
+        dotted = pc.and_(
+            pc.match_substring_regex(arrow, _DOT_DECIMAL),
+            pc.invert(pc.match_substring_regex(arrow, _DOT_THOUSANDS)),
+        )
+        if not pc.any(thousands_only).as_py() and not pc.any(dotted).as_py():
             return "decimal", position
         return kind, position
     dots = pc.match_substring_regex(arrow, _DOT_THOUSANDS)

@@ -1,7 +1,8 @@
 """Whether an upload writes numbers with a decimal comma, from its sample.
 
 Evidence for a decimal comma: a ";"-delimited CSV (the comma is free to be the decimal
-separator there), cells only a decimal comma reads ("0,75", "12,5", "1.234,5"). Evidence
+separator there, unless a cell's dot can only be a decimal point: "3.25"), cells only a
+decimal comma reads ("0,75", "12,5", "1.234,5"). Evidence
 for a thousands comma: cells only thousands read ("1,234.5", "1,234,567"). "1,250" alone is
 no evidence. Both kinds of cells: the proposal says so and decides nothing.
 """
@@ -20,6 +21,8 @@ _DECIMAL_ONLY = re.compile(
 )
 _THOUSANDS_ONLY = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+(?:[^\d,.]|$)|,\d{3}(?:[^\d,.]|$))")
 _EXAMPLES = 3
+_DOT_DECIMAL = r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?(?:[^\d,.]|$)"
+_DOT_THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:[^\d,.]|$)"
 
 
 def guess_commas(
@@ -30,8 +33,11 @@ def guess_commas(
     decimal: list[str] = []
     thousands: list[str] = []
     commas: list[str] = []  # every comma cell
+    dotted = False  # a cell whose dot can only be a decimal point ("3.25", not "2.000")
     for column in columns:
         text, missing = clean(column)
+        plain = text[~missing & ~text.str.contains(",", regex=False)]
+        dotted |= bool((plain.str.match(_DOT_DECIMAL) & ~plain.str.match(_DOT_THOUSANDS)).any())
         for cell in pd.unique(text[~missing & text.str.contains(",", regex=False)]):
             commas.append(cell)
             if _DECIMAL_ONLY.match(cell):
@@ -44,7 +50,8 @@ def guess_commas(
         return CommaGuess(True, "cells", tuple(decimal[:_EXAMPLES]))
     if thousands:
         return CommaGuess(False, "cells", tuple(thousands[:_EXAMPLES]))
-    if delimiter == ";" and declared is not False and commas:
+    # "1,250" beside "3.25" writes decimals with a dot: the delimiter decides nothing.
+    if delimiter == ";" and declared is not False and commas and not dotted:
         return CommaGuess(True, "delimiter", tuple(commas[:_EXAMPLES]))
     if declared is not None:
         return CommaGuess(declared, "profile")

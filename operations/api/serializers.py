@@ -144,8 +144,10 @@ class AlertSerializer(serializers.ModelSerializer):
         if point is not None and (values is None or not values.attribute(point, "name")):
             # The stored message begins with the point's name ("BR-NP-01 挠度超限").
             data["message"] = alert_message(values, alert) if values is not None else ""
-        if point is not None and (values is None or not values.attribute(point, "district_code")):
+        if values is None or not values.alert_district_clear(alert):
             data["district_code"] = ""
+            if alert.scope.startswith("district:"):  # a compound alert's scope names it
+                data["scope"] = ""
         if values is None or not values.alert_times_clear(alert):
             # The times are its readings' times (``ValueAccess.alert_times_clear``).
             data.update(dict.fromkeys(ALERT_TIMES))
@@ -239,12 +241,8 @@ class WorkOrderSerializer(serializers.ModelSerializer):
 
     def to_representation(self, order: WorkOrder):
         data = super().to_representation(order)
-        alert = order.alert
         values: ValueAccess | None = self.context.get("values")
-        if alert.point_id is not None and (
-            values is None
-            or not values.clearance(alert.resource_id).attribute(MonitoringPoint, "district_code")
-        ):
+        if values is None or not values.alert_district_clear(order.alert):
             data["district_code"] = ""
         return data
 
@@ -254,11 +252,10 @@ class WorkOrderSerializer(serializers.ModelSerializer):
 
     def get_district_code(self, order: WorkOrder) -> str:
         """The alert's district, blank where it is its point's and that field is hidden."""
-        alert = order.alert
         values: ValueAccess | None = self.context.get("values")
-        if alert.point_id and (values is None or not values.attribute(alert, "district_code")):
+        if values is None or not values.alert_district_clear(order.alert):
             return ""
-        return alert.district_code
+        return order.alert.district_code
 
     def get_timeliness(self, order: WorkOrder) -> str:
         from operations.selectors import timeliness

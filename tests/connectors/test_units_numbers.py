@@ -306,6 +306,19 @@ def test_a_semicolon_file_reads_every_comma_as_decimal(cells):
     assert values == [float(c.replace(",", ".")) for c in cells]
 
 
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(st.one_of(_GROUPED, _PLAIN), min_size=1, max_size=20),
+    st.sampled_from(["3.25", "0.5", ".75", "12.5m³/s", "0.082"]),
+)
+def test_a_semicolon_column_with_dot_decimals_reads_no_decimal_comma(cells, dotted):
+    # "1,250" beside "3.25" in a ";" file was read 1.25: the dot is the column's decimal
+    # point, so its commas are thousands (or unreadable), never decimal commas.
+    values = _by_chunks([dotted, *cells], 100, delimiter=";")
+    for cell, value in zip(cells, values[1:], strict=True):
+        assert value == float(cell.replace(",", ""))
+
+
 @settings(deadline=None)
 @given(
     st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
@@ -337,6 +350,21 @@ def test_a_number_in_parentheses_is_negative(value):
 def test_parentheses_that_are_no_number_stay_unreadable():
     assert _read(["(注1)", "(+5)", "()"]) == ([None, None, None], [True, True, True])
     assert numbers.parenthesised(pd.Series(["5", "-5", "(注1)"])).tolist() == [False] * 3
+
+
+@pytest.mark.parametrize(
+    "text", ["(1)12", "(1)2.5", "(5).5", "(5),5", "(1.5)e3", "(2) 3", "(12)34万"]
+)
+def test_digits_after_the_parentheses_are_no_negative_number(text):
+    # "(1)12" was read -112: only a unit may follow a number in parentheses.
+    for commas in numbers.COMMA_MODES:
+        assert _read([text], commas=commas) == ([None], [True]), (text, commas)
+    assert numbers.parenthesised(pd.Series([text])).tolist() == [False]
+    assert numbers.parse_integers(pd.Series([text]))[2].tolist() == [True]
+
+
+def test_a_unit_may_follow_a_number_in_parentheses():
+    assert _read(["(5)%", "(1,250) 万元", "（3）m"])[0] == [-5.0, -1250.0, -3.0]
 
 
 @settings(deadline=None)

@@ -59,6 +59,13 @@ def test_semicolon_file_reads_decimal_commas_without_a_profile(catalog, tmp_path
     assert _stored(batch) == [12.5, 0.75, 4.125, 6.0]
 
 
+def test_semicolon_file_with_dot_decimals_reads_its_commas_as_thousands(catalog, tmp_path):
+    # "3.25" says the dot is the decimal point: "1,250" beside it is 1250, not 1.25.
+    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["1,250", "3.25", "12,500"]))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [1250.0, 3.25, 12500.0]
+
+
 def test_comma_file_keeps_thousands(catalog, tmp_path):
     batch = _load(catalog, _write(tmp_path, "comma.csv", ",", ["12,500", "1,250", "6"]))
     assert batch.status == BatchStatus.LOADED, batch.errors
@@ -112,6 +119,7 @@ def _propose(catalog, path) -> dict:
     ("delimiter", "cells", "expected"),
     [
         (";", ["12,500", "4,125"], (True, "delimiter", ["12,500", "4,125"])),
+        (";", ["1,250", "3.25"], (None, "none", [])),  # the dot is its decimal point
         (",", ["0,75", "1.234,5", "6"], (True, "cells", ["0,75", "1.234,5"])),
         (",", ["1,234.5", "6"], (False, "cells", ["1,234.5"])),
         (",", ["1,250", "6"], (None, "none", [])),

@@ -169,38 +169,47 @@ def _store(*, content: File, name: str, **fields: Any) -> UploadResult:
     return UploadResult(batch=batch)
 
 
-def audit_upload(*, result: UploadResult, actor: Any, action: str = "upload") -> None:
-    """One audit event per upload accepted (or recognised as a duplicate)."""
+def audit_upload(
+    *, result: UploadResult, actor: Any, action: str = "upload", rechosen: bool = False
+) -> None:
+    """One audit event per upload accepted (or recognised as a duplicate). ``rechosen``: the
+    upload reused a batch not yet loaded and changed its load choices."""
     from permissions.audit import log_event
 
     batch = result.batch
+    detail = {
+        "batch": batch.pk,
+        "source": batch.source,
+        "filename": batch.original_filename,
+        "sha256": batch.sha256,
+        "duplicate_of": result.duplicate_of,
+    }
+    if rechosen:
+        detail |= {
+            "accept_valid_rows": batch.accept_valid_rows,
+            "correction_of": batch.correction_of_id,
+        }
     log_event(
         actor=actor,
         action=action,
         resource=batch.resource,
         api_key_prefix=batch.api_key_prefix,
-        detail={
-            "batch": batch.pk,
-            "source": batch.source,
-            "filename": batch.original_filename,
-            "sha256": batch.sha256,
-            "duplicate_of": result.duplicate_of,
-        },
+        detail=detail,
     )
 
 
-def _rechoose(batch: UploadBatch, *, accept_valid_rows: bool, corrects: UploadBatch | None):
-    """The load choices of a batch still in status received, as the latest upload asked."""
+def _rechoose(batch: UploadBatch, *, accept_valid_rows: bool, corrects: UploadBatch | None) -> bool:
+    """The load choices of a batch still in status received, as the latest upload asked.
+    True when they changed; a worker that took the batch meanwhile keeps its choices."""
     wanted = {
         "accept_valid_rows": accept_valid_rows,
         "correction_of_id": getattr(corrects, "pk", None),
     }
-    changed = [name for name, value in wanted.items() if getattr(batch, name) != value]
-    if changed:
-        for name in changed:
-            setattr(batch, name, wanted[name])
-        # Only while still received: a worker that took it meanwhile keeps its choices.
-        UploadBatch.objects.filter(pk=batch.pk, status=BatchStatus.RECEIVED).update(**wanted)
+    if all(getattr(batch, name) == value for name, value in wanted.items()):
+        return False
+    updated = UploadBatch.objects.filter(pk=batch.pk, status=BatchStatus.RECEIVED).update(**wanted)
+    batch.refresh_from_db()
+    return bool(updated)
 
 
 def create_batch(
@@ -239,13 +248,16 @@ def create_batch(
             # Not loaded yet: the upload's choices are the ones to load it with. The preview
             # of an all-or-nothing batch with bad rows asks for the same file again with
             # 只导入有效行; keeping the old choice led back to the same refusal.
-            _rechoose(
-                existing,
-                accept_valid_rows=corrects is None
-                and corrections.accepts_valid_rows(resource, accept_valid_rows),
-                corrects=corrects,
-            )
-            return UploadResult(batch=existing)
+            with transaction.atomic():
+                rechosen = _rechoose(
+                    existing,
+                    accept_valid_rows=corrects is None
+                    and corrections.accepts_valid_rows(resource, accept_valid_rows),
+                    corrects=corrects,
+                )
+                result = UploadResult(batch=existing)
+                audit_upload(result=result, actor=uploaded_by, rechosen=rechosen)
+            return result
         duplicate = _as_duplicate(existing)
         audit_upload(result=duplicate, actor=uploaded_by)
         return duplicate

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from hub.records.models import BatchStatus, Record, UploadBatch
+from permissions.models import AuditEvent
 from tests.ingest.helpers import gas_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -199,6 +200,9 @@ def test_same_file_again_with_accept_valid_rows_is_loaded_with_that_choice(clien
     batch = UploadBatch.objects.get()  # the same batch, reused
     assert again["Location"] == first["Location"]
     assert batch.accept_valid_rows is True
+    rechosen = AuditEvent.objects.filter(action="upload").order_by("sequence").last()
+    assert (rechosen.actor, rechosen.detail["batch"]) == (steward.username, batch.pk)
+    assert rechosen.detail["accept_valid_rows"] is True
     preview = client.get(again["Location"]).content.decode()
     assert 'id="confirm-partial"' in preview and 'name="confirm"' in preview
     client.post(again["Location"])

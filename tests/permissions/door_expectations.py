@@ -361,7 +361,7 @@ EXPECTED = {
     "admin:operations.workorder:delete[in]": ("302 404 403 403 403 403 200", "kI"),
     "admin:operations.workorder:delete[out]": ("302 404 404 403 403 403 200", "kO"),
     "admin:operations.syncrun:changelist": ("302 403 403 403 403 200 200", ""),
-    "admin:operations.syncrun:add": ("302 403 403 403 403 403 200", ""),
+    "admin:operations.syncrun:add": ("302 403 403 403 403 403 403", ""),
     "admin:operations.syncrun:change": ("302 404 404 404 404 404 404", ""),
     "admin:operations.syncrun:history": ("302 404 404 404 404 404 404", ""),
     "admin:operations.syncrun:delete": ("302 404 404 404 404 404 404", ""),

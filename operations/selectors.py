@@ -83,6 +83,20 @@ def in_clear_district(queryset: QuerySet, *, user: UserLike, district: str) -> Q
     return queryset.filter(clear_district(queryset, user=user), district_code=district)
 
 
+def _event_resources(queryset: QuerySet[Alert], *, user: UserLike) -> tuple[ValueAccess, list]:
+    """The caller's access to events, prepared for the event resources of the compound
+    alerts in ``queryset``, and those resources' ids."""
+    events = value_access(user=user, model=Event)
+    others = list(
+        queryset.exclude(other_resource=None)
+        .values_list("other_resource_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    events.prepare(others)
+    return events, others
+
+
 def clear_district(queryset: QuerySet, *, user: UserLike) -> Q:
     """The rows of ``queryset`` (points or alerts) whose district the caller reads in
     clear: those of resources whose district field is served in clear (for a compound
@@ -96,14 +110,7 @@ def clear_district(queryset: QuerySet, *, user: UserLike) -> Q:
     if queryset.model is Alert:
         # A compound alert's district is also where its events happened: clear only
         # where the events' district field is too (``ValueAccess.alert_district_clear``).
-        events = value_access(user=user, model=Event)
-        others = list(
-            queryset.exclude(other_resource=None)
-            .values_list("other_resource_id", flat=True)
-            .distinct()
-            .order_by()
-        )
-        events.prepare(others)
+        events, others = _event_resources(queryset, user=user)
         clear_events = [
             pk for pk in others if events.clearance(pk).attribute(Event, "district_code")
         ]
@@ -173,14 +180,7 @@ def alert_list(
     hidden = _hidden_in(queryset, user=user, model=Alert, name="opened_at")
     hidden_events = []
     if not value_access(user=user, model=Alert).wide:
-        events = value_access(user=user, model=Event)
-        others = list(
-            queryset.exclude(other_resource=None)
-            .values_list("other_resource_id", flat=True)
-            .distinct()
-            .order_by()
-        )
-        events.prepare(others)
+        events, others = _event_resources(queryset, user=user)
         hidden_events = [
             pk for pk in others if events.clearance(pk).hidden(Event) & {"occurred_at", "ended_at"}
         ]

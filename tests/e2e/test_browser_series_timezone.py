@@ -75,8 +75,15 @@ def test_series_and_stamp_follow_shanghai_in_new_york(live_server, catalog, make
         shown = page.evaluate(SHOWN, "series")
         # The tooltip names the reading's Shanghai time, not New York's 13 hours earlier.
         expect(page.locator("#series")).to_contain_text(sent[:19].replace("T", " "))
-        assert shown["labels"] and all(re.fullmatch(r"\d\d:\d\d", x) for x in shown["labels"])
-        assert shown["labels"][0] == sent[11:16]
+        # Hours as HH:MM; a Shanghai midnight inside the series is labelled with its day of
+        # the month (ECharts' rich "primary" label), which must be a Shanghai date too.
+        days = {str(int(row["observed_at"][8:10])) for row in rows}
+        hours = [x for x in shown["labels"] if re.fullmatch(r"\d\d:\d\d", x)]
+        midnights = [re.fullmatch(r"\{primary\|(\d{1,2})\}", x) for x in shown["labels"]]
+        assert hours and len(hours) + sum(1 for m in midnights if m) == len(shown["labels"])
+        assert all(m[1] in days for m in midnights if m)
+        first = shown["labels"][0]
+        assert first == (sent[11:16] if not midnights[0] else f"{{primary|{int(sent[8:10])}}}")
 
         page = new_york_page(browser, f"{live_server.url}/risk/", "tz-viewer")
         expect(page.locator("body")).to_have_attribute("data-loaded", "true", timeout=30_000)

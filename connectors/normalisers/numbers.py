@@ -7,7 +7,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.normalisers.multipliers import MULTIPLIERS, times
 from connectors.normalisers.text import clean
+from connectors.normalisers.units import canonical_unit
 
 # A number, optionally with thousands separators, followed by an optional unit text. The
 # unit may not start with a digit, comma or dot: "120,5" is no 120 with a unit ",5".
@@ -203,26 +205,11 @@ def split_numbers(
     return values, units, missing, bad
 
 
-# Chinese number multipliers written after the number ("1.2万", "3.5亿元", "1.5万m³/h").
-MULTIPLIERS = {"万": 1e4, "亿": 1e8}
-
-
-def times(values: pd.Series, factor: float) -> pd.Series:
-    """``values`` × ``factor``, a result within binary rounding of a whole number made
-    whole (1.1 × 1e4 is 11000.000000000002 in binary: no whole number of 人次 otherwise)."""
-    product = values * factor
-    whole = product.round()
-    near = (product - whole).abs() <= product.abs() * 1e-12
-    return product.where(~near, whole)
-
-
 def multiplied(values: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Values whose cell unit starts with 万 or 亿 multiplied out, the rest of the unit
     kept ("1.2万人次" → 12000 "人次"); a registered unit starting so ("万m³/d") stays.
     Callers with a column unit of their own refuse a multiplier over one that has one
     (``units.convert_cells``)."""
-    from connectors.normalisers.units import canonical_unit
-
     marked = units.str[:1].isin(list(MULTIPLIERS))
     if not marked.any():
         return values, units

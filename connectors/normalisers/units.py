@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from connectors.normalisers.multipliers import MULTIPLIERS, times
 from connectors.normalisers.text import halfwidth
 
 
@@ -221,8 +222,6 @@ def convert_cells(
             rest = spelling[1:].strip()
             unit = canonical_unit(rest) if rest else default_unit
             if unit is not None and not (rest == "" and default_unit[:1] in ("万", "亿")):
-                from connectors.normalisers.numbers import MULTIPLIERS, times
-
                 result[mask] = times(result[mask], MULTIPLIERS[spelling[0]])
             else:
                 unit = None

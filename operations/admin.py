@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from hub.catalog.admin_base import RestrictedInline, RestrictedModelAdmin
+from hub.catalog.admin_base import ReadOnlyAdminMixin, RestrictedInline, RestrictedModelAdmin
 from hub.catalog.restricted import CHANGE
 from operations.admin_writes import ConfigWritesMixin, WorkOrderActionsMixin
 from operations.audit import log_ops_centre_read
@@ -322,19 +322,10 @@ class WorkOrderAdmin(WorkOrderActionsMixin, ResourceScopedAdmin):
         return order
 
 
+# A run is a record of the worker's sync, written by it alone: its door answers ``view``
+# only, so even a superuser's change or delete page is refused, not a 500.
 @admin.register(SyncRun)
-class SyncRunAdmin(ResourceScopedAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, ResourceScopedAdmin):
     list_display = ("batch", "state", "attempts", "started_at", "finished_at")
     list_filter = ("state",)
     readonly_fields = [f.name for f in SyncRun._meta.fields]
-
-    # A run is a record of the worker's sync, written by it alone: its door answers
-    # ``view`` only, so even a superuser's change or delete page is refused, not a 500.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from hub.catalog.admin_base import RestrictedAdminMixin, RestrictedModelAdmin
+from hub.catalog.admin_base import ReadOnlyAdminMixin, RestrictedAdminMixin, RestrictedModelAdmin
 from hub.catalog.models import DataResource, SharingType
 from hub.catalog.restricted import CHANGE
 from permissions import calendar, services
@@ -188,7 +188,7 @@ class AccessRequestAdmin(RestrictedModelAdmin):
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(RestrictedModelAdmin):
+class AccessGrantAdmin(ReadOnlyAdminMixin, RestrictedModelAdmin):
     """Grants; revocation (audited) is the only change."""
 
     list_display = ("id", "resource", "department", "expires_at", "revoked_at", "created_at")
@@ -196,15 +196,6 @@ class AccessGrantAdmin(RestrictedModelAdmin):
     list_select_related = ("resource", "department")
     search_fields = ("resource__code", "department__code")
     actions = ["revoke"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description=_("撤销所选授权"))
     def revoke(self, request, queryset):

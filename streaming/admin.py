@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
-from hub.catalog.admin_base import RestrictedModelAdmin
+from hub.catalog.admin_base import ReadOnlyAdminMixin, RestrictedModelAdmin
 from streaming import services
 from streaming.models import PushQuota, PushReceipt
 
 
 @admin.register(PushReceipt)
-class PushReceiptAdmin(RestrictedModelAdmin):
+class PushReceiptAdmin(ReadOnlyAdminMixin, RestrictedModelAdmin):
     """Receipts change only through the push path: read-only here."""
 
     list_display = ("id", "resource", "department", "status", "row_count", "batch", "created_at")
@@ -23,15 +23,6 @@ class PushReceiptAdmin(RestrictedModelAdmin):
         "row_count", "status", "solo", "batch", "batch_row", "attempts", "errors", "message",
         "created_at", "claimed_at", "finished_at",
     )  # fmt: skip
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PushQuota)

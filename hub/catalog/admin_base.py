@@ -179,3 +179,17 @@ class RestrictedInline(admin.TabularInline):
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
         kwargs.setdefault("queryset", restricted_choices(db_field.related_model, request))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ReadOnlyAdminMixin:
+    """Objects written by a service or a worker alone: the admin shows them, never adds,
+    changes or deletes them (actions that call services stay possible)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

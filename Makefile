@@ -56,8 +56,11 @@ run: demo
 	@echo "City Data Hub on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/, ops: /ops/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs in one pytest-xdist process per core; tests that start worker processes on
+# the shared broker keep to one of them (tests/conftest.py). TEST_WORKERS=0 runs it serially.
+TEST_WORKERS ?= auto
 test: setup-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Benchmarks need the real stack: PostgreSQL and a broker (the sync benchmark starts workers).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hub_bench

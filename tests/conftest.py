@@ -55,6 +55,11 @@ def pytest_collection_modifyitems(config, items):
         for marker, reason in reasons.items():
             if reason and marker in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=reason))
+        # Under pytest-xdist (`make test` runs ``-n auto --dist loadgroup``) the tests that
+        # start worker processes on the shared broker run one after another in one xdist
+        # worker: two Celery workers on the same queues would take each other's tasks.
+        if "broker" in item.keywords or "mosquitto" in item.keywords:
+            item.add_marker(pytest.mark.xdist_group("real-stack"))
 
 
 @pytest.fixture(autouse=True, scope="session")

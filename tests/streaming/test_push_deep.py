@@ -34,7 +34,9 @@ def test_text_problem_walks_values_nested_deeper_than_the_recursion_limit():
 def test_a_deeply_nested_pushed_value_is_a_400(catalog, key_client):
     client, _key = key_client("housing", scopes=["read", "push"])
     row = readings(0, 1)[0]
-    depth = 900  # readable by the JSON parser, too deep to store
+    # Deeper than a record may nest, shallow enough for the JSON parser on any test
+    # runner's stack (an xdist worker starts deeper than a plain pytest process).
+    depth = MAX_DEPTH * 4
     body = json.dumps([row])[:-2] + ', "extra": ' + "[" * depth + "]" * depth + "}]"
     response = client.post(PUSHES, body.encode(), content_type="application/json")
     assert response.status_code == 400, response.content[:300]

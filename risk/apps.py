@@ -16,7 +16,8 @@ class RiskConfig(AppConfig):
         from operations.panels import register_panel
 
         register_panel("risk/_ops_panel.html")
-        from hub.records.signals import batch_loaded
-        from risk.receivers import enqueue_recompute
+        from hub.records.signals import batch_loaded, records_corrected
+        from risk.receivers import enqueue_recompute, recompute_corrected
 
         batch_loaded.connect(enqueue_recompute, dispatch_uid="risk.enqueue_recompute")
+        records_corrected.connect(recompute_corrected, dispatch_uid="risk.recompute_corrected")

@@ -246,6 +246,46 @@ def test_a_loaded_batch_recomputes(worked, settings):
     assert RiskSnapshot.objects.filter(trigger="load").count() == 1
 
 
+def test_a_corrected_value_recomputes(worked, settings, make_user, django_capture_on_commit_callbacks):
+    """An objection's correction changes an indicator's source in place: the index is
+    recomputed from the corrected value, as after a load."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from governance import services
+    from hub.catalog.models import Department
+    from hub.records.models import Record
+    from permissions.services import grant_access
+
+    settings.RISK_RECOMPUTE_DELAY = 0
+    cache.clear()
+    ponding = worked.resources["road-ponding"]
+    grant_access(
+        user=None,
+        resource=ponding,
+        department=Department.objects.get(code="police"),
+        fields=["point_id", "observed_at", "district", "depth"],
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    record = Record.objects.get(resource=ponding, data__point_id="P3")
+    objection = services.file_objection(
+        user=make_user("police"),
+        department=worked.departments["police"],
+        resource=ponding,
+        scope="field",
+        record_key=record.key,
+        field_name="depth",
+        reason="传感器读数异常",
+    ).objection
+    steward = make_user(ponding.provider.code, steward=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.correct_value(user=steward, objection=objection, value=5.0)
+    snapshot = RiskSnapshot.objects.get(trigger="load")
+    raw = RiskIndicatorValue.objects.get(snapshot=snapshot, indicator_code="ponding", district_code=B)
+    assert raw.raw == 12.0  # P3's 30 cm corrected to 5: P4's 12 cm is now B's maximum
+
+
 def test_indicator_writes_are_for_operators_and_audited(worked, make_user):
     from permissions.models import AuditEvent
     from risk.services import update_indicator

@@ -246,7 +246,9 @@ def test_a_loaded_batch_recomputes(worked, settings):
     assert RiskSnapshot.objects.filter(trigger="load").count() == 1
 
 
-def test_a_corrected_value_recomputes(worked, settings, make_user, django_capture_on_commit_callbacks):
+def test_a_corrected_value_recomputes(
+    worked, settings, make_user, django_capture_on_commit_callbacks
+):
     """An objection's correction changes an indicator's source in place: the index is
     recomputed from the corrected value, as after a load."""
     import datetime as dt
@@ -282,7 +284,9 @@ def test_a_corrected_value_recomputes(worked, settings, make_user, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         services.correct_value(user=steward, objection=objection, value=5.0)
     snapshot = RiskSnapshot.objects.get(trigger="load")
-    raw = RiskIndicatorValue.objects.get(snapshot=snapshot, indicator_code="ponding", district_code=B)
+    raw = RiskIndicatorValue.objects.get(
+        snapshot=snapshot, indicator_code="ponding", district_code=B
+    )
     assert raw.raw == 12.0  # P3's 30 cm corrected to 5: P4's 12 cm is now B's maximum
 
 

@@ -30,7 +30,9 @@ from connectors.normalisers.text import clean, halfwidth
 
 _SPACES = re.compile(r"\s+")
 _NUMBER = re.compile(r"^(\d{1,2})(?:\.0+)?$")
-_STATS = re.compile(r"^(3101\d{2})(?:\d{3}|\d{6})(?:\.0+)?$")
+# A statistical division code of a Shanghai district (3101xx) or of a county before it
+# became one (3102xx: 崇明县 310230 until 2016, in the code list as an alias).
+_STATS = re.compile(r"^(310[12]\d{2})(?:\d{3}|\d{6})(?:\.0+)?$")
 
 
 def fold(text: object) -> str:

@@ -38,6 +38,7 @@ def _is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     reasons = {
         "postgres": None if _is_postgres() else "needs PostgreSQL: DATABASE_URL is not set",

@@ -237,7 +237,9 @@ def _lock_holders(client_id: str) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = %s AND objid = %s AND objsubid = 1",
+            " AND classid = %s AND objid = %s AND objsubid = 1"
+            # Another test database's bridge (another test run) holds its own lock.
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [key >> 32, key & (2**32 - 1)],
         )
         return [pid for (pid,) in cursor.fetchall()]

@@ -143,8 +143,10 @@ def degrees_minutes_seconds(series):
     ("121°28′12″" → "121.47"); other cells unchanged. Runs once per distinct text."""
     import pandas as pd
 
-    from connectors.normalisers.text import halfwidth
+    from connectors.normalisers.text import any_cell_matches, halfwidth
 
+    if not any_cell_matches(series, "[°度]"):
+        return series
     text = series.astype(object).where(series.notna(), "").astype(str).str.strip()
     candidates = text.str.contains(r"[°度]", regex=True)
     if not candidates.any():

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.normalisers.multipliers import MULTIPLIERS, times
-from connectors.normalisers.text import clean
+from connectors.normalisers.text import any_cell_matches, clean
 from connectors.normalisers.units import canonical_unit
 
 # A number, optionally with thousands separators, followed by an optional unit text. The
@@ -57,6 +57,8 @@ def _number_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parenthesised(series: pd.Series) -> np.ndarray:
     """Cells written as a number in parentheses (read as negative numbers)."""
+    if not any_cell_matches(series, "[(（]"):
+        return np.zeros(len(series), dtype=bool)
     text, _missing = clean(series)
     return text.str.match(_PARENTHESISED).to_numpy(dtype=bool)
 
@@ -98,6 +100,8 @@ def comma_evidence(series: pd.Series) -> tuple[str, int]:
     """How the comma cells of ``series`` read together: ("", -1) without any,
     ("thousands", position of the first) when every one can be a thousands separator,
     else ("unreadable", position of the first that cannot)."""
+    if not any_cell_matches(series, "[,，]"):
+        return "", -1
     text, _missing = _number_text(series)
     arrow = pa.array(text, type=pa.string())
     commas = pc.match_substring_regex(arrow, _NUMBER_LIKE).to_numpy(zero_copy_only=False)

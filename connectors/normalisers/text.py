@@ -74,3 +74,21 @@ def clean(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     missing = text.isin(MISSING_MARKERS)
     text = text.where(~missing, "")
     return text, missing
+
+
+def any_cell_matches(series: pd.Series, pattern: str) -> bool:
+    """Whether a cell's text, as written, matches ``pattern`` (RE2): a quick test before
+    a rule cleans and searches every cell of a column that cannot need it. Columns of
+    numbers, dates or booleans hold no text; cells of mixed types answer True (the rule
+    then looks at them itself)."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+        return False
+    try:
+        arrow = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return True
+    if pa.types.is_null(arrow.type):
+        return False
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return True
+    return bool(pc.any(pc.match_substring_regex(arrow, pattern)).as_py())

@@ -357,3 +357,29 @@ def test_integers_with_measure_words(value, word):
 def test_integers_reject_other_units():
     _ints, _missing, bad = numbers.parse_integers(pd.Series(["12kg", "3.5人", "2人3"]))
     assert bad.tolist() == [True, True, True]
+
+
+@given(
+    cells=st.lists(
+        st.one_of(st.none(), st.text(alphabet="0123456789.,，(（)°度 -万abc")), max_size=30
+    ),
+    as_object=st.booleans(),
+)
+def test_any_cell_matches_answers_as_a_search_of_every_cell(cells, as_object):
+    import re
+
+    from connectors.normalisers.text import any_cell_matches
+
+    series = pd.Series(cells, dtype=object if as_object else "str")
+    for pattern in ("[,，]", "[(（]", "[°度]"):
+        expected = any(cell is not None and re.search(pattern, cell) for cell in cells)
+        assert any_cell_matches(series, pattern) == expected
+
+
+def test_any_cell_matches_skips_columns_without_text():
+    from connectors.normalisers.text import any_cell_matches
+
+    assert not any_cell_matches(pd.Series([1.5, float("nan")]), "[,，]")
+    assert not any_cell_matches(pd.Series(pd.to_datetime(["2025-07-01"])), "[,，]")
+    # Cells of mixed types: the rule itself looks at them.
+    assert any_cell_matches(pd.Series(["1", 2.5], dtype=object), "[,，]")

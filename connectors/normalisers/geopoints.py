@@ -8,7 +8,12 @@ commas, brackets and spaces are folded and the usual missing markers are empty):
   "array" format, which is how a JSON array pushed through the API arrives);
 * WKT: ``POINT(121.47 31.23)`` (longitude first, case-insensitive);
 * a JSON object with ``lon``/``lng`` and ``lat`` keys in any order (Table Schema's
-  "object" format).
+  "object" format);
+* two angles in degrees, minutes and seconds (:mod:`~connectors.normalisers.dms`):
+  ``31°13′48″N, 121°28′12″E``, ``北纬31度13分48秒 东经121度28分12秒``; hemisphere marks say
+  which is the latitude, a pair without them follows the order below. A cell with a
+  degree mark that cannot be read has a ``problems`` code (minutes of 60, …): its row
+  error says what is wrong.
 
 Order: a pair is read as **longitude, latitude** — the order of the Frictionless Table
 Schema ``geopoint`` default format, of WKT and of the Chinese map APIs (Amap, Baidu) —
@@ -36,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.normalisers import dms
 from connectors.normalisers.coordinates import to_wgs84
 from connectors.normalisers.text import clean
 
@@ -62,7 +68,8 @@ class GeoPoints:
     ``longitude`` are WGS-84 degrees (NaN unless the cell is a valid point). ``bad``
     marks cells that are not a point at all, ``out_of_range`` readable points outside
     ±90° latitude / ±180° longitude (checked after the swap and after the datum
-    conversion); ``swapped`` the cells written latitude first.
+    conversion); ``swapped`` the cells written latitude first; ``problems`` the
+    :data:`dms.PROBLEMS` code of a ``bad`` cell written in degrees ("" for the others).
     """
 
     values: pd.Series
@@ -72,6 +79,7 @@ class GeoPoints:
     bad: pd.Series
     out_of_range: pd.Series
     swapped: np.ndarray
+    problems: pd.Series | None = None
 
 
 def _numbers(parts: pa.StructArray, name: str, valid: pa.Array) -> np.ndarray:
@@ -80,10 +88,12 @@ def _numbers(parts: pa.StructArray, name: str, valid: pa.Array) -> np.ndarray:
     return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _read_pairs(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, second) number of each distinct text, NaN when it is not a point.
+def _read_pairs(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second) number of each distinct text, NaN when it is not a point, and the
+    degrees problem code of each text ("" for none).
 
-    For the object form "first" is the longitude and "second" the latitude, like a pair.
+    For the object form "first" is the longitude and "second" the latitude, like a pair;
+    so for degrees with hemisphere marks.
     """
     arrow = pa.array(uniques, type=pa.string())
     pair = pc.extract_regex(arrow, _PAIR)
@@ -102,7 +112,13 @@ def _read_pairs(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     is_object = found.to_numpy(zero_copy_only=False)
     first = np.where(is_object, np.where(lat_first, v2, v1), first)
     second = np.where(is_object, np.where(lat_first, v1, v2), second)
-    return first, second
+    problems = np.full(len(uniques), "", dtype=object)
+    # Degrees, minutes and seconds: only texts with a degree mark that are no plain pair.
+    unread = np.flatnonzero(np.isnan(first))
+    angles = unread[dms.looks_like_degrees(uniques[unread])] if len(unread) else unread
+    if len(angles):
+        first[angles], second[angles], problems[angles] = dms.pairs(uniques[angles])
+    return first, second, problems
 
 
 def _in_range(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -130,9 +146,10 @@ def parse_geopoints(series: pd.Series, *, crs: str = "wgs84") -> GeoPoints:
     text, missing = clean(series)
     n = len(text)
     codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    problems = np.full(n, "", dtype=object)
     if len(uniques):
-        first, second = _read_pairs(np.asarray(uniques, dtype=object))
-        first, second = first[codes], second[codes]
+        first, second, problem = _read_pairs(np.asarray(uniques, dtype=object))
+        first, second, problems = first[codes], second[codes], problem[codes]
     else:
         first = second = np.full(n, np.nan)
     readable = ~np.isnan(first) & ~np.isnan(second) & ~missing.to_numpy(dtype=bool)
@@ -167,4 +184,5 @@ def parse_geopoints(series: pd.Series, *, crs: str = "wgs84") -> GeoPoints:
         bad=pd.Series(~missing.to_numpy(dtype=bool) & ~readable, index=index),
         out_of_range=pd.Series(readable & ~ok, index=index),
         swapped=swapped,
+        problems=pd.Series(np.where(missing.to_numpy(dtype=bool), "", problems), index=index),
     )

@@ -141,6 +141,24 @@ def semicolon_evidence(series: pd.Series) -> tuple[str, int]:
     return ("unreadable", int(found[0])) if len(found) else ("", -1)
 
 
+def comma_cells(series: pd.Series) -> np.ndarray:
+    """Cells that start like a number with a comma between digits ("1,250", "0,5 MPa")."""
+    text, _missing = _number_text(series)
+    arrow = pa.array(text, type=pa.string())
+    return pc.match_substring_regex(arrow, _NUMBER_LIKE).to_numpy(zero_copy_only=False)
+
+
+# Comma cells only a thousands separator reads: "1,234.5", "1,234,567" (never decimal).
+_ONLY_THOUSANDS = r"^[+-]?[1-9]\d{0,2}(?:,\d{3}(?:,\d{3})+|(?:,\d{3})+\.\d)"
+
+
+def proven_thousands(series: pd.Series) -> bool:
+    """Whether a cell of ``series`` can only be read with thousands commas."""
+    text, _missing = _number_text(series)
+    arrow = pa.array(text, type=pa.string())
+    return bool(pc.any(pc.match_substring_regex(arrow, _ONLY_THOUSANDS)).as_py())
+
+
 def undecidable_commas(series: pd.Series) -> np.ndarray:
     """Cells whose comma cannot be a thousands separator ("0,5", "12,50", "1.234,5")."""
     text, _missing = _number_text(series)

@@ -11,6 +11,14 @@ the first chunk with any): thousands when every comma cell can be one, else none
 is read. The decision holds for the rest of the file, so a column is never read two ways:
 a later "0,5" under a column read as thousands is a row error naming the earlier cell
 (stored rows of a partial acceptance keep one reading).
+
+Nothing about it is silent where the file, not the profile, chose a reading its cells do
+not prove: a ";" file's column read with decimal commas, or one read with thousands
+commas although none of its comma cells proves it ("1,250" beside "3.25", not "12,345.6"
+or "1,234,567"), is noted (``notices.DECIMAL_COMMA`` / ``notices.THOUSANDS_COMMA``, with
+the first cell read and its value). A ","-delimited file's thousands are not noted: they
+are what the comma means there, and "1,200 张" in most Chinese sheets would be noted
+every time.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from connectors.normalisers import numbers
 from connectors.normalisers.headers import ColumnMatch
 from connectors.normalisers.schema import Schema
 from connectors.readers.base import RawChunk
+from hub.records import notices
+from hub.records.notices import Notice
 
 NUMBER_TYPES = ("number", "integer")
 
@@ -44,6 +54,8 @@ class FileCommas:
             self.fixed = ""
         # field -> (mode, cell text, source row) of the cell that decided
         self.decided: dict[str, tuple[str, str, int]] = {}
+        # field -> (notice code, its parameters): readings to note, until noted
+        self.unnoted: dict[str, tuple[str, dict]] = {}
 
     def mode(self, field: str, series: pd.Series, rows: np.ndarray) -> str:
         """The reading of ``field``, decided by ``series`` when not decided before."""
@@ -55,7 +67,38 @@ class FileCommas:
             if not kind:
                 return "auto"
             self.decided[field] = (kind, str(series.iat[position]), int(rows[position]))
+            if self.semicolon:
+                self._to_note(field, kind, series, rows)
         return self.decided[field][0]
+
+    def _to_note(self, field: str, kind: str, series: pd.Series, rows: np.ndarray) -> None:
+        """Keep a notice for a ";" file's column whose comma reading the cells do not prove:
+        decimal commas, or thousands without a cell only thousands can read."""
+        if kind == "decimal":
+            code = notices.DECIMAL_COMMA
+        elif kind == "thousands" and not numbers.proven_thousands(series):
+            code = notices.THOUSANDS_COMMA
+        else:
+            return
+        values = numbers.split_numbers(series, commas=kind)[0].to_numpy(dtype="float64")
+        read = numbers.comma_cells(series) & np.isfinite(values)
+        if not read.any():
+            return  # every comma cell is a row error: nothing was read silently
+        first = int(np.flatnonzero(read)[0])
+        self.unnoted[field] = (
+            code,
+            {
+                "row": int(rows[first]),
+                "example": str(series.iat[first]).strip(),
+                "value": np.format_float_positional(values[first], trim="-"),
+            },
+        )
+
+    def notices(self, field: str, column: str) -> list[Notice]:
+        """The notice of ``field``'s comma reading (named by its file header ``column``),
+        once per file."""
+        noted = self.unnoted.pop(field, None)
+        return [Notice(noted[0], column, noted[1])] if noted else []
 
     def observe(self, raw: RawChunk, matches: list[ColumnMatch], schema: Schema) -> None:
         """Decide the number columns with comma cells from a whole chunk (the first one,

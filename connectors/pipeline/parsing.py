@@ -16,13 +16,12 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from connectors.base import Connector, InputError, ParsedChunk, RowError
-from connectors.normalisers import coordinates, dates, geopoints, numbers, rules, units
+from connectors.normalisers import dms, rules, units
 from connectors.normalisers.districts import DistrictMatcher
 from connectors.normalisers.headers import ColumnMatch
-from connectors.normalisers.schema import FieldInfo, Schema, load_schema
-from connectors.normalisers.text import clean
+from connectors.normalisers.schema import Schema, load_schema
 from connectors.normalisers.validation import field_errors
-from connectors.pipeline import footnotes, parse_notices
+from connectors.pipeline import fields, footnotes, parse_notices
 from connectors.pipeline.commas import NUMBER_TYPES, FileCommas
 from connectors.pipeline.fingerprints import RowMemo, parse_context
 from connectors.pipeline.positions import fix_coordinates
@@ -273,8 +272,10 @@ def normalise_chunk(
             series = pd.Series([""] * n, dtype=object)
             shown = series
             column = info.label
-        if info.name in (schema.latitude_field, schema.longitude_field):
-            series = coordinates.degrees_minutes_seconds(series)  # "121°28′12″"
+        degrees = None  # what is wrong with cells written in degrees that cannot be read
+        located = info.name in (schema.latitude_field, schema.longitude_field)
+        if located and info.field_type != "geopoint":
+            series, degrees = dms.angles(series)  # "121°28′12″"
         looked_up = None
         if info.name in schema.rules:
             series, looked_up, found = rules.apply(
@@ -282,10 +283,28 @@ def normalise_chunk(
             )
             errors.extend(found)
             invalid |= looked_up
-        comma_mode = commas.mode(info.name, series, rows) if info.field_type in NUMBER_TYPES else ""
-        values, missing, bad, unit_bad = _normalise(
+        comma_mode = ""
+        if info.field_type in NUMBER_TYPES:
+            comma_mode = commas.mode(info.name, series, rows)
+            notes.extend(commas.notices(info.name, column))
+        values, missing, bad, unit_bad, problems = fields.typed(
             info, series, match, connector, notes=notes, column=column, rows=rows, commas=comma_mode
         )
+        # A degrees cell that cannot be read says what is wrong ("分须小于 60"), not
+        # that it is no number or no point.
+        found, wrong = fields.degree_errors(
+            degrees if problems is None else problems,
+            shown,
+            rows,
+            column=column,
+            field=info.name,
+            pair=problems is not None,
+        )
+        errors.extend(found)
+        invalid |= wrong
+        bad = bad & ~wrong
+        if unit_bad is not None:
+            unit_bad = unit_bad & ~wrong
         if comma_mode == "thousands":
             found, contradicted = commas.contradictions(info.name, series, rows, column)
             errors.extend(found)
@@ -295,7 +314,7 @@ def normalise_chunk(
             # A lookup miss is its own error: not also "required" or "bad".
             missing, bad = missing & ~looked_up, bad & ~looked_up
         checked = info
-        if info.name in (schema.latitude_field, schema.longitude_field):
+        if located:
             coordinate_state[info.name] = (column, shown)
             # Ranges are checked after swap detection and datum conversion.
             checked = replace(info, min_value=None, max_value=None)
@@ -333,86 +352,3 @@ def normalise_chunk(
         warnings=notes,
     )
     return connector.finalise(chunk)
-
-
-def _normalise(
-    info: FieldInfo,
-    series: pd.Series,
-    match: ColumnMatch | None,
-    connector,
-    *,
-    notes: list[Notice] | None = None,
-    column: str = "",
-    rows=None,
-    commas: str = "auto",
-):
-    """Typed values, missing mask, bad mask and a second problem mask for one field.
-
-    The second mask is "unit cannot be converted" for numbers and "point out of range"
-    for geopoints (see :func:`connectors.normalisers.validation.type_message`); None otherwise.
-    """
-    kind = info.field_type
-    unit_bad = None
-    if kind == "number":
-        values, cell_units, missing, bad = numbers.split_numbers(series, commas=commas or "auto")
-        target = info.unit if info.unit in units.UNITS else ""
-        source = (match.unit if match else None) or units.canonical_unit(
-            connector.source_units.get(info.name, "")
-        )
-        if not source:
-            source = target
-        elif not target and units.UNITS[source].dimension != "ratio":
-            # A unit in the header of a field without one (or with one the registry does
-            # not know) cannot be converted: take the numbers as they are.
-            source = ""
-        values, unit_bad = units.convert_cells(values, cell_units, source or "", target)
-        unit_bad &= ~bad & ~missing
-        if notes is not None:
-            parse_notices.note_negatives(notes, series, ~bad & ~missing & ~unit_bad, column, rows)
-        if notes is not None and target:
-            parse_notices.note_converted(
-                notes, cell_units, ~bad & ~missing & ~unit_bad, target, column, rows
-            )
-        return values.astype("float64"), missing, bad, unit_bad
-    if kind == "integer":
-        values, missing, bad = numbers.parse_integers(series, commas=commas or "auto")
-        if notes is not None:
-            parse_notices.note_negatives(notes, series, ~bad & ~missing, column, rows)
-        return values, missing, bad, unit_bad
-    if kind == "boolean":
-        values, missing, bad = numbers.parse_booleans(series)
-        return values, missing, bad, unit_bad
-    if kind == "datetime":
-        values, missing, bad = dates.parse_datetimes(
-            series,
-            day_first=connector.day_first,
-            layouts=connector.date_layouts,
-            tz=connector.source_timezone,
-        )
-        return values, missing, bad, unit_bad
-    if kind == "date":
-        values, missing, bad = dates.parse_dates(
-            series,
-            day_first=connector.day_first,
-            layouts=connector.date_layouts,
-            tz=connector.source_timezone,
-        )
-        return values, missing, bad, unit_bad
-    if kind == "geopoint":
-        # A coordinate system named in the header ("坐标(GCJ02)") wins over the connector's.
-        crs = (match.crs if match is not None else None) or connector.source_crs
-        points = geopoints.parse_geopoints(series, crs=crs)
-        # The second problem mask of a geopoint is "readable but out of range".
-        return points.values, points.missing, points.bad, points.out_of_range
-    if info.matcher is not None:
-        values, missing, bad = info.matcher.map(series)
-        return values, missing, bad, unit_bad
-    # Free text keeps its characters (names, addresses); only trim and missing markers.
-    _text, missing = clean(series)
-    if series.dtype == "str":  # the readers' cells: no round trip through objects
-        original = series.fillna("").str.strip()
-    else:
-        original = series.astype(object).where(series.notna(), "").astype(str).str.strip()
-    values = original.astype(object).where(~missing, None)
-    bad = pd.Series(False, index=series.index)
-    return values, missing, bad, unit_bad

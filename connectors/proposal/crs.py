@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from connectors.normalisers import coordinates, numbers
+from connectors.normalisers import coordinates, dms, numbers
 from connectors.normalisers.geopoints import parse_geopoints
 from connectors.normalisers.headers import header_crs
 from connectors.proposal import geodata
@@ -65,7 +65,7 @@ def points_of(
     if lat_pos is None or lon_pos is None:
         return np.array([]), np.array([])
     lat, lon = (
-        numbers.split_numbers(coordinates.degrees_minutes_seconds(frame.iloc[:, position]))[0]
+        numbers.split_numbers(dms.degrees_minutes_seconds(frame.iloc[:, position]))[0]
         for position in (lat_pos, lon_pos)
     )
     lat, lon = lat.to_numpy(dtype="float64"), lon.to_numpy(dtype="float64")

@@ -3,7 +3,8 @@ rendered in the viewer's language (CLI, ``--json``, batch API, admin).
 
 Nothing a load assumes or corrects stays silent: ignored columns, an extension that does
 not match the content, an assumed unit or coordinate system, swapped coordinates
-corrected, values converted from a unit written in the cell.
+corrected, values converted from a unit written in the cell, commas read as decimal
+points (or thousands separators) because a ";" file's delimiter decided.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ CONVERTED_VALUES = "converted_values"
 REPORT_COLUMN = "report_column"
 SKIPPED_ROWS = "skipped_rows"
 NEGATIVE_PARENTHESES = "negative_parentheses"
+DECIMAL_COMMA = "decimal_comma"
+THOUSANDS_COMMA = "thousands_comma"
 
 TEMPLATES = {
     IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
@@ -38,6 +41,14 @@ TEMPLATES = {
     ),
     CONVERTED_VALUES: _(
         "%(rows)d 个值带有单位 %(units)s，已换算为 %(unit)s（首个为第 %(first)d 行）。"
+    ),
+    DECIMAL_COMMA: _(
+        "逗号按小数点读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s）：文件以分号分隔，"
+        "接入配置未指定“小数点为逗号”。如不对，请在接入配置中设置“小数点为逗号”。"
+    ),
+    THOUSANDS_COMMA: _(
+        "逗号按千分位读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s）：本列有以点为小数点的值，"
+        "接入配置未指定“小数点为逗号”。如逗号是小数点，请在接入配置中将“小数点为逗号”设为“是”。"
     ),
 }
 # Codes whose parameters add up over the chunks of a file.

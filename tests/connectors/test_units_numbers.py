@@ -376,7 +376,7 @@ def test_a_unit_may_follow_a_number_in_parentheses():
     st.sampled_from(["", "N", "E", "S", "W", "北纬", "西经"]),
 )
 def test_degrees_minutes_seconds_read_as_degrees(degrees, minutes, seconds, marks, hemisphere):
-    from connectors.normalisers.coordinates import degrees_minutes_seconds
+    from connectors.normalisers.dms import degrees_minutes_seconds
 
     d, m, s = marks
     text = f"{degrees}{d}{minutes}{m}{seconds}{s}"
@@ -387,7 +387,7 @@ def test_degrees_minutes_seconds_read_as_degrees(degrees, minutes, seconds, mark
 
 
 def test_impossible_minutes_are_left_for_an_error():
-    from connectors.normalisers.coordinates import degrees_minutes_seconds
+    from connectors.normalisers.dms import degrees_minutes_seconds
 
     cells = ["121°61′", "31.5°12′", "N31°E", "12.5", ""]
     assert degrees_minutes_seconds(pd.Series(cells)).tolist() == cells

@@ -1,6 +1,6 @@
-"""Decimal commas end to end: a ";"-delimited CSV reads them without a profile, the
-proposal proposes 小数点为逗号 from the delimiter or the cells, and a column's comma
-reading is decided once for the whole file (never two readings in one file)."""
+"""Decimal commas end to end: a ";"-delimited CSV reads them without a profile (and says
+so in a notice), the proposal proposes 小数点为逗号 from the delimiter or the cells, and a
+column's comma reading is decided once for the whole file (never two readings in one file)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from connectors import services
 from connectors.models import ConnectorProfile
 from connectors.pipeline import load
 from connectors.profiles.versions import save_profile
 from hub.records.models import BatchStatus, Record, UploadBatch
+from hub.records.notices import rendered
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,23 +55,91 @@ def _stored(batch) -> list[float]:
     return [record.data["capacity"] for record in records]
 
 
-def test_semicolon_file_reads_decimal_commas_without_a_profile(catalog, tmp_path):
-    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["12,500", "0,750", "4,125", "6"]))
+COLUMN = "排水能力(m³/s)"
+
+
+def test_semicolon_file_reads_decimal_commas_without_a_profile(catalog, tmp_path, monkeypatch):
+    # Two rows a chunk: the column's reading is noted once, with the cell that decided.
+    monkeypatch.setattr(load, "CHUNK_ROWS", 2)
+    cells = ["6", "12,500", "0,750", "4,125", "1.234,5"]
+    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", cells))
     assert batch.status == BatchStatus.LOADED, batch.errors
-    assert _stored(batch) == [12.5, 0.75, 4.125, 6.0]
+    assert _stored(batch) == [6.0, 12.5, 0.75, 4.125, 1234.5]
+    assert batch.warnings == [
+        {
+            "code": "decimal_comma",
+            "column": COLUMN,
+            "params": {"row": 3, "example": "12,500", "value": "12.5"},
+        }
+    ]
+    with translation.override("zh-hans"):
+        [zh] = rendered(batch.warnings)
+    assert zh["message"] == (
+        "逗号按小数点读取（如第 3 行 '12,500' 读作 12.5）：文件以分号分隔，"
+        "接入配置未指定“小数点为逗号”。如不对，请在接入配置中设置“小数点为逗号”。"
+    )
+    with translation.override("en"):
+        [en] = rendered(batch.warnings)
+    assert en["message"].startswith(
+        "Commas were read as decimal points (e.g. row 3 '12,500' as 12.5): the file is "
+        "semicolon-delimited"
+    )
 
 
 def test_semicolon_file_with_dot_decimals_reads_its_commas_as_thousands(catalog, tmp_path):
-    # "3.25" says the dot is the decimal point: "1,250" beside it is 1250, not 1.25.
-    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["1,250", "3.25", "12,500"]))
+    # "3.25" says the dot is the decimal point: "1,250" beside it is 1250, not 1.25. No
+    # cell proves it ("1,250" can be a decimal comma): noted.
+    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["3.25", "1,250", "12,500"]))
     assert batch.status == BatchStatus.LOADED, batch.errors
-    assert _stored(batch) == [1250.0, 3.25, 12500.0]
+    assert _stored(batch) == [3.25, 1250.0, 12500.0]
+    assert batch.warnings == [
+        {
+            "code": "thousands_comma",
+            "column": COLUMN,
+            "params": {"row": 3, "example": "1,250", "value": "1250"},
+        }
+    ]
+    with translation.override("zh-hans"):
+        assert rendered(batch.warnings)[0]["message"] == (
+            "逗号按千分位读取（如第 3 行 '1,250' 读作 1250）：本列有以点为小数点的值，"
+            "接入配置未指定“小数点为逗号”。如逗号是小数点，请在接入配置中将“小数点为逗号”设为“是”。"
+        )
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["12,345.6", "1,250", "875.5"],  # "12,345.6" can only be thousands
+        ["1,234,567", "3.25"],
+        ["0.082", "2.000", "6"],  # no comma: dots are decimal points, as before
+    ],
+)
+def test_semicolon_file_whose_cells_prove_the_reading_notes_nothing(catalog, tmp_path, cells):
+    batch = _load(catalog, _write(tmp_path, "semi.csv", ";", cells))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert batch.warnings == []
 
 
 def test_comma_file_keeps_thousands(catalog, tmp_path):
+    # The thousands separator is what a comma means in a "," file: nothing to note.
     batch = _load(catalog, _write(tmp_path, "comma.csv", ",", ["12,500", "1,250", "6"]))
     assert batch.status == BatchStatus.LOADED, batch.errors
     assert _stored(batch) == [12500.0, 1250.0, 6.0]
+    assert batch.warnings == []
+
+
+def test_decimal_comma_notice_in_cli_text_and_json(catalog, tmp_path):
+    path = _write(tmp_path, "semi.csv", ";", ["12,500", "6"])
+    out = StringIO()
+    call_command("ingest", str(path), "--resource", "pump-station-operation", "--json", stdout=out)
+    [warning] = json.loads(out.getvalue())["warnings"]
+    assert (warning["code"], warning["column"]) == ("decimal_comma", COLUMN)
+    assert warning["message"].startswith("逗号按小数点读取（如第 2 行 '12,500' 读作 12.5）")
+    path = _write(tmp_path, "semi2.csv", ";", ["12,750", "7"])
+    out = StringIO()
+    call_command("ingest", str(path), "--resource", "pump-station-operation", stdout=out)
+    line = f"  warning [{COLUMN}]: 逗号按小数点读取（如第 2 行 '12,750' 读作 12.75）"
+    assert line in out.getvalue()
 
 
 def test_profile_saying_thousands_wins_over_the_semicolon(catalog, tmp_path):
@@ -81,6 +151,7 @@ def test_profile_saying_thousands_wins_over_the_semicolon(catalog, tmp_path):
     batch = _load(catalog, _write(tmp_path, "semi.csv", ";", ["12,500", "1,250"]))
     assert batch.status == BatchStatus.LOADED, batch.errors
     assert _stored(batch) == [12500.0, 1250.0]
+    assert batch.warnings == []  # the profile decided: nothing assumed
 
 
 def test_a_later_chunk_cannot_read_the_column_another_way(catalog, tmp_path, monkeypatch):
@@ -197,3 +268,4 @@ def test_a_leading_zero_dot_group_is_a_decimal_point_under_the_profile(catalog, 
     batch = _load(catalog, _write(tmp_path, "zero.csv", ";", ["0.082", "0,5", "1.250"]))
     assert batch.status == BatchStatus.LOADED, batch.errors
     assert _stored(batch) == [0.082, 0.5, 1250.0]
+    assert batch.warnings == []

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from hub.catalog.models import DataResource, FieldSpec
 from hub.catalog.restricted import VIEW
@@ -249,7 +250,13 @@ def point_label(values: ValueAccess, point: MonitoringPoint) -> str:
 
 def alert_message(values: ValueAccess, alert: Alert) -> str:
     """An alert's message as far as the caller reads its point's name in clear: the rule
-    engine stores "<point name or id> <rule name>"."""
+    engine stores "<point name or id> <rule name>"; a resource's lateness is named anew."""
+    if alert.scope.startswith("resource:") and alert.resource_id:
+        # A resource's lateness: named in the viewer's language, not as stored.
+        return _("%(name)s（%(cycle)s）") % {
+            "name": alert.resource.name,
+            "cycle": alert.resource.get_update_cycle_display(),
+        }
     point = alert.point
     if point is None or values.attribute(point, "name"):
         return alert.message

@@ -83,3 +83,16 @@ def test_sweeper_finds_stuck_and_lost_syncs(ops):
     UploadBatch.objects.filter(pk=lost.pk).update(finished_at=now - timedelta(minutes=10))
     assert sweep_task.delay().get() == [lost.pk, stuck.pk]
     assert set(SyncRun.objects.values_list("state", flat=True)) == {"done"}
+
+
+def test_a_lateness_alert_is_named_in_the_viewers_language(ops, make_user, api_client):
+    now = timezone.now()
+    DataResource.objects.filter(code="air-quality").update(last_loaded_at=now - timedelta(hours=5))
+    check_freshness(now=now)
+    alert = Alert.objects.get(scope="resource:air-quality")
+    resource = DataResource.objects.get(code="air-quality")
+    api_client.force_authenticate(make_user(resource.provider.code))
+    chinese = api_client.get(f"/api/v1/ops/alerts/{alert.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.json()["message"] == f"{resource.name}（每小时）"
+    english = api_client.get(f"/api/v1/ops/alerts/{alert.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["message"] == f"{resource.name} (Hourly)"

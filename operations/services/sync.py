@@ -10,8 +10,10 @@ nothing behind but its "running" SyncRun marker, and the redelivered task redoes
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -87,24 +89,31 @@ def upsert_points(*, batch: UploadBatch, mapping: ResourceMapping) -> list[int]:
         "r.district_code, r.latitude, r.longitude, r.observed_at "
         f"FROM {Record._meta.db_table} r WHERE {BATCH_RECORDS}"
     )
+    # New points take their ids in an order that says nothing about their external ids
+    # (a caller who reads the ids masked sees points in id order): a keyed hash of the
+    # id, the same for every sync, so concurrent syncs still lock points in one order
+    # (no deadlocks). SQLite serialises writers: any order will do.
     if connection.vendor == "postgresql":
-        # One row per point (its newest record), in key order to avoid deadlocks.
+        params["salt"] = _point_order_salt()
+        # One row per point (its newest record).
         newest = (
             f"SELECT DISTINCT ON (ext) * FROM ({source}) s WHERE ext IS NOT NULL AND ext <> '' "  # noqa: S608 - only table names and fixed SQL are interpolated
             "ORDER BY ext, observed_at DESC NULLS LAST"
         )
+        order = "ORDER BY md5(%(salt)s || ext)"
     else:
         # SQLite returns the bare columns of the row holding max(observed_at).
         newest = (
             "SELECT ext, name, district_code, latitude, longitude, max(observed_at) AS observed_at "  # noqa: S608 - only table names and fixed SQL are interpolated
-            f"FROM ({source}) s WHERE ext IS NOT NULL AND ext <> '' GROUP BY ext ORDER BY ext"
+            f"FROM ({source}) s WHERE ext IS NOT NULL AND ext <> '' GROUP BY ext"
         )
+        order = "ORDER BY random()"
     newer = "(p.last_observed_at IS NULL OR EXCLUDED.last_observed_at >= p.last_observed_at)"
     sql = (
         f"INSERT INTO {point} AS p (resource_id, external_id, name, domain, department_id, "  # noqa: S608 - only table names and fixed SQL are interpolated
         "district_code, latitude, longitude, last_observed_at, created_at, updated_at) "
         "SELECT %(resource)s, ext, name, %(domain)s, %(department)s, COALESCE(district_code, ''), "
-        f"latitude, longitude, observed_at, %(now)s, %(now)s FROM ({newest}) n WHERE true "
+        f"latitude, longitude, observed_at, %(now)s, %(now)s FROM ({newest}) n WHERE true {order} "
         "ON CONFLICT (resource_id, external_id) DO UPDATE SET "
         "name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE p.name END, "
         f"district_code = CASE WHEN {newer} AND EXCLUDED.district_code <> '' "
@@ -319,3 +328,8 @@ def _sync(batch_id: int) -> dict[str, int]:
     counts.update(reconcile(outcomes=outcomes))
     logger.info("synced batch %s: %s", batch_id, counts)
     return counts
+
+
+def _point_order_salt() -> str:
+    """The key of the points' insertion order (from SECRET_KEY: not guessable by callers)."""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:point-order".encode()).hexdigest()[:32]

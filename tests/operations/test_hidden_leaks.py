@@ -155,3 +155,19 @@ def test_a_corrected_value_is_synced_and_the_rule_re_evaluated(
     assert reading.value == 31.98
     world.alert.refresh_from_db()
     assert (world.alert.state, world.alert.value) == ("closed", 31.98)
+
+
+def test_new_points_take_ids_in_an_order_unrelated_to_their_external_ids(ops):
+    """Callers who read a point's id masked see points in pk order: pks must not follow
+    the sorted external ids (the sync once inserted points ORDER BY external id)."""
+    from tests.operations.conftest import gas
+
+    ids = [f"GP{i:06d}" for i in range(24)]
+    ops.load("gas-pipeline-pressure", [gas(point, 5, 0.3) for point in ids])
+    by_pk = list(
+        MonitoringPoint.objects.filter(resource=ops.resources["gas-pipeline-pressure"])
+        .order_by("pk")
+        .values_list("external_id", flat=True)
+    )
+    assert sorted(by_pk) == ids
+    assert by_pk != ids and by_pk != ids[::-1]  # 2 of 24! orders

@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> str:
 
     from hub.api.records import ResourceRecordsView
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     rows = args.rows or (20_000 if args.quick else 1_000_000)
     resources = 50 if args.quick else 1000

@@ -203,7 +203,7 @@ def _prepare():
     from hub.records.recordstore import RecordStore
     from operations.models import Alert, MonitoringPoint, Reading, Rule, SyncRun
     from operations.services.mappings import upsert_mapping
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
     from streaming.models import PushReceipt
     from streaming.services import set_push_rate
 

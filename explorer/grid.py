@@ -25,7 +25,7 @@ from hub.api.record_filters import EQ_PREFIX, HiddenParts, refuse_hidden
 from hub.api.record_pages import Ordering, choose_ordering
 from hub.catalog.display import display_value
 from hub.catalog.models import DataResource, FieldType
-from permissions.selectors import RecordAccess
+from permissions.record_access import RecordAccess
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

@@ -18,15 +18,13 @@ from hub.catalog.models.resources import UPDATE_CYCLE_SECONDS
 from hub.catalog.restricted import VIEW, UserLike
 from hub.records.models import Record
 from permissions.models import AccessRequest, PartnerApiKey, RequestStatus
-from permissions.selectors import (
-    UPLOAD_RECORDS,
-    VIEW_RECORDS,
+from permissions.record_access import (
     RecordAccess,
     load_annotated_grants,
     record_access,
-    user_department_ids,
     with_active_grants,
 )
+from permissions.selectors import UPLOAD_RECORDS, VIEW_RECORDS, user_department_ids
 
 DISTRICT_CODE_LIST = "gb2260-shanghai"
 COUNT_CACHE_SECONDS = 300

@@ -28,7 +28,8 @@ from hub.api.records import AuditedRead, masked_rows, text_rows
 from hub.catalog.models import DataResource, SharingType
 from hub.records.models import Record
 from permissions.audit import log_event
-from permissions.selectors import VIEW_RECORDS, RecordAccess
+from permissions.record_access import RecordAccess
+from permissions.selectors import VIEW_RECORDS
 
 LIST_PAGE_SIZE = 50
 LOGIN_URL = reverse_lazy("admin:login")

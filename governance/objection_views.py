@@ -25,7 +25,7 @@ from governance.models import ObjectionScope
 from governance.pages import apply_errors, page
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import VIEW
-from permissions.selectors import record_access
+from permissions.record_access import record_access
 
 
 class ObjectionForm(forms.Form):

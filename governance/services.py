@@ -32,7 +32,8 @@ from hub.records.models import Record, UploadBatch
 from hub.records.recordstore import RecordStore, content_hashes
 from hub.records.signals import records_corrected
 from permissions.audit import log_event
-from permissions.selectors import VIEW_RECORDS, UserLike, record_access
+from permissions.record_access import record_access
+from permissions.selectors import VIEW_RECORDS, UserLike
 from permissions.workdays import add_working_days
 
 DEFAULT_ANSWER_DAYS = 5

@@ -36,13 +36,12 @@ from operations.models import (
     WorkOrder,
 )
 from permissions.policies import NOTHING, active_user, managed_resources, unknown
+from permissions.record_access import district_scopes, row_scope_filter
 from permissions.selectors import (
     VIEW_RECORDS,
     VIEW_RECORDS_CLEAR,
     UserLike,
-    district_scopes,
     resource_filter,
-    row_scope_filter,
     user_department_ids,
 )
 

@@ -32,12 +32,8 @@ from operations.models import (
     RuleKind,
 )
 from operations.policies import sees_all_operations
-from permissions.selectors import (
-    UserLike,
-    load_annotated_grants,
-    record_access,
-    with_active_grants,
-)
+from permissions.record_access import load_annotated_grants, record_access, with_active_grants
+from permissions.selectors import UserLike
 
 # Attribute of a derived object → the resource attribute naming its source field
 # (``mapping.`` for the resource's ResourceMapping). Metric-valued attributes (a

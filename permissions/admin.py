@@ -16,7 +16,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from hub.catalog.admin_base import ReadOnlyAdminMixin, RestrictedAdminMixin, RestrictedModelAdmin
 from hub.catalog.models import DataResource, SharingType
 from hub.catalog.restricted import CHANGE
-from permissions import calendar, services
+from permissions import api_key_services, calendar, request_checks, services
 from permissions.models import (
     AccessGrant,
     AccessRequest,
@@ -130,11 +130,11 @@ class AccessRequestAdmin(RestrictedModelAdmin):
                 resource, requester = cleaned.get("resource"), cleaned.get("requester")
                 if not change and resource is not None and requester is not None:
                     try:
-                        services.check_not_own(resource=resource, requester=requester)
-                        services.check_no_pending(
+                        request_checks.check_not_own(resource=resource, requester=requester)
+                        request_checks.check_no_pending(
                             user=request.user, requester=requester, resource=resource
                         )
-                    except services.DuplicateRequest as exc:
+                    except request_checks.DuplicateRequest as exc:
                         self.add_error("resource", exc.messages)
                     except ValidationError as exc:
                         self.add_error("resource", exc.message_dict["resource"])
@@ -208,7 +208,7 @@ class AccessGrantAdmin(ReadOnlyAdminMixin, RestrictedModelAdmin):
 
 
 class PartnerApiKeyForm(forms.ModelForm):
-    """Scopes as check boxes; saved through ``services.set_api_key_scopes`` (audited)."""
+    """Scopes as check boxes; saved through ``api_key_services.set_api_key_scopes`` (audited)."""
 
     scopes = forms.MultipleChoiceField(
         label=_("权限范围"),
@@ -253,7 +253,7 @@ class PartnerApiKeyAdmin(RestrictedAdminMixin, APIKeyModelAdmin):
             obj.scopes = PartnerApiKey.objects.values_list("scopes", flat=True).get(pk=obj.pk)
         super().save_model(request, obj, form, change)
         if change:
-            services.set_api_key_scopes(user=request.user, api_key=obj, scopes=wanted)
+            api_key_services.set_api_key_scopes(user=request.user, api_key=obj, scopes=wanted)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -264,7 +264,7 @@ class PartnerApiKeyAdmin(RestrictedAdminMixin, APIKeyModelAdmin):
     @admin.action(description=_("吊销所选密钥"))
     def revoke(self, request, queryset):
         for api_key in queryset:
-            services.revoke_api_key(user=request.user, api_key=api_key)
+            api_key_services.revoke_api_key(user=request.user, api_key=api_key)
 
 
 @admin.register(AuditEvent)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.catalog.models import DataResource, Department
-from permissions import services
+from permissions import api_key_services, services
 from permissions.models import AccessGrant, AccessRequest, PartnerApiKey, RequestStatus
 
 
@@ -51,7 +51,7 @@ def load(stdout: TextIO) -> None:
             )
     bigdata = departments.get("bigdata")
     if bigdata and not PartnerApiKey.objects.filter(department=bigdata).exists():
-        _api_key, key = services.create_api_key(
+        _api_key, key = api_key_services.create_api_key(
             department=bigdata,
             name="大数据中心大屏",
             expires_at=timezone.now() + dt.timedelta(days=365),

@@ -1,10 +1,13 @@
-"""The one permission chokepoint: every read of resources and records goes through here.
+"""The one permission chokepoint: which resources a caller may act on, and who the caller is.
 
-``restrict(queryset, user, action)`` narrows a queryset of resources or records to what
-the caller may see; ``visible_fields(user, resource)`` lists the fields they may see and
-``record_access(user, resource)`` adds the row scope and masking of record values.
-Filtering uses EXISTS over guardian's direct-FK tables and the caller's groups rather
-than ``get_objects_for_user``, which ORs subqueries and casts ``object_pk``.
+``restrict(queryset, user, action)`` narrows a queryset to what the caller may do,
+``resource_filter(user, action, prefix)`` is the same condition as a ``Q`` for querysets
+reaching resources through a relation, and ``can(user, action, resource)`` asks it of one
+resource. Filtering uses EXISTS over guardian's direct-FK tables and the caller's groups
+rather than ``get_objects_for_user``, which ORs subqueries and casts ``object_pk``. The
+caller's groups and departments (``user_department_ids``, cached per request) and the
+action names live here too. What a caller receives of one resource's records (fields,
+masking, row scope) is ``permissions.record_access``, built on these.
 
 Grants of records live in ``AccessGrant``; approval mirrors them into guardian's group
 table (``view_records``) and ``restrict`` only honours such a group permission while an
@@ -14,9 +17,6 @@ request even before the periodic task tidies guardian's table.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,9 +26,8 @@ from django.db.models.expressions import Expression, RawSQL
 from django.utils import timezone
 
 from hub.catalog import restricted
-from hub.catalog.models import DataResource, FieldSpec, ResourceStatus, SharingType
-from permissions.masking import masker_for
-from permissions.models import AccessGrant, ResourceUserPermission
+from hub.catalog.models import DataResource, ResourceStatus, SharingType
+from permissions.models import AccessGrant
 
 # Actions map to DataResource permission codenames.
 VIEW_METADATA = "view_metadata"
@@ -95,7 +94,7 @@ def active_grants() -> QuerySet[AccessGrant]:
     return AccessGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
-def _in(column: str, values: list, params: list) -> str:
+def sql_in(column: str, values: list, params: list) -> str:
     """``column IN (%s, …)`` with params appended; a false condition for no values."""
     if not values:
         return "1 = 0"
@@ -129,7 +128,7 @@ def _granted_sql(user: UserLike, action: str, params: list, alias: str = "r") ->
         f"WHERE gp.content_object_id = {alias}.id AND gp.permission_id = "
         + _permission_id_sql(action, params)
         + " AND "
-        + _in("gp.group_id", user_group_ids(user), params)
+        + sql_in("gp.group_id", user_group_ids(user), params)
         + ")"
     )
     if action == VIEW_RECORDS:
@@ -139,7 +138,7 @@ def _granted_sql(user: UserLike, action: str, params: list, alias: str = "r") ->
             f"WHERE g.resource_id = {alias}.id AND g.revoked_at IS NULL AND g.expires_at > %s AND "
         )
         params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
-        by_group += _in("g.department_id", user_department_ids(user), params) + ")"
+        by_group += sql_in("g.department_id", user_department_ids(user), params) + ")"
     by_user = (
         "EXISTS (SELECT 1 FROM permissions_resourceuserpermission up "  # noqa: S608 - values are parameters
         f"WHERE up.content_object_id = {alias}.id AND up.permission_id = "
@@ -157,7 +156,7 @@ def _visible_sql(user: UserLike, action: str, alias: str) -> tuple[str, list]:
 
     # Built only where used: its parameters must match the placeholders of the SQL.
     def own() -> str:
-        return _in(f"{alias}.provider_id", user_department_ids(user), params)
+        return sql_in(f"{alias}.provider_id", user_department_ids(user), params)
 
     if action == VIEW_RECORDS_CLEAR:
         where = f"{own()} OR {_granted_sql(user, MANAGE_RESOURCE, params, alias)}"
@@ -170,7 +169,9 @@ def _visible_sql(user: UserLike, action: str, alias: str) -> tuple[str, list]:
         own_sql = own()
         params.append(ResourceStatus.PUBLISHED)
         shared = (
-            f"({alias}.status = %s AND " + _in(f"{alias}.sharing_type", shared_types, params) + ")"
+            f"({alias}.status = %s AND "
+            + sql_in(f"{alias}.sharing_type", shared_types, params)
+            + ")"
         )
         granted = _granted_sql(user, action, params, alias)
         # 不予共享 is provider only: no grant opens it to another department.
@@ -243,203 +244,6 @@ def can(user: UserLike, action: str, resource: DataResource) -> bool:
     return restrict(DataResource.objects.filter(pk=resource.pk), user, action).exists()
 
 
-@dataclass
-class RecordAccess:
-    """What one caller receives of one resource's records.
-
-    ``fields`` are the visible fields in schema order, ``maskers`` maps the names of
-    fields served masked to their masking function, ``districts`` is the row scope
-    (None: every row).
-    """
-
-    fields: list[FieldSpec]
-    maskers: dict[str, Callable[[str], str]] = field(default_factory=dict)
-    districts: list[str] | None = None
-
-    @property
-    def field_names(self) -> list[str]:
-        return [f.name for f in self.fields]
-
-
-def _all_fields(resource: DataResource) -> list[FieldSpec]:
-    return list(resource.fields.all())
-
-
-@restricted.policy_function
-def record_access(user: UserLike, resource: DataResource) -> RecordAccess | None:
-    """The fields, masking and row scope of ``resource``'s records for ``user``, or None.
-
-    Sources combine by union per dimension: the provider department and superusers read
-    everything in clear; 无条件共享 gives every row and field, masked; each active grant of
-    one of the user's departments adds its fields (empty: all), districts (empty: all)
-    and clear fields. Costs at most two queries (department ids are cached on the user).
-    """
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return None
-    fields = _all_fields(resource)
-    if user.is_superuser or resource.provider_id in user_department_ids(user):
-        return RecordAccess(fields=fields)
-    if resource.sharing_type == SharingType.NONE:
-        return None
-    all_rows = all_fields = False
-    districts: set[str] = set()
-    names: set[str] = set()
-    clear: set[str] = set()
-    readable = False
-    published = resource.status == ResourceStatus.PUBLISHED
-    if published and resource.sharing_type == SharingType.UNCONDITIONAL:
-        readable = all_rows = all_fields = True
-    grants = getattr(resource, GRANTS_ATTRIBUTE, None)
-    if grants is None:
-        grants = (
-            active_grants()
-            .filter(resource=resource, department_id__in=user_department_ids(user))
-            .values_list("fields", "districts", "clear_fields")
-        )
-    for grant_fields, grant_districts, grant_clear in grants:
-        readable = True
-        all_fields = all_fields or not grant_fields
-        all_rows = all_rows or not grant_districts
-        names.update(grant_fields)
-        districts.update(grant_districts)
-        clear.update(grant_clear)
-    if not readable:
-        # A permission given to this user directly (not through a grant) reads all, masked.
-        if not ResourceUserPermission.objects.filter(
-            content_object=resource, permission__codename=VIEW_RECORDS, user=user
-        ).exists():
-            return None
-        all_rows = all_fields = True
-    visible = [f for f in fields if all_fields or f.name in names]
-    maskers = {}
-    for spec in visible:
-        masker = masker_for(spec)
-        if masker is not None and spec.name not in clear:
-            maskers[spec.name] = masker
-    return RecordAccess(
-        fields=visible, maskers=maskers, districts=None if all_rows else sorted(districts)
-    )
-
-
-GRANTS_ATTRIBUTE = "_hub_active_grants"
-
-
-def with_active_grants(queryset: QuerySet[DataResource], user: UserLike) -> QuerySet:
-    """Annotate resources with the user's active grants (read by ``record_access``), so
-    the records view needs no separate grants query. One JSON-aggregating subquery."""
-    departments = user_department_ids(user)
-    if not departments or user.is_superuser:
-        return queryset
-    params: list = [connection.ops.adapt_datetimefield_value(timezone.now())]
-    department_in = _in("g.department_id", departments, params)
-    if connection.vendor == "postgresql":
-        aggregate = (
-            "COALESCE(json_agg(json_build_array(g.fields, g.districts, g.clear_fields))::text,"
-            " '[]')"
-        )
-    else:
-        aggregate = (
-            "json_group_array(json_array(json(g.fields), json(g.districts), json(g.clear_fields)))"
-        )
-    sql = (
-        f"SELECT {aggregate} FROM permissions_accessgrant g "  # noqa: S608 - values are parameters
-        "WHERE g.resource_id = hub_dataresource.id AND g.revoked_at IS NULL "
-        f"AND g.expires_at > %s AND {department_in}"
-    )
-    return queryset.annotate(_grants_json=RawSQL(sql, params))  # noqa: S611 - parameters
-
-
-def load_annotated_grants(resource: DataResource) -> None:
-    """Turn the ``with_active_grants`` annotation into what ``record_access`` reads."""
-    raw = getattr(resource, "_grants_json", None)
-    if raw is not None:
-        setattr(resource, GRANTS_ATTRIBUTE, json.loads(raw))
-
-
-def scope_records(queryset: QuerySet, access: RecordAccess) -> QuerySet:
-    """Apply a caller's row scope (districts) to a queryset of one resource's records."""
-    if access.districts is None:
-        return queryset
-    return queryset.filter(district_code__in=access.districts)
-
-
-@restricted.policy_function
-def district_scopes(user: UserLike) -> dict[int, list[str]]:
-    """Resources whose records ``user`` reads only in some districts: {resource id: codes}.
-
-    A resource is district-limited when the caller reads it only through active grants
-    that all name districts (not as provider, not as 无条件共享, not by a grant without a
-    row scope, not by a direct user permission). One query, two when limits exist.
-    """
-    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_superuser:
-        return {}
-    departments = user_department_ids(user)
-    if not departments:
-        return {}
-    grants = (
-        active_grants()
-        .filter(department_id__in=departments)
-        .exclude(resource__provider_id__in=departments)
-        .exclude(
-            resource__status=ResourceStatus.PUBLISHED,
-            resource__sharing_type=SharingType.UNCONDITIONAL,
-        )
-        .values_list("resource_id", "districts")
-    )
-    scopes: dict[int, set[str]] = {}
-    unlimited: set[int] = set()
-    for resource_id, districts in grants:
-        if districts:
-            scopes.setdefault(resource_id, set()).update(districts)
-        else:
-            unlimited.add(resource_id)
-    limited = set(scopes) - unlimited
-    if limited:
-        limited -= set(
-            ResourceUserPermission.objects.filter(
-                user=user, permission__codename=VIEW_RECORDS, content_object_id__in=limited
-            ).values_list("content_object_id", flat=True)
-        )
-    return {resource_id: sorted(scopes[resource_id]) for resource_id in limited}
-
-
-def row_scope_filter(
-    user: UserLike,
-    *,
-    resource_prefix: str = "resource__",
-    district_lookup: str = "district_code",
-    scopes: dict[int, list[str]] | None = None,
-) -> Q:
-    """``resource_filter(user, VIEW_RECORDS)`` narrowed to the row scope of district grants.
-
-    For objects derived from records (points, alerts, …) that carry a district code:
-    rows of district-limited resources are visible only in the granted districts.
-    Pass ``scopes`` (from ``district_scopes``) when building several filters at once.
-    """
-    visible = resource_filter(user, VIEW_RECORDS, prefix=resource_prefix)
-    if scopes is None:
-        scopes = district_scopes(user)
-    if not scopes:
-        return visible
-    in_scope = Q()
-    for resource_id, districts in scopes.items():
-        in_scope |= Q(**{f"{resource_prefix}pk": resource_id, f"{district_lookup}__in": districts})
-    limited = Q(**{f"{resource_prefix}pk__in": list(scopes)})
-    return visible & (~limited | in_scope)
-
-
-def visible_fields(
-    user: UserLike, resource: DataResource, action: str = VIEW_METADATA
-) -> list[FieldSpec]:
-    """The fields of ``resource`` the user may see, in schema order.
-
-    For VIEW_METADATA (schema, catalog) every field of a resource whose metadata is
-    visible, so that a department can choose what to request; for VIEW_RECORDS only the
-    fields the caller receives values of.
-    """
-    if action == VIEW_RECORDS:
-        access = record_access(user, resource)
-        return access.fields if access else []
-    if not can(user, VIEW_METADATA, resource):
-        return []
-    return _all_fields(resource)
+def may_change(model: type, pk: int, user: UserLike) -> bool:
+    """Whether ``user`` may change the row: the model's door (``restrict``)."""
+    return model.objects.filter(pk=pk).restrict(user, "change").exists()

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from hub.catalog.models import DataResource, Department, SharingType
 from hub.catalog.restricted import CHANGE, VIEW
-from permissions import services
+from permissions import request_checks, services
 from permissions.forms import APPROVE, AccessRequestForm, DecisionForm
 from permissions.models import AccessRequest, RequestStatus
 from permissions.scopes import district_names
@@ -81,7 +81,7 @@ def request_page(request: HttpRequest, code: str) -> HttpResponse:
                 districts=form.cleaned_data["districts"],
                 duration_days=form.cleaned_data["duration_days"],
             )
-        except services.DuplicateRequest as exc:
+        except request_checks.DuplicateRequest as exc:
             messages.warning(request, exc.messages[0])
             return redirect(_row_url(exc.existing.pk))
         except ValidationError as exc:
@@ -99,7 +99,7 @@ def request_page(request: HttpRequest, code: str) -> HttpResponse:
         _("申请共享：%(name)s") % {"name": resource.name},
         resource=resource,
         form=form,
-        answer_days=services.answer_days(),
+        answer_days=request_checks.answer_days(),
     )
 
 
@@ -200,7 +200,7 @@ def queue(request: HttpRequest) -> TemplateResponse:
         _("待审批的共享申请"),
         pending=_rows(pending[:200], request.user),
         decided=_rows(decided[:50], request.user),
-        answer_days=services.answer_days(),
+        answer_days=request_checks.answer_days(),
     )
 
 
@@ -217,7 +217,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("access:queue")
     try:
         # The provider's staff who are also in the requesting department may not decide.
-        services.check_may_decide(user=request.user, access_request=access_request)
+        request_checks.check_may_decide(user=request.user, access_request=access_request)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
         return redirect("access:queue")

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.catalog.models import DataResource
 from hub.catalog.restricted import VIEW
-from permissions.selectors import VIEW_RECORDS, RecordAccess, UserLike, record_access
+from permissions.record_access import RecordAccess, record_access
+from permissions.selectors import VIEW_RECORDS, UserLike
 from risk.index import DEFAULT_CLASSES
 from risk.models import (
     Hazard,

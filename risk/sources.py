@@ -25,7 +25,8 @@ from hub.catalog.restricted import VIEW
 from hub.records.models import Record
 from operations.models import AlertState
 from operations.selectors import alert_list, clear_district
-from permissions.selectors import VIEW_RECORDS, UserLike, record_access
+from permissions.record_access import record_access
+from permissions.selectors import VIEW_RECORDS, UserLike
 from risk.models import ZERO_WHEN_EMPTY, Aggregation, IndicatorStatus, RiskIndicator, SourceKind
 from risk.policies import ops_centre_code
 

@@ -247,7 +247,7 @@ def lookup_access_problem(user, resource, names: Iterable[str]) -> str:
     """Why ``user`` may not look values up in ``resource``'s fields ``names`` ("" if they
     may): both fields must be among the records they read, and in clear (a masked field
     would become an oracle of its clear values)."""
-    from permissions.selectors import record_access
+    from permissions.record_access import record_access
 
     access = record_access(user, resource) if user is not None else None
     if access is None:

@@ -27,6 +27,7 @@ from hub.catalog.restricted import VIEW, write_service
 from permissions import services as sharing
 from permissions.audit import log_event
 from permissions.models import AccessRequest
+from permissions.request_checks import DuplicateRequest
 from permissions.scopes import check_districts
 from permissions.selectors import UserLike
 from permissions.workdays import add_working_days
@@ -262,7 +263,7 @@ def answer_link(
         ) from exc
     except DataResource.DoesNotExist as exc:
         raise ValidationError({"resource": _("需求部门看不到该资源。")}) from exc
-    except sharing.DuplicateRequest as exc:
+    except DuplicateRequest as exc:
         # The department has already asked for this resource: the need follows that request.
         request = exc.existing
     _answered(need, user, NeedAnswer.LINKED, note)

@@ -25,7 +25,7 @@ from rest_framework.exceptions import ValidationError
 
 from hub.catalog.models import DataResource, FieldType
 from hub.records.models import Record
-from permissions.selectors import RecordAccess
+from permissions.record_access import RecordAccess
 
 EQ_PREFIX = "eq."
 RESERVED = {

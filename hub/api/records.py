@@ -43,14 +43,13 @@ from permissions.audit import AuditEvent, log_event, read_and_log
 from permissions.authentication import request_key_prefix
 from permissions.masking import apply_mask
 from permissions.prepared import prepared_statements
-from permissions.selectors import (
-    VIEW_RECORDS,
+from permissions.record_access import (
     RecordAccess,
     load_annotated_grants,
     record_access,
-    restrict,
     with_active_grants,
 )
+from permissions.selectors import VIEW_RECORDS, restrict
 
 EXPORT_FORMATS = ("csv", "xlsx", "json")
 PAGE_SIZE = 100

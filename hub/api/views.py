@@ -23,7 +23,7 @@ from hub.catalog import selectors
 from hub.catalog.exports import dcat_catalog, table_schema
 from hub.catalog.models import DataResource, FieldSpec
 from permissions.masking import masker_for
-from permissions.selectors import record_access, visible_fields
+from permissions.record_access import record_access, visible_fields
 
 
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):

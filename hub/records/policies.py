@@ -14,16 +14,14 @@ from hub.catalog.models import DataResource
 from hub.catalog.restricted import CHANGE, DELETE, VIEW, register_policy
 from hub.records.models import Record, RecordMerge, UploadBatch
 from permissions.policies import ASSESS, NOTHING, active_user, assessed, unknown
+from permissions.record_access import record_access, row_scope_filter, scope_records
 from permissions.selectors import (
     MANAGE_RESOURCE,
     UPLOAD_RECORDS,
     VIEW_RECORDS,
     VIEW_RECORDS_CLEAR,
     UserLike,
-    record_access,
     resource_filter,
-    row_scope_filter,
-    scope_records,
 )
 
 

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import VIEW
-from permissions import services
+from permissions import request_checks, services
 from permissions.api.filters import AccessRequestFilterSet
 from permissions.api.serializers import (
     AccessRequestCreateSerializer,
@@ -87,7 +87,7 @@ class AccessRequestViewSet(
                 districts=values.get("districts"),
                 duration_days=values["duration_days"],
             )
-        except services.DuplicateRequest as exc:
+        except request_checks.DuplicateRequest as exc:
             return Response(
                 {"detail": exc.messages[0], "existing": exc.existing.pk},
                 status=status.HTTP_409_CONFLICT,
@@ -101,7 +101,7 @@ class AccessRequestViewSet(
 
     def _check_may_decide(self, access_request) -> None:
         try:
-            services.check_may_decide(user=self.request.user, access_request=access_request)
+            request_checks.check_may_decide(user=self.request.user, access_request=access_request)
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from exc
 

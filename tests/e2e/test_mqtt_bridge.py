@@ -100,7 +100,7 @@ def bridge(bridges):
 @pytest.fixture
 def housing_key(catalog):
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     _api_key, key = create_api_key(
         department=Department.objects.get(code="housing"), name="scada", scopes=["push"]

@@ -80,7 +80,7 @@ def _workers(master: int) -> list[int]:
 
 
 def test_every_acknowledged_push_is_loaded_once_when_a_web_worker_is_killed(gunicorn, catalog):
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     port, master = gunicorn
     api_key, key = create_api_key(
@@ -148,7 +148,7 @@ def test_every_acknowledged_push_is_loaded_once_when_a_web_worker_is_killed(guni
     assert records.values("key").distinct().count() == CLIENTS * PUSHES_EACH * 10
 
     # Revoked now: the very next push is refused, although the front saw the key a moment ago.
-    from permissions.services import revoke_api_key
+    from permissions.api_key_services import revoke_api_key
 
     revoke_api_key(user=None, api_key=api_key)
     connection = HTTPConnection("127.0.0.1", port, timeout=30)

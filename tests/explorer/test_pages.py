@@ -233,7 +233,7 @@ def test_api_snippet_shows_key_prefix_only(records, grant, staff_client):
     from django.contrib.auth.models import Permission
 
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     grant(records["fire-incidents"], "cityops")
     client, user = staff_client("cityops")

@@ -87,7 +87,7 @@ def test_catalog_jsonld_negotiates_json_ld(catalog, make_user, api_client, accep
     ],
 )
 def test_catalog_jsonld_for_a_partner_key(catalog, accept):
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     _key, secret = create_api_key(department=catalog["departments"]["water"], name="dcat")
     response = Client().get(

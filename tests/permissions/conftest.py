@@ -134,7 +134,7 @@ def key_client(db):
     from rest_framework.test import APIClient
 
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     def make(department: str, **kwargs):
         api_key, key = create_api_key(

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from permissions import services
+from permissions import request_checks, services
 from permissions.models import AccessRequest, AuditEvent, RequestStatus
 from tests.hub.test_english_ui import english_catalog
 from tests.permissions.test_access_pages import RESOURCE, client_for, file_request, people
@@ -41,7 +41,7 @@ def test_second_submit_redirects_to_the_pending_request(people, catalog):
 
 def test_service_refuses_a_duplicate_but_not_after_a_decision(people, catalog):
     first = file_request(people, catalog)
-    with pytest.raises(services.DuplicateRequest) as error:
+    with pytest.raises(request_checks.DuplicateRequest) as error:
         file_request(people, catalog, districts=["310115"])
     assert error.value.existing == first
     services.refuse_request(user=people["provider"], access_request=first, reason="不符合条件")

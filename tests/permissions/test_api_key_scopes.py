@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from hub.records.models import Record, UploadBatch
-from permissions import services
+from permissions import api_key_services
 from permissions.models import AuditEvent, PartnerApiKey, default_api_key_scopes
 from tests.ingest.helpers import gas_csv
 
@@ -160,23 +160,27 @@ def test_existing_keys_get_read_scope():
 def test_scope_change_is_audited_and_applies_next_request(catalog, key_client):
     client, api_key = key_client("housing", scopes=["read", "push"])
     assert push(client).status_code == 201
-    change = services.set_api_key_scopes(user=None, api_key=api_key, scopes=["read"])
+    change = api_key_services.set_api_key_scopes(user=None, api_key=api_key, scopes=["read"])
     assert (change.before, change.after) == (["push", "read"], ["read"])
     assert push(client).status_code == 403
     event = AuditEvent.objects.get(action="key_scopes")
     assert event.detail == {"before": ["push", "read"], "after": ["read"]}
     assert event.api_key_prefix == api_key.prefix
     # Setting the same scopes again changes nothing and logs nothing.
-    assert not services.set_api_key_scopes(user=None, api_key=api_key, scopes=["read"]).changed
+    assert not api_key_services.set_api_key_scopes(
+        user=None, api_key=api_key, scopes=["read"]
+    ).changed
     assert AuditEvent.objects.filter(action="key_scopes").count() == 1
     with pytest.raises(ValidationError):
-        services.set_api_key_scopes(user=None, api_key=api_key, scopes=[])
+        api_key_services.set_api_key_scopes(user=None, api_key=api_key, scopes=[])
 
 
 def test_scope_change_needs_the_keys_door(catalog, key_client, make_user):
     _client, api_key = key_client("housing")
     with pytest.raises(PermissionDenied):
-        services.set_api_key_scopes(user=make_user("fire"), api_key=api_key, scopes=["push"])
+        api_key_services.set_api_key_scopes(
+            user=make_user("fire"), api_key=api_key, scopes=["push"]
+        )
     api_key.refresh_from_db()
     assert api_key.scopes == ["read"]
     assert not AuditEvent.objects.filter(action="key_scopes").exists()

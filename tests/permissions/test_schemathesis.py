@@ -56,7 +56,7 @@ def keep_connection():
 def test_no_server_errors(records, key_client, grant, keep_connection):
     grant(records["fire-incidents"], "bigdata", districts=["310101"], fields=["incident_id"])
     _client, api_key = key_client("bigdata")
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     _key, plaintext = create_api_key(department=api_key.department, name="schemathesis")
     headers = {"Authorization": f"Api-Key {plaintext}"}
@@ -157,9 +157,10 @@ def demo_city(transactional_db, tmp_path, monkeypatch):
     from hub.catalog.models import DataResource, Department
     from hub.records.models import UploadBatch
     from operations.models import Alert, MonitoringPoint, WorkOrder
+    from permissions.api_key_services import create_api_key
     from permissions.authentication import ApiKeyRateThrottle
     from permissions.models import AccessRequest
-    from permissions.services import create_api_key, grant_access
+    from permissions.services import grant_access
 
     monkeypatch.setattr("hub.demo.LOGINS_FILE", tmp_path / "demo_logins.json")
     # Thousands of requests a minute: the throttle would answer 429 to most of them.

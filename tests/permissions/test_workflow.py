@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from hub.catalog.models import Department
-from permissions import services
+from permissions import api_key_services, services
 from permissions.models import AccessGrant, AccessRequest, AuditEvent, PartnerApiKey
 from permissions.workdays import add_working_days
 from tests.permissions.conftest import WEEK
@@ -118,7 +118,7 @@ def catalog_group(code: str):
 def test_revoked_key_fails_on_next_request(records, key_client):
     client, api_key = key_client("bigdata")
     assert client.get("/api/v1/resources/road-ponding/records/").status_code == 200
-    services.revoke_api_key(user=None, api_key=api_key)
+    api_key_services.revoke_api_key(user=None, api_key=api_key)
     assert client.get("/api/v1/resources/road-ponding/records/").status_code == 401
 
 

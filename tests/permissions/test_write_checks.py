@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from hub.catalog.models import Department
-from permissions import services
+from permissions import api_key_services, services
 from permissions.models import AccessGrant, AuditEvent, PartnerApiKey
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +56,11 @@ def test_keys_are_revoked_by_their_department_once(catalog, make_user, key_clien
         user.user_permissions.add(perm)
     outsider, owner = (type(u).objects.get(pk=u.pk) for u in (outsider, owner))
     with pytest.raises(PermissionDenied):
-        services.revoke_api_key(user=outsider, api_key=api_key)
+        api_key_services.revoke_api_key(user=outsider, api_key=api_key)
     assert not PartnerApiKey.objects.get(pk=api_key.pk).revoked
     assert events("revoke_key") == []
-    services.revoke_api_key(user=owner, api_key=api_key)
-    services.revoke_api_key(user=owner, api_key=api_key)
+    api_key_services.revoke_api_key(user=owner, api_key=api_key)
+    api_key_services.revoke_api_key(user=owner, api_key=api_key)
     assert PartnerApiKey.objects.get(pk=api_key.pk).revoked
     [event] = events("revoke_key")
     assert event.detail == {"department": "bigdata"} and event.actor == "bigdata-staff"

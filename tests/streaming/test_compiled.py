@@ -11,9 +11,9 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from hub.catalog.models import DataResource, Department
+from permissions.api_key_services import create_api_key
 from permissions.models import PartnerApiKey
 from permissions.selectors import UPLOAD_RECORDS
-from permissions.services import create_api_key
 from streaming import intake
 from streaming.compiled import PLACEHOLDER, CompiledQuery
 from streaming.intake import KeyPush, accept_key_pushes

@@ -21,7 +21,7 @@ TOPIC = f"hub/housing/{RESOURCE}"
 def push_key(catalog):
     """make(department, scopes) -> the full key text of a new key of that department."""
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     def make(department: str = "housing", scopes=("push",)):
         department = Department.objects.get(code=department)

@@ -88,7 +88,7 @@ def app(settings):
 def partner(catalog, key_client, no_flush):
     """A push-scoped key of housing (the gas resource's provider) and its plaintext."""
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     api_key, plaintext = create_api_key(
         department=Department.objects.get(code="housing"), name="scada", scopes=["read", "push"]
@@ -206,7 +206,7 @@ def test_requests_without_a_usable_key_go_to_the_view(app, partner, case, key, s
 
 def test_denied_pushes_are_the_views_403_or_404(app, catalog, no_flush):
     from hub.catalog.models import Department
-    from permissions.services import create_api_key
+    from permissions.api_key_services import create_api_key
 
     # A read-only key of the provider, and a push key of another department.
     _k, read_only = create_api_key(department=Department.objects.get(code="housing"), name="r")
@@ -222,7 +222,7 @@ def test_denied_pushes_are_the_views_403_or_404(app, catalog, no_flush):
 
 
 def test_a_revoked_key_is_refused_on_its_very_next_push(app, partner, make_user):
-    from permissions.services import revoke_api_key
+    from permissions.api_key_services import revoke_api_key
 
     api_key, key = partner
     assert call(app, key=key, body=[reading(1)]).status_code == 202

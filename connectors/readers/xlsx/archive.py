@@ -10,9 +10,12 @@ keeps memory bounded happens here, on the raw archive, in one streamed pass:
 * a DOCTYPE/ENTITY in any XML prolog (entity bombs); defusedxml parses the workbook
   parts we read ourselves; duplicate part or sheet names are refused (which one a reader
   takes is up to the reader);
-* the extent of each sheet's cells (``connectors.readers.xlsx.extent``);
+* each worksheet's XML, scanned block by block as it inflates
+  (``connectors.readers.xlsx.sheet_scan``): the extent of its cells
+  (``connectors.readers.xlsx.extent``), whether it has formulas, and merged cells in the
+  rows a header can be in;
 * formula cells without a cached value (``connectors.readers.xlsx.formulas``), collected only
-  when the sheet has formulas, and merged cells in the rows a header can be in.
+  when the sheet has formulas.
 
 The same pass cuts each large sheet into slices (``connectors.readers.xlsx.slices``), used only
 when the checks find the sheet plainly written.
@@ -34,18 +37,16 @@ from defusedxml import ElementTree as SafeTree
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError
-from connectors.readers.base import HEADER_SEARCH_ROWS
 from connectors.readers.xlsx import slices as xlsx_slices
-from connectors.readers.xlsx.extent import (
-    BLOCK,
-    OVERLAP,
-    ExactExtent,
-    column_index,
-    fast_checks,
-    matches_any,
-    rows_guess,
+from connectors.readers.xlsx.extent import BLOCK, OVERLAP, fast_checks, rows_guess
+from connectors.readers.xlsx.formulas import formula_cells_without_value
+from connectors.readers.xlsx.sheet_scan import (
+    SheetScan,
+    claimed_rows,
+    exact_extent,
+    scan_block,
+    stream_matches,
 )
-from connectors.readers.xlsx.formulas import PREFIX, formula_cells_without_value
 from connectors.readers.xlsx.slices import SliceWriter, _SliceFile
 
 MAX_UNCOMPRESSED = 500 * 1024 * 1024
@@ -57,28 +58,6 @@ _NS = {
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
-_DIMENSION = re.compile(rb"<" + PREFIX + rb"dimension\s+ref=\"[A-Z]*[0-9]*:?[A-Z]*([0-9]{1,7})\"")
-# Plain "<f": a sheet writing prefixed elements fails the fast extent check, and its
-# formulas are then looked for too (guard_sheet).
-_FORMULA = r"<f[\s>/]"
-_MERGE = re.compile(rb"<" + PREFIX + rb"mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
-
-
-@dataclass
-class SheetScan:
-    """What the pass over a worksheet part saw."""
-
-    rows: int = 0  # row elements counted (sheets without a <dimension>)
-    size: int = 0  # bytes of XML, inflated
-    # Comments, CDATA sections or processing instructions (after the XML declaration).
-    markup: bool = False
-    # Whether the fast extent check settles the sheet (else guard_sheet checks again,
-    # sized by the counted rows), and whether it flagged anything.
-    settled: bool = False
-    suspect: bool = False
-    has_formulas: bool = False
-    # ((first row, first column), (last row, last column)), 0-based, header rows only.
-    merges: set[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -124,9 +103,9 @@ class CheckedWorkbook:
             )
         with zipfile.ZipFile(self.path) as archive:
             if not scan.settled:
-                scan.suspect = _stream_matches(archive, part, fast_checks(scan.rows))
+                scan.suspect = stream_matches(archive, part, fast_checks(scan.rows))
             if scan.suspect:
-                _exact_extent(archive, part, name)
+                exact_extent(archive, part, name)
             formulas = scan.has_formulas or scan.suspect
             return formula_cells_without_value(archive, part) if formulas else {}
 
@@ -286,8 +265,7 @@ def _first_pass(
             # Sized by the rows the sheet claims in <dimension>, else by what its size
             # could hold; a sheet flagged under the latter guess is checked again with
             # its counted rows (guard_sheet).
-            dimension = _DIMENSION.search(prolog)
-            claimed = int(dimension.group(1)) if dimension else None
+            claimed = claimed_rows(prolog)
             checks = fast_checks(rows_guess(claimed, info.file_size))
         # A worksheet's blocks are scanned in a helper thread while this one inflates
         # the next (zlib and RE2 both release the GIL); at most two blocks in flight.
@@ -299,7 +277,7 @@ def _first_pass(
                     count = claimed is None
                     data = tail + block
                     in_flight.append(
-                        scanner.submit(_scan_block, scan, data, len(tail), checks, count_rows=count)
+                        scanner.submit(scan_block, scan, data, len(tail), checks, count_rows=count)
                     )
                     tail = block[-OVERLAP:]
                     if len(in_flight) > 2:
@@ -320,69 +298,6 @@ def _first_pass(
         scan.settled = claimed is not None or not scan.suspect
         scan.size = size
     return size
-
-
-def _scan_block(
-    scan: SheetScan, data: bytes, overlap: int, checks: list[str], *, count_rows: bool
-) -> None:
-    """Run the fast extent checks, count rows, note formulas and header merges in one
-    block (``data`` starts with ``overlap`` bytes of the previous block: a row counted
-    there is not counted again)."""
-    if count_rows:
-        scan.rows += data.count(b"<row") - data[:overlap].count(b"<row")
-    if not scan.markup:
-        scan.markup = _has_markup(data if overlap else _after_declaration(data))
-    if not scan.suspect:
-        scan.suspect = matches_any(data, checks)
-    if not scan.has_formulas:
-        scan.has_formulas = matches_any(data, [_FORMULA])
-    if b"mergeCell" in data:
-        for match in _MERGE.finditer(data):
-            first_col, first_row = match.group(1), match.group(2)
-            last_col, last_row = match.group(3) or first_col, match.group(4) or first_row
-            if len(first_row) <= 7 and int(first_row) <= HEADER_SEARCH_ROWS:
-                scan.merges.add(
-                    (
-                        (int(first_row) - 1, column_index(first_col.decode())),
-                        (int(last_row) - 1, column_index(last_col.decode())),
-                    )
-                )
-
-
-def _has_markup(data: bytes) -> bool:
-    """A comment, CDATA section, DOCTYPE or processing instruction in ``data``."""
-    # One-byte searches run at memory speed; "<!" or "<?" costs 1 ms per MB of XML.
-    if b"!" not in data and b"?" not in data:
-        return False
-    return b"<!" in data or b"<?" in data
-
-
-def _after_declaration(data: bytes) -> bytes:
-    """A part's first block without its byte-order mark and XML declaration."""
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    if data.startswith(b"<?xml"):
-        end = data.find(b"?>")
-        return data[end + 2 :] if end >= 0 else b""
-    return data
-
-
-def _stream_matches(archive: zipfile.ZipFile, part: str, patterns: list[str]) -> bool:
-    """Whether any pattern matches anywhere in a part."""
-    with archive.open(part) as stream:
-        tail = b""
-        while block := stream.read(BLOCK):
-            if matches_any(tail + block, patterns):
-                return True
-            tail = block[-OVERLAP:]
-    return False
-
-
-def _exact_extent(archive: zipfile.ZipFile, part: str, name: str) -> None:
-    extent = ExactExtent(name)
-    with archive.open(part) as stream:
-        while block := stream.read(BLOCK):
-            extent.feed(block)
-    extent.feed(b"", final=True)
 
 
 def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:

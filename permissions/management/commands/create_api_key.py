@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from hub.catalog.models import Department
+from permissions.api_key_services import create_api_key
 from permissions.models import ApiKeyScope
-from permissions.services import create_api_key
 
 
 class Command(BaseCommand):

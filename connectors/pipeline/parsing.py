@@ -122,6 +122,12 @@ def _parse_table(
     own = {table.headers[position] for position in report}
     warnings += [Notice(notices.IGNORED_COLUMN, header) for header in ignored if header not in own]
     warnings += [Notice(notices.REPORT_COLUMN, table.headers[position]) for position in report]
+    hidden = table.hidden_columns  # XLSX columns hidden in Excel: said when mapped
+    warnings += [
+        Notice(notices.HIDDEN_COLUMN, match.header, {"letter": hidden[match.position]})
+        for match in matches
+        if match.position in hidden
+    ]
     if not pushed:
         warnings += parse_notices.assumptions(schema, matches, connector)
 

@@ -59,6 +59,9 @@ class Table:
     # a CSV's delimiter: in a ";"-delimited file the comma is the decimal separator
     # (connectors.pipeline.commas); None for spreadsheets and JSON
     delimiter: str | None = None
+    # XLSX columns hidden in Excel: position among the headers -> sheet column letters
+    # (a notice when such a column maps to a field, connectors.pipeline.parsing)
+    hidden_columns: dict[int, str] = field(default_factory=dict)
 
 
 def max_upload_bytes() -> int:

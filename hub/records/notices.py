@@ -4,7 +4,8 @@ rendered in the viewer's language (CLI, ``--json``, batch API, admin).
 Nothing a load assumes or corrects stays silent: ignored columns, an extension that does
 not match the content, an assumed unit or coordinate system, swapped coordinates
 corrected, values converted from a unit written in the cell, commas read as decimal
-points (or thousands separators) because a ";" file's delimiter decided.
+points (or thousands separators) because a ";" file's delimiter decided, rows and
+mapped columns a steward hid in Excel (loaded as usual, but said).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SKIPPED_ROWS = "skipped_rows"
 NEGATIVE_PARENTHESES = "negative_parentheses"
 DECIMAL_COMMA = "decimal_comma"
 THOUSANDS_COMMA = "thousands_comma"
+HIDDEN_ROWS = "hidden_rows"
+HIDDEN_COLUMN = "hidden_column"
 
 TEMPLATES = {
     IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
@@ -49,6 +52,13 @@ TEMPLATES = {
     THOUSANDS_COMMA: _(
         "逗号按千分位读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s）：本列有以点为小数点的值，"
         "接入配置未指定“小数点为逗号”。如逗号是小数点，请在接入配置中将“小数点为逗号”设为“是”。"
+    ),
+    HIDDEN_ROWS: _(
+        "Excel 中隐藏的 %(rows)d 行已照常导入（第一行：第 %(first)d 行）；"
+        "如这些行不应导入，请删除后重新上传。"
+    ),
+    HIDDEN_COLUMN: _(
+        "该列在 Excel 中是隐藏的（%(letter)s 列），已照常导入；如该列不应导入，请删除后重新上传。"
     ),
 }
 # Codes whose parameters add up over the chunks of a file.

@@ -12,8 +12,8 @@ keeps memory bounded happens here, on the raw archive, in one streamed pass:
   takes is up to the reader);
 * each worksheet's XML, scanned block by block as it inflates
   (``connectors.readers.xlsx.sheet_scan``): the extent of its cells
-  (``connectors.readers.xlsx.extent``), whether it has formulas, and merged cells in the
-  rows a header can be in;
+  (``connectors.readers.xlsx.extent``), whether it has formulas, merged cells in the
+  rows a header can be in, and the rows and columns hidden in Excel;
 * formula cells without a cached value (``connectors.readers.xlsx.formulas``), collected only
   when the sheet has formulas.
 

@@ -33,8 +33,9 @@ MAX_SHEET_CELLS = 16_000_000
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 MIN_ROW_BYTES = 32  # <row r="1"><c r="A1"><v>1</v></c></row> is 39
 # Blocks are checked with this many bytes of the previous one in front: longer than any
-# text the patterns need to see whole (the longest: "<c", 19 blanks, r="XFD1048576").
-OVERLAP = 64
+# text the patterns need to see whole (the longest: a hidden row's start tag and the
+# "<c" after it, sheet_scan.note_hidden; Excel writes it in under 200 bytes).
+OVERLAP = 512
 BLOCK = 1 << 20  # bytes of a part inflated at a time
 # Each pattern starts with a literal byte: RE2 then skips ahead with memchr, ~4-30 ms
 # per 43 MB, where a leading class such as \s costs 70 ms.

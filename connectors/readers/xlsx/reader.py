@@ -34,8 +34,10 @@ from connectors.readers.base import (
     overflow_errors,
 )
 from connectors.readers.xlsx.archive import CheckedWorkbook, check_workbook, resolve_sheet
-from connectors.readers.xlsx.extent import column_index
+from connectors.readers.xlsx.extent import column_index, column_letters
+from connectors.readers.xlsx.sheet_scan import SheetScan
 from connectors.readers.xlsx.slices import SheetSlice, first_line, load_columns, slice_sheet
+from hub.records.notices import HIDDEN_ROWS, Notice
 
 # A coordinate system as a header spells it (``header_crs`` reads it back).
 _CRS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09", "cgcs2000": "CGCS2000"}
@@ -237,7 +239,24 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
                 tail = start + count >= part.num_rows
                 yield emit(part, start, count, end if tail else part.first_row + start + count)
 
-    return Table(headers=headers, header_row=header_row, chunks=chunks(), kind="xlsx")
+    table = Table(headers=headers, header_row=header_row, chunks=chunks(), kind="xlsx")
+    if scan is not None:
+        _note_hidden(table, scan, first_col)
+    return table
+
+
+def _note_hidden(table: Table, scan: SheetScan, first_col: int) -> None:
+    """Rows and columns hidden in Excel are read as usual, and said: a notice for the
+    hidden rows below the header, and the table's hidden columns (noticed when mapped)."""
+    rows, first = scan.hidden_below(table.header_row)
+    if rows and first is not None:
+        table.warnings.append(Notice(HIDDEN_ROWS, "", {"rows": rows, "first": first}))
+    for low, high in scan.hidden_columns:
+        # <col> ranges are 1-based sheet columns; positions count from first_col.
+        for position in range(max(low - 1 - first_col, 0), len(table.headers)):
+            if first_col + position + 1 > high:
+                break
+            table.hidden_columns[position] = column_letters(first_col + position + 1)
 
 
 def _aligned(

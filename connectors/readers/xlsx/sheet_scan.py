@@ -5,8 +5,9 @@ block (with the tail of the one before, so nothing straddling two blocks is miss
 ``scan_block``, which fills the sheet's ``SheetScan``: rows counted when the sheet claims
 none in ``<dimension>`` (``claimed_rows``), the fast extent checks
 (``connectors.readers.xlsx.extent``), comments, CDATA or processing instructions, whether
-it has formulas, and merged cells in the rows a header can be in. A sheet the fast checks
-flag is read again when it is chosen (``stream_matches``, then ``exact_extent``).
+it has formulas, merged cells in the rows a header can be in, and rows and columns hidden
+in Excel (``note_hidden``). A sheet the fast checks flag is read again when it is chosen
+(``stream_matches``, then ``exact_extent``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.readers.base import HEADER_SEARCH_ROWS
 from connectors.readers.xlsx.extent import BLOCK, OVERLAP, ExactExtent, column_index, matches_any
@@ -24,6 +28,16 @@ _DIMENSION = re.compile(rb"<" + PREFIX + rb"dimension\s+ref=\"[A-Z]*[0-9]*:?[A-Z
 # formulas are then looked for too (``CheckedWorkbook.guard_sheet`` in the archive module).
 _FORMULA = r"<f[\s>/]"
 _MERGE = re.compile(rb"<" + PREFIX + rb"mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
+# A hidden row that holds cells ("<row r="9" hidden="1"></row>", an empty row left
+# hidden, holds none and loads nothing), its start tag written plainly (``r`` first, as
+# the fast extent check requires). The same pattern for Python's re (the row number) and
+# for RE2 (counting, GIL released).
+_HIDDEN_ROW_TEXT = r"<row r=\"([0-9]{1,7})\"[^<>]*?\shidden=[\"'](?:1|true)[\"'][^<>]*>\s*<c[\s>/]"
+_HIDDEN_ROW = re.compile(_HIDDEN_ROW_TEXT.encode())
+_HIDDEN_ROW_RE2 = _HIDDEN_ROW_TEXT.replace("([0-9]{1,7})", "[0-9]{1,7}")
+_COLUMN = re.compile(rb"<col\s[^<>]*>")
+_COLUMN_HIDDEN = re.compile(rb"\shidden=[\"'](?:1|true)[\"']")
+_COLUMN_SPAN = re.compile(rb"\s(min|max)=[\"']([0-9]{1,5})[\"']")
 
 
 @dataclass
@@ -41,6 +55,22 @@ class SheetScan:
     has_formulas: bool = False
     # ((first row, first column), (last row, last column)), 0-based, header rows only.
     merges: set[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=set)
+    # Hidden rows holding cells: those a header can be in by number (1-based); below
+    # them, how many and the first (rows are stored in ascending order).
+    hidden_top: list[int] = field(default_factory=list)
+    hidden_rows: int = 0
+    hidden_first: int | None = None
+    # Hidden column ranges, (min, max), 1-based as in <col>; <sheetData> seen (no <col>
+    # follows it).
+    hidden_columns: list[tuple[int, int]] = field(default_factory=list)
+    in_rows: bool = False
+
+    def hidden_below(self, header_row: int) -> tuple[int, int | None]:
+        """Hidden rows holding cells below the (1-based) ``header_row``: how many, and
+        the first one's sheet row."""
+        top = [row for row in self.hidden_top if row > header_row]
+        first = min(top) if top else self.hidden_first
+        return len(top) + self.hidden_rows, first
 
 
 def claimed_rows(prolog: bytes) -> int | None:
@@ -64,6 +94,10 @@ def scan_block(
         scan.suspect = matches_any(data, checks)
     if not scan.has_formulas:
         scan.has_formulas = matches_any(data, [_FORMULA])
+    if b"hidden=" in data:
+        note_hidden(scan, data, overlap)
+    if not scan.in_rows:
+        scan.in_rows = b"<sheetData" in data
     if b"mergeCell" in data:
         for match in _MERGE.finditer(data):
             first_col, first_row = match.group(1), match.group(2)
@@ -75,6 +109,43 @@ def scan_block(
                         (int(last_row) - 1, column_index(last_col.decode())),
                     )
                 )
+
+
+def note_hidden(scan: SheetScan, data: bytes, overlap: int) -> None:
+    """Note the hidden columns (before <sheetData>) and the hidden rows holding cells in
+    a block; one ending within the ``overlap`` was noted with the block before (a row's
+    start tag and first cell fit in OVERLAP bytes)."""
+    if not scan.in_rows and b"<col" in data:
+        for match in _COLUMN.finditer(data):
+            tag = match.group()
+            if match.end() > overlap and _COLUMN_HIDDEN.search(tag):
+                span = {name: int(value) for name, value in _COLUMN_SPAN.findall(tag)}
+                low = span.get(b"min", span.get(b"max", 0))
+                if low:
+                    scan.hidden_columns.append((low, max(span.get(b"max", low), low)))
+    rest = 0
+    if scan.hidden_first is None:
+        # Row by row until the first hidden row below the rows a header can be in.
+        for match in _HIDDEN_ROW.finditer(data):
+            if match.end() <= overlap:
+                continue
+            row = int(match.group(1))
+            if row <= HEADER_SEARCH_ROWS:
+                scan.hidden_top.append(row)
+                continue
+            scan.hidden_first, scan.hidden_rows, rest = row, 1, match.end()
+            break
+        else:
+            return
+    # Below it, counted in RE2: every hidden row there is a data row.
+    scan.hidden_rows += _count_hidden(data[rest:] if rest else data)
+    if not rest and overlap:
+        scan.hidden_rows -= _count_hidden(data[:overlap])
+
+
+def _count_hidden(data: bytes) -> int:
+    window = pa.array([data], type=pa.binary())
+    return pc.count_substring_regex(window, _HIDDEN_ROW_RE2)[0].as_py()
 
 
 def _has_markup(data: bytes) -> bool:

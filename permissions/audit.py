@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,9 @@ def compute_hash(event: AuditEvent, prev_hash: str) -> str:
     return digest.hexdigest()
 
 
+_SQLITE_APPENDS = threading.RLock()
+
+
 def log_event(
     *,
     actor: Any,
@@ -85,7 +89,10 @@ def log_event(
             outcome=outcome,
             detail=json.loads(json.dumps(detail or {}, default=str)),
         )
-    with transaction.atomic():
+    # SQLite takes no row lock (SELECT … FOR UPDATE is ignored and transactions begin
+    # deferred): two request threads of one process read the same head and took the same
+    # sequence. Appends of a process go one at a time.
+    with _SQLITE_APPENDS, transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
             sequence=head.sequence + 1,

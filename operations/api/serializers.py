@@ -140,12 +140,10 @@ class AlertSerializer(serializers.ModelSerializer):
         values: ValueAccess | None = self.context.get("values")
         if values is None or not values.alert_clear(alert):
             data["value"] = None
-        point = alert.point
-        if point is not None and (values is None or not values.attribute(point, "name")):
-            # The stored message begins with the point's name ("BR-NP-01 挠度超限").
-            data["message"] = alert_message(values, alert) if values is not None else ""
-        elif point is None and values is not None:
+        if values is not None:
             data["message"] = alert_message(values, alert)
+        elif alert.point is not None:
+            data["message"] = ""  # the stored message begins with the point's name
         if values is None or not values.alert_district_clear(alert):
             data["district_code"] = ""
             if alert.scope.startswith("district:"):  # a compound alert's scope names it

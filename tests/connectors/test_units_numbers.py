@@ -383,7 +383,10 @@ def test_degrees_minutes_seconds_read_as_degrees(degrees, minutes, seconds, mark
     text = text + hemisphere if len(hemisphere) == 1 else hemisphere + text
     [read] = degrees_minutes_seconds(pd.Series([text])).tolist()
     sign = -1 if hemisphere in ("S", "W", "西经") else 1
-    assert float(read) == pytest.approx(sign * (degrees + minutes / 60 + float(seconds) / 3600))
+    # Written with 10 decimals: exact to 1e-10 degrees (0.01 mm), also for tiny angles.
+    assert float(read) == pytest.approx(
+        sign * (degrees + minutes / 60 + float(seconds) / 3600), abs=1e-9
+    )
 
 
 def test_impossible_minutes_are_left_for_an_error():

@@ -140,7 +140,7 @@ class PushFront:
         idempotency_key = environ.get("HTTP_IDEMPOTENCY_KEY", "").strip()
         if key_problem(idempotency_key) is not None:
             return None  # the view's 400 names the header
-        records = _records(environ, body)
+        records, encoded = _records(environ, body)
         api_key = self._key(environ) if records is not None else None
         request = WSGIRequest(environ) if api_key is not None else None
         if request is None or not _plain(request):
@@ -163,6 +163,7 @@ class PushFront:
                 code=code,
                 records=records,
                 idempotency_key=idempotency_key,
+                encoded=encoded,
             )
             arriving[0] = False
             self._arrive(-1)
@@ -258,37 +259,40 @@ def _strict_constant(name: str):
     raise ValueError(f"{name} is not JSON")  # NaN, Infinity: DRF's parser refuses them
 
 
-def _records(environ: dict, body: bytes) -> list[dict] | None:
+def _records(environ: dict, body: bytes) -> tuple[list[dict] | None, str]:
     """The pushed records when the body is what the view would accept and store as it
-    is, else None (the view answers: 400, 415)."""
+    is, with their canonical JSON text (keys sorted: what the receipt's digest hashes and
+    its insert carries), else (None, "") (the view answers: 400, 415)."""
     from streaming.api.views import max_push_rows
 
+    refused: tuple[None, str] = (None, "")
     media_type, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
     if media_type.lower() != "application/json":
-        return None
+        return refused
     if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
-        return None
+        return refused
     try:
         text = body.decode("utf-8")
         if text.startswith("\ufeff"):
-            return None
+            return refused
         records = json.loads(text, parse_constant=_strict_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
+        return refused
     if isinstance(records, dict) and isinstance(records.get("records"), list):
         records = records["records"]
     if not isinstance(records, list) or not records or len(records) > max_push_rows():
-        return None
+        return refused
     if not all(isinstance(record, dict) for record in records):
-        return None
+        return refused
     try:
         # What PostgreSQL stores: no NUL, no lone surrogate, no infinite number.
-        stored = json.dumps(records, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
-        return None
-    if b"\\u0000" in stored or b"\x00" in stored:
-        return None
-    return records
+        encoded = json.dumps(records, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        encoded.encode("utf-8")
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        return refused
+    if "\\u0000" in encoded or "\x00" in encoded:
+        return refused
+    return records, encoded
 
 
 def _plain(request: WSGIRequest) -> bool:

@@ -53,6 +53,9 @@ class PushRequest:
     user: AbstractBaseUser | None = None
     api_key_prefix: str = ""
     idempotency_key: str = ""
+    # The records as canonical JSON (``services.canonical_records``) when the caller has
+    # them already: hashed and inserted as they are instead of encoded again.
+    encoded: str = ""
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -100,7 +103,7 @@ def _accept_all(pushes: list[PushRequest], source: str) -> list[Outcome]:
     fresh: list[tuple[int, PushRequest, PushReceipt]] = []
     repeated: list[tuple[int, PushRequest, str]] = []
     for index, push in enumerate(pushes):
-        sha256 = services._digest(push.records)
+        sha256 = services.records_digest(push.records, encoded=push.encoded)
         first = earlier.get(push.key) or new.get(push.key)
         if first is not None:
             repeated.append((index, push, sha256))
@@ -115,6 +118,7 @@ def _accept_all(pushes: list[PushRequest], source: str) -> list[Outcome]:
             records=push.records,
             row_count=len(push.records),
         )
+        receipt.encoded_records = push.encoded
         if push.key[2]:
             new[push.key] = receipt
         fresh.append((index, push, receipt))
@@ -173,12 +177,8 @@ def _insert(receipts) -> list[PushReceipt]:
     if not receipts or connection.vendor != "postgresql":
         return PushReceipt.objects.bulk_create(receipts)
     fields, sql = _insert_statement()
-    rows = [
-        {field.column: _json_value(field.pre_save(receipt, True)) for field in fields}
-        for receipt in receipts
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, ensure_ascii=False)])
+        cursor.execute(sql, [_document(receipts, fields)])
         returned = cursor.fetchall()
     # RETURNING gives the inserted rows in the order of the document (as bulk_create
     # assumes of VALUES); a skipped row is one whose key is held, so the next returned
@@ -199,6 +199,24 @@ def _insert(receipts) -> list[PushReceipt]:
                 inserted.append(receipt)
                 break
     return inserted
+
+
+def _document(receipts: list[PushReceipt], fields: list) -> str:
+    """The receipts' rows as one JSON array; records already encoded are spliced in as
+    their text (a JSON value, so the document stays valid JSON)."""
+    parts = []
+    for receipt in receipts:
+        encoded = getattr(receipt, "encoded_records", "")
+        row = {
+            field.column: _json_value(field.pre_save(receipt, True))
+            for field in fields
+            if not (encoded and field.name == "records")
+        }
+        text = json.dumps(row, ensure_ascii=False)
+        if encoded:
+            text = f'{text[:-1]}, "{PushReceipt._meta.get_field("records").column}": {encoded}}}'
+        parts.append(text)
+    return f"[{','.join(parts)}]"
 
 
 def warm_up() -> None:
@@ -263,6 +281,7 @@ class KeyPush:
     code: str
     records: list[dict[str, Any]]
     idempotency_key: str = ""
+    encoded: str = ""  # the records as canonical JSON (``PushRequest.encoded``)
 
 
 @write_service
@@ -312,6 +331,7 @@ def _accept_key_pushes(pushes: list[KeyPush], *, together: bool) -> list[Outcome
                 user=user,
                 api_key_prefix=prefix,
                 idempotency_key=push.idempotency_key,
+                encoded=push.encoded,
             )
         )
     outcomes: list[Outcome | None] = [None] * len(pushes)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -94,9 +95,15 @@ def max_rows() -> int:
     return int(getattr(settings, "HUB_PUSH_MAX_ROWS", 20_000))
 
 
-def _digest(records: list[dict[str, Any]]) -> str:
-    payload = json.dumps(records, ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def canonical_records(records: list[dict[str, Any]]) -> str:
+    """The records as the canonical JSON text their digest hashes (keys sorted)."""
+    return json.dumps(records, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def records_digest(records: list[dict[str, Any]], *, encoded: str = "") -> str:
+    """The SHA-256 an Idempotency-Key's records are compared by; ``encoded`` is their
+    ``canonical_records`` text when the caller has it."""
+    return hashlib.sha256((encoded or canonical_records(records)).encode("utf-8")).hexdigest()
 
 
 @write_service
@@ -115,7 +122,7 @@ def accept_push(
     if (problem := key_problem(idempotency_key)) is not None:
         # Callers check first (the view answers 400); a key is never cut to fit.
         raise ValueError(problem)
-    sha256 = _digest(records)
+    sha256 = records_digest(records)
     try:
         # Insert first (the common case is a new key): a replayed or racing key trips the
         # unique constraint, which rolls this transaction (or savepoint) back whole.
@@ -212,18 +219,37 @@ def warm_up() -> None:
         logger.warning("push path warm-up: the task broker could not be loaded", exc_info=True)
 
 
+# Window marks this process knows to be set, with the monotonic time until which they
+# live at least: a commit in that time skips the round trip (the answer would be "set").
+_marks_alive: dict[str, float] = {}
+
+
 def _mark_window(mark: str, window: float) -> bool:
     """Set the window's mark unless set: True for the window's first push."""
     client = shared_redis()
     if client is None:
         return cache.add(mark, 1, timeout=window)
+    asked = time.monotonic()
+    if _marks_alive.get(mark, 0.0) > asked:
+        return False
     try:
-        return bool(client.set(mark, 1, nx=True, px=max(1, int(window * 1000))))
+        opened, left = (
+            client.pipeline(transaction=False)
+            .set(mark, 1, nx=True, px=max(1, int(window * 1000)))
+            .pttl(mark)
+            .execute()
+        )
     except Exception:
         return True  # the cache is away: send the flush (a spare one is a no-op)
+    if len(_marks_alive) > 10_000:
+        _marks_alive.clear()
+    # Measured from before the question: the mark lives at least this long.
+    _marks_alive[mark] = asked + (window if opened else max(0, left) / 1000)
+    return bool(opened)
 
 
 def _clear_mark(mark: str) -> None:
+    _marks_alive.pop(mark, None)
     client = shared_redis()
     try:
         client.delete(mark) if client is not None else cache.delete(mark)

@@ -3,7 +3,7 @@
 Tests that need the real stack are marked and skipped with a reason when it is absent:
 ``postgres`` (DATABASE_URL is PostgreSQL), ``broker`` (CELERY_BROKER_URL is set; these
 also need PostgreSQL, as the worker process cannot see an in-memory SQLite test
-database), ``browser`` (headless Chromium at /usr/bin/chromium), ``mosquitto`` (the
+database), ``redis`` (CELERY_BROKER_URL is a Redis URL), ``browser`` (headless Chromium at /usr/bin/chromium), ``mosquitto`` (the
 tests start their own Mosquitto broker: the binary must be installed).
 """
 
@@ -51,6 +51,9 @@ def pytest_collection_modifyitems(config, items):
         "browser": None
         if Path(CHROMIUM).exists()
         else "needs headless Chromium: apt-get install chromium chromium-driver",
+        "redis": None
+        if os.environ.get("CELERY_BROKER_URL", "").startswith("redis://")
+        else "needs a Redis server: CELERY_BROKER_URL (redis://) not set",
         "mosquitto": None
         if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()
         else "needs the Mosquitto broker: apt-get install mosquitto",

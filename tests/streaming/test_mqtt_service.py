@@ -159,14 +159,14 @@ def test_an_unexpected_failure_rejects_that_message_only(push_key, monkeypatch):
     from streaming import services
 
     _api_key, key = push_key()
-    real = services._digest
+    real = services.records_digest
 
-    def flaky(records):
+    def flaky(records, **kwargs):
         if records[0]["point_id"] == "GP000000":
             raise ValueError("boom")
-        return real(records)
+        return real(records, **kwargs)
 
-    monkeypatch.setattr(services, "_digest", flaky)
+    monkeypatch.setattr(services, "records_digest", flaky)
     outcomes = send(
         (TOPIC, mqtt.envelope(key, TOPIC, readings(0, 2), message_id="poison")),
         (TOPIC, mqtt.envelope(key, TOPIC, readings(2, 2), message_id="fine")),

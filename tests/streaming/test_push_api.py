@@ -364,3 +364,26 @@ def test_push_answer_body_is_the_receipt_serializers(catalog, key_client, no_flu
     loaded = push(client, readings(4, 2)).json()["id"]
     flush()
     assert same(loaded, False) == "loaded"
+
+
+def test_the_receipt_path_follows_the_script_prefix():
+    from django.urls import clear_script_prefix, reverse, set_script_prefix
+
+    from streaming.api.serializers import receipt_body
+
+    class Receipt:  # only what the path and body read
+        resource = department = type("Named", (), {"code": "x"})()
+        status, is_final, row_count, batch_id, errors, message = "waiting", False, 1, None, [], ""
+        created_at = finished_at = None
+
+    try:
+        for prefix in ("/", "/hub/", "/城市/"):
+            set_script_prefix(prefix)
+            for pk in (1, 42, 10**12):
+                receipt = Receipt()
+                receipt.pk = pk
+                expected = reverse("push-receipt-detail", args=[pk])
+                assert receipt_body(receipt)["url"] == expected
+                assert expected.endswith(f"/api/v1/push-receipts/{pk}/")
+    finally:
+        clear_script_prefix()

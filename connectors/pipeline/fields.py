@@ -129,3 +129,32 @@ def typed(
     values = original.astype(object).where(~missing, None)
     bad = pd.Series(False, index=series.index)
     return Typed(values, missing, bad, unit_bad)
+
+
+# What ``typed`` makes of one empty cell, per everything that decides it; a field with
+# no column in the file (a push naming half the schema's fields) is that, repeated.
+_EMPTY: dict[tuple, Typed] = {}
+
+
+def absent(info: FieldInfo, connector, n: int) -> Typed:
+    """``typed`` of a column of ``n`` empty cells (a field the file does not have),
+    without reading the cells: every cell missing, none bad."""
+    key = (
+        info.field_type,
+        info.unit,
+        type(info.matcher).__name__,
+        connector.source_timezone if info.field_type in ("datetime", "date") else None,
+    )
+    one = _EMPTY.get(key)
+    if one is None:
+        one = typed(info, pd.Series([""], dtype=object), None, connector)
+        settled = bool(one.missing.all()) and not bool(one.bad.any())
+        if not settled or (one.unit_bad is not None and bool(one.unit_bad.any())):
+            return typed(info, pd.Series([""] * n, dtype=object), None, connector)
+        if len(_EMPTY) > 1_000:
+            _EMPTY.clear()
+        _EMPTY[key] = one
+    first = np.zeros(n, dtype=np.intp)
+    return Typed(
+        *(None if part is None else part.iloc[first].reset_index(drop=True) for part in one)
+    )

@@ -280,22 +280,27 @@ def normalise_chunk(
             column = info.label
         degrees = None  # what is wrong with cells written in degrees that cannot be read
         located = info.name in (schema.latitude_field, schema.longitude_field)
-        if located and info.field_type != "geopoint":
-            series, degrees = dms.angles(series)  # "121°28′12″"
         looked_up = None
-        if info.name in schema.rules:
-            series, looked_up, found = rules.apply(
-                schema.rules[info.name], series, column=column, name=info.name, rows=rows
-            )
-            errors.extend(found)
-            invalid |= looked_up
         comma_mode = ""
-        if info.field_type in NUMBER_TYPES:
-            comma_mode = commas.mode(info.name, series, rows)
-            notes.extend(commas.notices(info.name, column))
-        values, missing, bad, unit_bad, problems = fields.typed(
-            info, series, match, connector, notes=notes, column=column, rows=rows, commas=comma_mode
-        )
+        if match is None and info.name not in schema.rules:
+            # No column: every cell empty, nothing to read (half of a push's schema).
+            values, missing, bad, unit_bad, problems = fields.absent(info, connector, n)
+        else:
+            if located and info.field_type != "geopoint":
+                series, degrees = dms.angles(series)  # "121°28′12″"
+            if info.name in schema.rules:
+                series, looked_up, found = rules.apply(
+                    schema.rules[info.name], series, column=column, name=info.name, rows=rows
+                )
+                errors.extend(found)
+                invalid |= looked_up
+            if info.field_type in NUMBER_TYPES:
+                comma_mode = commas.mode(info.name, series, rows)
+                notes.extend(commas.notices(info.name, column))
+            values, missing, bad, unit_bad, problems = fields.typed(
+                info, series, match, connector, notes=notes, column=column, rows=rows,
+                commas=comma_mode,
+            )  # fmt: skip
         # A degrees cell that cannot be read says what is wrong ("分须小于 60"), not
         # that it is no number or no point.
         found, wrong = fields.degree_errors(

@@ -5,7 +5,8 @@ Nothing a load assumes or corrects stays silent: ignored columns, an extension t
 not match the content, an assumed unit or coordinate system, swapped coordinates
 corrected, values converted from a unit written in the cell, commas read as decimal
 points (or thousands separators) because a ";" file's delimiter decided, rows and
-mapped columns a steward hid in Excel (loaded as usual, but said).
+mapped columns a steward hid in Excel, or a sheet whose rows are hidden by default
+(loaded as usual, but said).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ DECIMAL_COMMA = "decimal_comma"
 THOUSANDS_COMMA = "thousands_comma"
 HIDDEN_ROWS = "hidden_rows"
 HIDDEN_COLUMN = "hidden_column"
+HIDDEN_BY_DEFAULT = "hidden_by_default"
 
 TEMPLATES = {
     IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
@@ -59,6 +61,11 @@ TEMPLATES = {
     ),
     HIDDEN_COLUMN: _(
         "该列在 Excel 中是隐藏的（%(letter)s 列），已照常导入；如该列不应导入，请删除后重新上传。"
+    ),
+    HIDDEN_BY_DEFAULT: _(
+        "本工作表的行默认隐藏（Excel 的 zeroHeight 设置或默认行高为 0）：文件中未写出的行"
+        "在 Excel 中隐藏，它们不含数据；含数据的行已照常导入，但其中没有自身行高的行在 Excel "
+        "或其他软件中可能不显示，行数无法确切得知。如有不应导入的行，请删除后重新上传。"
     ),
 }
 # Codes whose parameters add up over the chunks of a file.

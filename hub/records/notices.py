@@ -4,7 +4,8 @@ rendered in the viewer's language (CLI, ``--json``, batch API, admin).
 Nothing a load assumes or corrects stays silent: ignored columns, an extension that does
 not match the content, an assumed unit or coordinate system, swapped coordinates
 corrected, values converted from a unit written in the cell, commas read as decimal
-points (or thousands separators) because a ";" file's delimiter decided, rows and
+points (or thousands separators) because a ";" file's delimiter decided, dots read as
+decimal points where each could group thousands, rows and
 mapped columns a steward hid in Excel, or a sheet whose rows are hidden by default
 (loaded as usual, but said).
 """
@@ -28,6 +29,7 @@ SKIPPED_ROWS = "skipped_rows"
 NEGATIVE_PARENTHESES = "negative_parentheses"
 DECIMAL_COMMA = "decimal_comma"
 THOUSANDS_COMMA = "thousands_comma"
+AMBIGUOUS_DOT = "ambiguous_dot"
 HIDDEN_ROWS = "hidden_rows"
 HIDDEN_COLUMN = "hidden_column"
 HIDDEN_BY_DEFAULT = "hidden_by_default"
@@ -54,6 +56,12 @@ TEMPLATES = {
     THOUSANDS_COMMA: _(
         "逗号按千分位读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s）：本列有以点为小数点的值，"
         "接入配置未指定“小数点为逗号”。如逗号是小数点，请在接入配置中将“小数点为逗号”设为“是”。"
+    ),
+    AMBIGUOUS_DOT: _(
+        "点按小数点读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s，而不是 %(other)s）："
+        "文件以分号分隔，本列每个带点的值点后都恰好是三位数字，点也可能是千分位；"
+        "接入配置未指定“小数点为逗号”。如点是千分位，请在接入配置中将“小数点为逗号”设为“是”；"
+        "如读法正确，请设为“否”。"
     ),
     HIDDEN_ROWS: _(
         "Excel 中隐藏的 %(rows)d 行已照常导入（第一行：第 %(first)d 行）；"

@@ -15,6 +15,13 @@ minutes or seconds of 60 or more, the degree or the minutes said twice (a fracti
 by minutes or seconds), two hemisphere marks on one angle, both angles of a pair marked as
 latitudes (or longitudes), or a shape that is no angle at all.
 
+A hemisphere mark also says which axis an angle is on, and no rule overrules it silently
+(:func:`column_hemispheres`, :func:`pair_hemispheres`): a latitude column's angle marked
+E/W beside a longitude marked N/S on the same row is a swapped pair, put the way its marks
+say (and noted as swapped) when that gives a latitude within ±90°; any other mark that
+contradicts its axis (E/W in a latitude, N/S in a longitude, or marks the range rule of a
+geopoint pair would cross) is an error naming the hemisphere.
+
 Regular expressions run once per distinct text (``pd.factorize``); the arithmetic is numpy.
 """
 
@@ -40,7 +47,21 @@ MINUTES_TWICE = "minutes_twice"  # 31°13.5′20″: fractional minutes and seco
 HEMISPHERE_TWICE = "hemisphere_twice"  # N31°13′N
 SAME_AXIS = "same_axis"  # 31°N, 30°N: a pair of two latitudes
 SHAPE = "shape"  # has ° or 度, but is no angle (pair)
-PROBLEMS = (MINUTES, SECONDS, DEGREES_TWICE, MINUTES_TWICE, HEMISPHERE_TWICE, SAME_AXIS, SHAPE)
+EAST_WEST_LATITUDE = "east_west_latitude"  # 31°13′48″E where a latitude belongs
+NORTH_SOUTH_LONGITUDE = "north_south_longitude"  # 121°28′12″N where a longitude belongs
+CROSSED = "crossed"  # a pair whose marks put a latitude beyond ±90°: 31°E, 121°N
+PROBLEMS = (
+    MINUTES,
+    SECONDS,
+    DEGREES_TWICE,
+    MINUTES_TWICE,
+    HEMISPHERE_TWICE,
+    SAME_AXIS,
+    SHAPE,
+    EAST_WEST_LATITUDE,
+    NORTH_SOUTH_LONGITUDE,
+    CROSSED,
+)
 
 
 def _angle(tag: str = "", *, one_mark: bool = False) -> str:
@@ -104,23 +125,67 @@ def angles(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Cells of one angle as decimal-degree text ("121°28′12″" → "121.4700000000"), other
     cells unchanged; and the problem code of each cell ("" unless it has ``°`` or ``度``
     and cannot be read: then the cell is left as it is, for a row error)."""
+    text, problems, _axes = read_angles(series)
+    return text, problems
+
+
+def read_angles(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`angles`, and the axis its hemisphere mark gives each angle read ("lat" for
+    N/S/北纬/南纬, "lon" for E/W/东经/西经, "" for none)."""
     problems = pd.Series("", index=series.index, dtype=object)
+    axes = pd.Series("", index=series.index, dtype=object)
     if not any_cell_matches(series, _DEGREE_MARK):
-        return series, problems
+        return series, problems, axes
     text = _text(series)
     candidates = text.str.contains(_DEGREE_MARK, regex=True)
     if not candidates.any():
-        return series, problems
+        return series, problems, axes
     codes, uniques = pd.factorize(text[candidates])
     parts = pd.Series(uniques, dtype=object).map(halfwidth).str.extract(_ONE)
-    value, _axis, problem = _read(parts)
+    value, axis, problem = _read(parts)
     readable = problem == ""
     written = np.array([f"{v:.10f}" if ok else "" for v, ok in zip(value, readable, strict=True)])
     converted = np.where(readable, written, np.asarray(uniques, dtype=object))
     out = text.copy()
     out[candidates] = converted[codes]
     problems[candidates] = problem[codes]
-    return out, problems
+    axes[candidates] = np.where(readable, axis, "")[codes]
+    return out, problems, axes
+
+
+def column_hemispheres(
+    lat: np.ndarray, lat_axis: np.ndarray, lon: np.ndarray, lon_axis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(swap, latitude problem, longitude problem) of each row of a latitude and a
+    longitude column, from the axes their marks give (:func:`read_angles`) and their
+    values in degrees.
+
+    Both marks crossed (the latitude E/W, the longitude N/S): the columns were swapped on
+    this row; swap them back when the longitude cell's angle is a possible latitude, else
+    neither can be trusted. One mark that contradicts its column while the other does not:
+    that cell is wrong (never left to the range check, which a mark must not overrule).
+    """
+    lat_axis, lon_axis = np.asarray(lat_axis, dtype=object), np.asarray(lon_axis, dtype=object)
+    east_west, north_south = lat_axis == "lon", lon_axis == "lat"
+    with np.errstate(invalid="ignore"):
+        swap = east_west & north_south & (np.abs(np.asarray(lon, dtype="float64")) <= 90)
+    lat_problem = np.where(east_west & ~swap, EAST_WEST_LATITUDE, "").astype(object)
+    lon_problem = np.where(north_south & ~swap, NORTH_SOUTH_LONGITUDE, "").astype(object)
+    return swap, lat_problem, lon_problem
+
+
+def pair_hemispheres(lat_axis: np.ndarray, lon_axis: np.ndarray) -> np.ndarray:
+    """The problem of each geopoint pair whose angles end up (after the range rule) on
+    axes their marks contradict: ``EAST_WEST_LATITUDE`` or ``NORTH_SOUTH_LONGITUDE`` for
+    one, ``CROSSED`` for both (the marks themselves would put the latitude beyond ±90°,
+    or the range rule would not have turned the pair); "" for none."""
+    east_west = np.asarray(lat_axis, dtype=object) == "lon"
+    north_south = np.asarray(lon_axis, dtype=object) == "lat"
+    return np.select(
+        [east_west & north_south, east_west, north_south],
+        [CROSSED, EAST_WEST_LATITUDE, NORTH_SOUTH_LONGITUDE],
+        default="",
+    ).astype(object)
 
 
 def degrees_minutes_seconds(series: pd.Series) -> pd.Series:
@@ -133,11 +198,12 @@ def looks_like_degrees(texts: np.ndarray) -> np.ndarray:
     return pd.Series(texts, dtype=object).astype(str).str.contains(_DEGREE_MARK).to_numpy(bool)
 
 
-def pairs(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first, second, problem) of each text holding two angles: ``first`` is the
+def pairs(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, problem, marks) of each text holding two angles: ``first`` is the
     longitude and ``second`` the latitude when a hemisphere mark says which is which,
     else the angles in their written order; NaN and a problem code where the text cannot
-    be read as two angles."""
+    be read as two angles. ``marks``: the axes the marks give ``first`` and ``second``
+    ("lon"/"" and "lat"/"" for a readable pair), as ``(n, 2)`` objects."""
     folded = pd.Series(texts, dtype=object).astype(str).map(halfwidth)
     parts = folded.str.extract(_PAIR)
     a, axis_a, problem_a = _read(parts, "1")
@@ -152,7 +218,11 @@ def pairs(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bad = problem != ""
     first[bad] = np.nan
     second[bad] = np.nan
-    return first, second, problem
+    marks = np.column_stack(
+        [np.where(latitude_first, axis_b, axis_a), np.where(latitude_first, axis_a, axis_b)]
+    ).astype(object)
+    marks[bad] = ""
+    return first, second, problem, marks
 
 
 def message(problem: str, value: str, *, pair: bool = False) -> str:
@@ -164,6 +234,9 @@ def message(problem: str, value: str, *, pair: bool = False) -> str:
         MINUTES_TWICE: _("度分秒写法重复：分已带小数，不能再写秒"),
         HEMISPHERE_TWICE: _("度分秒写法重复：南北或东西只能在前或在后写一次"),
         SAME_AXIS: _("两个值都标为纬度或都标为经度"),
+        EAST_WEST_LATITUDE: _("纬度标为东经或西经 E/W"),
+        NORTH_SOUTH_LONGITUDE: _("经度标为北纬或南纬 N/S"),
+        CROSSED: _("南北与东西标反：按标记，纬度将超过 90°"),
     }
     if problem in reasons:
         return _("度分秒坐标有误：'%(value)s'（%(reason)s）") % {

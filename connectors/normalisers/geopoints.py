@@ -11,9 +11,10 @@ commas, brackets and spaces are folded and the usual missing markers are empty):
   "object" format);
 * two angles in degrees, minutes and seconds (:mod:`~connectors.normalisers.dms`):
   ``31°13′48″N, 121°28′12″E``, ``北纬31度13分48秒 东经121度28分12秒``; hemisphere marks say
-  which is the latitude, a pair without them follows the order below. A cell with a
-  degree mark that cannot be read has a ``problems`` code (minutes of 60, …): its row
-  error says what is wrong.
+  which is the latitude, a pair without them follows the order below, which never turns
+  a marked angle against its mark (``31°13′48″E, 121°28′12″`` has a ``problems`` code
+  naming the E/W in the latitude). A cell with a degree mark that cannot be read has a
+  ``problems`` code (minutes of 60, …): its row error says what is wrong.
 
 Order: a pair is read as **longitude, latitude** — the order of the Frictionless Table
 Schema ``geopoint`` default format, of WKT and of the Chinese map APIs (Amap, Baidu) —
@@ -88,9 +89,12 @@ def _numbers(parts: pa.StructArray, name: str, valid: pa.Array) -> np.ndarray:
     return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _read_pairs(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first, second) number of each distinct text, NaN when it is not a point, and the
-    degrees problem code of each text ("" for none).
+def _read_pairs(
+    uniques: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second) number of each distinct text, NaN when it is not a point, the
+    degrees problem code of each text ("" for none), and the axes hemisphere marks give
+    first and second (``dms.pairs``; "" without).
 
     For the object form "first" is the longitude and "second" the latitude, like a pair;
     so for degrees with hemisphere marks.
@@ -113,12 +117,13 @@ def _read_pairs(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     first = np.where(is_object, np.where(lat_first, v2, v1), first)
     second = np.where(is_object, np.where(lat_first, v1, v2), second)
     problems = np.full(len(uniques), "", dtype=object)
+    marks = np.full((len(uniques), 2), "", dtype=object)
     # Degrees, minutes and seconds: only texts with a degree mark that are no plain pair.
     unread = np.flatnonzero(np.isnan(first))
     angles = unread[dms.looks_like_degrees(uniques[unread])] if len(unread) else unread
     if len(angles):
-        first[angles], second[angles], problems[angles] = dms.pairs(uniques[angles])
-    return first, second, problems
+        first[angles], second[angles], problems[angles], marks[angles] = dms.pairs(uniques[angles])
+    return first, second, problems, marks
 
 
 def _in_range(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -147,14 +152,24 @@ def parse_geopoints(series: pd.Series, *, crs: str = "wgs84") -> GeoPoints:
     n = len(text)
     codes, uniques = pd.factorize(text.to_numpy(dtype=object))
     problems = np.full(n, "", dtype=object)
+    marks = np.full((n, 2), "", dtype=object)
     if len(uniques):
-        first, second, problem = _read_pairs(np.asarray(uniques, dtype=object))
-        first, second, problems = first[codes], second[codes], problem[codes]
+        first, second, problem, mark = _read_pairs(np.asarray(uniques, dtype=object))
+        first, second, problems, marks = first[codes], second[codes], problem[codes], mark[codes]
     else:
         first = second = np.full(n, np.nan)
     readable = ~np.isnan(first) & ~np.isnan(second) & ~missing.to_numpy(dtype=bool)
     with np.errstate(invalid="ignore"):
         swapped = readable & (np.abs(second) > 90) & (np.abs(first) <= 90)
+    # The range rule never overrules a hemisphere mark: a pair it would turn against one
+    # is no point (its problem names the hemisphere).
+    lat_axis = np.where(swapped, marks[:, 0], marks[:, 1])
+    lon_axis = np.where(swapped, marks[:, 1], marks[:, 0])
+    against = dms.pair_hemispheres(lat_axis, lon_axis)
+    contradicted = against != ""
+    problems = np.where(contradicted, against, problems).astype(object)
+    readable &= ~contradicted
+    swapped &= ~contradicted
     lon = np.where(swapped, second, first)
     lat = np.where(swapped, first, second)
     ok = readable & _in_range(lat, lon)

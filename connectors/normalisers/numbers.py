@@ -141,6 +141,24 @@ def semicolon_evidence(series: pd.Series) -> tuple[str, int]:
     return ("unreadable", int(found[0])) if len(found) else ("", -1)
 
 
+def ambiguous_dots(series: pd.Series) -> int:
+    """The position of the first cell whose dot can be a thousands separator as well as a
+    decimal point ("2.000", "12.250") in a column without comma cells, where no cell
+    says which ("3.25" and "0.082" can only be decimal points); -1 when there is none or
+    the cells say."""
+    if not any_cell_matches(series, r"\."):
+        return -1
+    text, _missing = _number_text(series)
+    arrow = pa.array(text, type=pa.string())
+    grouped = pc.match_substring_regex(arrow, _DOT_THOUSANDS)
+    decimal_only = pc.and_(pc.match_substring_regex(arrow, _DOT_DECIMAL), pc.invert(grouped))
+    commas = pc.match_substring_regex(arrow, _NUMBER_LIKE)
+    if pc.any(decimal_only).as_py() or pc.any(commas).as_py():
+        return -1
+    found = np.flatnonzero(grouped.to_numpy(zero_copy_only=False))
+    return int(found[0]) if len(found) else -1
+
+
 def comma_cells(series: pd.Series) -> np.ndarray:
     """Cells that start like a number with a comma between digits ("1,250", "0,5 MPa")."""
     text, _missing = _number_text(series)

@@ -16,9 +16,12 @@ Nothing about it is silent where the file, not the profile, chose a reading its 
 not prove: a ";" file's column read with decimal commas, or one read with thousands
 commas although none of its comma cells proves it ("1,250" beside "3.25", not "12,345.6"
 or "1,234,567"), is noted (``notices.DECIMAL_COMMA`` / ``notices.THOUSANDS_COMMA``, with
-the first cell read and its value). A ","-delimited file's thousands are not noted: they
-are what the comma means there, and "1,200 张" in most Chinese sheets would be noted
-every time.
+the first cell read and its value). So is a ";" file's column without comma cells whose
+every dot stands before exactly three digits ("2.000", "12.250"): its dots are read as
+decimal points, although each could group thousands (``notices.AMBIGUOUS_DOT``, with the
+value the other reading gives). A ","-delimited file's thousands are not noted: they are
+what the comma means there, and "1,200 张" in most Chinese sheets would be noted every
+time; nor are its dots ("1.500" MPa is a decimal point there).
 """
 
 from __future__ import annotations
@@ -73,7 +76,11 @@ class FileCommas:
 
     def _to_note(self, field: str, kind: str, series: pd.Series, rows: np.ndarray) -> None:
         """Keep a notice for a ";" file's column whose comma reading the cells do not prove:
-        decimal commas, or thousands without a cell only thousands can read."""
+        decimal commas, thousands without a cell only thousands can read, or dots read as
+        decimal points where each could be a thousands separator."""
+        if kind == "unreadable":
+            self._note_dots(field, series, rows)
+            return
         if kind == "decimal":
             code = notices.DECIMAL_COMMA
         elif kind == "thousands" and not numbers.proven_thousands(series):
@@ -91,6 +98,28 @@ class FileCommas:
                 "row": int(rows[first]),
                 "example": str(series.iat[first]).strip(),
                 "value": np.format_float_positional(values[first], trim="-"),
+            },
+        )
+
+    def _note_dots(self, field: str, series: pd.Series, rows: np.ndarray) -> None:
+        """A column without comma cells whose dots all stand before exactly three digits
+        ("2.000", "12.250") keeps them as decimal points (2, not 2000): noted with the
+        other reading, which 小数点为逗号 = 是 would give."""
+        position = numbers.ambiguous_dots(series)
+        if position < 0:
+            return
+        cell = series.iloc[position : position + 1]
+        read = numbers.split_numbers(cell, commas="unreadable")[0].iat[0]
+        other = numbers.split_numbers(cell, commas="decimal")[0].iat[0]
+        if not (np.isfinite(read) and np.isfinite(other)):
+            return  # a row error: nothing was read silently
+        self.unnoted[field] = (
+            notices.AMBIGUOUS_DOT,
+            {
+                "row": int(rows[position]),
+                "example": str(series.iat[position]).strip(),
+                "value": np.format_float_positional(read, trim="-"),
+                "other": np.format_float_positional(other, trim="-"),
             },
         )
 

@@ -279,6 +279,7 @@ def normalise_chunk(
             shown = series
             column = info.label
         degrees = None  # what is wrong with cells written in degrees that cannot be read
+        marks = None  # the axis each angle's hemisphere mark names ("31°13′48″N": "lat")
         located = info.name in (schema.latitude_field, schema.longitude_field)
         looked_up = None
         comma_mode = ""
@@ -287,7 +288,7 @@ def normalise_chunk(
             values, missing, bad, unit_bad, problems = fields.absent(info, connector, n)
         else:
             if located and info.field_type != "geopoint":
-                series, degrees = dms.angles(series)  # "121°28′12″"
+                series, degrees, marks = dms.read_angles(series)  # "121°28′12″"
             if info.name in schema.rules:
                 series, looked_up, found = rules.apply(
                     schema.rules[info.name], series, column=column, name=info.name, rows=rows
@@ -326,7 +327,7 @@ def normalise_chunk(
             missing, bad = missing & ~looked_up, bad & ~looked_up
         checked = info
         if located:
-            coordinate_state[info.name] = (column, shown)
+            coordinate_state[info.name] = (column, shown, marks)
             # Ranges are checked after swap detection and datum conversion.
             checked = replace(info, min_value=None, max_value=None)
         columns[info.name] = values

@@ -4,21 +4,53 @@ checked against the schema (a step of :mod:`connectors.pipeline.parsing`)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from django.utils.translation import gettext as _
 
 from connectors.base import RowError
-from connectors.normalisers import coordinates
+from connectors.normalisers import coordinates, dms
 from hub.records import notices
 from hub.records.notices import Notice
+
+
+def _swap_back(frame, schema, state, rows, errors) -> tuple:
+    """(latitude, longitude, swapped, wrong) of each row (``wrong``: field -> cells whose
+    hemisphere is wrong, each with its row error): first by the hemisphere marks of
+    angles written in degrees (``dms.column_hemispheres``: crossed marks swap the row, a
+    single contradicting mark is a row error), then by range (``coordinates.fix_swapped``)
+    for the rows without a mark, which the range rule must not overrule."""
+    lat_name, lon_name = schema.latitude_field, schema.longitude_field
+    lat = frame[lat_name].to_numpy(dtype="float64")
+    lon = frame[lon_name].to_numpy(dtype="float64")
+    no_marks = pd.Series("", index=range(len(frame)), dtype=object)
+    axes = [
+        state[name][2] if state[name][2] is not None else no_marks for name in (lat_name, lon_name)
+    ]
+    lat_axis, lon_axis = (axis.to_numpy(dtype=object) for axis in axes)
+    by_marks, lat_problem, lon_problem = dms.column_hemispheres(lat, lat_axis, lon, lon_axis)
+    wrong = {lat_name: lat_problem != "", lon_name: lon_problem != ""}
+    for name, problem in ((lat_name, lat_problem), (lon_name, lon_problem)):
+        column, text = state[name][:2]
+        for position in np.flatnonzero(wrong[name]):
+            message = dms.message(problem[position], str(text.iat[position]))
+            errors.append(RowError(int(rows[position]), column, message, name))
+    lat, lon = np.where(by_marks, lon, lat), np.where(by_marks, lat, lon)
+    fixed_lat, fixed_lon, by_range = coordinates.fix_swapped(lat, lon)
+    by_range &= (lat_axis == "") & (lon_axis == "")
+    lat, lon = np.where(by_range, fixed_lat, lat), np.where(by_range, fixed_lon, lon)
+    return lat, lon, by_marks | by_range, wrong
 
 
 def fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) -> np.ndarray:
     """Swap reversed latitude/longitude, convert ``crs`` to WGS-84, then check ranges.
 
     A coordinate system named in the header ("纬度(WGS84)") wins over the connector's.
+    ``state``: field -> (file header, cells as written, axes their hemisphere marks name
+    or None).
     """
     lat_name, lon_name = schema.latitude_field, schema.longitude_field
-    lat, lon, swapped = coordinates.fix_swapped(frame[lat_name], frame[lon_name])
+    lat, lon, swapped, wrong = _swap_back(frame, schema, state, rows, errors)
+    failed = wrong[lat_name] | wrong[lon_name]
     if notes is not None and swapped.any():
         positions = np.flatnonzero(swapped)
         notes.append(
@@ -33,10 +65,9 @@ def fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) ->
     frame[lat_name] = np.where(both, lat_w, lat)
     frame[lon_name] = np.where(both, lon_w, lon)
     infos = schema.by_name()
-    failed = np.zeros(len(frame), dtype=bool)
     for name in (lat_name, lon_name):
         info = infos[name]
-        column, text = state[name]
+        column, text = state[name][:2]
         values = frame[name].to_numpy(dtype="float64")
         with np.errstate(invalid="ignore"):
             low = (
@@ -49,6 +80,8 @@ def fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) ->
                 if info.max_value is not None
                 else np.zeros(len(values), dtype=bool)
             )
+        # A cell whose hemisphere is wrong has its error: no range error besides.
+        low, high = low & ~wrong[name], high & ~wrong[name]
         for position in np.flatnonzero(low | high):
             template = (
                 _("'%(value)s' 小于最小值 %(limit)s%(unit)s")

@@ -4,8 +4,10 @@ rendered in the viewer's language (CLI, ``--json``, batch API, admin).
 Nothing a load assumes or corrects stays silent: ignored columns, an extension that does
 not match the content, an assumed unit or coordinate system, swapped coordinates
 corrected, values converted from a unit written in the cell, commas read as decimal
-points (or thousands separators) because a ";" file's delimiter decided, rows and
-mapped columns a steward hid in Excel (loaded as usual, but said).
+points (or thousands separators) because a ";" file's delimiter decided, dots read as
+decimal points where each could group thousands, rows and
+mapped columns a steward hid in Excel, or a sheet whose rows are hidden by default
+(loaded as usual, but said).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ SKIPPED_ROWS = "skipped_rows"
 NEGATIVE_PARENTHESES = "negative_parentheses"
 DECIMAL_COMMA = "decimal_comma"
 THOUSANDS_COMMA = "thousands_comma"
+AMBIGUOUS_DOT = "ambiguous_dot"
 HIDDEN_ROWS = "hidden_rows"
 HIDDEN_COLUMN = "hidden_column"
+HIDDEN_BY_DEFAULT = "hidden_by_default"
 
 TEMPLATES = {
     IGNORED_COLUMN: _("该列不属于本资源，已忽略。"),
@@ -53,12 +57,23 @@ TEMPLATES = {
         "逗号按千分位读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s）：本列有以点为小数点的值，"
         "接入配置未指定“小数点为逗号”。如逗号是小数点，请在接入配置中将“小数点为逗号”设为“是”。"
     ),
+    AMBIGUOUS_DOT: _(
+        "点按小数点读取（如第 %(row)d 行 '%(example)s' 读作 %(value)s，而不是 %(other)s）："
+        "文件以分号分隔，本列每个带点的值点后都恰好是三位数字，点也可能是千分位；"
+        "接入配置未指定“小数点为逗号”。如点是千分位，请在接入配置中将“小数点为逗号”设为“是”；"
+        "如读法正确，请设为“否”。"
+    ),
     HIDDEN_ROWS: _(
         "Excel 中隐藏的 %(rows)d 行已照常导入（第一行：第 %(first)d 行）；"
         "如这些行不应导入，请删除后重新上传。"
     ),
     HIDDEN_COLUMN: _(
         "该列在 Excel 中是隐藏的（%(letter)s 列），已照常导入；如该列不应导入，请删除后重新上传。"
+    ),
+    HIDDEN_BY_DEFAULT: _(
+        "本工作表的行默认隐藏（Excel 的 zeroHeight 设置或默认行高为 0）：文件中未写出的行"
+        "在 Excel 中隐藏，它们不含数据；含数据的行已照常导入，但其中没有自身行高的行在 Excel "
+        "或其他软件中可能不显示，行数无法确切得知。如有不应导入的行，请删除后重新上传。"
     ),
 }
 # Codes whose parameters add up over the chunks of a file.

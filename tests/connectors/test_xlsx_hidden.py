@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ElementTree
+import zipfile
 
 import openpyxl
 import pytest
@@ -19,9 +21,9 @@ from connectors.readers.xlsx import slices as xlsx_slices
 from connectors.readers.xlsx.extent import OVERLAP
 from connectors.readers.xlsx.reader import open_xlsx
 from connectors.readers.xlsx.sheet_scan import SheetScan, scan_block
-from hub.records.notices import HIDDEN_ROWS, Notice
+from hub.records.notices import HIDDEN_BY_DEFAULT, HIDDEN_ROWS, Notice
 
-from .test_hostile import GAS_HEADER, GAS_ROW, run
+from .test_hostile import GAS_HEADER, GAS_ROW, replace_part, run
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 X14AC = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
@@ -33,6 +35,19 @@ def scorer(texts) -> int:
 
 def hidden_notices(table) -> list[Notice]:
     return [notice for notice in table.warnings if notice.code == HIDDEN_ROWS]
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def patched(data: bytes, *, sheet_format: str, zero_high: tuple[int, ...] = ()) -> bytes:
+    """An openpyxl workbook with its <sheetFormatPr> replaced and the rows ``zero_high``
+    given a height of 0 (openpyxl writes no ``ht`` for a height of 0)."""
+    xml = zipfile.ZipFile(io.BytesIO(data)).read(SHEET).decode()
+    xml = re.sub(r"<sheetFormatPr [^>]*/>", sheet_format, xml)
+    for row in zero_high:
+        xml = xml.replace(f'<row r="{row}">', f'<row r="{row}" ht="0" customHeight="1">')
+    return replace_part(data, SHEET, xml.encode())
 
 
 def workbook(rows: int, hidden: list[int], *, empty_hidden: tuple[int, ...] = ()) -> bytes:
@@ -70,6 +85,57 @@ def test_a_sheet_without_hidden_rows_has_no_notice(tmp_path):
     assert table.warnings == [] and table.hidden_columns == {}
 
 
+def test_rows_hidden_by_default_are_said_and_still_read(tmp_path):
+    # zeroHeight: the rows the sheet does not write are hidden (they hold nothing); the
+    # written rows are read as usual and the sheet says that its rows are hidden by
+    # default. Rows 5 and 9 are zero high: hidden whatever zeroHeight says, counted.
+    sheet_format = '<sheetFormatPr baseColWidth="8" defaultRowHeight="15" zeroHeight="1"/>'
+    path = tmp_path / "zero.xlsx"
+    path.write_bytes(patched(workbook(10, []), sheet_format=sheet_format, zero_high=(5, 9)))
+    table = open_xlsx(path=path, scorer=scorer, chunk_rows=100, sheet=None)
+    assert table.warnings == [
+        Notice(HIDDEN_ROWS, "", {"rows": 2, "first": 5}),
+        Notice(HIDDEN_BY_DEFAULT, "", {}),
+    ]
+    chunks = list(table.chunks)
+    rows = [int(number) for chunk in chunks for number in chunk.source_rows]
+    assert rows == list(range(3, 13))
+    first = [str(value) for chunk in chunks for value in chunk.frame.iloc[:, 0]]
+    assert first == [f"GP{number:06d}" for number in range(10)]
+
+
+@pytest.mark.parametrize(
+    "sheet_format",
+    [
+        '<sheetFormatPr defaultRowHeight="15" zeroHeight="true"/>',
+        "<sheetFormatPr zeroHeight='1' defaultRowHeight='15'/>",
+        '<sheetFormatPr defaultRowHeight="0" customHeight="1"/>',  # zero high by default
+        '<sheetFormatPr defaultRowHeight="0.0" zeroHeight="1"/>',
+    ],
+)
+def test_each_spelling_of_rows_hidden_by_default(tmp_path, sheet_format):
+    path = tmp_path / "zero.xlsx"
+    path.write_bytes(patched(workbook(4, []), sheet_format=sheet_format))
+    table = open_xlsx(path=path, scorer=scorer, chunk_rows=100, sheet=None)
+    assert table.warnings == [Notice(HIDDEN_BY_DEFAULT, "", {})]
+    assert [int(n) for chunk in table.chunks for n in chunk.source_rows] == [3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    "sheet_format",
+    [
+        '<sheetFormatPr defaultRowHeight="15" zeroHeight="0"/>',
+        '<sheetFormatPr defaultRowHeight="0.5"/>',
+        '<sheetFormatPr defaultRowHeight="15" zeroHeight="false"/>',
+    ],
+)
+def test_rows_shown_by_default_say_nothing(tmp_path, sheet_format):
+    path = tmp_path / "shown.xlsx"
+    path.write_bytes(patched(workbook(4, []), sheet_format=sheet_format))
+    table = open_xlsx(path=path, scorer=scorer, chunk_rows=100, sheet=None)
+    assert table.warnings == []
+
+
 def test_first_hidden_row_below_the_rows_a_header_can_be_in(tmp_path):
     path = tmp_path / "hidden.xlsx"
     path.write_bytes(workbook(60, [45, 50, 51]))
@@ -99,31 +165,61 @@ def test_hidden_columns_are_named_with_their_letters(resources, tmp_path):
 
 # --- the scan, block by block as the archive pass feeds it -------------------------
 
+# How a row is hidden (or not): by ``hidden``, or by a height of 0.
+HIDING = {
+    "": False,
+    ' hidden="1"': True,
+    ' hidden="true"': True,
+    ' hidden="0"': False,
+    " hidden='1'": True,
+    ' ht="0"': True,
+    " ht='0.00'": True,
+    ' ht="0" hidden="0"': True,
+    ' ht="0.5"': False,
+    ' ht="10"': False,
+}
 row_spec = st.tuples(
     st.integers(1, 3),  # step to the next row number
-    st.sampled_from(["", ' hidden="1"', ' hidden="true"', ' hidden="0"', " hidden='1'"]),
+    st.sampled_from(sorted(HIDING)),
     st.booleans(),  # holds a cell
     st.integers(0, 120),  # length of the attributes around "hidden" (long start tags)
 )
+# The sheet's <sheetFormatPr>, and whether it hides rows by default.
+SHEET_FORMATS = {
+    "": False,
+    '<sheetFormatPr defaultRowHeight="15"/>': False,
+    '<sheetFormatPr defaultRowHeight="15" zeroHeight="1"/>': True,
+    "<sheetFormatPr zeroHeight='true' defaultRowHeight='15'/>": True,
+    '<sheetFormatPr defaultRowHeight="0"/>': True,
+    '<sheetFormatPr defaultRowHeight="0.25" zeroHeight="0"/>': False,
+}
 
 
 def sheet_xml(
-    specs, hidden_columns: list[tuple[int, int]], first: int = 1
+    specs,
+    hidden_columns: list[tuple[int, int]],
+    first: int = 1,
+    sheet_format: str = "",
+    views: int = 0,
 ) -> tuple[bytes, list[int]]:
-    """A worksheet's XML (rows from ``first``), and the rows hidden that hold a cell."""
+    """A worksheet's XML (rows from ``first``; <sheetViews> of about ``views`` bytes
+    before ``sheet_format``), and the rows hidden that hold a cell."""
     cols = "".join(f'<col min="{a}" max="{b}" width="9" hidden="1"/>' for a, b in hidden_columns)
     cols = f'<cols><col min="1" max="1" width="12"/>{cols}</cols>' if cols else ""
     rows, expected, number = [], [], first - 1
     for step, hidden, cells, padding in specs:
         number += step
-        before = f' spans="1:4" ht="{"1" * padding}"' if padding % 2 else ""
+        height = "s" if "ht=" in hidden else "ht"  # one ht attribute at most
+        before = f' spans="1:4" {height}="{"1" * padding}"' if padding % 2 else ""
         after = f' x14ac:dyDescent="{"2" * padding}"' if padding % 3 else ""
         cell = f'<c r="A{number}" t="inlineStr"><is><t>v{number}</t></is></c>' if cells else ""
         rows.append(f'<row r="{number}"{before}{hidden}{after}>{cell}</row>')
-        if cells and hidden.startswith((' hidden="1', ' hidden="t', " hidden='1")):
+        if cells and HIDING[hidden]:
             expected.append(number)
     xml = f'<worksheet xmlns="{NS}" xmlns:x14ac="{X14AC}">'
-    xml += f'<dimension ref="A1:A{number}"/>{cols}<sheetData>'
+    xml += f'<dimension ref="A1:A{number}"/>'
+    xml += f'<sheetViews><sheetView workbookViewId="{"0" * max(views, 1)}"/></sheetViews>'
+    xml += f"{sheet_format}{cols}<sheetData>"
     return (xml + "".join(rows) + "</sheetData></worksheet>").encode(), expected
 
 
@@ -149,15 +245,20 @@ def scan_in_blocks(xml: bytes, sizes: list[int]) -> SheetScan:
     # (a 64 KiB prolog, then BLOCK bytes at a time).
     sizes=st.lists(st.integers(OVERLAP, 2 * OVERLAP + 400), max_size=40),
     header_row=st.integers(1, HEADER_SEARCH_ROWS),
+    sheet_format=st.sampled_from(sorted(SHEET_FORMATS)),
+    views=st.integers(0, 3 * OVERLAP),
 )
-def test_block_boundaries_change_nothing(specs, first, columns, sizes, header_row):
+def test_block_boundaries_change_nothing(
+    specs, first, columns, sizes, header_row, sheet_format, views
+):
     ranges = [(low, low + extra) for low, extra in columns]
-    xml, hidden = sheet_xml(specs, ranges, first)
+    xml, hidden = sheet_xml(specs, ranges, first, sheet_format, views)
     ElementTree.fromstring(xml)  # well-formed
     scan = scan_in_blocks(xml, [*sizes, len(xml)])
     below = [row for row in hidden if row > header_row]
     assert scan.hidden_below(header_row) == (len(below), min(below) if below else None)
     assert scan.hidden_columns == ranges
+    assert scan.hidden_by_default is SHEET_FORMATS[sheet_format]
 
 
 # --- whole and sliced ----------------------------------------------------------------

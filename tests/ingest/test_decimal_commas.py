@@ -269,3 +269,82 @@ def test_a_leading_zero_dot_group_is_a_decimal_point_under_the_profile(catalog, 
     assert batch.status == BatchStatus.LOADED, batch.errors
     assert _stored(batch) == [0.082, 0.5, 1250.0]
     assert batch.warnings == []
+
+
+# --- dots followed by exactly three digits: thousands or decimal? ---------------------
+
+ZH_DOT = (
+    "点按小数点读取（如第 2 行 '2.000' 读作 2，而不是 2000）：文件以分号分隔，本列每个带点的值"
+    "点后都恰好是三位数字，点也可能是千分位；接入配置未指定“小数点为逗号”。如点是千分位，"
+    "请在接入配置中将“小数点为逗号”设为“是”；如读法正确，请设为“否”。"
+)
+EN_DOT = (
+    "Dots were read as decimal points (e.g. row 2 '2.000' as 2, not 2000): the file is "
+    "semicolon-delimited and every value with a dot in this column has exactly three digits "
+    "after it, so the dot may be a thousands separator; the connector profile leaves "
+    "“Decimal comma” undecided. If the dot is a thousands separator, set “Decimal comma” to "
+    "“Yes” in the connector profile; if the reading is right, set it to “No”."
+)
+DOTS = ["2.000", "1.500", "12.250", "7"]
+
+
+def test_semicolon_column_of_three_digit_dots_says_how_it_read_them(catalog, tmp_path):
+    batch = _load(catalog, _write(tmp_path, "dots.csv", ";", DOTS))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == [2.0, 1.5, 12.25, 7.0]
+    assert batch.warnings == [
+        {
+            "code": "ambiguous_dot",
+            "column": COLUMN,
+            "params": {"row": 2, "example": "2.000", "value": "2", "other": "2000"},
+        }
+    ]
+    with translation.override("zh-hans"):
+        assert rendered(batch.warnings)[0]["message"] == ZH_DOT
+    with translation.override("en"):
+        assert rendered(batch.warnings)[0]["message"] == EN_DOT
+
+
+def test_three_digit_dots_notice_in_cli_json(catalog, tmp_path):
+    path = _write(tmp_path, "dots.csv", ";", DOTS)
+    out = StringIO()
+    call_command("ingest", str(path), "--resource", "pump-station-operation", "--json", stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["warnings"] == [{"code": "ambiguous_dot", "column": COLUMN, "message": ZH_DOT}]
+
+
+@pytest.mark.parametrize(
+    ("decimal_comma", "stored"),
+    [(True, [2000.0, 1500.0, 12250.0, 7.0]), (False, [2.0, 1.5, 12.25, 7.0])],
+)
+def test_the_profile_decides_three_digit_dots(catalog, tmp_path, decimal_comma, stored):
+    water = catalog["departments"]["water"]
+    profile = ConnectorProfile(
+        department=water, resource=_pumps(catalog), decimal_comma=decimal_comma
+    )
+    save_profile(profile=profile, user=None)
+    batch = _load(catalog, _write(tmp_path, "dots.csv", ";", DOTS))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert _stored(batch) == stored
+    assert batch.warnings == []  # the profile decided: nothing assumed
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["2.000", "3.25"],  # "3.25": the dot is a decimal point
+        ["2.000", "0.500"],  # so is "0.500" (a leading 0 groups nothing)
+        ["2", "7"],  # no dot at all
+    ],
+)
+def test_dots_the_cells_prove_are_not_noted(catalog, tmp_path, cells):
+    batch = _load(catalog, _write(tmp_path, "dots.csv", ";", cells))
+    assert batch.status == BatchStatus.LOADED, batch.errors
+    assert batch.warnings == []
+
+
+def test_a_comma_file_keeps_its_three_digit_dots_quietly(catalog, tmp_path):
+    # In a "," file the comma separates fields: the dot is what a decimal point is there.
+    batch = _load(catalog, _write(tmp_path, "dots.csv", ",", DOTS))
+    assert _stored(batch) == [2.0, 1.5, 12.25, 7.0]
+    assert batch.warnings == []

@@ -37,7 +37,7 @@ from connectors.readers.xlsx.archive import CheckedWorkbook, check_workbook, res
 from connectors.readers.xlsx.extent import column_index, column_letters
 from connectors.readers.xlsx.sheet_scan import SheetScan
 from connectors.readers.xlsx.slices import SheetSlice, first_line, load_columns, slice_sheet
-from hub.records.notices import HIDDEN_ROWS, Notice
+from hub.records.notices import HIDDEN_BY_DEFAULT, HIDDEN_ROWS, Notice
 
 # A coordinate system as a header spells it (``header_crs`` reads it back).
 _CRS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09", "cgcs2000": "CGCS2000"}
@@ -247,10 +247,13 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
 
 def _note_hidden(table: Table, scan: SheetScan, first_col: int) -> None:
     """Rows and columns hidden in Excel are read as usual, and said: a notice for the
-    hidden rows below the header, and the table's hidden columns (noticed when mapped)."""
+    hidden rows below the header, one for a sheet whose rows are hidden by default, and
+    the table's hidden columns (noticed when mapped)."""
     rows, first = scan.hidden_below(table.header_row)
     if rows and first is not None:
         table.warnings.append(Notice(HIDDEN_ROWS, "", {"rows": rows, "first": first}))
+    if scan.hidden_by_default:
+        table.warnings.append(Notice(HIDDEN_BY_DEFAULT, "", {}))
     for low, high in scan.hidden_columns:
         # <col> ranges are 1-based sheet columns; positions count from first_col.
         for position in range(max(low - 1 - first_col, 0), len(table.headers)):

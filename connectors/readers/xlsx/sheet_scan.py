@@ -5,9 +5,10 @@ block (with the tail of the one before, so nothing straddling two blocks is miss
 ``scan_block``, which fills the sheet's ``SheetScan``: rows counted when the sheet claims
 none in ``<dimension>`` (``claimed_rows``), the fast extent checks
 (``connectors.readers.xlsx.extent``), comments, CDATA or processing instructions, whether
-it has formulas, merged cells in the rows a header can be in, and rows and columns hidden
-in Excel (``note_hidden``). A sheet the fast checks flag is read again when it is chosen
-(``stream_matches``, then ``exact_extent``).
+it has formulas, merged cells in the rows a header can be in, rows and columns hidden
+in Excel (``note_hidden``) and rows hidden by default (``note_sheet_format``). A sheet
+the fast checks flag is read again when it is chosen (``stream_matches``, then
+``exact_extent``).
 """
 
 from __future__ import annotations
@@ -30,14 +31,23 @@ _FORMULA = r"<f[\s>/]"
 _MERGE = re.compile(rb"<" + PREFIX + rb"mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 # A hidden row that holds cells ("<row r="9" hidden="1"></row>", an empty row left
 # hidden, holds none and loads nothing), its start tag written plainly (``r`` first, as
-# the fast extent check requires). The same pattern for Python's re (the row number) and
-# for RE2 (counting, GIL released).
-_HIDDEN_ROW_TEXT = r"<row r=\"([0-9]{1,7})\"[^<>]*?\shidden=[\"'](?:1|true)[\"'][^<>]*>\s*<c[\s>/]"
+# the fast extent check requires). A row of zero height (``ht="0"``) is hidden in Excel
+# too. The same pattern for Python's re (the row number) and for RE2 (counting, GIL
+# released).
+_HIDDEN_ROW_TEXT = (
+    r"<row r=\"([0-9]{1,7})\"[^<>]*?"
+    r"\s(?:hidden=[\"'](?:1|true)|ht=[\"']0+(?:\.0*)?)[\"'][^<>]*>\s*<c[\s>/]"
+)
 _HIDDEN_ROW = re.compile(_HIDDEN_ROW_TEXT.encode())
 _HIDDEN_ROW_RE2 = _HIDDEN_ROW_TEXT.replace("([0-9]{1,7})", "[0-9]{1,7}")
 _COLUMN = re.compile(rb"<col\s[^<>]*>")
 _COLUMN_HIDDEN = re.compile(rb"\shidden=[\"'](?:1|true)[\"']")
 _COLUMN_SPAN = re.compile(rb"\s(min|max)=[\"']([0-9]{1,5})[\"']")
+# Rows hidden by default (ECMA-376 Part 1, 18.3.1.81): ``zeroHeight`` on the sheet's
+# <sheetFormatPr> (before <sheetData>), or a default row height of 0.
+_SHEET_FORMAT = re.compile(rb"<" + PREFIX + rb"sheetFormatPr\s[^<>]*>")
+_ZERO_HEIGHT = re.compile(rb"\szeroHeight=[\"'](?:1|true)[\"']")
+_ZERO_DEFAULT = re.compile(rb"\sdefaultRowHeight=[\"']0+(?:\.0*)?[\"']")
 
 
 @dataclass
@@ -64,6 +74,8 @@ class SheetScan:
     # follows it).
     hidden_columns: list[tuple[int, int]] = field(default_factory=list)
     in_rows: bool = False
+    # <sheetFormatPr zeroHeight="1"> or defaultRowHeight="0" (``note_sheet_format``).
+    hidden_by_default: bool = False
 
     def hidden_below(self, header_row: int) -> tuple[int, int | None]:
         """Hidden rows holding cells below the (1-based) ``header_row``: how many, and
@@ -94,9 +106,11 @@ def scan_block(
         scan.suspect = matches_any(data, checks)
     if not scan.has_formulas:
         scan.has_formulas = matches_any(data, [_FORMULA])
-    if b"hidden=" in data:
+    if b"hidden=" in data or b'ht="0' in data or b"ht='0" in data:
         note_hidden(scan, data, overlap)
     if not scan.in_rows:
+        if b"sheetFormatPr" in data:
+            note_sheet_format(scan, data)
         scan.in_rows = b"<sheetData" in data
     if b"mergeCell" in data:
         for match in _MERGE.finditer(data):
@@ -109,6 +123,26 @@ def scan_block(
                         (int(last_row) - 1, column_index(last_col.decode())),
                     )
                 )
+
+
+def note_sheet_format(scan: SheetScan, data: bytes) -> None:
+    """Note whether the sheet's rows are hidden by default (<sheetFormatPr>, which comes
+    before <sheetData>; a tag cut by a block boundary is whole in the next block's
+    overlap).
+
+    How we read ECMA-376 Part 1, 18.3.1.81: ``zeroHeight`` hides the rows a sheet does not
+    write ("only write out the rows that are not hidden"); a written row is shown unless
+    it says ``hidden`` (Excel, LibreOffice and XlsxWriter's Excel-compared files agree),
+    and every cell sits in a written row, so no data is hidden by it alone. Other programs
+    also collapse written rows that lack a height of their own, and a default height of
+    0 draws them zero high: which of the loaded rows are seen cannot be counted exactly,
+    so the sheet gets a notice of its own (``notices.HIDDEN_BY_DEFAULT``) rather than a
+    count in ``hidden_rows``."""
+    end = data.find(b"<sheetData")
+    match = _SHEET_FORMAT.search(data, 0, end if end >= 0 else len(data))
+    if match is not None:
+        tag = match.group()
+        scan.hidden_by_default = bool(_ZERO_HEIGHT.search(tag) or _ZERO_DEFAULT.search(tag))
 
 
 def note_hidden(scan: SheetScan, data: bytes, overlap: int) -> None:

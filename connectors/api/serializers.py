@@ -9,15 +9,14 @@ from rest_framework import serializers
 from connectors.pipeline.progress import rows_read_so_far
 from hub.catalog.stored_text import localized
 from hub.records.models import BatchStatus, UploadBatch
-from hub.records.notices import rendered
+from hub.records.notices import TEMPLATES, rendered
 
 
 class BatchWarningSerializer(serializers.Serializer):
     """One warning of a load, in the caller's language."""
 
     code = serializers.CharField(
-        help_text="ignored_column, report_column (a column of a corrected error report), "
-        "extension_mismatch, assumed_unit, assumed_crs, swapped_coordinates or converted_values."
+        help_text="One of: " + ", ".join(sorted(TEMPLATES)) + " (docs/CONNECTORS.md, Warnings)."
     )
     column = serializers.CharField(help_text="The file header it is about; empty for the file.")
     message = serializers.CharField()

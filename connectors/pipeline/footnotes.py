@@ -5,9 +5,9 @@ Departments' sheets end with lines people write for people: "注：压力为日�
 "浦东新区小计" row under each group (in the second column when the first holds 序号).
 Read as data, each is a row with its required fields empty, and one of them rejected a
 whole file. A row whose first non-empty cell is such a note and whose other cells are
-empty or notes and signatures too, or whose first non-empty cell is a total word (alone
-or after what it totals), is dropped and counted in a warning
-(``notices.SKIPPED_ROWS``), never silently.
+empty or notes and signatures too (and a one-cell row continuing it: "2. …"), or whose
+first non-empty cell is a total word (alone or after what it totals), is dropped and
+counted in a warning (``notices.SKIPPED_ROWS``), never silently.
 """
 
 from __future__ import annotations
@@ -65,6 +65,26 @@ def _leading(frame) -> tuple[pa.Array, np.ndarray]:
     return pa.array(cells, type=pa.string()), where
 
 
+def _continued(frame, notes: np.ndarray) -> np.ndarray:
+    """Rows continuing a note ("注：1. …" then "2. 坐标为百度坐标。"): each row right below
+    a note row, or below such a row, that holds one cell only. Only the rows after the
+    first note are looked at (notes close a table)."""
+    start = int(notes.min()) + 1
+    if start >= len(frame):
+        return np.empty(0, dtype=np.int64)
+    tail = frame.iloc[start:]
+    filled = np.zeros(len(tail), dtype=np.int64)
+    for column in range(frame.shape[1]):
+        filled += pc.not_equal(_text(tail.iloc[:, column]), "").to_numpy(zero_copy_only=False)
+    marked = set(notes.tolist())
+    found: list[int] = []
+    for row in (np.flatnonzero(filled == 1) + start).tolist():  # ascending: chains grow
+        if row not in marked and row - 1 in marked:
+            marked.add(row)
+            found.append(row)
+    return np.asarray(found, dtype=np.int64)
+
+
 def drop_notes(raw: RawChunk) -> tuple[RawChunk, Notice | None]:
     """The chunk without its note and total rows, and the warning naming them."""
     frame = raw.frame
@@ -90,6 +110,9 @@ def drop_notes(raw: RawChunk) -> tuple[RawChunk, Notice | None]:
     dropped = candidates[is_total | ~unsigned]
     if not len(dropped):
         return raw, None
+    notes = candidates[~is_total & ~unsigned]
+    if len(notes):
+        dropped = np.union1d(dropped, _continued(frame, notes))
     keep = np.ones(len(frame), dtype=bool)
     keep[dropped] = False
     rows = raw.source_rows[dropped]

@@ -156,3 +156,23 @@ def test_rows_with_data_beside_a_total_or_note_word_stay(cells):
 def test_rows_whose_first_filled_cell_is_an_id_or_a_name_are_never_dropped(rows):
     kept, notice = drop_notes(_chunk([[a, b, c, "0.3"] for a, b, c in rows]))
     assert (kept.frame.iloc[:, 1].tolist(), notice) == ([b for _a, b, _c in rows], None)
+
+
+def test_a_note_over_several_lines_is_left_out_whole():
+    rows = [
+        ["1", "GP000001", "黄浦区", "0.3"],
+        ["注：1. 压力为日均值；", "", "", ""],
+        ["2. 坐标为百度坐标；", "", "", ""],
+        ["（3）停测点不计。", "", "", ""],
+        ["制表：燃气公司", "", "审核：李四", ""],
+    ]
+    kept, notice = drop_notes(_chunk(rows))
+    assert kept.frame.iloc[:, 1].tolist() == ["GP000001"]
+    assert notice.params == {"rows": 4, "first": 3}
+
+
+def test_a_one_cell_row_not_under_a_note_stays():
+    rows = [["1", "GP000001", "黄浦区", "0.3"], ["2", "", "", ""], ["注：见附件", "", "", ""]]
+    kept, notice = drop_notes(_chunk(rows))
+    assert kept.frame.iloc[:, 0].tolist() == ["1", "2"]
+    assert notice.params == {"rows": 1, "first": 4}

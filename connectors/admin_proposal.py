@@ -23,7 +23,8 @@ from connectors.base import InputError
 from connectors.models import SourceCRS
 from connectors.normalisers.units import UNITS
 from connectors.proposal import services
-from connectors.proposal.profile_build import EditError
+from connectors.proposal.profile_build import EditError, coordinate_pair
+from connectors.proposal.result import PAIR_JOIN
 from hub.catalog.models import DataResource
 
 SOURCE_LABELS = {
@@ -48,6 +49,7 @@ DECIMAL_COMMA_LABELS = (
     ("yes", gettext_lazy("是：逗号为小数点（0,75）")),
     ("no", gettext_lazy("否：逗号为千分位（1,250）")),
 )
+PAIR_LABEL = gettext_lazy("%(lat)s和%(lon)s（同一列，“经度,纬度”）")
 UNKNOWN_UNIT = gettext_lazy("表头单位“%(unit)s”无法识别，请选择")
 
 
@@ -74,7 +76,12 @@ def _edits(post) -> dict:
 def _context(request: HttpRequest, resource: DataResource, batch, proposal, **extra) -> dict:
     fields = list(resource.fields.order_by("order", "id").values_list("name", "label"))
     labels = dict(fields)
-    column = {m.header: m for m in proposal.mapping}
+    pair = coordinate_pair(resource)
+    if pair:  # one column of "经度,纬度" for both coordinate fields
+        fields.append(
+            (PAIR_JOIN.join(pair), PAIR_LABEL % {"lat": labels[pair[0]], "lon": labels[pair[1]]})
+        )
+    column = {m.header: m for m in reversed(proposal.mapping)}
     rows = []
     for index, header in enumerate(proposal.headers):
         match = column.get(header)
@@ -82,7 +89,7 @@ def _context(request: HttpRequest, resource: DataResource, batch, proposal, **ex
             {
                 "index": index,
                 "header": header,
-                "field": match.field if match else "",
+                "field": proposal.field_for(header),
                 "score": match.score if match else None,
                 "source": _source(match.source) if match else "",
             }

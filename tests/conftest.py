@@ -3,8 +3,9 @@
 Tests that need the real stack are marked and skipped with a reason when it is absent:
 ``postgres`` (DATABASE_URL is PostgreSQL), ``broker`` (CELERY_BROKER_URL is set; these
 also need PostgreSQL, as the worker process cannot see an in-memory SQLite test
-database), ``redis`` (CELERY_BROKER_URL is a Redis URL), ``browser`` (headless Chromium at /usr/bin/chromium), ``mosquitto`` (the
-tests start their own Mosquitto broker: the binary must be installed).
+database), ``redis`` (CELERY_BROKER_URL is a Redis URL), ``browser`` (headless
+Chromium at /usr/bin/chromium), ``mosquitto`` (the tests start their own Mosquitto
+broker: the binary must be installed).
 """
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ pyarrow plus numpy calendar arithmetic — no Python code per cell.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.normalisers.text import clean
+from connectors.normalisers.text import clean, halfwidth
 
 LOCAL_TZ = "Asia/Shanghai"
 LOCAL_OFFSET_MINUTES = 480  # China has kept UTC+8 without daylight saving since 1991
@@ -43,6 +45,14 @@ _TIME = (
 # covers 11–13 (中午1点 = 13:00). A morning half makes 12 midnight (上午12时 = 00:00).
 _AFTERNOON = ("下午", "晚上", "傍晚", "夜间", "pm", "p.m.")
 _MORNING = ("上午", "凌晨", "早上", "早晨", "am", "a.m.")
+# A period of the day ("08:00-09:00", "8时-9时", "14:30至15:30"), alone or after a date, is
+# no instant. Its "-09:00" is not read as a UTC offset: an offset follows a "T" or a time
+# with seconds ("2025-07-01T14:30-05:00", "2025-07-01 14:30:00-05:00").
+_PERIOD = (
+    r"(?:^|[\s日号])(?:" + _HALF + r")?\s*\d{1,2}\s*[:时点]\s*(?:\d{1,2}\s*分?)?"
+    r"\s*(?:[-~〜—–至到]|--)\s*(?:" + _HALF + r")?\s*\d{1,2}\s*[:时点]"
+)
+_PERIOD_RE = re.compile(_PERIOD)
 _YMD = r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?" + _TIME
 _DMY = r"^(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})" + _TIME
 _MDY = r"^(?P<m>\d{1,2})[-/.](?P<d>\d{1,2})[-/.](?P<y>\d{4})" + _TIME
@@ -147,6 +157,12 @@ def _arrow(text: pd.Series) -> pa.Array:
     return array.cast(pa.string()) if array.type != pa.string() else array
 
 
+def is_period(text: str) -> bool:
+    """Whether a cell holds a period of the day ("2026年3月5日 08:00-09:00"), not an instant
+    (its row error says so)."""
+    return bool(_PERIOD_RE.search(halfwidth(str(text)).strip()))
+
+
 def valid_layout(layout: str) -> bool:
     """Whether pandas can parse with a strftime layout ("%Q" and a stray "%" cannot)."""
     if "%" not in layout:
@@ -167,6 +183,9 @@ def _parse_distinct(
     """
     result = np.full(len(text), _NAT, dtype="int64")
     todo = np.array(text != "", dtype=bool)
+    if todo.any():
+        periods = pc.match_substring_regex(_arrow(text), _PERIOD)
+        todo &= ~np.asarray(periods.to_numpy(zero_copy_only=False), dtype=bool)
     for layout in (*(x for x in layouts if valid_layout(x)), *_FAST_LAYOUTS):
         positions = np.flatnonzero(todo)
         if not len(positions):

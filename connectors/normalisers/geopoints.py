@@ -143,6 +143,25 @@ def format_degrees(values: np.ndarray) -> pd.Series:
     return sign + whole + "." + fraction
 
 
+def pair_halves(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, missing, problems) of cells holding a pair as written: for a
+    resource whose latitude and longitude are separate fields fed by one "经纬度" column.
+    Nothing is swapped or converted here (the fields' coordinates are, together); first
+    and second are NaN where a cell is no pair, ``problems`` as in :class:`GeoPoints`."""
+    text, missing = clean(series)
+    codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    n = len(text)
+    if not len(uniques):
+        return (
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            missing.to_numpy(dtype=bool),
+            np.full(n, "", dtype=object),
+        )
+    first, second, problems = _read_pairs(np.asarray(uniques, dtype=object))
+    return first[codes], second[codes], missing.to_numpy(dtype=bool), problems[codes]
+
+
 def parse_geopoints(series: pd.Series, *, crs: str = "wgs84") -> GeoPoints:
     """Parse a column of point cells written in ``crs`` (wgs84, cgcs2000, gcj02, bd09).
 

@@ -149,13 +149,51 @@ class ColumnMatch:
     # A unit the header states but the registry does not know ("流量(m³/x)"): never
     # to be replaced by an assumed one.
     unknown_unit: str | None = None
+    # One column of "经度,纬度" pairs feeding both the latitude and the longitude field
+    # (``HeaderIndex`` pairs): each field takes its half of the cell.
+    pair: bool = False
+
+
+# Headers of one column holding both coordinates ("121.47,31.23"), folded.
+PAIR_HEADERS = frozenset(
+    fold_header(text)
+    for text in (
+        "经纬度",
+        "经纬度坐标",
+        "坐标经纬度",
+        "经度纬度",
+        "经度,纬度",
+        "经度/纬度",
+        "经度、纬度",
+        "lnglat",
+        "lonlat",
+        "lng,lat",
+        "lon,lat",
+    )
+)
+
+
+def pair_header(header: object) -> bool:
+    """Whether a header names one column of longitude-latitude pairs ("经纬度",
+    "经纬度(BD-09)", "经度,纬度")."""
+    text = halfwidth(str(header or ""))
+    return fold_header(text) in PAIR_HEADERS or fold_header(_NOTE.sub("", text)) in PAIR_HEADERS
 
 
 class HeaderIndex:
     """Folded header spellings → field names for one resource and connector."""
 
-    def __init__(self, spellings: dict[str, list[str]]):
-        """``spellings``: field name → its name, label and aliases (any order)."""
+    def __init__(self, spellings: dict[str, list[str]], pair: tuple[str, str] | None = None):
+        """``spellings``: field name → its name, label and aliases (any order); ``pair``:
+        the resource's separate latitude and longitude fields, which one column of pairs
+        may feed together (a ``PAIR_HEADERS`` header, or a spelling both fields list)."""
+        self._pair = pair
+        self._pair_keys: set[str] = set()
+        if pair:
+            lat, lon = (
+                {fold_header(name) for name in spellings.get(field, []) if name} for field in pair
+            )
+            self._pair_keys = (lat & lon) - {""}
         self._index: dict[str, str] = {}
         self._spellings = {name: [str(n) for n in names if n] for name, names in spellings.items()}
         for field_name, names in spellings.items():
@@ -165,6 +203,14 @@ class HeaderIndex:
                     self._index.setdefault(key, field_name)
                     base, _unit = split_unit(name)
                     self._index.setdefault(fold_header(base), field_name)
+
+    def pair_match(self, header: object) -> bool:
+        """Whether ``header`` is one column feeding both coordinate fields."""
+        if not self._pair or header is None or not str(header).strip():
+            return False
+        stripped = _NOTE.sub("", halfwidth(str(header)))  # "位置(GCJ02)": a CRS note
+        spelled = {fold_header(header), fold_header(stripped)}
+        return pair_header(header) or not spelled.isdisjoint(self._pair_keys)
 
     def match(self, header: object) -> tuple[str | None, str | None]:
         """(field, header unit) for one header, or (None, None)."""
@@ -208,7 +254,10 @@ class HeaderIndex:
 
     def score(self, row: list[object]) -> int:
         """How many distinct fields a candidate header row names."""
-        return len({field for field in (self.match(cell)[0] for cell in row) if field})
+        named = {field for field in (self.match(cell)[0] for cell in row) if field}
+        if self._pair and any(self.pair_match(cell) for cell in row):
+            named.update(self._pair)
+        return len(named)
 
     def map_columns(self, headers: list[str]) -> tuple[list[ColumnMatch], list[str]]:
         """Map headers; return (matches, unknown or duplicate headers to warn about)."""
@@ -216,6 +265,13 @@ class HeaderIndex:
         seen: set[str] = set()
         ignored: list[str] = []
         for position, header in enumerate(headers):
+            if self._pair and self.pair_match(header) and not seen & set(self._pair):
+                crs = header_crs(header)
+                matches += [
+                    ColumnMatch(position, str(header), f, None, crs, pair=True) for f in self._pair
+                ]
+                seen.update(self._pair)
+                continue
             field, unit = self.match(header)
             if field is None or field in seen:
                 if str(header).strip():

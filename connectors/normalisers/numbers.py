@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.normalisers.multipliers import MULTIPLIERS, times
-from connectors.normalisers.text import any_cell_matches, clean
+from connectors.normalisers.text import any_cell_matches, clean, halfwidth
 from connectors.normalisers.units import canonical_unit
 
 # A number, optionally with thousands separators, followed by an optional unit text. The
@@ -17,6 +19,11 @@ _NUMBER_WITH_UNIT = (
     r"^(?P<num>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)"
     r"\s*(?P<unit>[^\d,.].*)?$"
 )
+# What follows the number of a range or a tolerance ("0.3~0.4", "0.35±0.02", "3至5",
+# "0.3MPa-0.4MPa"): no single reading, so never a number with a unit.
+_RANGE_TAIL = r"^[^\d]*?(?:[~〜—–至到±]|\+/?-|-)\s*[+-]?\.?\d"
+_NUMBER_WITH_UNIT_RE = re.compile(_NUMBER_WITH_UNIT)
+_RANGE_TAIL_RE = re.compile(_RANGE_TAIL)
 # A cell with a comma between digits, and one whose commas can only be thousands
 # separators (groups of three, the first group not "0": "0,750" is a decimal comma).
 _COMMA = r"\d,\d"
@@ -53,6 +60,13 @@ def _number_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     with a minus sign) and the missing mask."""
     text, missing = clean(series)
     return _negatives(text), missing
+
+
+def is_range(text: str) -> bool:
+    """Whether a cell is a range or a tolerance ("0.3~0.4", "0.35±0.02"), not a number
+    (its row error says so)."""
+    found = _NUMBER_WITH_UNIT_RE.match(halfwidth(str(text)).strip())
+    return bool(found and found.group("unit") and _RANGE_TAIL_RE.match(found.group("unit")))
 
 
 def parenthesised(series: pd.Series) -> np.ndarray:
@@ -219,7 +233,8 @@ def split_numbers(
         codes, uniques = pd.factorize(text[slow])
         unique_text = pa.array(uniques, type=pa.string())
         parts = pc.extract_regex(unique_text, _NUMBER_WITH_UNIT)
-        matched = parts.is_valid().to_numpy(zero_copy_only=False)
+        ranged = pc.match_substring_regex(pc.fill_null(parts.field("unit"), ""), _RANGE_TAIL)
+        matched = pc.and_(parts.is_valid(), pc.invert(ranged)).to_numpy(zero_copy_only=False)
         has_comma = pc.match_substring_regex(unique_text, _COMMA).to_numpy(zero_copy_only=False)
         grouped = pc.match_substring_regex(unique_text, _THOUSANDS).to_numpy(zero_copy_only=False)
         if commas == "thousands":

@@ -99,7 +99,15 @@ def load_schema(resource, connector: Connector) -> Schema:
     return Schema(
         resource_code=resource.code,
         fields=fields,
-        headers=HeaderIndex(spellings),
+        headers=HeaderIndex(
+            spellings,
+            pair=None
+            if paired or not resource.latitude_field
+            else (
+                resource.latitude_field,
+                resource.longitude_field,
+            ),
+        ),
         latitude_field="" if paired else resource.latitude_field,
         longitude_field="" if paired else resource.longitude_field,
         rules=compile_rules(resource, connector, specs),

@@ -13,6 +13,8 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from connectors.base import RowError
+from connectors.normalisers.dates import is_period
+from connectors.normalisers.numbers import is_range
 from connectors.normalisers.schema import FieldInfo
 
 
@@ -84,6 +86,10 @@ def type_message(info: FieldInfo, value: str, *, unit_problem: bool = False) -> 
         return _("无法识别的坐标：'%(value)s'（应为“经度,纬度”或 POINT(经度 纬度)）") % {
             "value": value
         }
+    if kind in ("integer", "number") and is_range(value):
+        return _(
+            "无法识别的数值：'%(value)s'（这是一个范围或带误差的值，不是单个数值；请填写实测值）"
+        ) % {"value": value}
     if unit_problem and not info.unit:
         # A field without a unit: "（应为 ）" would name none.
         return _("无法识别的数值：'%(value)s'（本字段不带单位，单元格只应写数字）") % {
@@ -95,8 +101,17 @@ def type_message(info: FieldInfo, value: str, *, unit_problem: bool = False) -> 
             "unit": info.unit,
         }
     if kind == "date":
+        if is_period(value):
+            return _("无法识别的日期：'%(value)s'（含有时段；日期列只应填写日期）") % {
+                "value": value
+            }
         return _("无法识别的日期：'%(value)s'") % {"value": value}
     if kind == "datetime":
+        if is_period(value):
+            return _(
+                "无法识别的日期时间：'%(value)s'（这是一个时段，不是时刻；"
+                "请填写时段的开始或结束时刻）"
+            ) % {"value": value}
         return _("无法识别的日期时间：'%(value)s'") % {"value": value}
     if kind in ("integer", "number") and _COMMA_IN_NUMBER.search(value):
         # Read as thousands it could be 1000 times too large; say what to change.

@@ -24,7 +24,7 @@ from connectors.normalisers.validation import field_errors
 from connectors.pipeline import fields, footnotes, parse_notices
 from connectors.pipeline.commas import NUMBER_TYPES, FileCommas
 from connectors.pipeline.fingerprints import RowMemo, parse_context
-from connectors.pipeline.positions import fix_coordinates
+from connectors.pipeline.positions import fix_coordinates, split_pairs
 from connectors.profiles.resolve import connector_for
 from connectors.readers.base import RawChunk, Table
 from connectors.readers.formats import open_table
@@ -268,9 +268,17 @@ def normalise_chunk(
     coordinate_state: dict[str, tuple] = {}
     notes: list[Notice] = []
     commas = commas or FileCommas(connector)
+    # One "经纬度" column for the latitude and longitude fields: each takes its half.
+    halves, found, unpaired = split_pairs(prepared, matches, schema, rows)
+    errors.extend(found)
+    invalid |= unpaired
     for info in schema.fields:
         match = by_field.get(info.name)
-        if match is not None:
+        if match is not None and match.pair:
+            series = halves[info.name]
+            shown = original.iloc[:, match.position].reset_index(drop=True)
+            column = match.header
+        elif match is not None:
             series = prepared.iloc[:, match.position].reset_index(drop=True)
             shown = original.iloc[:, match.position].reset_index(drop=True)
             column = match.header

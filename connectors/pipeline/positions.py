@@ -3,12 +3,15 @@ checked against the schema (a step of :mod:`connectors.pipeline.parsing`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
 from connectors.base import RowError
-from connectors.normalisers import coordinates, dms
+from connectors.normalisers import coordinates, dms, geopoints
+from connectors.normalisers.validation import type_message
 from hub.records import notices
 from hub.records.notices import Notice
 
@@ -93,3 +96,40 @@ def fix_coordinates(frame, schema, crs: str, state, rows, errors, notes=None) ->
             errors.append(RowError(int(rows[position]), column, message, name))
         failed |= low | high
     return failed
+
+
+def _degrees_text(values: np.ndarray, index) -> pd.Series:
+    """Numbers as text the number normaliser reads back exactly ("" for NaN)."""
+    text = pd.Series(values, index=index, dtype="float64").astype(str)
+    return text.where(~np.isnan(values), "")
+
+
+def split_pairs(prepared, matches, schema, rows) -> tuple[dict, list[RowError], np.ndarray]:
+    """The halves of each column of "经度,纬度" pairs feeding the latitude and longitude
+    fields (``ColumnMatch.pair``): {field: its texts}, the errors of cells that are no
+    pair (said once, on the latitude field) and their rows. The pair is read longitude
+    first, as map services write it; a pair written latitude first is swapped back with
+    the other coordinates (``fix_coordinates``), and said."""
+    halves: dict[str, pd.Series] = {}
+    errors: list[RowError] = []
+    invalid = np.zeros(len(prepared), dtype=bool)
+    paired = [match for match in matches if match.pair]
+    if not paired:
+        return halves, errors, invalid
+    info = schema.by_name()[schema.latitude_field]
+    point = replace(info, field_type="geopoint")
+    column = prepared.iloc[:, paired[0].position].reset_index(drop=True)
+    first, second, missing, problems = geopoints.pair_halves(column)
+    bad = ~missing & (np.isnan(first) | np.isnan(second))
+    for position in np.flatnonzero(bad):
+        text = str(column.iat[position])
+        message = (
+            dms.message(problems[position], text, pair=True)
+            if problems[position]
+            else type_message(point, text)
+        )
+        errors.append(RowError(int(rows[position]), paired[0].header, message, info.name))
+    invalid |= bad
+    halves[schema.latitude_field] = _degrees_text(second, column.index)
+    halves[schema.longitude_field] = _degrees_text(first, column.index)
+    return halves, errors, invalid

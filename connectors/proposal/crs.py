@@ -95,6 +95,9 @@ def guess_crs(
     if not shapes or frame.empty:
         return CrsGuess("wgs84", "assumed")
     lat, lon = points_of(frame, lat_pos, lon_pos, point_pos)
+    if not len(lat):
+        # Only one of latitude and longitude is mapped: no point to place.
+        return CrsGuess("wgs84", "assumed")
     codes, _missing, _bad = matcher.map(frame.iloc[:, district_pos])
     codes = codes.to_numpy(dtype=object)
     usable = ~np.isnan(lat) & ~np.isnan(lon) & np.isin(codes, list(shapes))
@@ -104,6 +107,9 @@ def guess_crs(
     shares = inside_shares(lat[usable], lon[usable], codes[usable], shapes)
     ranked = sorted(CANDIDATES, key=lambda crs: -shares[crs])
     best, runner_up = ranked[0], ranked[1]
-    if shares[best] - shares[runner_up] < MARGIN_POINTS / count or shares[best] < 0.5:
+    # Compared in points, not shares: 1.0 - 0.8 is 0.19999… (less than 1/5), so a lead
+    # of exactly one point in five was taken for none.
+    lead = round((shares[best] - shares[runner_up]) * count)
+    if lead < MARGIN_POINTS or shares[best] < 0.5:
         return CrsGuess("wgs84", "assumed", count, shares)
     return CrsGuess(best, "districts", count, shares)

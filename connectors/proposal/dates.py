@@ -2,7 +2,8 @@
 
 Every candidate layout is tried, strictly, on the sampled distinct values; the one that
 reads the largest share wins (ties: the order below, month-first before day-first,
-unless a value's first part is above 12). Bare numbers (Excel serials, epochs, compact
+unless a value's first part is above 12). The share reported is what the load reads
+with it: the layout, then the built-in parser. Bare numbers (Excel serials, epochs, compact
 ``202507011430``) need no layout: the built-in parser reads them. Values with an offset
 (``+08:00``, ``Z``) carry their zone; a header naming UTC/GMT makes naive times UTC;
 otherwise they are Asia/Shanghai ("").
@@ -87,4 +88,11 @@ def guess_dates(field: str, header: str, column: pd.Series) -> DateGuess:
         return DateGuess(field, "", False, timezone, round(1 - float(bad.mean()), 3), example)
     day_first = best.startswith("%d") or best.startswith("%H:%M %d")
     layout = "" if best in BUILT_IN else best
-    return DateGuess(field, layout, day_first, timezone, round(best_share, 3), example)
+    # The share the load reads: the layout first, then the built-in parser, as a column
+    # mixing date cells, serials and 中文 text (or full-width digits) is read. The best
+    # layout's own share called such a column mostly unreadable.
+    _values, _missing, bad = dates.parse_datetimes(
+        distinct, day_first=day_first, layouts=(layout,) if layout else (), tz=timezone
+    )
+    read = max(1 - float(bad.mean()), best_share)
+    return DateGuess(field, layout, day_first, timezone, round(read, 3), example)

@@ -65,8 +65,13 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
     schema = load_schema(resource, connector)
     infos = schema.by_name()
     frame, headers = sample.frame, sample.headers
+    separate = schema.latitude_field and schema.longitude_field
     mapping, ignored = match_fields(
-        headers, frame, schema.fields, known_aliases(resource, connector)
+        headers,
+        frame,
+        schema.fields,
+        known_aliases(resource, connector),
+        pair=(schema.latitude_field, schema.longitude_field) if separate else None,
     )
     by_field = {match.field: match for match in mapping}
     units, found_dates = details(mapping, frame, schema, connector)
@@ -75,13 +80,16 @@ def propose_sample(sample: Sample, *, resource, department=None) -> Proposal:
         return by_field[name].position if name and name in by_field else None
 
     paired = resource.latitude_field and resource.latitude_field == resource.longitude_field
+    lat_pos, lon_pos = position(schema.latitude_field), position(schema.longitude_field)
+    # One "经纬度" column for both fields is read as a point column.
+    pairs = lat_pos is not None and lat_pos == lon_pos
     district = infos.get(resource.district_field) if resource.district_field else None
     crs = crs_guess.guess_crs(
         headers=headers,
         frame=frame,
-        lat_pos=None if paired else position(schema.latitude_field),
-        lon_pos=None if paired else position(schema.longitude_field),
-        point_pos=position(resource.latitude_field) if paired else None,
+        lat_pos=None if paired or pairs else lat_pos,
+        lon_pos=None if paired or pairs else lon_pos,
+        point_pos=position(resource.latitude_field) if paired else lat_pos if pairs else None,
         district_pos=position(resource.district_field),
         matcher=district.matcher if district is not None else None,
     )

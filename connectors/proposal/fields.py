@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from connectors.normalisers import numbers
-from connectors.normalisers.headers import fold_header, split_unit
+from connectors.normalisers.geopoints import pair_halves
+from connectors.normalisers.headers import fold_header, pair_header, split_unit
 from connectors.normalisers.schema import FieldInfo
 from connectors.proposal.dates import guess_dates
 from connectors.proposal.result import FieldMatch
@@ -148,18 +149,77 @@ def _similarity(header: str, spellings: list[Spelling]) -> tuple[float, str]:
     return best, source
 
 
+def _pair_column(
+    headers: list[str],
+    frame: pd.DataFrame,
+    infos: list[FieldInfo],
+    spellings: dict[str, list[Spelling]],
+    pair: tuple[str, str],
+) -> tuple[int, float, str] | None:
+    """(position, score, source) of a column of "经度,纬度" pairs for the resource's
+    separate latitude and longitude fields: named so ("经纬度", or a spelling both fields
+    have), else holding pairs inside both fields' ranges; None without one."""
+    lat_spellings, lon_spellings = ({s.text for s in spellings[name]} for name in pair)
+    by_name = {info.name: info for info in infos}
+    best: tuple[int, float, str] | None = None
+    folded = [fold_header(split_unit(header)[0]) for header in headers]
+    for i, header in enumerate(headers):
+        if pair_header(header) or (folded[i] and folded[i] in lat_spellings & lon_spellings):
+            return i, 100.0, "label" if pair_header(header) else "alias"
+    if any(text and text in lat_spellings | lon_spellings for text in folded):
+        return None  # the file names its latitude or longitude column: no pairs to look for
+    for i in range(len(headers)):
+        if not folded[i]:
+            continue
+        column = frame.iloc[:, i] if i < frame.shape[1] else pd.Series([], dtype=object)
+        text = column.astype(str).str.strip()
+        filled = text[text != ""].iloc[:FIT_VALUES]
+        if filled.empty:
+            continue
+        first, second, _missing, _problems = pair_halves(filled)
+        lon_first = _inside(by_name[pair[0]], second) & _inside(by_name[pair[1]], first)
+        lat_first = _inside(by_name[pair[0]], first) & _inside(by_name[pair[1]], second)
+        share = float((lon_first | lat_first).mean())
+        if share >= 0.9 and (best is None or CODE_FLOOR * share > best[1]):
+            best = (i, CODE_FLOOR * share, "values")
+    return best
+
+
+def _inside(info: FieldInfo, values: np.ndarray) -> np.ndarray:
+    """Values inside a coordinate field's range (any value when it has none)."""
+    with np.errstate(invalid="ignore"):
+        inside = ~np.isnan(values)
+        if info.min_value is not None:
+            inside &= values >= info.min_value
+        if info.max_value is not None:
+            inside &= values <= info.max_value
+    return inside
+
+
 def match_fields(
     headers: list[str],
     frame: pd.DataFrame,
     infos: list[FieldInfo],
     aliases: dict[str, list[str]],
+    pair: tuple[str, str] | None = None,
 ) -> tuple[list[FieldMatch], list[str]]:
-    """Propose a field for each header (each field at most once); (matches, ignored)."""
+    """Propose a field for each header (each field at most once; a column of pairs for
+    the ``pair`` of separate latitude and longitude fields proposes both, first);
+    (matches, ignored)."""
     spellings = spellings_for(infos, aliases)
     folded = [fold_header(split_unit(h)[0]) for h in headers]
     n, m = len(headers), len(infos)
     scores = np.zeros((n, m))
     sources = [["" for _ in range(m)] for _ in range(n)]
+    paired: list[FieldMatch] = []
+    found = _pair_column(headers, frame, infos, spellings, pair) if pair else None
+    if found is not None:
+        position, score, source = found
+        paired = [
+            FieldMatch(position, str(headers[position]), name, round(score, 1), source)
+            for name in pair
+        ]
+        folded[position] = ""  # the column is taken: no other field for it
     for i in range(n):
         if not folded[i]:
             continue
@@ -177,7 +237,7 @@ def match_fields(
             sources[i][j] = source or "fuzzy"
     # Greedy assignment, best pair first: exact spellings win, then the closest.
     matches: dict[int, FieldMatch] = {}
-    taken: set[int] = set()
+    taken: set[int] = {j for j, info in enumerate(infos) if paired and info.name in pair}
     order = sorted(
         ((scores[i, j], i, j) for i in range(n) for j in range(m)),
         key=lambda t: (-t[0], t[1], t[2]),
@@ -200,5 +260,11 @@ def match_fields(
             alternatives=tuple(item for item in ranked[:2] if item[1] >= MIN_SCORE / 2),
         )
         taken.add(j)
+    for match in paired:
+        matches.setdefault(match.position, match)
     ignored = [str(h) for i, h in enumerate(headers) if i not in matches and str(h).strip()]
-    return [matches[i] for i in sorted(matches)], ignored
+    ordered = [matches[i] for i in sorted(matches)]
+    if paired:  # the pair's second field right after its first
+        at = ordered.index(paired[0]) + 1
+        ordered[at:at] = paired[1:]
+    return ordered, ignored

@@ -21,6 +21,7 @@ from connectors.normalisers import dates
 from connectors.normalisers.headers import fold_header
 from connectors.normalisers.units import canonical_unit
 from connectors.proposal.result import (
+    PAIR_JOIN,
     CommaGuess,
     CrsGuess,
     DateGuess,
@@ -51,10 +52,12 @@ def corrected(
     layouts: dict[str, str] | None = None,
     timezone: str | None = None,
     decimal_comma: str | None = None,
+    pair: tuple[str, str] | None = None,
 ) -> Proposal:
-    """The proposal with the steward's corrections (header → field or "" for none;
-    field → unit; CRS; field → layout; zone; 小数点为逗号 "", "yes" or "no"). Raises
-    ``EditError``."""
+    """The proposal with the steward's corrections (header → field or "" for none, or
+    the ``pair`` of separate latitude and longitude fields joined by ``PAIR_JOIN`` for a
+    column of "经度,纬度"; field → unit; CRS; field → layout; zone; 小数点为逗号 "",
+    "yes" or "no"). Raises ``EditError``."""
     result = replace(proposal)
     if decimal_comma is not None:
         if decimal_comma not in DECIMAL_COMMA_CHOICES:
@@ -63,21 +66,34 @@ def corrected(
         if chosen != proposal.commas.decimal_comma:
             result.commas = CommaGuess(chosen, "steward", proposal.commas.examples)
     if mapping is not None:
-        chosen = {h: f for h, f in mapping.items() if f}
-        unknown = sorted(set(chosen.values()) - set(field_names))
+        chosen = {h: f.split(PAIR_JOIN) for h, f in mapping.items() if f}
+        for names in chosen.values():
+            if len(names) > 1 and tuple(names) != pair:
+                raise EditError(
+                    _("只有纬度和经度两个字段可以取自同一列：%(names)s")
+                    % {"names": PAIR_JOIN.join(names)}
+                )
+        named = [name for names in chosen.values() for name in names]
+        unknown = sorted(set(named) - set(field_names))
         if unknown:
             raise EditError(_("未知的字段：%(names)s") % {"names": "、".join(unknown)})
-        doubled = sorted({f for f in chosen.values() if list(chosen.values()).count(f) > 1})
+        doubled = sorted({f for f in named if named.count(f) > 1})
         if doubled:
             raise EditError(_("多个列对应同一字段：%(names)s") % {"names": "、".join(doubled)})
-        before = {m.header: m for m in proposal.mapping}
-        result.mapping = [
-            before[h]
-            if h in before and before[h].field == chosen[h]
-            else FieldMatch(position=i, header=h, field=chosen[h], score=100.0, source="steward")
-            for i, h in enumerate(proposal.headers)
-            if h in chosen
-        ]
+        before: dict[str, list[FieldMatch]] = {}
+        for match in proposal.mapping:
+            before.setdefault(match.header, []).append(match)
+        result.mapping = []
+        for i, h in enumerate(proposal.headers):
+            if h not in chosen:
+                continue
+            if [m.field for m in before.get(h, [])] == chosen[h]:
+                result.mapping += before[h]
+            else:
+                result.mapping += [
+                    FieldMatch(position=i, header=h, field=f, score=100.0, source="steward")
+                    for f in chosen[h]
+                ]
         result.ignored = [h for h in proposal.headers if h not in chosen and h.strip()]
     if units is not None:
         guesses = {u.field: u for u in proposal.units}
@@ -123,6 +139,13 @@ def corrected(
     return result
 
 
+def coordinate_pair(resource) -> tuple[str, str] | None:
+    """The resource's separate latitude and longitude fields, which one column of pairs
+    may feed together; None when it has no such two."""
+    lat, lon = resource.latitude_field, resource.longitude_field
+    return (lat, lon) if lat and lon and lat != lon else None
+
+
 def _base(resource, department) -> ConnectorProfile:
     """A copy (unsaved) of the current profile, or the connector's declarations."""
     from connectors.profiles.resolve import connector_for
@@ -166,7 +189,7 @@ def to_profile(proposal: Proposal, *, resource, department, filename: str = "") 
     profile.header_aliases = {k: v for k, v in aliases.items() if v}
     units = dict(profile.source_units or {})
     for guess in proposal.units:
-        if guess.source in ("range", "profile", "steward"):
+        if guess.source in ("range", "cells", "profile", "steward"):
             units[guess.field] = guess.unit
     profile.source_units = units
     if proposal.crs.crs and proposal.crs.source in ("districts", "header", "steward"):

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# How the page names one column feeding the latitude and the longitude field together.
+PAIR_JOIN = "+"
+
 
 @dataclass(frozen=True)
 class FieldMatch:
@@ -27,7 +30,8 @@ class UnitGuess:
     field: str
     unit: str  # canonical symbol
     target: str  # the field's unit
-    # "header": stated in the header; "range": the smallest conversion putting the
+    # "header": stated in the header; "cells": the unit the column's other cells state
+    # ("0.35MPa") among those fitting the range; "range": the smallest conversion putting the
     # values in the field's range; "assumed": the field's own unit, nothing said otherwise;
     # "unknown": the header states a unit the registry does not know (``unit`` is "")
     source: str
@@ -92,8 +96,9 @@ class Proposal:
     commas: CommaGuess = field(default_factory=lambda: CommaGuess(None))
 
     def field_for(self, header: str) -> str:
-        """The field proposed for a header, or ""."""
-        return next((m.field for m in self.mapping if m.header == header), "")
+        """The field proposed for a header, or ""; a column of pairs names its latitude and
+        longitude fields joined by ``PAIR_JOIN`` (the page's choice for it)."""
+        return PAIR_JOIN.join(m.field for m in self.mapping if m.header == header)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the CLI's ``--propose`` output)."""

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from connectors.models import ConnectorProfile
 from connectors.proposal.engine import propose_sample, refresh_details
-from connectors.proposal.profile_build import corrected, preview, to_profile
+from connectors.proposal.profile_build import coordinate_pair, corrected, preview, to_profile
 from connectors.proposal.result import Proposal
 from connectors.proposal.sample import read_sample
 from connectors.selectors import uploadable_resource
@@ -72,7 +72,7 @@ def propose_for_batch(
     proposal = propose_sample(sample, resource=resource, department=resource.provider)
     if edits:
         names = list(resource.fields.values_list("name", flat=True))
-        proposal = corrected(proposal, field_names=names, **edits)
+        proposal = corrected(proposal, field_names=names, pair=coordinate_pair(resource), **edits)
         refresh_details(proposal, sample, resource=resource, department=resource.provider)
         preview(proposal, sample=sample, resource=resource, department=resource.provider)
     log_event(
@@ -122,6 +122,7 @@ def save_proposal(
         layouts=layouts,
         timezone=timezone,
         decimal_comma=decimal_comma,
+        pair=coordinate_pair(resource),
     )
     profile = to_profile(final, resource=resource, department=resource.provider, filename=filename)
     errors = profile_errors(profile)

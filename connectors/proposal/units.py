@@ -1,4 +1,5 @@
-"""Source unit of a number column: the header's text, else the value ranges.
+"""Source unit of a number column: the header's text, else the value ranges (and the units
+the column's other cells state).
 
 A header stating a unit the registry does not know ("瞬时流量(m³/x)") is reported as
 such ("unknown", no unit): guessing one from the values would hide what the file says.
@@ -39,8 +40,37 @@ def _inside(values: np.ndarray, info: FieldInfo) -> np.ndarray:
     return inside
 
 
-def from_range(column: pd.Series, info: FieldInfo) -> tuple[str, float] | None:
-    """(unit, share inside the range) inferred from the values, or None."""
+def _magnitude(values: np.ndarray) -> float:
+    """Median order of magnitude of the non-zero values (NaN without any)."""
+    values = np.abs(values[np.isfinite(values) & (values != 0)])
+    return float(np.median(np.log10(values))) if len(values) else math.nan
+
+
+def _stated(values: pd.Series, cell_units: pd.Series, plain: np.ndarray, fitting: list) -> str:
+    """Of the fitting units the column's cells state ("0.35MPa"), the one whose cells'
+    numbers are nearest the bare ones in size ("0.285" is written as "0.35MPa" is, not as
+    "280kPa"), else "" (none stated, or none of a like size)."""
+    symbols = cell_units.map(lambda text: canonical_unit(text) if text else None)
+    amounts = values.to_numpy(dtype="float64")
+    bare = _magnitude(amounts[plain])
+    stated = [s for s in symbols.dropna().unique() if s in fitting]
+    if not stated or math.isnan(bare):
+        return ""
+
+    def distance(symbol: str) -> tuple[float, int, str]:
+        mine = (symbols == symbol).to_numpy()
+        gap = abs(_magnitude(amounts[mine]) - bare)
+        return (gap if not math.isnan(gap) else math.inf, -int(mine.sum()), symbol)
+
+    nearest = min(stated, key=distance)
+    # Numbers ten times apart or more are no evidence ("0.9" beside "280kPa").
+    return nearest if distance(nearest)[0] < 1 else ""
+
+
+def from_range(column: pd.Series, info: FieldInfo) -> tuple[str, float, str] | None:
+    """(unit, share inside the range, "range" or "cells") inferred from the values, or
+    None. Among the units that fit, the one the column's other cells state ("0.35MPa"
+    beside a bare "0.285") wins: their writer did not change units between rows."""
     target = info.unit
     if target not in UNITS or (info.min_value is None and info.max_value is None):
         return None
@@ -58,14 +88,18 @@ def from_range(column: pd.Series, info: FieldInfo) -> tuple[str, float] | None:
     if best < MIN_INSIDE:
         return None
     fitting = [symbol for symbol, share in shares.items() if share >= best - TIE]
+    usable = (~missing & ~bad).to_numpy()
+    stated = _stated(values[usable], cell_units.fillna("")[usable], plain[usable], fitting)
+    if stated:
+        return stated, shares[stated], "cells"
     if target in fitting:
-        return target, shares[target]
+        return target, shares[target], "range"
 
     def step(symbol: str) -> float:
         return abs(math.log10(UNITS[symbol].scale / UNITS[target].scale))
 
     chosen = min(fitting, key=lambda symbol: (step(symbol), symbol))
-    return chosen, shares[chosen]
+    return chosen, shares[chosen], "range"
 
 
 def guess_unit(header: str, column: pd.Series, info: FieldInfo, declared: str = "") -> UnitGuess:
@@ -79,7 +113,7 @@ def guess_unit(header: str, column: pd.Series, info: FieldInfo, declared: str = 
         return UnitGuess(info.name, "", target, "unknown", stated=unknown)
     found = from_range(column, info)
     if found is not None:
-        return UnitGuess(info.name, found[0], target, "range", round(found[1], 3))
+        return UnitGuess(info.name, found[0], target, found[2], round(found[1], 3))
     declared = canonical_unit(declared or "") or ""
     if declared:
         return UnitGuess(info.name, declared, target, "profile")

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
+from connectors.normalisers.headers import fold_header, header_crs
 from hub.records.notices import Notice
 
 SAMPLE_BYTES = 64 * 1024
@@ -184,6 +185,101 @@ def with_unit_row(headers: list[str], below: list[object]) -> list[str] | None:
         unit = cells[i].strip("()（）[]/ ")
         merged[i] = f"{headers[i]}({unit})"
     return merged
+
+
+# A coordinate system as a header spells it (``header_crs`` reads it back).
+_CRS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09", "cgcs2000": "CGCS2000"}
+
+
+def _spread(row: list[str], below: list[str]) -> list[str]:
+    """A group header row as it looked before a CSV export dropped its merges: a group cell
+    ("坐标(BD-09)") is spread over the blank cells right of it that have a sub-header
+    below, when the group cell has one too. A row with fewer than two texts (a title) is
+    no group row."""
+    if sum(1 for cell in row if cell) < 2:
+        return row
+    spread = list(row)
+    for c, top in enumerate(row):
+        if not top or c >= len(below) or not below[c]:
+            continue
+        for right in range(c + 1, len(row)):
+            if row[right] or right >= len(below) or not below[right]:
+                break
+            spread[right] = top
+    return spread
+
+
+def _joined(top: list[str], below: list[str]) -> list[str]:
+    """One header from a row and the row under it ("压力" over "(MPa)" is "压力(MPa)")."""
+    joined = []
+    for c, upper in enumerate(top):
+        lower = below[c] if c < len(below) else ""
+        if upper and lower and fold_header(upper) != fold_header(lower):
+            if lower[:1] in "(（/[":
+                joined.append(f"{upper}{lower}")
+            elif is_unit_cell(lower):  # "前池水位" over a bare "m"
+                joined.append(f"{upper}({lower})")
+            else:
+                # "坐标(GCJ-02)" over "纬度": the coordinate system stays said.
+                crs = header_crs(upper)
+                stated = crs and not header_crs(lower)
+                joined.append(f"{lower}({_CRS_LABELS[crs]})" if stated else lower)
+        else:
+            joined.append(upper or lower)
+    return joined
+
+
+def header_candidates(
+    rows: list[list[str]], merged: list[tuple], *, implied: bool = False
+) -> list[tuple[int, list[str]]]:
+    """(last header row index, header texts) for single rows and two-row headers.
+
+    Cells covered by a merge are empty (in calamine, or in a CSV saved from a merged
+    sheet) except the first: forward-fill them across the merge, then join a row with the
+    one below ("压力" over "(MPa)"). ``implied``: a CSV has no merges, so a group cell
+    is spread over the blanks right of it for the join only (``_spread``).
+    """
+    filled = [[str(cell or "") for cell in row] for row in rows]
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < len(filled):
+            value = filled[r0][c0] if c0 < len(filled[r0]) else ""
+            for r in range(r0, min(r1, len(filled) - 1) + 1):
+                for c in range(c0, min(c1, len(filled[r]) - 1) + 1):
+                    if (r, c) != (r0, c0) and r == r0:
+                        filled[r][c] = value
+    candidates: list[tuple[int, list[str]]] = []
+    for index, row in enumerate(filled):
+        candidates.append((index, row))
+        if index + 1 < len(filled):
+            below = filled[index + 1]
+            top = _spread(row, below) if implied else row
+            candidates.append((index + 1, _joined(top, below)))
+    return candidates
+
+
+def is_unit_row(row: list[object]) -> bool:
+    """Whether a row looks like the unit line of a two-row header: "(MPa)", "/cm"."""
+    cells = [cell for cell in row if cell]
+    return bool(cells) and all(is_unit_cell(cell) for cell in cells)
+
+
+def best_header(
+    rows: list[list[str]], merged: list[tuple], scorer: Scorer, *, implied: bool = False
+) -> tuple[int, int, list[str]]:
+    """(first row, last row, texts) of the header among ``rows``: the candidate naming
+    the most fields (raises when none names any); on a tie a two-row header whose lower
+    row holds units ("(MPa)") beats the top row alone, so the unit row is not read as
+    data, else the higher candidate wins."""
+    candidates = header_candidates(rows, merged, implied=implied)
+    find_header([texts for _index, texts in candidates], scorer)  # raises when none fits
+    ranked = [
+        (scorer(texts) + (0.5 if index > 0 and is_unit_row(rows[index]) else 0.0), -position)
+        for position, (index, texts) in enumerate(candidates)
+    ]
+    best = max(range(len(candidates)), key=ranked.__getitem__)
+    last, texts = candidates[best]
+    first = last - 1 if best % 2 else last  # joined candidates sit at odd positions
+    return first, last, texts
 
 
 def check_columns(count: int) -> None:

@@ -32,9 +32,9 @@ from connectors.readers.base import (
     Scorer,
     Table,
     arrow_chunk,
+    best_header,
     check_columns,
     detect_encoding,
-    find_header,
     long_row_errors,
     sniff_delimiter,
     with_unit_row,
@@ -67,13 +67,13 @@ def open_csv(*, path: Path, head: bytes, scorer: Scorer, chunk_rows: int) -> Tab
         line_ends.append(reader.line_num)
         if len(rows) >= HEADER_SEARCH_ROWS:
             break
-    header_index = find_header(rows, scorer)
-    headers = [str(cell).strip() for cell in rows[header_index]]
+    # A two-row header saved from a sheet with merged cells (blank where the merges were)
+    # is joined as a workbook's is; a row of units under it belongs to it.
+    header_index, last, texts = best_header(rows, [], scorer, implied=True)
+    headers = [str(cell).strip() for cell in texts]
     check_columns(len(headers))
     widest = max((len(row) for row in rows), default=len(headers))
-    # A row of units under the header ("m", "m³/s") belongs to it; data starts below.
-    last = header_index
-    if header_index + 1 < len(rows):
+    if last == header_index and header_index + 1 < len(rows):
         united = with_unit_row(headers, rows[header_index + 1])
         if united is not None:
             headers, last = united, header_index + 1

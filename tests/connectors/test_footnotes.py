@@ -106,3 +106,73 @@ def test_an_xlsx_with_a_total_row_loads_its_rows(resources, write):
     assert [e for c in chunks for e in c.errors] == []
     codes = [w.code for c in chunks for w in c.warnings]
     assert codes.count("skipped_rows") == 1
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        # A grouped report's subtotal: 序号 blank, the group's name before 小计.
+        ["", "浦东新区小计", "", "5"],
+        ["", "浦东新区 小计：", "", "5"],
+        ["", "", "合计", "46.45"],
+        ["徐汇区合计", "", "", "21.7"],
+        # A sign-off line: notes and signatures in several cells.
+        ["制表：上海市排水管理事务中心", "", "审核：王工", ""],
+        ["填报单位：市水务局", "负责人：李四", "联系电话：021-12345678", "日期：2026年3月5日"],
+        ["", "注：坐标为百度坐标", "", ""],
+    ],
+)
+def test_subtotals_and_sign_off_lines_are_dropped(cells):
+    kept, notice = drop_notes(_chunk([["1", "GP000001", "黄浦区", "0.3"], cells]))
+    assert kept.frame.iloc[:, 1].tolist() == ["GP000001"]
+    assert (notice.code, notice.params) == ("skipped_rows", {"rows": 1, "first": 3})
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["", "GP000002", "小计", "0.3"],  # a total word after the first filled cell
+        ["", "合计管段A", "黄浦区", "0.3"],
+        ["制表：张三", "GP000002", "黄浦区", "0.3"],  # beside data: a (bad) data row
+        ["", "1号泵站小计", "", "5"],  # a label starting with a digit: an id, kept
+    ],
+)
+def test_rows_with_data_beside_a_total_or_note_word_stay(cells):
+    kept, notice = drop_notes(_chunk([["1", "GP000001", "黄浦区", "0.3"], cells]))
+    assert (len(kept.frame), notice) == (2, None)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "1", "12"]),
+            st.from_regex(r"GP\d{6}|[张李王]家[浜湾]泵站|浦东新区", fullmatch=True),
+            st.sampled_from(["", "黄浦区", "合计"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_rows_whose_first_filled_cell_is_an_id_or_a_name_are_never_dropped(rows):
+    kept, notice = drop_notes(_chunk([[a, b, c, "0.3"] for a, b, c in rows]))
+    assert (kept.frame.iloc[:, 1].tolist(), notice) == ([b for _a, b, _c in rows], None)
+
+
+def test_a_note_over_several_lines_is_left_out_whole():
+    rows = [
+        ["1", "GP000001", "黄浦区", "0.3"],
+        ["注：1. 压力为日均值；", "", "", ""],
+        ["2. 坐标为百度坐标；", "", "", ""],
+        ["（3）停测点不计。", "", "", ""],
+        ["制表：燃气公司", "", "审核：李四", ""],
+    ]
+    kept, notice = drop_notes(_chunk(rows))
+    assert kept.frame.iloc[:, 1].tolist() == ["GP000001"]
+    assert notice.params == {"rows": 4, "first": 3}
+
+
+def test_a_one_cell_row_not_under_a_note_stays():
+    rows = [["1", "GP000001", "黄浦区", "0.3"], ["2", "", "", ""], ["注：见附件", "", "", ""]]
+    kept, notice = drop_notes(_chunk(rows))
+    assert kept.frame.iloc[:, 0].tolist() == ["1", "2"]
+    assert notice.params == {"rows": 1, "first": 4}

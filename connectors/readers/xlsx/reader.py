@@ -21,16 +21,14 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
 from connectors.base import InputError, RowError
-from connectors.normalisers.headers import fold_header, header_crs
 from connectors.readers.base import (
     HEADER_SEARCH_ROWS,
     RawChunk,
     Scorer,
     Table,
     arrow_chunk,
+    best_header,
     check_columns,
-    find_header,
-    is_unit_cell,
     overflow_errors,
 )
 from connectors.readers.xlsx.archive import CheckedWorkbook, check_workbook, resolve_sheet
@@ -39,54 +37,8 @@ from connectors.readers.xlsx.sheet_scan import SheetScan
 from connectors.readers.xlsx.slices import SheetSlice, first_line, load_columns, slice_sheet
 from hub.records.notices import HIDDEN_BY_DEFAULT, HIDDEN_ROWS, Notice
 
-# A coordinate system as a header spells it (``header_crs`` reads it back).
-_CRS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09", "cgcs2000": "CGCS2000"}
 # What calamine renders a time-only cell as, per date system: the epoch's date + time.
 _EPOCH_DAY = {False: "1899-12-31 ", True: "1904-01-01 "}
-
-
-def _header_candidates(rows: list[list[str]], merged: list[tuple]) -> list[tuple[int, list[str]]]:
-    """(last header row index, header texts) for single rows and two-row headers.
-
-    Cells covered by a merge are empty in calamine except the first: forward-fill them
-    across the merge, then join a row with the one below ("压力" over "(MPa)").
-    """
-    filled = [list(row) for row in rows]
-    for (r0, c0), (r1, c1) in merged:
-        if r0 < len(filled):
-            value = filled[r0][c0] if c0 < len(filled[r0]) else ""
-            for r in range(r0, min(r1, len(filled) - 1) + 1):
-                for c in range(c0, min(c1, len(filled[r]) - 1) + 1):
-                    if (r, c) != (r0, c0) and r == r0:
-                        filled[r][c] = value
-    candidates: list[tuple[int, list[str]]] = []
-    for index, row in enumerate(filled):
-        candidates.append((index, row))
-        if index + 1 < len(filled):
-            below = filled[index + 1]
-            joined = []
-            for c, top in enumerate(row):
-                bottom = below[c] if c < len(below) else ""
-                if top and bottom and fold_header(top) != fold_header(bottom):
-                    if bottom[:1] in "(（/[":
-                        joined.append(f"{top}{bottom}")
-                    elif is_unit_cell(bottom):  # "前池水位" over a bare "m"
-                        joined.append(f"{top}({bottom})")
-                    else:
-                        # "坐标(GCJ-02)" over "纬度": the coordinate system stays said.
-                        crs = header_crs(top)
-                        stated = crs and not header_crs(bottom)
-                        joined.append(f"{bottom}({_CRS_LABELS[crs]})" if stated else bottom)
-                else:
-                    joined.append(top or bottom)
-            candidates.append((index + 1, joined))
-    return candidates
-
-
-def _is_unit_row(row: list[str]) -> bool:
-    """Whether a row looks like the unit line of a two-row header: "(MPa)", "/cm"."""
-    cells = [cell for cell in row if cell]
-    return bool(cells) and all(is_unit_cell(cell) for cell in cells)
 
 
 def open_xlsx(*, path: Path, scorer: Scorer, chunk_rows: int, sheet: str | int | None) -> Table:
@@ -186,16 +138,10 @@ def _open_sheet(reader, book: CheckedWorkbook, name: str, scorer: Scorer, chunk_
         for (r0, c0), (r1, c1) in header_merges
         if r0 < HEADER_SEARCH_ROWS and c1 >= first_col
     ]
-    candidates = _header_candidates(head[:HEADER_SEARCH_ROWS], merged)
-    find_header([texts for _index, texts in candidates], scorer)  # raises when none fits
-    # Most fields named wins; on a tie a two-row header whose lower row holds units
-    # ("(MPa)") beats the top row alone, so the unit row is not read as data.
-    ranked = [
-        (scorer(texts) + (0.5 if index > 0 and _is_unit_row(head[index]) else 0.0), -position)
-        for position, (index, texts) in enumerate(candidates)
-    ]
-    best = max(range(len(candidates)), key=ranked.__getitem__)
-    header_index, headers = candidates[best]
+    # A group header written over blanks instead of a merge is spread as a CSV's is.
+    _first, header_index, headers = best_header(
+        head[:HEADER_SEARCH_ROWS], merged, scorer, implied=True
+    )
     header_row = header_index + 1  # 1-based: row 0 of the data is the sheet's first row
     headers = [header.strip() for header in headers]
     while headers and not headers[-1]:

@@ -158,8 +158,20 @@ def pair_halves(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
             missing.to_numpy(dtype=bool),
             np.full(n, "", dtype=object),
         )
-    first, second, problems = _read_pairs(np.asarray(uniques, dtype=object))
-    return first[codes], second[codes], missing.to_numpy(dtype=bool), problems[codes]
+    first, second, problems, marks = _read_pairs(np.asarray(uniques, dtype=object))
+    first, second, problems, marks = first[codes], second[codes], problems[codes], marks[codes]
+    # As for a geopoint cell: the range rule the fields' coordinates go through later
+    # must not turn a pair against its hemisphere marks, so such a pair is no pair here.
+    with np.errstate(invalid="ignore"):
+        swapped = (np.abs(second) > 90) & (np.abs(first) <= 90)
+    lat_axis = np.where(swapped, marks[:, 0], marks[:, 1])
+    lon_axis = np.where(swapped, marks[:, 1], marks[:, 0])
+    against = dms.pair_hemispheres(lat_axis, lon_axis)
+    contradicted = against != ""
+    problems = np.where(contradicted, against, problems).astype(object)
+    first = np.where(contradicted, np.nan, first)
+    second = np.where(contradicted, np.nan, second)
+    return first, second, missing.to_numpy(dtype=bool), problems
 
 
 def parse_geopoints(series: pd.Series, *, crs: str = "wgs84") -> GeoPoints:

@@ -139,6 +139,24 @@ def test_cells_that_are_no_pair_are_one_error_each(resources, write):
     assert np.isnan(frame["latitude"].iat[4]) and np.isnan(frame["longitude"].iat[4])
 
 
+def test_hemisphere_marks_in_a_pair_column_are_never_overruled(resources, write):
+    """A pair whose marks put the latitude beyond 90° is no pair (the range swap would
+    turn it against its marks); a marked pair written latitude first is read by its marks."""
+    rows = [
+        [*HEADER, "经纬度"],
+        _row(1, "黄浦区", "31°14′20″N, 121°29′2″E"),
+        _row(2, "黄浦区", "31°14′20″E, 121°29′2″N"),
+    ]
+    chunks = _load(resources, write("fire.csv", _csv(rows)))
+    errors = [(e.row, e.column, e.field) for c in chunks for e in c.errors]
+    assert errors == [(3, "经纬度", "latitude")]
+    assert "31°14′20″E, 121°29′2″N" in chunks[0].errors[0].message
+    assert chunks[0].valid.tolist() == [True, False]
+    frame = chunks[0].frame
+    assert round(frame["latitude"].iat[0], 4) == 31.2389
+    assert round(frame["longitude"].iat[0], 4) == 121.4839
+
+
 def _pair_file(tmp_path, *, header="经纬度", crs="bd09"):
     """A fire file rejected for its columns (other headers), points in one column."""
     map_data_or_skip()

@@ -6,8 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 
-DEBOUNCE_KEY = "risk:recompute-pending"
-
 
 def recompute_delay() -> int:
     """Seconds between a load and its recomputation (setting RISK_RECOMPUTE_DELAY, 120):
@@ -33,7 +31,7 @@ def recompute_corrected(sender, resource_id: int, **kwargs) -> None:
 
 def schedule_recompute(resource_id: int) -> None:
     """One recomputation after the delay, shared by every change within it."""
-    from risk.tasks import recompute_after_load
+    from risk.tasks import DEBOUNCE_KEY, recompute_after_load
 
     delay = recompute_delay()
     if not cache.add(DEBOUNCE_KEY, resource_id, timeout=max(delay, 1)):

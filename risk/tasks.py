@@ -10,8 +10,11 @@ from django.core.cache import cache
 
 from risk import services
 from risk.models import RiskIndicator, SourceKind
-from risk.receivers import DEBOUNCE_KEY
 from risk.sources import NoOpsCentre
+
+# Set while a recomputation is scheduled (risk.receivers.schedule_recompute): the changes
+# within the delay share it.
+DEBOUNCE_KEY = "risk:recompute-pending"
 
 logger = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -24,9 +25,8 @@ from streaming.models import PushReceipt, ReceiptStatus
 
 
 def max_rows() -> int:
-    from streaming.services import max_rows as configured
-
-    return configured()
+    """Rows one coalesced load takes at most (HUB_PUSH_MAX_ROWS)."""
+    return int(getattr(settings, "HUB_PUSH_MAX_ROWS", 20_000))
 
 
 # At most this many waiting receipts are read per claim.

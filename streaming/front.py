@@ -89,10 +89,10 @@ class PushFront:
     def warm_up(self) -> None:
         """Load what the first push would load while its request waits (the broker's
         client, the receipt INSERT); nothing is connected."""
-        from streaming import intake, services
+        from streaming import receipt_insert, services
 
         services.warm_up()
-        intake.warm_up()
+        receipt_insert.warm_up()
 
     @property
     def enabled(self) -> bool:

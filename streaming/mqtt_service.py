@@ -24,7 +24,7 @@ from hub.catalog.restricted import write_service
 from permissions.audit import log_event
 from permissions.authentication import signing_key
 from permissions.models import ApiKeyScope
-from streaming import intake, mqtt, services
+from streaming import intake, mqtt, receipt_insert, services
 from streaming.intake import PushRequest
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def warm_up() -> None:
     batch of messages would load while the broker's messages wait: a standby that takes
     a session over serves at once (bench/README-mqtt.md, session 15)."""
     services.warm_up()
-    intake.warm_up()
+    receipt_insert.warm_up()
     max_rows()
 
 

@@ -91,10 +91,6 @@ def window_seconds() -> float:
     return float(getattr(settings, "HUB_PUSH_WINDOW_SECONDS", 0.5))
 
 
-def max_rows() -> int:
-    return int(getattr(settings, "HUB_PUSH_MAX_ROWS", 20_000))
-
-
 def canonical_records(records: list[dict[str, Any]]) -> str:
     """The records as the canonical JSON text their digest hashes (keys sorted)."""
     return json.dumps(records, ensure_ascii=False, sort_keys=True, default=str)

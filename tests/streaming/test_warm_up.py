@@ -18,7 +18,7 @@ import json, logging, sys
 import django
 django.setup()
 from django.db import connections
-from streaming import intake
+from streaming import receipt_insert
 from streaming.mqtt_service import warm_up
 
 warnings = []
@@ -33,7 +33,7 @@ def state():
     return {
         "redis": "redis" in sys.modules,
         "transport": "kombu.transport.redis" in sys.modules,
-        "statement": intake._insert_statement.cache_info().currsize,
+        "statement": receipt_insert.insert_statement.cache_info().currsize,
     }
 
 before = state()

@@ -18,9 +18,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests check values, not speed (that is bench/'s job): no per-example deadline,
+# which a loaded machine (pytest-xdist on two cores) broke for correct code.
+hypothesis_settings.register_profile("hub", deadline=None)
+hypothesis_settings.load_profile("hub")
 
 
 def process_alive(pid: int) -> bool:

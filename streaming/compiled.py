@@ -40,11 +40,16 @@ class CompiledQuery:
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
         self.converters = list(compiler.get_converters(fields).items())
 
-    def rows(self, value: Any) -> list[list[Any]]:
+    def bound(self, value: Any) -> tuple[str, list[Any]]:
+        """The SQL and its parameters with ``value`` in the placeholder's place (to run,
+        or to nest in a larger statement)."""
         params = list(self.params)
         params[self.slot] = value
+        return self.sql, params
+
+    def rows(self, value: Any) -> list[list[Any]]:
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(*self.bound(value))
             rows = [list(row) for row in cursor.fetchall()]
         for row in rows:
             for position, (converters, expression) in self.converters:
@@ -63,6 +68,10 @@ class CompiledQueries:
         self.lock = threading.Lock()
 
     def rows(self, key: Hashable, value: Any, build: Callable[[], QuerySet]) -> list[list[Any]]:
+        return self.query(key, build).rows(value)
+
+    def query(self, key: Hashable, build: Callable[[], QuerySet]) -> CompiledQuery:
+        """The compiled query kept under ``key`` (built now when it is not)."""
         kept_key = (connection.alias, connection.vendor, key)
         query = self.kept.get(kept_key)
         if query is None:
@@ -71,4 +80,4 @@ class CompiledQueries:
                 if len(self.kept) >= MAX_KEPT:
                     self.kept.clear()
                 self.kept[kept_key] = query
-        return query.rows(value)
+        return query

@@ -224,9 +224,32 @@ class PushFront:
 
 
 def _accept(pushes: list) -> list:
+    """The group's outcomes: pushes of keys and resources a group commit has learned by
+    one statement each (``group_statement``), the others by ``intake.accept_key_pushes``.
+    Once some are stored, a failure of the others is theirs alone: the committer must
+    not settle the stored ones again."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    from streaming.group_statement import NOT_SETTLED, accept_learned
     from streaming.intake import accept_key_pushes
 
-    return accept_key_pushes(pushes=pushes)
+    outcomes = accept_learned(pushes=pushes)
+    rest = [index for index, outcome in enumerate(outcomes) if outcome is NOT_SETTLED]
+    if len(rest) == len(pushes):
+        return accept_key_pushes(pushes=pushes)
+    if rest:
+        try:
+            others = accept_key_pushes(pushes=[pushes[index] for index in rest])
+        except (OperationalError, InterfaceError):
+            logger.warning("push front: %d pushes not committed", len(rest), exc_info=True)
+            connection.close()
+            others = [UNCOMMITTED] * len(rest)
+        except Exception:
+            logger.exception("push front: %d pushes go the ordinary way", len(rest))
+            others = [DELEGATE] * len(rest)
+        for index, outcome in zip(rest, others, strict=True):
+            outcomes[index] = outcome
+    return outcomes
 
 
 def _usable_key(key: str):

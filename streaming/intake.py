@@ -33,7 +33,7 @@ from permissions.selectors import (
     user_group_ids,
 )
 from streaming import services
-from streaming.compiled import PLACEHOLDER, CompiledQueries
+from streaming.compiled import PLACEHOLDER, CompiledQueries, CompiledQuery
 from streaming.idempotency import key_problem
 from streaming.models import PushReceipt
 from streaming.receipt_insert import insert_receipts
@@ -221,6 +221,7 @@ def _accept_key_pushes(pushes: list[KeyPush], *, together: bool) -> list[Outcome
         if resource_id is not None:
             resource = _kept(DataResource, resource_id, select_related=("provider",))
             targets[(key_id, code)] = (resource, uploader_department(user, resource))
+            _learn(key_id, code, usable[key_id], targets[(key_id, code)])
     positions: list[int] = []
     requests: list[PushRequest] = []
     for index, push in enumerate(pushes):
@@ -274,20 +275,31 @@ def _kept(model, pk, *, select_related: tuple[str, ...] = ()):
 _compiled = CompiledQueries()
 
 
-def _key_rows(key_id: str) -> list[list[Any]]:
-    """The key's row when it is not revoked and its user and department are active."""
-    return _compiled.rows(
+def key_query() -> CompiledQuery:
+    """The key's row (id, prefix, expiry_date, user_id, department_id, scopes) when it is
+    not revoked and its user and department are active."""
+    return _compiled.query(
         "usable-key",
-        key_id,
         lambda: PartnerApiKey.objects.filter(
             pk=PLACEHOLDER, revoked=False, user__is_active=True, department__is_active=True
         ).values_list("pk", "prefix", "expiry_date", "user_id", "department_id", "scopes"),
     )
 
 
+def _key_rows(key_id: str) -> list[list[Any]]:
+    return key_query().rows(key_id)
+
+
 def _pushable_resource_id(user: AbstractBaseUser, code: str) -> int | None:
     """The id of the resource ``code`` when the door lets ``user`` upload to it
     (``restrict(user, UPLOAD_RECORDS)``), else None."""
+    rows = door_query(user).rows(code)
+    return rows[0][0] if rows else None
+
+
+def door_query(user: AbstractBaseUser) -> CompiledQuery:
+    """The door for ``user`` as it acts now: the id of the resource whose code takes the
+    placeholder's place, when ``restrict(user, UPLOAD_RECORDS)`` lets it upload there."""
     acting_as = (
         user.pk,
         user.is_active,
@@ -296,9 +308,8 @@ def _pushable_resource_id(user: AbstractBaseUser, code: str) -> int | None:
         tuple(user_department_ids(user)),
         may_upload_own(user),
     )
-    rows = _compiled.rows(
+    return _compiled.query(
         ("door", UPLOAD_RECORDS, acting_as),
-        code,
         lambda: (
             DataResource.objects.restrict(user, UPLOAD_RECORDS)
             .filter(code=PLACEHOLDER)
@@ -306,7 +317,46 @@ def _pushable_resource_id(user: AbstractBaseUser, code: str) -> int | None:
             .values_list("pk")[:1]
         ),
     )
-    return rows[0][0] if rows else None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What a group commit found for one key and resource code, for the next groups'
+    single statement (``streaming.group_statement``), which checks all of it again."""
+
+    user: AbstractBaseUser  # the key's service user, acting for the key's department
+    prefix: str
+    key_department_id: int
+    resource: DataResource
+    department: Department  # the receipts' department (``uploader_department``)
+    until: float
+
+
+_learned: dict[tuple[str, str], Learned] = {}
+
+
+def _learn(key_id: str, code: str, usable: tuple, target: tuple) -> None:
+    if len(_learned) > 10_000:
+        _learned.clear()
+    user, prefix = usable
+    _learned[(key_id, code)] = Learned(
+        user=user,
+        prefix=prefix,
+        key_department_id=user_department_ids(user)[0],
+        resource=target[0],
+        department=target[1],
+        until=time.monotonic() + KEEP_SECONDS,
+    )
+
+
+def learned(key_id: str, code: str) -> Learned | None:
+    """What the last group commit of this key and code found, while it is kept."""
+    found = _learned.get((key_id, code))
+    return found if found is not None and found.until > time.monotonic() else None
+
+
+def forget(key_id: str, code: str) -> None:
+    _learned.pop((key_id, code), None)
 
 
 def _usable_keys(key_ids: set[str]) -> dict[str, tuple[AbstractBaseUser, str]]:

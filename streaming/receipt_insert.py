@@ -29,13 +29,19 @@ def insert_receipts(receipts) -> list[PushReceipt]:
     receipts = list(receipts)
     if not receipts or connection.vendor != "postgresql":
         return PushReceipt.objects.bulk_create(receipts)
-    fields, sql = insert_statement()
+    sql = insert_statement()[1]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_document(receipts, fields)])
+        cursor.execute(sql, [document(receipts)])
         returned = cursor.fetchall()
-    # RETURNING gives the inserted rows in the order of the document (as bulk_create
-    # assumes of VALUES); a skipped row is one whose key is held, so the next returned
-    # row is matched on.
+    return matched(receipts, returned)
+
+
+def matched(receipts: list[PushReceipt], returned) -> list[PushReceipt]:
+    """The receipts the rows ``returned`` (RETURNING_COLUMNS) stand for, given their ids.
+
+    RETURNING gives the inserted rows in the order of the document (as bulk_create
+    assumes of VALUES); a skipped row is one whose key is held, so the next returned row
+    is matched on."""
     inserted: list[PushReceipt] = []
     pending = iter(receipts)
     for pk, *identity in returned:
@@ -54,9 +60,10 @@ def insert_receipts(receipts) -> list[PushReceipt]:
     return inserted
 
 
-def _document(receipts: list[PushReceipt], fields: list) -> str:
+def document(receipts: list[PushReceipt]) -> str:
     """The receipts' rows as one JSON array; records already encoded are spliced in as
     their text (a JSON value, so the document stays valid JSON)."""
+    fields = insert_statement()[0]
     parts = []
     for receipt in receipts:
         encoded = getattr(receipt, "encoded_records", "")
@@ -83,6 +90,27 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+RETURNING_COLUMNS = ("id", "resource_id", "department_id", "idempotency_key", "sha256", "row_count")
+
+
+@functools.cache
+def gated_insert_statement() -> str:
+    """INSERT … SELECT FROM jsonb_to_recordset(%s) WHERE {gate} RETURNING: no ON CONFLICT,
+    so a held Idempotency-Key fails the whole statement (the caller settles such pushes
+    another way); ``{gate}`` is the caller's condition."""
+    meta = PushReceipt._meta
+    fields = insert_statement()[0]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    shape = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    returning = ", ".join(quote(column) for column in RETURNING_COLUMNS)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {columns}"  # noqa: S608
+        f" FROM jsonb_to_recordset(%s::jsonb) AS x({shape}) WHERE {{gate}}"
+        f" RETURNING {returning}"
+    )
+
+
 @functools.cache
 def insert_statement() -> tuple[list, str]:
     """The receipt fields and the INSERT … SELECT FROM jsonb_to_recordset(%s) … ON
@@ -94,10 +122,7 @@ def insert_statement() -> tuple[list, str]:
     conflict = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
     columns = ", ".join(quote(f.column) for f in fields)
     shape = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
-    returned_columns = (
-        "id", "resource_id", "department_id", "idempotency_key", "sha256", "row_count"
-    )  # fmt: skip
-    returning = ", ".join(quote(column) for column in returned_columns)
+    returning = ", ".join(quote(column) for column in RETURNING_COLUMNS)
     # The WHERE is the unique constraint's condition (idempotency_key <> '').
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {columns}"  # noqa: S608

@@ -89,7 +89,7 @@ def accept_learned(*, pushes: list[intake.KeyPush]) -> list[Any]:
             logger.exception("push group statement not built: the ordinary way")
             continue
         try:
-            with connection.cursor() as cursor:
+            with _prepared_cursor() as cursor:
                 cursor.execute(sql, params)
                 returned, event_id, moved = cursor.fetchone()
         except IntegrityError:
@@ -168,6 +168,21 @@ def _statement(key_id: str, learned: intake.Learned, members: list[intake.KeyPus
         *audit_params,
     ]
     return receipts, sql, params
+
+
+def _prepared_cursor():
+    """A cursor binding parameters on the server, and preparing what it runs: the
+    statement of a key and resource is the same text every time (only its parameters
+    change), so the server parses and plans it once per connection. Django's
+    wrappers are kept (query logging, ``execute_wrapper``)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class Prepared(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(Prepared(connection.connection))
 
 
 def _identified(receipts: list[PushReceipt], returned: list) -> list[PushReceipt]:

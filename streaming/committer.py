@@ -44,6 +44,35 @@ DELEGATE = "delegate"
 UNCOMMITTED = "uncommitted"
 
 
+class Done:
+    """A one-shot wake-up for one waiting request: a lock held until ``set``. Cheaper
+    for the committer than an Event (whose ``set`` takes a condition's lock and walks
+    its waiters), and the committer wakes every request of every group."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:  # set by the committer thread only
+            self._set = True
+            self._lock.release()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._set:
+            return True
+        if self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            self._lock.release()  # a later wait returns at once
+            return True
+        return self._set
+
+
 @dataclass
 class Waiting:
     """One push handed to the committer, and its outcome once committed. ``state``
@@ -51,7 +80,7 @@ class Waiting:
     before any group took it (then it is never stored)."""
 
     push: Any
-    done: threading.Event = field(default_factory=threading.Event)
+    done: Done = field(default_factory=Done)
     outcome: Any = None
     state: str = "queued"
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -18,6 +18,7 @@ path does not know. Nothing is decided on what was learned, only on what is read
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -175,14 +176,19 @@ def _prepared_cursor():
     statement of a key and resource is the same text every time (only its parameters
     change), so the server parses and plans it once per connection. Django's
     wrappers are kept (query logging, ``execute_wrapper``)."""
+    connection.ensure_connection()
+    return connection._prepare_cursor(_prepared_class()(connection.connection))
+
+
+@functools.cache
+def _prepared_class():
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    class Prepared(ServerBindingCursor):
+    class PreparedCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
 
-    connection.ensure_connection()
-    return connection._prepare_cursor(Prepared(connection.connection))
+    return PreparedCursor
 
 
 def _identified(receipts: list[PushReceipt], returned: list) -> list[PushReceipt]:

@@ -92,3 +92,18 @@ def test_the_thread_outlives_a_failing_group():
 def test_push_rates_take_ascii_digits_only():
     assert valid_rate("6000/min") and valid_rate("100/s")
     assert not any(valid_rate(rate) for rate in ("²/min", "0/s", "5/", "fast", "-1/s", "5/w"))
+
+
+def test_done_wakes_its_waiter_once_set_and_every_wait_after():
+    from streaming.committer import Done
+
+    done = Done()
+    assert done.wait(0.01) is False and not done.is_set()
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(done.wait(30)))
+    waiter.start()
+    done.set()
+    waiter.join(30)
+    assert woke == [True] and done.is_set()
+    done.set()  # a second set changes nothing
+    assert done.wait() is True and done.wait(0) is True

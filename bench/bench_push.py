@@ -56,6 +56,14 @@ def _wait(predicate, timeout: float, what: str, every: float = 0.1):
     raise TimeoutError(f"bench push: timed out waiting for {what}")
 
 
+def _http_parser() -> str:
+    """Which HTTP parser gunicorn's workers use: its C one (gunicorn_h1c) when installed."""
+    from gunicorn.config import Config
+    from gunicorn.http import message
+
+    return "C" if message._check_fast_parser(Config()) else "Python"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -446,8 +454,9 @@ def _report(resource, clients, acked, started: float, ended: float, cpu: dict) -
             "## Micro-batched pushes (bench_push)",
             "",
             f"{CLIENTS} clients × 10-row pushes (keep-alive) for {elapsed:.1f} s over "
-            f"loopback, gunicorn ({workers} gthread workers × {_web_threads()} threads, push "
-            "front) + 2 Celery workers (solo; ingest+default, sync), PostgreSQL, Redis; window "
+            f"loopback, gunicorn ({workers} gthread workers × {_web_threads()} threads, "
+            f"{_http_parser()} HTTP parser, push front) + 2 Celery workers (solo; "
+            "ingest+default, sync), PostgreSQL, Redis; window "
             f"{os.environ.get('HUB_PUSH_WINDOW_SECONDS', '0.5')} s; load average at the end "
             f"{os.getloadavg()[0]:.1f} (2 cores).",
             "",

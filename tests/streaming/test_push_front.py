@@ -343,3 +343,12 @@ def test_concurrent_pushes_share_group_commits_and_each_is_stored_once(partner):
     ]
     assert sorted(listed) == sorted(ids)
     assert AuditEvent.objects.filter(action="upload").count() <= 24
+
+
+def test_gunicorn_parses_http_in_c():
+    """The web server takes its C HTTP parser (gunicorn_h1c, requirements.txt): a
+    version gunicorn does not accept would silently fall back to the Python one."""
+    from gunicorn.config import Config
+    from gunicorn.http import message
+
+    assert message._check_fast_parser(Config()) is True

@@ -46,6 +46,9 @@ audit_head AS (
     FROM audit_event WHERE permissions_auditchainhead.id = 1
     RETURNING permissions_auditchainhead.id
 )"""
+# On one line: a caller's statement stays short enough for the driver to cache its
+# conversion (psycopg keeps statements up to 4 kB); no literal above holds a space.
+APPEND_CTES = " ".join(APPEND_CTES.split())
 
 
 def append_ctes(

@@ -56,16 +56,17 @@ SELECT 1 FROM ({key}) AS hub_k (id, prefix, expiry_date, user_id, department_id,
 WHERE (hub_k.expiry_date IS NULL OR hub_k.expiry_date >= statement_timestamp())
     AND hub_k.user_id = %s AND hub_k.department_id = %s AND hub_k.scopes @> %s::jsonb
 """
+_KEY_CHECK = " ".join(_KEY_CHECK.split())  # short: see permissions.audit_cte
 _DOOR = "SELECT 1 FROM ({door}) AS hub_d (id) WHERE hub_d.id = %s"
 # The audit detail, as ``intake._accept_all`` logs it: the receipts' ids, in order.
 _DETAIL = (
     """SELECT '{"receipts":[' || string_agg(id::text, ',' ORDER BY id)"""
     """ || '],"source":"push"}' AS text FROM hub_receipts HAVING count(*) > 0"""
 )
-_RESULT = """
-SELECT (SELECT json_agg(json_build_array({returning}) ORDER BY id) FROM hub_receipts),
-    (SELECT id FROM audit_event), (SELECT count(*) FROM audit_moved)
-"""
+_RESULT = (
+    "SELECT (SELECT json_agg(json_build_array({returning}) ORDER BY id) FROM hub_receipts),"
+    " (SELECT id FROM audit_event), (SELECT count(*) FROM audit_moved)"
+)
 
 
 @write_service

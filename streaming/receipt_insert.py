@@ -104,8 +104,9 @@ def gated_insert_statement() -> str:
     columns = ", ".join(quote(f.column) for f in fields)
     shape = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
     returning = ", ".join(quote(column) for column in RETURNING_COLUMNS)
+    # SELECT *: the record set's columns are the insert's, in its order.
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {columns}"  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT *"  # noqa: S608
         f" FROM jsonb_to_recordset(%s::jsonb) AS x({shape}) WHERE {{gate}}"
         f" RETURNING {returning}"
     )

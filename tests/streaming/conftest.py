@@ -50,3 +50,31 @@ def no_flush(monkeypatch):
         streaming.services, "schedule_flush", lambda *, resource_id, now=False: sent.append(1)
     )
     return sent
+
+
+class Inline:
+    """The committer, run in the calling thread; counts the groups it committed."""
+
+    def __init__(self, committer):
+        self.committer, self.groups = committer, 0
+
+    def submit(self, push, *, timeout):
+        from streaming.committer import Waiting
+
+        waiting = Waiting(push)
+        self.committer.commit([waiting])
+        self.groups += 1
+        return waiting.outcome
+
+
+@pytest.fixture
+def app(settings):
+    """The push front around Django, enabled, its committer inline (one push a group)."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from streaming.front import PushFront
+
+    front = PushFront(WSGIHandler())
+    front._enabled = True
+    front.committer = Inline(front.committer)
+    return front

@@ -33,19 +33,6 @@ def _postgres_only():
 
 
 @pytest.fixture
-def app(settings):
-    from django.core.handlers.wsgi import WSGIHandler
-
-    from streaming.front import PushFront
-    from tests.streaming.test_push_front import Inline
-
-    front = PushFront(WSGIHandler())
-    front._enabled = True
-    front.committer = Inline(front.committer)
-    return front
-
-
-@pytest.fixture
 def partner(catalog, no_flush):
     from hub.catalog.models import Department
     from permissions.api_key_services import create_api_key

@@ -18,7 +18,6 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, connection
 
 from permissions.models import AuditEvent
-from streaming.committer import Waiting
 from streaming.front import PushFront
 from streaming.models import PushReceipt
 from tests.streaming.conftest import PUSHES, RESOURCE, reading, readings
@@ -61,27 +60,6 @@ def call(app, *, key: str | None, body, path: str = PUSHES, host: str = "testser
     captured: list = []
     chunks = app(environ, lambda status, headers, *_: captured.extend([status, headers]))
     return Answer(captured[0], captured[1], b"".join(chunks))
-
-
-class Inline:
-    """The committer, run in the calling thread; counts the groups it committed."""
-
-    def __init__(self, committer):
-        self.committer, self.groups = committer, 0
-
-    def submit(self, push, *, timeout):
-        waiting = Waiting(push)
-        self.committer.commit([waiting])
-        self.groups += 1
-        return waiting.outcome
-
-
-@pytest.fixture
-def app(settings):
-    front = PushFront(WSGIHandler())
-    front._enabled = True
-    front.committer = Inline(front.committer)
-    return front
 
 
 @pytest.fixture

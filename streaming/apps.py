@@ -9,6 +9,6 @@ class StreamingConfig(AppConfig):
     verbose_name = _("实时推送")
 
     def ready(self) -> None:
-        from streaming import policies
+        from streaming import policies, tasks  # noqa: F401  (tasks: registered by name)
 
         policies.register()

@@ -163,6 +163,14 @@ def _replay(earlier: PushReceipt, sha256: str) -> PushAccepted:
     return PushAccepted(receipt=earlier, replayed=True)
 
 
+def _task(name: str):
+    """One of ``streaming.tasks`` by its name (the app's ``ready`` imports that module):
+    the tasks call these services, so the services do not import the tasks."""
+    from celery import current_app
+
+    return current_app.tasks[name]
+
+
 def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
     """Enqueue one load of the resource per window (eager mode: load right away).
 
@@ -171,8 +179,7 @@ def schedule_flush(*, resource_id: int, now: bool = False) -> bool:
     committed when the flush reads. A broker that cannot be reached loses nothing: the
     receipts wait for ``sweep_receipts``.
     """
-    from streaming.tasks import flush_pushes
-
+    flush_pushes = _task("streaming.tasks.flush_pushes")
     if flush_pushes.app.conf.task_always_eager:
         flush_pushes.delay(resource_id)
         return True
@@ -201,9 +208,7 @@ def warm_up() -> None:
     registered tasks. Opens no connection, so a process may call it before forking
     workers. A broker setting that cannot be loaded is logged, not raised: pushes wait
     for the sweeper then, as when the broker is down."""
-    from streaming.tasks import flush_pushes
-
-    app = flush_pushes.app
+    app = _task("streaming.tasks.flush_pushes").app
     if app.conf.task_always_eager:
         return
     try:
@@ -288,8 +293,8 @@ def sweep_receipts(*, older_than: timedelta | None = None) -> dict[str, list[int
     """Re-enqueue what a lost task left: resources with receipts waiting longer than
     ``older_than`` (default HUB_PUSH_SWEEP_AFTER_SECONDS) get a flush; batches whose
     receipts stay in loading that long are loaded (idempotent) and finished."""
-    from streaming.tasks import finish_push_batch, flush_pushes
-
+    finish_push_batch = _task("streaming.tasks.finish_push_batch")
+    flush_pushes = _task("streaming.tasks.flush_pushes")
     after = older_than
     if after is None:
         after = timedelta(seconds=float(getattr(settings, "HUB_PUSH_SWEEP_AFTER_SECONDS", 30)))

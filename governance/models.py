@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from governance.messages import MESSAGES
 from hub.catalog.models import DataResource, Department
 from hub.catalog.restricted import RestrictedManager
 from hub.records.models import Record, UploadBatch
@@ -116,19 +117,6 @@ class Objection(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.resource.code} {self.get_status_display()}"
-
-
-# Messages the hub stores as a code and parameters, rendered in the viewer's language.
-MESSAGES = {
-    "objection_filed": _(
-        "%(department)s 对数据资源 %(resource)s 提出数据异议 #%(objection)s，请在 %(due)s 前答复。"
-    ),
-    "objection_corrected": _("数据异议 #%(objection)s（%(resource)s）已由提供部门更正。"),
-    "objection_rejected": _("数据异议 #%(objection)s（%(resource)s）已被提供部门驳回：%(reason)s"),
-    "objection_escalated": _(
-        "数据异议 #%(objection)s（%(resource)s）逾期未答复，已提请共享主管部门督办。"
-    ),
-}
 
 
 class Notification(models.Model):

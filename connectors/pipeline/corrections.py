@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub.catalog.models import DataResource
+from hub.records.load_state import UpsertCounts
 from hub.records.models import BatchStatus, UploadBatch
-from hub.records.recordstore import UpsertCounts
 from hub.records.signals import batch_loaded
 
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from governance.models import MESSAGES
+from governance.messages import MESSAGES
 from hub.catalog.models import DataResource, Department, UpdateCycle
 from hub.catalog.restricted import RestrictedManager
 from permissions.models import AccessRequest

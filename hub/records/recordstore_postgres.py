@@ -34,8 +34,8 @@ from django.db import connection
 
 from hub.catalog.models import DataResource
 from hub.records import pgbinary
+from hub.records.load_state import LoadState, UpsertCounts
 from hub.records.models import Record, UploadBatch
-from hub.records.recordstore import LoadState, UpsertCounts
 
 # pg_advisory_xact_lock(LOCK_CLASS, resource id): one writer of a resource's records.
 LOCK_CLASS = 0x4855_4252  # "HUBR"

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from connectors.normalisers.text import any_cell_matches, halfwidth
+from connectors.normalisers.text import any_cell_has, halfwidth
 
 _HEMISPHERE = r"[NSEWnsew]|北纬|南纬|东经|西经"
 _NEGATIVE = {"S", "W", "s", "w", "南纬", "西经"}
@@ -134,7 +134,7 @@ def read_angles(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     N/S/北纬/南纬, "lon" for E/W/东经/西经, "" for none)."""
     problems = pd.Series("", index=series.index, dtype=object)
     axes = pd.Series("", index=series.index, dtype=object)
-    if not any_cell_matches(series, _DEGREE_MARK):
+    if not any_cell_has(series, "°度"):
         return series, problems, axes
     text = _text(series)
     candidates = text.str.contains(_DEGREE_MARK, regex=True)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.normalisers.multipliers import MULTIPLIERS, times
-from connectors.normalisers.text import any_cell_matches, clean, halfwidth
+from connectors.normalisers.text import any_cell_has, clean, halfwidth
 from connectors.normalisers.units import canonical_unit
 
 # A number, optionally with thousands separators, followed by an optional unit text. The
@@ -71,7 +71,7 @@ def is_range(text: str) -> bool:
 
 def parenthesised(series: pd.Series) -> np.ndarray:
     """Cells written as a number in parentheses (read as negative numbers)."""
-    if not any_cell_matches(series, "[(（]"):
+    if not any_cell_has(series, "(（"):
         return np.zeros(len(series), dtype=bool)
     text, _missing = clean(series)
     return text.str.match(_PARENTHESISED).to_numpy(dtype=bool)
@@ -114,7 +114,7 @@ def comma_evidence(series: pd.Series) -> tuple[str, int]:
     """How the comma cells of ``series`` read together: ("", -1) without any,
     ("thousands", position of the first) when every one can be a thousands separator,
     else ("unreadable", position of the first that cannot)."""
-    if not any_cell_matches(series, "[,，]"):
+    if not any_cell_has(series, ",，"):
         return "", -1
     text, _missing = _number_text(series)
     arrow = pa.array(text, type=pa.string())
@@ -160,7 +160,7 @@ def ambiguous_dots(series: pd.Series) -> int:
     decimal point ("2.000", "12.250") in a column without comma cells, where no cell
     says which ("3.25" and "0.082" can only be decimal points); -1 when there is none or
     the cells say."""
-    if not any_cell_matches(series, r"\."):
+    if not any_cell_has(series, "."):
         return -1
     text, _missing = _number_text(series)
     arrow = pa.array(text, type=pa.string())
@@ -218,6 +218,8 @@ def split_numbers(
     if decimal_comma:
         commas = "decimal"
     decimal_comma = commas == "decimal"
+    if not decimal_comma and (plain := _all_plain(series)) is not None:
+        return plain
     text, missing = _number_text(series)
     if decimal_comma:
         text = _decimal_commas(text)
@@ -258,6 +260,35 @@ def split_numbers(
     values[bad] = np.nan
     units[bad] = ""
     return values, units, missing, bad
+
+
+def _all_plain(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series] | None:
+    """``split_numbers`` of a column whose every cell is a plain number as written
+    ("12.5", "-3", "1e3": the common column), in one RE2 pass and a cast; None for any
+    other column. Such a cell has nothing to clean (ASCII, no blank, no missing marker,
+    no parenthesis, no unit, no comma), so the general path would read it the same; a
+    dot group ("2.000") is a decimal point here as there, unless commas are decimal."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+        return None
+    try:
+        cells = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if not pa.types.is_string(cells.type) and not pa.types.is_large_string(cells.type):
+        return None
+    if cells.null_count or not pc.all(pc.match_substring_regex(cells, _PLAIN)).as_py():
+        return None
+    values = pd.Series(
+        pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False),
+        index=series.index,
+        dtype="float64",
+    )
+    bad = pd.Series(np.isinf(values.to_numpy()), index=series.index)  # "1e999"
+    values[bad] = np.nan
+    # Arrow-backed: the unit checks after this (units.convert_cells, the notices) are
+    # then one kernel each instead of a pass over Python strings.
+    units = pd.Series("", index=series.index, dtype="str")
+    return values, units, pd.Series(False, index=series.index), bad
 
 
 def multiplied(values: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -213,7 +213,16 @@ def convert_cells(
     result = values.astype("float64").copy()
     bad = pd.Series(False, index=values.index)
     units = cell_units.fillna("")
-    for spelling in units.unique():
+    spellings = units.unique()
+    if len(spellings) == 1 and spellings[0] == "":
+        # No cell writes a unit (the common column): the loop below for "" alone,
+        # without a mask over every cell.
+        if target != default_unit and not compatible(default_unit, target):
+            return pd.Series(np.nan, index=values.index), ~bad
+        if default_unit != target:
+            result[:] = convert(result.to_numpy(), default_unit, target)
+        return result, bad
+    for spelling in spellings:
         mask = units == spelling
         unit = default_unit if spelling == "" else canonical_unit(spelling)
         if unit is None and spelling[:1] in ("万", "亿"):

@@ -35,16 +35,28 @@ def encode(frame: pl.DataFrame, types: dict[str, str]) -> bytes:
     text and jsonb columns hold strings; nulls are SQL NULL.
     """
     rows = len(frame)
-    count = np.full((rows, 2), 0, dtype=np.uint8)
-    count[:, :] = np.frombuffer(len(types).to_bytes(2, "big"), dtype=np.uint8)
-    cells = [_fixed_width(count)]
+    count = np.frombuffer(len(types).to_bytes(2, "big"), dtype=np.uint8)
+    pieces: list[np.ndarray | pa.Array] = [np.broadcast_to(count, (rows, 2))]
     for name, kind in types.items():
-        cells.append(_cells(frame[name], kind))
-    joined = pc.binary_join_element_wise(*cells, pa.scalar(b"", pa.large_binary()))
-    return SIGNATURE + _concatenated(joined) + TRAILER
+        pieces.extend(_pieces(frame[name], kind))
+    # Neighbouring fixed-width pieces (a row's field count, numbers without nulls, the
+    # length of the text after them) become one: pyarrow then joins a few wide pieces
+    # per row instead of two per field.
+    merged: list[np.ndarray | pa.Array] = []
+    for piece in pieces:
+        if isinstance(piece, np.ndarray) and merged and isinstance(merged[-1], np.ndarray):
+            merged[-1] = np.hstack([merged[-1], piece])
+        else:
+            merged.append(piece)
+    arrays = [_fixed_width(piece) if isinstance(piece, np.ndarray) else piece for piece in merged]
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar(b"", pa.large_binary()))
+    return b"".join([SIGNATURE, _concatenated(joined), TRAILER])
 
 
-def _cells(column: pl.Series, kind: str) -> pa.Array:
+def _pieces(column: pl.Series, kind: str) -> list[np.ndarray | pa.Array]:
+    """One field of every row: fixed-width parts as (rows, width) uint8 arrays, the rest
+    (text, and cells of a column with nulls, which are shorter) as binary arrays."""
+    rows = len(column)
     if kind in ("text", "jsonb"):
         return _variable(column, prefix=JSONB_VERSION if kind == "jsonb" else b"")
     if kind == "timestamptz":
@@ -56,25 +68,26 @@ def _cells(column: pl.Series, kind: str) -> pa.Array:
         outside = column.is_not_null() & ((column < low) | (column > high))
         if outside.any():
             raise ValueError(f"{column.name}: {column.filter(outside)[0]} is out of {kind} range")
-    valid = column.is_not_null().to_numpy()
-    values = column.fill_null(0).to_numpy()
     width = np.dtype(FIXED[kind]).itemsize
-    raw = np.empty((len(column), 4 + width), dtype=np.uint8)
+    raw = np.empty((rows, 4 + width), dtype=np.uint8)
     raw[:, :4] = np.frombuffer(width.to_bytes(4, "big"), dtype=np.uint8)
-    raw[:, 4:] = values.astype(FIXED[kind]).view(np.uint8).reshape(len(column), width)
-    cells = _fixed_width(raw)
-    return cells if valid.all() else pc.if_else(pa.array(valid), cells, NULL)
+    values = column.fill_null(0).to_numpy().astype(FIXED[kind])
+    raw[:, 4:] = values.view(np.uint8).reshape(rows, width)
+    if not column.null_count():
+        return [raw]
+    return [pc.if_else(pa.array(column.is_not_null().to_numpy()), _fixed_width(raw), NULL)]
 
 
 def _microseconds(column: pl.Series) -> pl.Series:
     """Microseconds since PostgreSQL's epoch. Text is ISO 8601 UTC ("…T06:30:00Z") or a
     date ("2025-07-01", midnight UTC: what PostgreSQL made of it in a UTC session)."""
     if column.dtype == pl.String:
-        moments = column.str.to_datetime(
+        parsed = column.str.to_datetime(
             "%Y-%m-%dT%H:%M:%SZ", time_zone="UTC", time_unit="us", strict=False
         )
-        days = column.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us", "UTC"))
-        parsed = moments.fill_null(days)
+        if parsed.null_count() > column.null_count():  # dates, read only when there are any
+            days = column.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us", "UTC"))
+            parsed = parsed.fill_null(days)
         unread = column.is_not_null() & parsed.is_null()
         if unread.any():
             raise ValueError(f"{column.name}: cannot read {column.filter(unread)[0]!r} as a time")
@@ -86,20 +99,32 @@ def _microseconds(column: pl.Series) -> pl.Series:
     return column.dt.cast_time_unit("us").dt.epoch("us") - PG_EPOCH_MICROSECONDS
 
 
-def _variable(column: pl.Series, *, prefix: bytes) -> pa.Array:
-    """Length-prefixed UTF-8 bytes (plus the jsonb version byte)."""
-    values = column.to_arrow().cast(pa.large_binary())
+def _variable(column: pl.Series, *, prefix: bytes) -> list[np.ndarray | pa.Array]:
+    """Length-prefixed UTF-8 bytes (plus the jsonb version byte): the lengths (and the
+    version byte) as one fixed-width piece, then the bytes."""
+    values = column.to_arrow()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(pa.large_binary())
+    rows = len(values)
     lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
-    # Add before the byte swap: arithmetic on a big-endian array gives a native one.
-    lengths = (np.nan_to_num(lengths, nan=0).astype(np.int64) + len(prefix)).astype(">i4")
-    heads = _fixed_width(lengths.view(np.uint8).reshape(len(column), 4))
-    parts = [heads]
-    if prefix:
-        parts.append(pa.scalar(prefix, pa.large_binary()))
-    cells = pc.binary_join_element_wise(*parts, values, pa.scalar(b"", pa.large_binary()))
+    valid = None
     if values.null_count:
-        cells = pc.if_else(values.is_valid(), cells, NULL)
-    return cells
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        lengths = np.where(valid, lengths, 0)
+        values = values.fill_null(b"")
+    head = np.empty((rows, 4 + len(prefix)), dtype=np.uint8)
+    # Add before the byte swap: arithmetic on a big-endian array gives a native one.
+    big_endian = (lengths.astype(np.int64) + len(prefix)).astype(">i4")
+    head[:, :4] = big_endian.view(np.uint8).reshape(rows, 4)
+    head[:, 4:] = np.frombuffer(prefix, dtype=np.uint8)
+    if valid is None:
+        return [head, values]
+    if not prefix:
+        head[~valid, :4] = 0xFF  # NULL: a length of -1 and no bytes
+        return [head, values]
+    # A NULL has no version byte: its head is shorter than the others.
+    return [pc.if_else(pa.array(valid), _fixed_width(head), NULL), values]
 
 
 def _fixed_width(raw: np.ndarray) -> pa.Array:

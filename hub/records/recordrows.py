@@ -94,7 +94,8 @@ def prepare_rows(
     typed = pl.from_pandas(frame.reset_index(drop=True), nan_to_null=True)
     missing = [pl.lit(None).alias(name) for name in names if name not in typed.columns]
     typed = typed.with_columns(missing).select(names) if missing else typed.select(names)
-    data = _jsonable(typed).select(pl.struct(names).struct.json_encode().alias("data"))["data"]
+    jsonable = _jsonable(typed)
+    data = jsonable.select(pl.struct(names).struct.json_encode().alias("data"))["data"]
     columns: list[pl.Series | pl.Expr] = [
         # Canonical key parts (hub.records.keys); nulls become "" (the pipeline
         # rejects empty key parts).
@@ -104,9 +105,12 @@ def prepare_rows(
     out = pl.DataFrame(columns)
     extras = []
     if resource.time_field and resource.time_field in names:
-        extras.append(
-            typed.select(_iso(typed, resource.time_field)).to_series().alias("observed_at")
-        )
+        time_field = resource.time_field
+        if isinstance(typed.schema[time_field], pl.Datetime):  # _jsonable wrote it _iso
+            observed = jsonable[time_field]
+        else:
+            observed = typed.select(_iso(typed, time_field)).to_series()
+        extras.append(observed.alias("observed_at"))
     else:
         extras.append(pl.Series("observed_at", [None] * len(out), dtype=pl.String))
     if resource.district_field and resource.district_field in names:

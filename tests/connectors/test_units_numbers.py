@@ -431,3 +431,52 @@ def test_a_multiplier_over_a_column_unit_with_one_is_refused():
     converted, unit_bad = units.convert_cells(values, cell_units, "万m³/d", "m³/h")
     assert unit_bad.tolist() == [True, False]
     assert converted.iat[1] == pytest.approx(1000.0)
+
+
+_WRITTEN = st.one_of(
+    st.from_regex(numbers._PLAIN, fullmatch=True),
+    st.sampled_from(["1e999", "-1e999", "-0", ".5", "5.", "+3", "2.000", "007", "1E-7"]),
+)
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    cells=st.lists(_WRITTEN, min_size=1, max_size=30),
+    as_object=st.booleans(),
+    commas=st.sampled_from(numbers.COMMA_MODES),
+)
+def test_a_column_of_plain_numbers_reads_as_every_other_column(cells, as_object, commas):
+    """A column whose every cell is a plain number takes a shortcut; one cell that is
+    not ("x", a missing marker) sends it the general way, which must read the others alike."""
+    dtype = object if as_object else "str"
+    alone = numbers.split_numbers(pd.Series(cells, dtype=dtype), commas=commas)
+    mixed = numbers.split_numbers(pd.Series([*cells, "x"], dtype=dtype), commas=commas)
+    for fast, general in zip(alone, mixed, strict=True):  # repr: nan == nan, -0.0 != 0.0
+        assert list(map(repr, fast.tolist())) == list(map(repr, general.iloc[:-1].tolist()))
+    assert mixed[3].iat[-1] and not mixed[2].iat[-1]  # the "x": bad, not missing
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    values=st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), min_size=1, max_size=20),
+    default=st.sampled_from(["", "kPa", "MPa", "°C", "m³/h", "zz"]),
+    target=st.sampled_from(["", "kPa", "MPa", "°C", "m³/h"]),
+    as_object=st.booleans(),
+)
+def test_a_column_without_cell_units_converts_as_every_other_column(
+    values, default, target, as_object
+):
+    """No cell writes a unit: one conversion for the column; a cell that does ("x") sends
+    it the general way, which must convert the others alike."""
+    dtype = object if as_object else "str"
+    column = pd.Series(values, dtype="float64")
+    alone = units.convert_cells(column, pd.Series([""] * len(values), dtype=dtype), default, target)
+    mixed = units.convert_cells(
+        pd.Series([*values, 1.0], dtype="float64"),
+        pd.Series([""] * len(values) + ["x"], dtype=dtype),
+        default,
+        target,
+    )
+    for fast, general in zip(alone, mixed, strict=True):
+        assert list(map(repr, fast.tolist())) == list(map(repr, general.iloc[:-1].tolist()))
+        assert fast.dtype == general.dtype

@@ -306,3 +306,19 @@ def test_deleting_records_waits_for_a_load_that_read_the_fingerprints(gas, load)
     again = load(gas_csv(5, changed=4) + "\n", "c.csv")
     assert (again.inserted, again.unchanged) == (1, 4)
     assert Record.objects.filter(key=key).exists()
+
+
+@pytest.mark.postgres
+def test_fingerprints_are_stored_without_a_second_compression(gas, load):
+    """The stored stream is lz4 already: PostgreSQL keeps it out of line as it comes
+    (storage EXTERNAL) instead of trying its own compression on every load."""
+    from django.db import connection
+
+    load(gas_csv(5), "a.csv")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute"
+            " WHERE attrelid = 'hub_rowfingerprints'::regclass AND attname = 'data'"
+        )
+        assert cursor.fetchone() == ("e",)
+    assert len(fingerprints.RowMemo.load(gas)._keys) == 5

@@ -267,37 +267,51 @@ def _first_pass(
             # its counted rows (guard_sheet).
             claimed = claimed_rows(prolog)
             checks = fast_checks(rows_guess(claimed, info.file_size))
-        # A worksheet's blocks are scanned in a helper thread while this one inflates
-        # the next (zlib and RE2 both release the GIL); at most two blocks in flight.
+        # A worksheet's blocks are scanned and cut into slices in a helper thread while
+        # this one inflates the next (zlib and RE2 both release the GIL); at most three
+        # blocks in flight, taken in order (one worker).
         with ThreadPoolExecutor(max_workers=1) as scanner:
             size, block, tail = len(prolog), prolog, b""
             in_flight: deque[Future] = deque()
             while block:
                 if scan is not None:
-                    count = claimed is None
-                    data = tail + block
                     in_flight.append(
-                        scanner.submit(scan_block, scan, data, len(tail), checks, count_rows=count)
+                        scanner.submit(
+                            _scan_block, scan, tail, block, checks, claimed is None, writer
+                        )
                     )
                     tail = block[-OVERLAP:]
                     if len(in_flight) > 2:
                         in_flight.popleft().result()
-                if writer is not None:
-                    writer.feed(block)
                 block = part.read(BLOCK)
                 size += len(block)
                 if before + size > MAX_UNCOMPRESSED or (
                     size > RATIO_CHECK_FROM and size / max(info.compress_size, 1) > MAX_RATIO
                 ):
                     raise _too_large(info.filename, size, info.compress_size)
-            if writer is not None:
-                writer.feed(b"")
             for future in in_flight:
                 future.result()
+        if writer is not None:
+            writer.feed(b"")
     if scan is not None:
         scan.settled = claimed is not None or not scan.suspect
         scan.size = size
     return size
+
+
+def _scan_block(
+    scan: SheetScan,
+    tail: bytes,
+    block: bytes,
+    checks: list[str],
+    count_rows: bool,
+    writer: SliceWriter | None,
+) -> None:
+    """One block of a worksheet (after the ``tail`` of the one before): scanned, then
+    handed to the slice writer (blocks reach it in order: the scanner has one thread)."""
+    scan_block(scan, tail + block, len(tail), checks, count_rows=count_rows)
+    if writer is not None:
+        writer.feed(block)
 
 
 def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from xml.parsers import expat
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.utils.translation import gettext as _
@@ -50,8 +51,11 @@ _UNPLAIN = [
     r"\nr[\s=]",
     r"\rr[\s=]",
     # cells and rows: a prefix, no attributes, a first attribute other than r, long blanks
-    r"<[^\s<>/!?]+:(?:c|row)[\s>/]|<(?:c|row)(?:[>/]|\s+[^r\s]|\s+r[^=]|\s{20})",
+    # (ELEMENTS below)
 ]
+# The one check led by "<", the commonest byte of XML (no memchr skip): a caller looking
+# for other "<"-led markup too can run both in one scan (sheet_scan.scan_block).
+ELEMENTS = r"<[^\s<>/!?]+:(?:c|row)[\s>/]|<(?:c|row)(?:[>/]|\s+[^r\s]|\s+r[^=]|\s{20})"
 _LETTERS = re.compile(r"([A-Za-z]*)([0-9]*)$")
 
 
@@ -62,7 +66,7 @@ def fast_checks(rows: int) -> list[str]:
     beyond = f' r="(?:{_letters_above(columns)}[0-9]|[A-Z]*{_number_above(rows)}")'
     # One scan for both " r" patterns: with a common literal start RE2 runs their
     # alternation as fast as either.
-    return [f"(?:{beyond})|(?:{_UNPLAIN[0]})", *_UNPLAIN[1:]]
+    return [f"(?:{beyond})|(?:{_UNPLAIN[0]})", *_UNPLAIN[1:], ELEMENTS]
 
 
 def rows_guess(claimed: int | None, size: int) -> int:
@@ -70,11 +74,21 @@ def rows_guess(claimed: int | None, size: int) -> int:
     return claimed or min(EXCEL_ROWS, max(size // MIN_ROW_BYTES, 1))
 
 
-def matches_any(data: bytes, patterns: list[str]) -> bool:
-    """Whether any RE2 pattern matches ``data`` (one C++ scan each, no Python per tag;
-    separate patterns because RE2 runs each far faster than their alternation)."""
-    window = pa.array([data], type=pa.binary())
-    return any(pc.any(pc.match_substring_regex(window, pattern)).as_py() for pattern in patterns)
+def window(data: bytes) -> pa.Array:
+    """``data`` as a one-value binary array over the same memory: RE2 reads it in place
+    (``pa.array([data])`` copied each block first, with the GIL held)."""
+    offsets = np.array([0, len(data)], dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_binary(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def matches_any(data: bytes | pa.Array, patterns: list[str]) -> bool:
+    """Whether any RE2 pattern matches ``data`` (bytes, or their ``window``): one C++ scan
+    each, no Python per tag, the GIL released; separate patterns because RE2 runs each
+    far faster than their alternation unless they start alike."""
+    cells = window(data) if isinstance(data, bytes | bytearray) else data
+    return any(pc.any(pc.match_substring_regex(cells, pattern)).as_py() for pattern in patterns)
 
 
 def too_large(name: str, cells: int) -> InputError:

@@ -17,11 +17,18 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.readers.base import HEADER_SEARCH_ROWS
-from connectors.readers.xlsx.extent import BLOCK, OVERLAP, ExactExtent, column_index, matches_any
+from connectors.readers.xlsx.extent import (
+    BLOCK,
+    ELEMENTS,
+    OVERLAP,
+    ExactExtent,
+    column_index,
+    matches_any,
+    window,
+)
 from connectors.readers.xlsx.formulas import PREFIX
 
 _DIMENSION = re.compile(rb"<" + PREFIX + rb"dimension\s+ref=\"[A-Z]*[0-9]*:?[A-Z]*([0-9]{1,7})\"")
@@ -40,6 +47,9 @@ _HIDDEN_ROW_TEXT = (
 )
 _HIDDEN_ROW = re.compile(_HIDDEN_ROW_TEXT.encode())
 _HIDDEN_ROW_RE2 = _HIDDEN_ROW_TEXT.replace("([0-9]{1,7})", "[0-9]{1,7}")
+# What a block must hold for ``note_hidden`` to find anything: "hidden=", 'ht="0', "ht='0"
+# (one RE2 scan, skipping to each "h").
+_HIDDEN_HINT = r"h(?:idden=|t=[\"']0)"
 _COLUMN = re.compile(rb"<col\s[^<>]*>")
 _COLUMN_HIDDEN = re.compile(rb"\shidden=[\"'](?:1|true)[\"']")
 _COLUMN_SPAN = re.compile(rb"\s(min|max)=[\"']([0-9]{1,5})[\"']")
@@ -102,17 +112,17 @@ def scan_block(
         scan.rows += data.count(b"<row") - data[:overlap].count(b"<row")
     if not scan.markup:
         scan.markup = _has_markup(data if overlap else _after_declaration(data))
-    if not scan.suspect:
-        scan.suspect = matches_any(data, checks)
-    if not scan.has_formulas:
-        scan.has_formulas = matches_any(data, [_FORMULA])
-    if b"hidden=" in data or b'ht="0' in data or b"ht='0" in data:
+    # Every search below is RE2 over the block in place, the GIL released: Python's
+    # `bytes in` holds it and is slower for needles ending in a common byte ("=", ">").
+    cells = window(data)
+    _check_extent_and_formulas(scan, cells, checks)
+    if matches_any(cells, [_HIDDEN_HINT]):
         note_hidden(scan, data, overlap)
     if not scan.in_rows:
         if b"sheetFormatPr" in data:
             note_sheet_format(scan, data)
         scan.in_rows = b"<sheetData" in data
-    if b"mergeCell" in data:
+    if matches_any(cells, ["mergeCell"]):
         for match in _MERGE.finditer(data):
             first_col, first_row = match.group(1), match.group(2)
             last_col, last_row = match.group(3) or first_col, match.group(4) or first_row
@@ -123,6 +133,21 @@ def scan_block(
                         (int(last_row) - 1, column_index(last_col.decode())),
                     )
                 )
+
+
+def _check_extent_and_formulas(scan: SheetScan, cells, checks: list[str]) -> None:
+    """The fast extent checks and the formula search of one block. The formula pattern
+    and the extent check for elements both start with "<", which RE2 cannot skip to:
+    one scan for both while neither was found, each alone only where it matched."""
+    both = not scan.suspect and not scan.has_formulas and ELEMENTS in checks
+    if both and not matches_any(cells, [f"(?:{ELEMENTS})|(?:{_FORMULA})"]):
+        checks = [pattern for pattern in checks if pattern != ELEMENTS]
+        scan.suspect = matches_any(cells, checks)
+        return
+    if not scan.suspect:
+        scan.suspect = matches_any(cells, checks)
+    if not scan.has_formulas:
+        scan.has_formulas = matches_any(cells, [_FORMULA])
 
 
 def note_sheet_format(scan: SheetScan, data: bytes) -> None:
@@ -178,8 +203,7 @@ def note_hidden(scan: SheetScan, data: bytes, overlap: int) -> None:
 
 
 def _count_hidden(data: bytes) -> int:
-    window = pa.array([data], type=pa.binary())
-    return pc.count_substring_regex(window, _HIDDEN_ROW_RE2)[0].as_py()
+    return pc.count_substring_regex(window(data), _HIDDEN_ROW_RE2)[0].as_py()
 
 
 def _has_markup(data: bytes) -> bool:

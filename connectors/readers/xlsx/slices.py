@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import tempfile
 import uuid
 import zipfile
@@ -26,7 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 import pyarrow as pa
 from django.utils import translation
@@ -35,6 +34,7 @@ from django.utils.translation import gettext as _
 from connectors.base import InputError
 from connectors.readers.base import HEADER_SEARCH_ROWS
 from connectors.readers.xlsx.extent import BLOCK, column_index
+from connectors.readers.xlsx.slice_book import write_workbook
 
 if TYPE_CHECKING:
     from connectors.readers.xlsx.archive import CheckedWorkbook
@@ -49,24 +49,6 @@ SLICE_BYTES = 4 * 1024 * 1024
 # The part of a sheet before <sheetData> is repeated in every slice: only when small.
 MAX_PREFIX = 64 * 1024
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CONTENT_TYPES = (
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Default Extension="rels" '
-    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Override PartName="/xl/workbook.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    "</Types>"
-)
-_ROOT_RELS = (
-    f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
-    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-    'Target="xl/workbook.xml"/></Relationships>'
-)
-_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _DIMENSION = re.compile(rb"<dimension\b[^>]*>")
 # A row start with a first cell: "<row r="812" spans="1:9"><c r="A812"".
 _CUT = re.compile(rb'<row\s+r="([0-9]{1,7})"[^<>]*>\s*<c\s+r="([A-Z]{1,3})[0-9]')
@@ -225,6 +207,12 @@ class SliceWriter:
     def _feed(self, block: bytes) -> bool:
         if self.ended:
             return True  # what follows </sheetData> (formatting, validations) is not needed
+        if self._within_slice(block):  # as below, without joining block and pending
+            self.entry.write(self.pending)
+            self.entry.write(memoryview(block)[: len(block) - _TAIL])
+            self.written += len(self.pending) + len(block) - _TAIL
+            self.pending = block[len(block) - _TAIL :]
+            return self.written <= self.target + 4 * BLOCK
         data = self.pending + block
         if self.prefix is None:
             start = data.find(_SHEET_DATA)
@@ -254,10 +242,23 @@ class SliceWriter:
             self.pending = b""
             return True
         keep = min(len(data), _TAIL)
-        self.entry.write(data[: len(data) - keep])
+        self.entry.write(memoryview(data)[: len(data) - keep])
         self.written += len(data) - keep
         self.pending = data[len(data) - keep :]
         return self.written <= self.target + 4 * BLOCK
+
+    def _within_slice(self, block: bytes) -> bool:
+        """Whether the rows are being written, ``block`` is no short last one, no cut is
+        due and no </sheetData> ends the rows in it or across from the pending bytes
+        (searched with the block before)."""
+        end = len(_SHEET_DATA_END) - 1
+        return (
+            self.prefix is not None
+            and len(block) >= _TAIL
+            and self.written + len(self.pending) + len(block) < self.target
+            and _SHEET_DATA_END not in self.pending[-end:] + block[:end]
+            and _SHEET_DATA_END not in block
+        )
 
     def _open(self, cut: _Cut) -> None:
         assert self.out is not None and self.prefix is not None
@@ -285,7 +286,7 @@ class SliceWriter:
             self.close()
             return None
         try:
-            _write_workbook(archive, book, self.out, len(self.cuts))
+            write_workbook(archive, book, self.out, len(self.cuts))
             self.out.close()
             self.handle.flush()
         except OSError:
@@ -347,50 +348,3 @@ def _find_cut(pending: bytes, target: int, after: int) -> tuple[int, _Cut] | Non
         if row > max(after, HEADER_SEARCH_ROWS + 1) and ended:
             return match.start(), _Cut(row=row, column=match.group(2).decode())
         position = match.end()
-
-
-def _write_workbook(
-    archive: zipfile.ZipFile, book: CheckedWorkbook, out: zipfile.ZipFile, count: int
-) -> None:
-    """The workbook of the slices, with the original's shared strings and styles under
-    their own relationships (so they are found as in the original)."""
-    date1904 = ' date1904="1"' if book.date1904 else ""
-    sheets = "".join(
-        f'<sheet name="s{k}" sheetId="{k + 1}" r:id="hubSlice{k}"/>' for k in range(count)
-    )
-    out.writestr(
-        "xl/workbook.xml",
-        f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><workbookPr{date1904}/>'
-        f"<sheets>{sheets}</sheets></workbook>",
-    )
-    relations = [
-        f'<Relationship Id="hubSlice{k}" Type="{_WORKSHEET}" Target="worksheets/s{k}.xml"/>'
-        for k in range(count)
-    ]
-    # calamine also finds these two by name, ignoring case.
-    copied = {
-        name
-        for name in archive.namelist()
-        if name.lower() in ("xl/sharedstrings.xml", "xl/styles.xml")
-    }
-    for shared in book.shared_parts:
-        relations.append(
-            f"<Relationship Id={quoteattr(shared.rel_id)} Type={quoteattr(shared.rel_type)} "
-            f"Target={quoteattr(shared.target)}/>"
-        )
-        copied.add(shared.path)
-    ours = {f"xl/worksheets/s{k}.xml" for k in range(count)} | {
-        "xl/workbook.xml",
-        "xl/_rels/workbook.xml.rels",
-        "[Content_Types].xml",
-        "_rels/.rels",
-    }
-    out.writestr(
-        "xl/_rels/workbook.xml.rels",
-        f'<Relationships xmlns="{_PKG}">{"".join(relations)}</Relationships>',
-    )
-    out.writestr("[Content_Types].xml", _CONTENT_TYPES)
-    out.writestr("_rels/.rels", _ROOT_RELS)
-    for path in sorted(copied - ours):
-        with archive.open(path) as source, out.open(path, "w") as target:
-            shutil.copyfileobj(source, target, BLOCK)

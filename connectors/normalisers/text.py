@@ -99,7 +99,11 @@ def any_cell_has(series: pd.Series, characters: str) -> bool:
         return True
     chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
     needles = [character.encode() for character in characters]
-    return any(any(needle in _cell_bytes(chunk) for needle in needles) for chunk in chunks)
+    for chunk in chunks:
+        cells = _cell_bytes(chunk)
+        if any(needle in cells for needle in needles):
+            return True
+    return False
 
 
 def _cell_bytes(cells: pa.Array) -> bytes:

@@ -10,7 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.normalisers.multipliers import MULTIPLIERS, times
-from connectors.normalisers.text import any_cell_has, clean, halfwidth
+from connectors.normalisers.text import (
+    NO_TEXT,
+    UNTYPED,
+    any_cell_has,
+    arrow_cells,
+    clean,
+    halfwidth,
+)
 from connectors.normalisers.units import canonical_unit
 
 # A number, optionally with thousands separators, followed by an optional unit text. The
@@ -268,11 +275,8 @@ def _all_plain(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.S
     other column. Such a cell has nothing to clean (ASCII, no blank, no missing marker,
     no parenthesis, no unit, no comma), so the general path would read it the same; a
     dot group ("2.000") is a decimal point here as there, unless commas are decimal."""
-    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
-        return None
-    try:
-        cells = pa.array(series, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    cells = arrow_cells(series)
+    if cells is NO_TEXT or cells is UNTYPED:
         return None
     if not pa.types.is_string(cells.type) and not pa.types.is_large_string(cells.type):
         return None

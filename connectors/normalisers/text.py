@@ -77,6 +77,23 @@ def clean(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return text, missing
 
 
+# What ``arrow_cells`` answers for a column pandas holds as numbers, dates or booleans
+# (no text), and for one whose cells Arrow cannot give one type.
+NO_TEXT = object()
+UNTYPED = object()
+
+
+def arrow_cells(series: pd.Series):
+    """The cells of a column pandas holds as objects or strings, as an Arrow array;
+    NO_TEXT or UNTYPED otherwise."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+        return NO_TEXT
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return UNTYPED
+
+
 def any_cell_has(series: pd.Series, characters: str) -> bool:
     """Whether a cell's text, as written, holds one of ``characters``: a quick test before
     a rule cleans and searches every cell of a column that cannot need it. Columns of
@@ -87,11 +104,10 @@ def any_cell_has(series: pd.Series, characters: str) -> bool:
     The cells' bytes lie end to end in one Arrow buffer, and one character cannot run
     from one cell's bytes into the next's (each cell is whole UTF-8): one ``memchr``-fast
     search of the buffer per character instead of a kernel call per cell."""
-    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+    arrow = arrow_cells(series)
+    if arrow is NO_TEXT:
         return False
-    try:
-        arrow = pa.array(series, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    if arrow is UNTYPED:
         return True
     if pa.types.is_null(arrow.type):
         return False
